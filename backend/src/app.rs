@@ -1,0 +1,147 @@
+//! Building and running the server.
+
+use crate::catalogue::{self, CatalogueCache};
+use crate::config::{LogFormat, Settings};
+use crate::db::Database;
+use crate::domain::now;
+use crate::http::api::ApiError;
+use crate::http::{self, AppState};
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context;
+use chrono::Duration as ChronoDuration;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long the catalogue is cached before it is read again.
+const CATALOGUE_TTL: Duration = Duration::from_secs(5);
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    /// Opens and migrates the database, seeds the catalogue, binds the listener (port 0
+    /// picks a free one) and starts background work. Needs a running Tokio runtime.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db_settings = settings.clone();
+        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
+            let db = Database::open(&db_settings.database_url, db_settings.database_pool_size)
+                .with_context(|| format!("cannot open the database {}", db_settings.database_url))?;
+            let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
+            let added = crate::db::services::seed(&db, &services)?;
+            if added > 0 {
+                tracing::info!(added, "seeded the service catalogue");
+            }
+            Ok(db)
+        })
+        .await??;
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = Arc::new(AppState {
+            catalogue: CatalogueCache::new(db.clone(), CATALOGUE_TTL),
+            db,
+            settings,
+        });
+        let server = serve(listener, state.clone())?;
+        tokio::spawn(accept_batch_requests(state.clone()));
+        tracing::info!(
+            port,
+            database = %state.settings.database_url,
+            "Upkeep is ready"
+        );
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.state.db
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes requests in flight and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> {
+    let shutdown_timeout = state.settings.shutdown_timeout_seconds;
+    let body_limit = state.settings.body_limit_bytes;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let json = web::JsonConfig::default()
+            .limit(body_limit)
+            .error_handler(|err, _req| {
+                let status = match &err {
+                    actix_web::error::JsonPayloadError::Overflow { .. }
+                    | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    }
+                    actix_web::error::JsonPayloadError::ContentType => {
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE
+                    }
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError::new(status, "invalid_body", format!("the JSON body was not accepted: {err}"))
+                    .into()
+            });
+        App::new()
+            .app_data(data.clone())
+            .app_data(json)
+            .wrap(middleware::from_fn(http::middleware::request_log))
+            .configure(http::routes)
+    })
+    .shutdown_timeout(shutdown_timeout)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Accepts queued requests to batch services once they have waited the configured delay.
+/// Every server runs this; the update is idempotent, so several at once do no harm.
+async fn accept_batch_requests(state: Arc<AppState>) {
+    let delay = ChronoDuration::seconds(
+        i64::try_from(state.settings.batch_accept_delay_seconds).unwrap_or(i64::MAX / 1000),
+    );
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let worker = state.clone();
+        let accepted = tokio::task::spawn_blocking(move || {
+            let at = now();
+            crate::db::requests::accept_queued(&worker.db, at - delay, at)
+        })
+        .await;
+        match accepted {
+            Ok(Ok(0)) => {}
+            Ok(Ok(count)) => tracing::info!(count, "accepted queued batch requests"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not accept queued batch requests"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Sets up logging once per process; later calls (as in tests) are ignored.
+pub fn init_logging(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}

@@ -1,0 +1,369 @@
+//! Typed, layered configuration: built-in defaults, then an optional TOML file, then
+//! `UPKEEP_…` environment variables (for example `UPKEEP_DATABASE_URL`, `UPKEEP_BIND`).
+//!
+//! Keys are flat so that every setting has the same name in the file and, upper-cased
+//! behind `UPKEEP_`, in the environment. [`Settings::load`] validates everything at
+//! start-up and names the offending setting, so a typo fails loudly instead of at the
+//! first request.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An embedded SQLite file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string, kept whole for libpq.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path, e.g. sqlite://./upkeep.db".into());
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(raw.to_owned()))
+        } else {
+            Err(format!(
+                "'{}' is neither sqlite://PATH nor postgres://… ",
+                redact_password(raw)
+            ))
+        }
+    }
+}
+
+/// Connection strings may carry a password; logs and errors show them without it.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The settings as they appear in the file and the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    bind: String,
+    database_url: String,
+    database_pool_size: u32,
+    public_url: Option<String>,
+    catalogue_path: Option<PathBuf>,
+    jurisdiction_id: String,
+    require_api_key: bool,
+    body_limit_bytes: usize,
+    media_limit_bytes: usize,
+    batch_accept_delay_seconds: u64,
+    max_page_size: u32,
+    city_name: String,
+    contact: String,
+    key_service: String,
+    city_bounds: Option<[f64; 4]>,
+    log_format: LogFormat,
+    log_level: String,
+    shutdown_timeout_seconds: u64,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        RawSettings {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://./upkeep.db".into(),
+            database_pool_size: 8,
+            public_url: None,
+            catalogue_path: None,
+            jurisdiction_id: "upkeep.local".into(),
+            require_api_key: false,
+            body_limit_bytes: 64 * 1024,
+            media_limit_bytes: 10 * 1024 * 1024,
+            batch_accept_delay_seconds: 60,
+            max_page_size: 1000,
+            city_name: "Upkeep demo city".into(),
+            contact: "Public works desk, works@upkeep.local".into(),
+            key_service: "Ask the public works desk for an API key.".into(),
+            city_bounds: None,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            shutdown_timeout_seconds: 10,
+        }
+    }
+}
+
+/// Validated settings, passed to whatever needs them (never a global).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port (the tests use it).
+    pub bind: SocketAddr,
+    pub database_url: DatabaseUrl,
+    /// Connections per pool (SQLite readers, or PostgreSQL connections).
+    pub database_pool_size: u32,
+    /// Base URL that clients reach this server at, used for `media_url`s; when unset, the
+    /// request's own scheme and Host header are used.
+    pub public_url: Option<String>,
+    /// TOML file that seeds the service catalogue on first start; None: the copy of
+    /// `data/services.toml` built into the binary.
+    pub catalogue_path: Option<PathBuf>,
+    pub jurisdiction_id: String,
+    /// When true, POSTs to Open311 need a valid `api_key`; the demo leaves it open.
+    pub require_api_key: bool,
+    /// Largest accepted form body, in bytes (413 beyond it).
+    pub body_limit_bytes: usize,
+    /// Largest accepted multipart body with photos, in bytes (413 beyond it).
+    pub media_limit_bytes: usize,
+    /// How long a request to a `batch` service waits before it is accepted, in seconds.
+    pub batch_accept_delay_seconds: u64,
+    /// Largest `page_size` a client may ask for; also the default page size.
+    pub max_page_size: u32,
+    pub city_name: String,
+    pub contact: String,
+    pub key_service: String,
+    /// `[west, south, east, north]` in degrees: where services are offered. None: anywhere.
+    pub city_bounds: Option<[f64; 4]>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub shutdown_timeout_seconds: u64,
+}
+
+/// A setting that could not be read or does not make sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("setting `{setting}` is invalid: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given, it must exist; otherwise `./upkeep.toml` if present),
+    /// then `UPKEEP_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(invalid(
+                        "config",
+                        format!("file {} does not exist", path.display()),
+                    ));
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file("upkeep.toml")),
+        }
+        // UPKEEP_CONFIG names the file itself, so it is not a setting.
+        figment = figment.merge(Env::prefixed("UPKEEP_").ignore(&["CONFIG", "TEST_DATABASE_URL"]));
+        let raw: RawSettings = figment.extract().map_err(Box::new)?;
+        Settings::validate(raw)
+    }
+
+    /// Settings for tests and tools: defaults with the given database and port 0.
+    pub fn for_database(database_url: DatabaseUrl) -> Settings {
+        let mut settings =
+            Settings::validate(RawSettings::default()).expect("the built-in defaults are valid");
+        settings.database_url = database_url;
+        settings.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings
+    }
+
+    fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let bind = raw.bind.parse().map_err(|_| {
+            invalid(
+                "bind",
+                format!("'{}' is not an ADDRESS:PORT such as 127.0.0.1:8080", raw.bind),
+            )
+        })?;
+        let database_url =
+            DatabaseUrl::parse(&raw.database_url).map_err(|reason| invalid("database_url", reason))?;
+        if !(1..=256).contains(&raw.database_pool_size) {
+            return Err(invalid("database_pool_size", "must be between 1 and 256"));
+        }
+        let public_url = match raw.public_url.filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(u) => {
+                let parsed = url::Url::parse(&u)
+                    .map_err(|e| invalid("public_url", format!("'{u}' is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(invalid("public_url", "must start with http:// or https://"));
+                }
+                Some(u.trim_end_matches('/').to_owned())
+            }
+        };
+        if let Some(path) = &raw.catalogue_path
+            && !path.is_file()
+        {
+            return Err(invalid(
+                "catalogue_path",
+                format!("{} is not a readable file", path.display()),
+            ));
+        }
+        if raw.body_limit_bytes < 1024 {
+            return Err(invalid("body_limit_bytes", "must be at least 1024"));
+        }
+        if raw.media_limit_bytes < raw.body_limit_bytes {
+            return Err(invalid(
+                "media_limit_bytes",
+                "must be at least body_limit_bytes",
+            ));
+        }
+        if !(1..=10_000).contains(&raw.max_page_size) {
+            return Err(invalid("max_page_size", "must be between 1 and 10000"));
+        }
+        if raw.jurisdiction_id.trim().is_empty() {
+            return Err(invalid("jurisdiction_id", "must not be empty"));
+        }
+        if let Some([west, south, east, north]) = raw.city_bounds {
+            let ok = (-180.0..=180.0).contains(&west)
+                && (-180.0..=180.0).contains(&east)
+                && (-90.0..=90.0).contains(&south)
+                && (-90.0..=90.0).contains(&north)
+                && west < east
+                && south < north;
+            if !ok {
+                return Err(invalid(
+                    "city_bounds",
+                    "must be [west, south, east, north] in degrees with west < east and south < north",
+                ));
+            }
+        }
+        if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
+            return Err(invalid(
+                "log_level",
+                format!("'{}' is not a level or filter such as info or upkeep=debug", raw.log_level),
+            ));
+        }
+        Ok(Settings {
+            bind,
+            database_url,
+            database_pool_size: raw.database_pool_size,
+            public_url,
+            catalogue_path: raw.catalogue_path,
+            jurisdiction_id: raw.jurisdiction_id,
+            require_api_key: raw.require_api_key,
+            body_limit_bytes: raw.body_limit_bytes,
+            media_limit_bytes: raw.media_limit_bytes,
+            batch_accept_delay_seconds: raw.batch_accept_delay_seconds,
+            max_page_size: raw.max_page_size,
+            city_name: raw.city_name,
+            contact: raw.contact,
+            key_service: raw.key_service,
+            city_bounds: raw.city_bounds,
+            log_format: raw.log_format,
+            log_level: raw.log_level,
+            shutdown_timeout_seconds: raw.shutdown_timeout_seconds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./x.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("./x.db")))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@localhost/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn passwords_never_appear_when_a_database_url_is_printed() {
+        let url = DatabaseUrl::parse("postgres://u:secret@localhost/db").unwrap();
+        assert!(!format!("{url}").contains("secret"));
+        assert!(!format!("{url:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_bad_bind_address_is_named_in_the_error() {
+        let raw = RawSettings {
+            bind: "localhost".into(),
+            ..RawSettings::default()
+        };
+        let err = Settings::validate(raw).unwrap_err().to_string();
+        assert!(err.contains("`bind`"), "{err}");
+    }
+
+    #[test]
+    fn inverted_city_bounds_are_rejected() {
+        let raw = RawSettings {
+            city_bounds: Some([10.0, 50.0, 9.0, 51.0]),
+            ..RawSettings::default()
+        };
+        let err = Settings::validate(raw).unwrap_err().to_string();
+        assert!(err.contains("city_bounds"), "{err}");
+    }
+
+    #[test]
+    fn a_file_then_the_environment_override_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("upkeep.toml", "bind = \"127.0.0.1:9000\"\nmax_page_size = 50\n")?;
+            jail.set_env("UPKEEP_MAX_PAGE_SIZE", "20");
+            let settings = Settings::load(None).expect("valid");
+            assert_eq!(settings.bind.port(), 9000);
+            assert_eq!(settings.max_page_size, 20);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("upkeep.toml", "bnid = \"127.0.0.1:9000\"\n")?;
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("bnid"), "{err}");
+            Ok(())
+        });
+    }
+}

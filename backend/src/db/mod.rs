@@ -1,0 +1,240 @@
+//! Persistence: the only place that speaks SQL (through diesel).
+//!
+//! Two backends share one schema and one set of queries. SQLite is embedded: one writer
+//! connection (SQLite allows one writer at a time, so queuing in the pool beats busy
+//! retries) and a pool of read-only connections, in WAL mode so readers never block the
+//! writer. PostgreSQL uses one pool for both. Query code is written once and compiled for
+//! each connection type by the [`read`] and [`write`] macros.
+//!
+//! Functions here return [`DbError`]; the HTTP layer decides what a caller sees.
+
+/// Runs `$body` with `$conn` bound to a connection that may only read.
+macro_rules! read {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite { readers, .. } => {
+                let mut pooled = readers.get()?;
+                let $conn: &mut diesel::sqlite::SqliteConnection = &mut pooled;
+                $body
+            }
+            $crate::db::Database::Postgres { pool } => {
+                let mut pooled = pool.get()?;
+                let $conn: &mut diesel::pg::PgConnection = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to a connection that may write.
+macro_rules! write {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite { writer, .. } => {
+                let mut pooled = writer.get()?;
+                let $conn: &mut diesel::sqlite::SqliteConnection = &mut pooled;
+                $body
+            }
+            $crate::db::Database::Postgres { pool } => {
+                let mut pooled = pool.get()?;
+                let $conn: &mut diesel::pg::PgConnection = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+
+pub mod api_keys;
+pub mod media;
+pub mod requests;
+pub mod schema;
+pub mod services;
+
+use crate::config::DatabaseUrl;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::time::Duration;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Any arbitrary key shared by every Upkeep server: it serialises migrations when several
+/// servers start at once against one PostgreSQL database.
+const MIGRATION_LOCK_KEY: i64 = 0x5550_4b45_4550;
+
+/// What can go wrong below the HTTP layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres {
+        pool: PgPool,
+    },
+}
+
+/// Settings applied to every SQLite connection as it is opened.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas {
+    read_only: bool,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // WAL + synchronous=NORMAL: a commit is in the WAL file before it returns, so an
+        // acknowledged report survives the process being killed; only a power cut can
+        // lose the last few commits, which the operating system had not yet flushed.
+        let mut pragmas = String::from(
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000;",
+        );
+        if self.read_only {
+            pragmas.push_str(" PRAGMA query_only = ON;");
+        }
+        conn.batch_execute(&pragmas)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Database {
+    /// Opens (and for SQLite creates) the database and brings its schema up to date.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> DbResult<Database> {
+        let database = match url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        DbError::Migration(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+                let path = path.to_string_lossy().into_owned();
+                // WAL is a property of the file: set it once, before the pools open.
+                {
+                    use diesel::Connection;
+                    let mut conn = SqliteConnection::establish(&path)
+                        .map_err(|e| DbError::Migration(format!("cannot open {path}: {e}")))?;
+                    conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+                }
+                let writer = Pool::builder()
+                    .max_size(1)
+                    .connection_timeout(Duration::from_secs(30))
+                    .connection_customizer(Box::new(SqlitePragmas { read_only: false }))
+                    .build(ConnectionManager::new(path.clone()))?;
+                let readers = Pool::builder()
+                    .max_size(pool_size)
+                    .min_idle(Some(1))
+                    .connection_customizer(Box::new(SqlitePragmas { read_only: true }))
+                    .build(ConnectionManager::new(path))?;
+                Database::Sqlite { writer, readers }
+            }
+            DatabaseUrl::Postgres(url) => {
+                let pool = Pool::builder()
+                    .max_size(pool_size)
+                    .min_idle(Some(1))
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(ConnectionManager::new(url.clone()))?;
+                Database::Postgres { pool }
+            }
+        };
+        database.migrate()?;
+        Ok(database)
+    }
+
+    /// Runs every pending embedded migration.
+    pub fn migrate(&self) -> DbResult<()> {
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        match self {
+            Database::Sqlite { writer, .. } => {
+                let mut conn = writer.get()?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(failed)?;
+            }
+            Database::Postgres { pool } => {
+                let mut conn = pool.get()?;
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let result = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                result.map_err(failed)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Short name of the backend, for logs and `/health`.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite { .. } => "sqlite",
+            Database::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// A trivial round trip, for health checks.
+    pub fn ping(&self) -> DbResult<()> {
+        read!(self, |conn| conn.batch_execute("SELECT 1")?);
+        Ok(())
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_matches_the_migrations() {
+        use diesel::RunQueryDsl;
+        use diesel::query_dsl::QueryDsl;
+        use diesel::sqlite::Sqlite;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = DatabaseUrl::Sqlite(dir.path().join("schema.db"));
+        let db = Database::open(&url, 1).expect("open");
+        // Selecting every column diesel knows of fails if any is missing from the SQL.
+        macro_rules! check {
+            ($($table:ident),*) => {$(
+                let sql = diesel::debug_query::<Sqlite, _>(
+                    &schema::$table::table.select(schema::$table::all_columns).limit(0),
+                ).to_string();
+                let sql = sql.split(" -- binds").next().unwrap_or_default().replace('?', "0");
+                read!(&db, |conn| diesel::sql_query(&sql).execute(conn))
+                    .unwrap_or_else(|e| panic!("table {}: {e}", stringify!($table)));
+            )*};
+        }
+        check!(
+            services, crews, api_keys, wards, segments, issues, requests, request_updates,
+            media, work_orders, work_order_events, maintenance_history, sensor_readings,
+            weather_daily, model_versions, risk_scores
+        );
+    }
+
+    #[test]
+    fn every_migration_can_be_reverted_and_reapplied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = DatabaseUrl::Sqlite(dir.path().join("revert.db"));
+        let db = Database::open(&url, 1).expect("open");
+        let Database::Sqlite { writer, .. } = &db else { unreachable!() };
+        let mut conn = writer.get().expect("conn");
+        conn.revert_all_migrations(SQLITE_MIGRATIONS).expect("down.sql runs");
+        conn.run_pending_migrations(SQLITE_MIGRATIONS).expect("up.sql runs again");
+    }
+}

@@ -1,0 +1,326 @@
+//! The `requests` and `request_updates` tables: residents' reports and their history.
+
+use super::media::MediaRow;
+use super::schema::{media, request_updates, requests};
+use super::{DbResult, Database};
+use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// A stored report, every column (contact details included: never serialise this).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = requests)]
+pub struct RequestRow {
+    pub id: i64,
+    pub token: Option<String>,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub service_code: String,
+    pub status: String,
+    pub status_notes: Option<String>,
+    pub description: Option<String>,
+    pub agency_responsible: Option<String>,
+    pub service_notice: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub media_url: Option<String>,
+    pub attributes: String,
+    pub email: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub api_key_id: Option<i64>,
+    pub segment_id: Option<i64>,
+    pub snap_distance_m: Option<f64>,
+    pub issue_id: Option<i64>,
+    pub requested_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expected_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl RequestRow {
+    pub fn position(&self) -> Option<Coordinates> {
+        Some(Coordinates {
+            lon: self.lon?,
+            lat: self.lat?,
+        })
+    }
+
+    /// The stored status; an unknown word (from a newer release) reads as open.
+    pub fn status(&self) -> RequestStatus {
+        self.status.parse().unwrap_or(RequestStatus::Open)
+    }
+}
+
+/// A report ready to be stored.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = requests)]
+pub struct NewRequest {
+    pub token: Option<String>,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub service_code: String,
+    pub status: String,
+    pub description: Option<String>,
+    pub agency_responsible: Option<String>,
+    pub service_notice: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub address: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub media_url: Option<String>,
+    pub attributes: String,
+    pub email: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub api_key_id: Option<i64>,
+    pub requested_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expected_at: Option<NaiveDateTime>,
+}
+
+/// One entry of a report's history.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = request_updates)]
+pub struct UpdateRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub status: String,
+    pub description: Option<String>,
+    pub media_url: Option<String>,
+    pub author: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = request_updates)]
+struct NewUpdate<'a> {
+    request_id: i64,
+    status: &'a str,
+    description: Option<&'a str>,
+    media_url: Option<&'a str>,
+    author: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Stores a report, its photo (if any) and the first line of its history in one
+/// transaction: either all of it is stored or none.
+pub fn insert(
+    db: &Database,
+    request: &NewRequest,
+    photo: Option<&MediaRow>,
+    first_note: &str,
+) -> DbResult<RequestRow> {
+    write!(db, |conn| conn.transaction(|conn| {
+        if let Some(photo) = photo {
+            diesel::insert_into(media::table).values(photo).execute(conn)?;
+        }
+        let row: RequestRow = diesel::insert_into(requests::table)
+            .values(request)
+            .returning(RequestRow::as_returning())
+            .get_result(conn)?;
+        diesel::insert_into(request_updates::table)
+            .values(NewUpdate {
+                request_id: row.id,
+                status: &row.status,
+                description: Some(first_note),
+                media_url: row.media_url.as_deref(),
+                author: "resident",
+                created_at: row.requested_at,
+            })
+            .execute(conn)?;
+        Ok(row)
+    }))
+}
+
+/// What a list of reports is narrowed to. Only accepted reports are ever listed.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub ids: Option<Vec<i64>>,
+    pub service_codes: Option<Vec<String>>,
+    pub statuses: Option<Vec<RequestStatus>>,
+    /// Inclusive bounds on `requested_at`.
+    pub requested_from: Option<NaiveDateTime>,
+    pub requested_to: Option<NaiveDateTime>,
+    /// Inclusive bounds on `updated_at`.
+    pub updated_from: Option<NaiveDateTime>,
+    pub updated_to: Option<NaiveDateTime>,
+    pub bbox: Option<BoundingBox>,
+    pub circle: Option<Circle>,
+}
+
+/// One page of reports matching `filter`, newest first.
+pub fn list(
+    db: &Database,
+    filter: &RequestFilter,
+    limit: i64,
+    offset: i64,
+) -> DbResult<Vec<RequestRow>> {
+    // A circle is searched through its bounding box in SQL and cut to the true
+    // great-circle distance here, so paging happens after the cut.
+    let bbox = match (filter.bbox, filter.circle) {
+        (Some(bbox), _) => Some(bbox),
+        (None, Some(circle)) => Some(circle.bounding_box()),
+        (None, None) => None,
+    };
+    let (sql_limit, sql_offset) = match filter.circle {
+        Some(_) => (i64::MAX, 0),
+        None => (limit, offset),
+    };
+    let rows: Vec<RequestRow> = read!(db, |conn| {
+        let mut query = requests::table
+            .filter(requests::accepted_at.is_not_null())
+            .select(RequestRow::as_select())
+            .into_boxed();
+        if let Some(ids) = &filter.ids {
+            query = query.filter(requests::id.eq_any(ids.clone()));
+        }
+        if let Some(codes) = &filter.service_codes {
+            query = query.filter(requests::service_code.eq_any(codes.clone()));
+        }
+        if let Some(statuses) = &filter.statuses {
+            let words: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+            query = query.filter(requests::status.eq_any(words));
+        }
+        if let Some(from) = filter.requested_from {
+            query = query.filter(requests::requested_at.ge(from));
+        }
+        if let Some(to) = filter.requested_to {
+            query = query.filter(requests::requested_at.le(to));
+        }
+        if let Some(from) = filter.updated_from {
+            query = query.filter(requests::updated_at.ge(from));
+        }
+        if let Some(to) = filter.updated_to {
+            query = query.filter(requests::updated_at.le(to));
+        }
+        if let Some(bbox) = bbox {
+            query = query
+                .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+                .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
+        }
+        query
+            .order((requests::requested_at.desc(), requests::id.desc()))
+            .limit(sql_limit)
+            .offset(sql_offset)
+            .load(conn)?
+    });
+    Ok(match filter.circle {
+        None => rows,
+        Some(circle) => rows
+            .into_iter()
+            .filter(|row| row.position().is_some_and(|p| circle.contains(p)))
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect(),
+    })
+}
+
+/// An accepted report by id.
+pub fn find(db: &Database, id: i64) -> DbResult<Option<RequestRow>> {
+    read!(db, |conn| Ok(requests::table
+        .filter(requests::id.eq(id))
+        .filter(requests::accepted_at.is_not_null())
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?))
+}
+
+/// A report by the token its client was given, accepted or not.
+pub fn find_by_token(db: &Database, token: &str) -> DbResult<Option<RequestRow>> {
+    read!(db, |conn| Ok(requests::table
+        .filter(requests::token.eq(token))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?))
+}
+
+/// The history of these reports, oldest entry first.
+pub fn updates_for(db: &Database, request_ids: &[i64]) -> DbResult<Vec<UpdateRow>> {
+    read!(db, |conn| Ok(request_updates::table
+        .filter(request_updates::request_id.eq_any(request_ids))
+        .order((request_updates::created_at, request_updates::id))
+        .select(UpdateRow::as_select())
+        .load(conn)?))
+}
+
+/// History entries of accepted reports made in `[from, to]`, oldest first.
+pub fn updates_between(
+    db: &Database,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    limit: i64,
+    offset: i64,
+) -> DbResult<Vec<UpdateRow>> {
+    read!(db, |conn| Ok(request_updates::table
+        .inner_join(requests::table)
+        .filter(requests::accepted_at.is_not_null())
+        .filter(request_updates::created_at.between(from, to))
+        .order((request_updates::created_at, request_updates::id))
+        .limit(limit)
+        .offset(offset)
+        .select(UpdateRow::as_select())
+        .load(conn)?))
+}
+
+/// Sets a report's status with a note for the resident, and records it in the history.
+/// Returns the updated report, or None if there is no accepted report with that id.
+pub fn change_status(
+    db: &Database,
+    id: i64,
+    status: RequestStatus,
+    notes: Option<&str>,
+    author: &str,
+    at: NaiveDateTime,
+) -> DbResult<Option<RequestRow>> {
+    let closed_at = (!status.is_open()).then_some(at);
+    write!(db, |conn| conn.transaction(|conn| {
+        let updated: Option<RequestRow> = diesel::update(
+            requests::table
+                .filter(requests::id.eq(id))
+                .filter(requests::accepted_at.is_not_null()),
+        )
+        .set((
+            requests::status.eq(status.as_str()),
+            requests::status_notes.eq(notes),
+            requests::updated_at.eq(at),
+            requests::closed_at.eq(closed_at),
+        ))
+        .returning(RequestRow::as_returning())
+        .get_result(conn)
+        .optional()?;
+        if let Some(row) = &updated {
+            diesel::insert_into(request_updates::table)
+                .values(NewUpdate {
+                    request_id: row.id,
+                    status: status.as_str(),
+                    description: notes,
+                    media_url: None,
+                    author,
+                    created_at: at,
+                })
+                .execute(conn)?;
+        }
+        Ok(updated)
+    }))
+}
+
+/// Accepts queued requests to batch services that were made at or before `cutoff`.
+/// Returns how many were accepted.
+pub fn accept_queued(db: &Database, cutoff: NaiveDateTime, at: NaiveDateTime) -> DbResult<usize> {
+    write!(db, |conn| Ok(diesel::update(
+        requests::table
+            .filter(requests::accepted_at.is_null())
+            .filter(requests::requested_at.le(cutoff))
+    )
+    .set((requests::accepted_at.eq(at), requests::updated_at.eq(at)))
+    .execute(conn)?))
+}

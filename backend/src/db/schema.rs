@@ -1,0 +1,268 @@
+// The diesel view of migrations/. It mirrors the tables column for column, with the
+// types both backends share (ids are BIGINT on PostgreSQL and INTEGER, which is 64-bit,
+// on SQLite). `schema_matches_the_migrations` in db/mod.rs checks it against a migrated
+// database, so an edit here that drifts from the SQL fails the tests.
+
+diesel::table! {
+    services (code) {
+        code -> Text,
+        name -> Text,
+        group_name -> Text,
+        description -> Text,
+        keywords -> Text,
+        service_type -> Text,
+        agency -> Text,
+        road_surface -> Bool,
+        default_severity -> Integer,
+        sla_days -> Text,
+        duplicate_radius_m -> Double,
+        attributes -> Text,
+        area -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    crews (id) {
+        id -> BigInt,
+        name -> Text,
+        depot_lat -> Double,
+        depot_lon -> Double,
+        service_codes -> Text,
+        daily_capacity -> Integer,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        key_hash -> Text,
+        crew_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    wards (id) {
+        id -> BigInt,
+        name -> Text,
+        population -> Nullable<Integer>,
+        income_index -> Nullable<Double>,
+        geometry -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    segments (id) {
+        id -> BigInt,
+        external_id -> Nullable<Text>,
+        name -> Nullable<Text>,
+        road_class -> Text,
+        surface -> Nullable<Text>,
+        length_m -> Double,
+        aadt -> Nullable<Integer>,
+        bus_route -> Bool,
+        last_resurfaced -> Nullable<Date>,
+        ward_id -> Nullable<BigInt>,
+        neighbourhood -> Nullable<Text>,
+        geometry -> Text,
+        min_lon -> Double,
+        min_lat -> Double,
+        max_lon -> Double,
+        max_lat -> Double,
+        properties -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    issues (id) {
+        id -> BigInt,
+        service_code -> Text,
+        status -> Text,
+        lat -> Double,
+        lon -> Double,
+        segment_id -> Nullable<BigInt>,
+        reporter_count -> Integer,
+        first_reported_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    requests (id) {
+        id -> BigInt,
+        token -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+        service_code -> Text,
+        status -> Text,
+        status_notes -> Nullable<Text>,
+        description -> Nullable<Text>,
+        agency_responsible -> Nullable<Text>,
+        service_notice -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        address -> Nullable<Text>,
+        address_id -> Nullable<Text>,
+        zipcode -> Nullable<Text>,
+        media_url -> Nullable<Text>,
+        attributes -> Text,
+        email -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        account_id -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        api_key_id -> Nullable<BigInt>,
+        segment_id -> Nullable<BigInt>,
+        snap_distance_m -> Nullable<Double>,
+        issue_id -> Nullable<BigInt>,
+        requested_at -> Timestamp,
+        updated_at -> Timestamp,
+        expected_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    request_updates (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        status -> Text,
+        description -> Nullable<Text>,
+        media_url -> Nullable<Text>,
+        author -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media (id) {
+        id -> Text,
+        content_type -> Text,
+        size_bytes -> Integer,
+        sha256 -> Text,
+        bytes -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    work_orders (id) {
+        id -> BigInt,
+        issue_id -> Nullable<BigInt>,
+        segment_id -> Nullable<BigInt>,
+        kind -> Text,
+        status -> Text,
+        crew_id -> Nullable<BigInt>,
+        priority -> Double,
+        priority_breakdown -> Text,
+        due_at -> Nullable<Timestamp>,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    work_order_events (id) {
+        id -> BigInt,
+        work_order_id -> BigInt,
+        actor -> Text,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    maintenance_history (id) {
+        id -> BigInt,
+        segment_id -> BigInt,
+        work_order_id -> Nullable<BigInt>,
+        kind -> Text,
+        performed_at -> Timestamp,
+        notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sensor_readings (id) {
+        id -> BigInt,
+        segment_id -> BigInt,
+        kind -> Text,
+        source -> Text,
+        value -> Double,
+        observed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    weather_daily (station, day) {
+        station -> Text,
+        day -> Date,
+        tmin_c -> Double,
+        tmax_c -> Double,
+        precipitation_mm -> Double,
+    }
+}
+
+diesel::table! {
+    model_versions (id) {
+        id -> BigInt,
+        version -> Text,
+        kind -> Text,
+        trained_from -> Date,
+        trained_to -> Date,
+        features -> Text,
+        hyperparameters -> Text,
+        metrics -> Text,
+        artifact -> Binary,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_scores (segment_id, model_version_id, scored_at) {
+        segment_id -> BigInt,
+        model_version_id -> BigInt,
+        scored_at -> Timestamp,
+        probability -> Double,
+        explanation -> Text,
+    }
+}
+
+diesel::joinable!(request_updates -> requests (request_id));
+diesel::joinable!(requests -> services (service_code));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    services,
+    crews,
+    api_keys,
+    wards,
+    segments,
+    issues,
+    requests,
+    request_updates,
+    media,
+    work_orders,
+    work_order_events,
+    maintenance_history,
+    sensor_readings,
+    weather_daily,
+    model_versions,
+    risk_scores,
+);

@@ -1,0 +1,181 @@
+//! Upkeep's native JSON API (`/api/v1/`), `/health` and `/media`.
+//!
+//! Errors here have one stable shape: `{"error": "snake_case_kind", "message": "…"}`.
+
+use super::{ServerError, State, blocking};
+use crate::auth::{self, Caller};
+use crate::domain::{RequestStatus, format_datetime, now};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::Deserialize;
+use serde_json::json;
+use std::fmt;
+
+/// An error of the native API.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(error: ServerError) -> Self {
+        let (status, message) = error.public_view();
+        ApiError::new(status, "server_error", message)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.kind, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({"error": self.kind, "message": self.message}))
+    }
+}
+
+/// Answers 200 once the server is up and its database answers; 503 otherwise.
+pub async fn health(state: State) -> HttpResponse {
+    let worker = state.clone();
+    let database = blocking(move || worker.db.ping()).await;
+    let backend = state.db.backend_name();
+    match database {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": backend})),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "database": backend}))
+        }
+    }
+}
+
+/// Serves an uploaded photo. Only images ever get here (see `intake`), and `nosniff`
+/// stops a browser from reading one as anything else.
+pub async fn media(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let worker = state.clone();
+    let wanted = id.clone();
+    let row = blocking(move || crate::db::media::find(&worker.db, &wanted))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no media '{id}'")))?;
+    Ok(HttpResponse::Ok()
+        .content_type(row.content_type)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+        .insert_header(("ETag", format!("\"{}\"", row.sha256)))
+        .body(row.bytes))
+}
+
+/// Anything that is not a route.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("{} {} is not a resource here", req.method(), req.path()),
+    )
+    .error_response()
+}
+
+/// The caller behind the request's API key (`Authorization: Bearer KEY` or `X-Api-Key`).
+async fn authenticate(state: &State, req: &HttpRequest) -> Result<Caller, ApiError> {
+    let headers = req.headers();
+    let secret = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "this needs an API key: send Authorization: Bearer KEY",
+            )
+        })?;
+    let worker = state.clone();
+    blocking(move || auth::authenticate(&worker.db, &secret))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the API key is unknown or revoked",
+            )
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    status: String,
+    status_notes: Option<String>,
+}
+
+/// Longest status note, in characters.
+const MAX_STATUS_NOTES_CHARS: usize = 4000;
+
+/// Staff set a report's status, with a note the resident reads in Open311 `status_notes`.
+pub async fn change_request_status(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+    change: web::Json<StatusChange>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &req).await?;
+    if !caller.role.is_staff() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("a {} key cannot change a report's status; staff keys can", caller.role.as_str()),
+        ));
+    }
+    let id = id.into_inner();
+    let missing = || ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("service request '{id}' does not exist"));
+    let numeric_id: i64 = id.parse().map_err(|_| missing())?;
+    let change = change.into_inner();
+    let status: RequestStatus = change
+        .status
+        .parse()
+        .map_err(|why: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_status", why))?;
+    let notes = change.status_notes.filter(|n| !n.trim().is_empty());
+    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_STATUS_NOTES_CHARS) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_status_notes",
+            format!("status_notes is longer than {MAX_STATUS_NOTES_CHARS} characters"),
+        ));
+    }
+    let author = format!("staff:{}", caller.name);
+    let worker = state.clone();
+    let row = blocking(move || {
+        crate::db::requests::change_status(&worker.db, numeric_id, status, notes.as_deref(), &author, now())
+    })
+    .await?
+    .ok_or_else(missing)?;
+    let status = row.status();
+    Ok(HttpResponse::Ok().json(json!({
+        "service_request_id": row.id.to_string(),
+        "status": status.open311().as_str(),
+        "internal_status": status.as_str(),
+        "status_notes": row.status_notes,
+        "updated_datetime": format_datetime(row.updated_at),
+    })))
+}

@@ -1,0 +1,115 @@
+//! The HTTP edge: routes, the shared state handlers see, and the mapping of internal
+//! failures to responses. Below this module nothing knows about HTTP.
+
+pub mod api;
+pub mod middleware;
+pub mod open311;
+
+use crate::catalogue::CatalogueCache;
+use crate::config::Settings;
+use crate::db::{DbError, Database};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use std::sync::Arc;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Database,
+    pub catalogue: CatalogueCache,
+}
+
+pub type State = web::Data<Arc<AppState>>;
+
+/// Every route Upkeep serves, in one place.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use open311::{discovery, requests, services, tokens, updates};
+    cfg.route("/health", web::get().to(api::health))
+        .route("/media/{id}", web::get().to(api::media))
+        .service(
+            web::scope("/open311/v2")
+                .route("/discovery.{format}", web::get().to(discovery::show))
+                .route("/services.{format}", web::get().to(services::list))
+                .route("/services/{code}.{format}", web::get().to(services::definition))
+                .route("/requests.{format}", web::get().to(requests::list))
+                .route("/requests.{format}", web::post().to(requests::create))
+                .route("/requests/{id}.{format}", web::get().to(requests::show))
+                .route("/tokens/{token}.{format}", web::get().to(tokens::show))
+                .route(
+                    "/servicerequestupdates.{format}",
+                    web::get().to(updates::list),
+                ),
+        )
+        .service(
+            web::scope("/api/v1").route(
+                "/requests/{id}/status",
+                web::post().to(api::change_request_status),
+            ),
+        )
+        .default_service(web::to(api::not_found));
+}
+
+/// A failure on our side while serving a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the worker pool is shut down")]
+    Blocking,
+}
+
+impl ServerError {
+    /// The status and a sentence a client may see; details only go to the log.
+    pub fn public_view(&self) -> (StatusCode, String) {
+        use diesel::result::Error as Diesel;
+        match self {
+            ServerError::Db(DbError::Query(Diesel::DatabaseError(_, info)))
+                if info.message().contains("full") =>
+            {
+                tracing::error!(error = %self, "storage is full");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server cannot store anything right now (storage is full); nothing was saved, please try again later".into(),
+                )
+            }
+            ServerError::Db(DbError::Pool(_)) => {
+                tracing::error!(error = %self, "database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable or busy; nothing was saved, please try again shortly".into(),
+                )
+            }
+            _ => {
+                tracing::error!(error = %self, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "something went wrong on our side; it has been logged".into(),
+                )
+            }
+        }
+    }
+}
+
+/// Runs blocking database work off the async workers.
+pub async fn blocking<T, E, F>(work: F) -> Result<T, ServerError>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Into<ServerError> + Send + 'static,
+{
+    match web::block(work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(ServerError::Blocking),
+    }
+}
+
+/// Where clients reach this server: the configured public URL, or what the request says.
+pub fn base_url(req: &HttpRequest, settings: &Settings) -> String {
+    match &settings.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! `requests.{format}` (GET: search, POST: submit) and `requests/{id}.{format}`.
+
+use super::{Document, Format, Node, Open311Error, Params, check_jurisdiction, paging};
+use crate::catalogue::{AttributeAnswer, Catalogue};
+use crate::db::requests::{RequestFilter, RequestRow, UpdateRow};
+use crate::domain::{
+    BoundingBox, Circle, Coordinates, FieldError, Open311Status, RequestStatus, format_datetime,
+    now, parse_datetime, parse_number,
+};
+use crate::http::{State, ServerError, base_url, blocking};
+use crate::intake::{self, IntakeContext, IntakeError, Upload};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, NaiveDateTime};
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+
+/// The widest `start_date`..`end_date` window a client may ask for, and the default.
+const MAX_WINDOW_DAYS: i64 = 90;
+
+/// `GET requests.{format}`: reports matching the filters, newest first.
+pub async fn list(
+    state: State,
+    req: HttpRequest,
+    format: web::Path<String>,
+) -> Result<HttpResponse, Open311Error> {
+    let format = Format::from_suffix(&format)?;
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
+    let extensions = params
+        .boolean("extensions", false)
+        .map_err(|e| Open311Error::field(format, e))?;
+    let filter = parse_filter(&params).map_err(|e| Open311Error::fields(format, e))?;
+    let (limit, offset) =
+        paging(&params, state.settings.max_page_size).map_err(|e| Open311Error::field(format, e))?;
+    let answer = state.clone();
+    let (rows, notes, catalogue) = blocking(move || {
+        let rows = crate::db::requests::list(&answer.db, &filter, limit, offset)?;
+        let notes = load_notes(&answer, &rows, extensions)?;
+        Ok::<_, ServerError>((rows, notes, answer.catalogue.get()?))
+    })
+    .await
+    .map_err(|e| Open311Error::internal(format, &e))?;
+    Ok(requests_document(&rows, &catalogue, notes.as_ref()).respond(format, StatusCode::OK))
+}
+
+/// `GET requests/{id}.{format}`: one report, as a list of one.
+pub async fn show(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Open311Error> {
+    let (id, format) = path.into_inner();
+    let format = Format::from_suffix(&format)?;
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
+    let extensions = params
+        .boolean("extensions", false)
+        .map_err(|e| Open311Error::field(format, e))?;
+    let missing = || Open311Error::not_found(format, format!("service request '{id}' does not exist"));
+    let numeric_id: i64 = id.trim().parse().map_err(|_| missing())?;
+    let answer = state.clone();
+    let (row, notes, catalogue) = blocking(move || {
+        let row = crate::db::requests::find(&answer.db, numeric_id)?;
+        let notes = load_notes(&answer, row.as_slice(), extensions)?;
+        Ok::<_, ServerError>((row, notes, answer.catalogue.get()?))
+    })
+    .await
+    .map_err(|e| Open311Error::internal(format, &e))?;
+    let row = row.ok_or_else(missing)?;
+    Ok(requests_document(std::slice::from_ref(&row), &catalogue, notes.as_ref())
+        .respond(format, StatusCode::OK))
+}
+
+type Notes = HashMap<i64, Vec<UpdateRow>>;
+
+fn load_notes(
+    state: &crate::http::AppState,
+    rows: &[RequestRow],
+    extensions: bool,
+) -> Result<Option<Notes>, ServerError> {
+    if !extensions || rows.is_empty() {
+        return Ok(extensions.then(HashMap::new));
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut notes: Notes = HashMap::new();
+    for update in crate::db::requests::updates_for(&state.db, &ids)? {
+        notes.entry(update.request_id).or_default().push(update);
+    }
+    Ok(Some(notes))
+}
+
+/// Reads the search filters; every problem is reported, each naming its parameter.
+fn parse_filter(params: &Params) -> Result<RequestFilter, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut filter = RequestFilter::default();
+    if let Some(ids) = params.list("service_request_id") {
+        // Ids are strings to clients; one that is not ours simply matches nothing.
+        filter.ids = Some(ids.iter().filter_map(|id| id.parse().ok()).collect());
+        return Ok(filter);
+    }
+    if let Some(codes) = params.list("service_code") {
+        filter.service_codes = Some(codes.into_iter().map(str::to_owned).collect());
+    }
+    if let Some(words) = params.list("status") {
+        let mut statuses = Vec::new();
+        for word in words {
+            match Open311Status::parse(word, "status") {
+                Ok(status) => statuses.extend(RequestStatus::all_with(status)),
+                Err(e) => errors.push(e),
+            }
+        }
+        filter.statuses = Some(statuses);
+    }
+    let mut time = |name: &str| {
+        params.get(name).and_then(|raw| {
+            parse_datetime(raw, name)
+                .map_err(|e| errors.push(e))
+                .ok()
+        })
+    };
+    let start = time("start_date");
+    let end = time("end_date");
+    filter.updated_from = time("updated_after");
+    filter.updated_to = time("updated_before");
+    let window = Duration::days(MAX_WINDOW_DAYS);
+    match (start, end) {
+        (Some(start), Some(end)) if start > end => errors.push(FieldError::new(
+            "start_date",
+            "must not be after end_date",
+        )),
+        (Some(start), Some(end)) if end - start > window => errors.push(FieldError::new(
+            "end_date",
+            format!("start_date to end_date may span at most {MAX_WINDOW_DAYS} days"),
+        )),
+        (Some(start), Some(end)) => {
+            filter.requested_from = Some(start);
+            filter.requested_to = Some(end);
+        }
+        (Some(start), None) => {
+            filter.requested_from = Some(start);
+            filter.requested_to = Some(start + window);
+        }
+        (None, Some(end)) => {
+            filter.requested_from = Some(end - window);
+            filter.requested_to = Some(end);
+        }
+        // A change feed (updated_after/before) reaches back as far as it likes; a plain
+        // list shows the last 90 days.
+        (None, None) if filter.updated_from.is_none() && filter.updated_to.is_none() => {
+            filter.requested_from = Some(now() - window);
+        }
+        (None, None) => {}
+    }
+    match parse_bbox(params) {
+        Ok(bbox) => filter.bbox = bbox,
+        Err(e) => errors.push(e),
+    }
+    match parse_circle(params) {
+        Ok(circle) => filter.circle = circle,
+        Err(e) => errors.push(e),
+    }
+    if errors.is_empty() { Ok(filter) } else { Err(errors) }
+}
+
+fn parse_bbox(params: &Params) -> Result<Option<BoundingBox>, FieldError> {
+    let names = ["lat_ne", "long_ne", "lat_sw", "long_sw"];
+    let given: Vec<_> = names.iter().map(|n| params.get(n)).collect();
+    if given.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    if let Some(missing) = names.iter().zip(&given).find(|(_, v)| v.is_none()) {
+        return Err(FieldError::new(
+            *missing.0,
+            "is required with the other bounding-box corners (lat_ne, long_ne, lat_sw, long_sw)",
+        ));
+    }
+    let ne = Coordinates::parse_pair(given[0], given[1], "lat_ne", "long_ne")?;
+    let sw = Coordinates::parse_pair(given[2], given[3], "lat_sw", "long_sw")?;
+    let (Some(north_east), Some(south_west)) = (ne, sw) else {
+        unreachable!("all four corners were given");
+    };
+    if south_west.lat > north_east.lat || south_west.lon > north_east.lon {
+        return Err(FieldError::new(
+            "lat_sw",
+            "the south-west corner must lie south and west of the north-east corner",
+        ));
+    }
+    Ok(Some(BoundingBox {
+        south_west,
+        north_east,
+    }))
+}
+
+fn parse_circle(params: &Params) -> Result<Option<Circle>, FieldError> {
+    let radius = params.get("radius");
+    let centre = Coordinates::parse_pair(params.get("lat"), params.get("long"), "lat", "long")?;
+    match (centre, radius) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(FieldError::new(
+            "radius",
+            "is required with lat and long (metres)",
+        )),
+        (None, Some(_)) => Err(FieldError::new("lat", "lat and long are required with radius")),
+        (Some(centre), Some(raw)) => {
+            let radius_m = parse_number(raw, "radius")?;
+            if !(radius_m > 0.0 && radius_m <= Circle::MAX_RADIUS_M) {
+                return Err(FieldError::new(
+                    "radius",
+                    format!("must be more than 0 and at most {} metres", Circle::MAX_RADIUS_M),
+                ));
+            }
+            Ok(Some(Circle { centre, radius_m }))
+        }
+    }
+}
+
+/// The Open311 list of requests, with `extended_attributes` and `notes` when `notes`
+/// is given (`extensions=true`).
+fn requests_document(rows: &[RequestRow], catalogue: &Catalogue, notes: Option<&Notes>) -> Document {
+    let entries = rows
+        .iter()
+        .map(|row| request_node(row, catalogue, notes))
+        .collect();
+    Document {
+        root: "service_requests",
+        body: Node::list("request", entries),
+    }
+}
+
+fn time(value: Option<NaiveDateTime>) -> Node {
+    value.map_or(Node::Null, |t| Node::text(format_datetime(t)))
+}
+
+fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) -> Node {
+    let service_name = catalogue
+        .get(&row.service_code)
+        .map_or_else(|| row.service_code.clone(), |s| s.name.clone());
+    let status = row.status();
+    let mut fields = vec![
+        ("service_request_id", Node::text(row.id.to_string())),
+        ("status", Node::text(status.open311().as_str())),
+        ("status_notes", Node::opt_text(row.status_notes.clone())),
+        ("service_name", Node::text(service_name)),
+        ("service_code", Node::text(&row.service_code)),
+        ("description", Node::opt_text(row.description.clone())),
+        ("agency_responsible", Node::opt_text(row.agency_responsible.clone())),
+        ("service_notice", Node::opt_text(row.service_notice.clone())),
+        ("requested_datetime", time(Some(row.requested_at))),
+        ("updated_datetime", time(Some(row.updated_at))),
+        ("expected_datetime", time(row.expected_at)),
+        ("address", Node::text(row.address.clone().unwrap_or_default())),
+        ("address_id", Node::opt_text(row.address_id.clone())),
+        ("zipcode", Node::opt_text(row.zipcode.clone())),
+        ("lat", row.lat.map_or(Node::Null, Node::Float)),
+        ("long", row.lon.map_or(Node::Null, Node::Float)),
+        ("media_url", Node::opt_text(row.media_url.clone())),
+    ];
+    if let Some(notes) = notes {
+        fields.push(("extended_attributes", extended_attributes(row, status)));
+        let history = notes.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+        fields.push(("notes", notes_node(history)));
+    }
+    Node::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+fn extended_attributes(row: &RequestRow, status: RequestStatus) -> Node {
+    // Stored answers were checked on the way in; a row that no longer parses shows none
+    // rather than failing the whole list.
+    let answers: BTreeMap<String, AttributeAnswer> =
+        serde_json::from_str(&row.attributes).unwrap_or_default();
+    let answers = answers
+        .into_iter()
+        .map(|(code, answer)| {
+            let value = match answer {
+                AttributeAnswer::One(v) => Node::Text(v),
+                AttributeAnswer::Many(vs) => {
+                    Node::list("value", vs.into_iter().map(Node::Text).collect())
+                }
+            };
+            (code, value)
+        })
+        .collect();
+    Node::object([
+        ("duplicate", Node::Bool(false)),
+        ("parent_service_request_id", Node::Null),
+        ("internal_status", Node::text(status.as_str())),
+        ("attributes", Node::Object(answers)),
+        ("segment_id", row.segment_id.map_or(Node::Null, |id| Node::text(id.to_string()))),
+        ("snap_distance_m", row.snap_distance_m.map_or(Node::Null, Node::Float)),
+    ])
+}
+
+fn notes_node(history: &[UpdateRow]) -> Node {
+    let entries = history
+        .iter()
+        .enumerate()
+        .map(|(i, update)| {
+            let status: RequestStatus = update.status.parse().unwrap_or(RequestStatus::Open);
+            Node::object([
+                ("type", Node::text(if i == 0 { "opened" } else { "status_change" })),
+                ("status", Node::text(status.open311().as_str())),
+                ("internal_status", Node::text(status.as_str())),
+                ("datetime", time(Some(update.created_at))),
+                ("summary", Node::opt_text(update.description.clone())),
+                ("author", Node::text(public_author(&update.author))),
+                ("media_url", Node::opt_text(update.media_url.clone())),
+            ])
+        })
+        .collect();
+    Node::list("note", entries)
+}
+
+/// Staff entries are stored as `staff:NAME` for the audit trail; residents see "staff".
+pub fn public_author(author: &str) -> &str {
+    author.split(':').next().unwrap_or(author)
+}
+
+/// `POST requests.{format}`: a resident submits a report, as a form or multipart form
+/// with `media` photo parts.
+pub async fn create(
+    state: State,
+    req: HttpRequest,
+    format: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, Open311Error> {
+    let format = Format::from_suffix(&format)?;
+    let (body, upload) = read_submission(&req, payload, &state.settings, format).await?;
+    // api_key may come in the query string; the body's fields come first.
+    let mut params = body;
+    params.extend(Params::parse_urlencoded(req.query_string().as_bytes()));
+    check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
+    let base = base_url(&req, &state.settings);
+    let worker = state.clone();
+    let outcome = blocking(move || {
+        let catalogue = worker.catalogue.get()?;
+        let ctx = IntakeContext {
+            db: &worker.db,
+            catalogue: &catalogue,
+            settings: &worker.settings,
+            base_url: &base,
+        };
+        Ok::<_, ServerError>(intake::submit(&ctx, &params, upload))
+    })
+    .await
+    .map_err(|e| Open311Error::internal(format, &e))?;
+    let receipt = match outcome {
+        Ok(receipt) => receipt,
+        Err(IntakeError::Forbidden(why)) => {
+            return Err(Open311Error::new(format, StatusCode::FORBIDDEN, why));
+        }
+        Err(IntakeError::UnknownService(why)) => return Err(Open311Error::not_found(format, why)),
+        Err(IntakeError::Invalid(errors)) => return Err(Open311Error::fields(format, errors)),
+        Err(IntakeError::Db(e)) => return Err(Open311Error::from_db(format, e)),
+    };
+    let mut entry = Vec::new();
+    match (receipt.service_request_id, &receipt.token) {
+        (Some(id), _) => entry.push(("service_request_id", Node::text(id.to_string()))),
+        (None, Some(token)) => entry.push(("token", Node::text(token))),
+        (None, None) => {}
+    }
+    entry.push(("service_notice", Node::text(receipt.service_notice)));
+    entry.push(("account_id", Node::opt_text(receipt.account_id)));
+    let body = Node::list(
+        "request",
+        vec![Node::Object(entry.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())],
+    );
+    Ok(Document {
+        root: "service_requests",
+        body,
+    }
+    .respond(format, StatusCode::OK))
+}
+
+fn too_large(format: Format, limit: usize) -> Open311Error {
+    Open311Error::new(
+        format,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is larger than the {limit} bytes this server accepts"),
+    )
+}
+
+/// Reads a form or multipart body within the configured limits.
+async fn read_submission(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    settings: &crate::config::Settings,
+    format: Format,
+) -> Result<(Params, Option<Upload>), Open311Error> {
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let multipart = content_type.starts_with("multipart/form-data");
+    let limit = if multipart {
+        settings.media_limit_bytes
+    } else {
+        settings.body_limit_bytes
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(format, limit));
+    }
+    if multipart {
+        return read_multipart(req, payload, limit, format).await;
+    }
+    if !(content_type.is_empty() || content_type.starts_with("application/x-www-form-urlencoded")) {
+        return Err(Open311Error::new(
+            format,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Content-Type '{content_type}' is not accepted: send application/x-www-form-urlencoded or multipart/form-data"
+            ),
+        ));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Open311Error::bad_request(format, format!("the request body could not be read: {e}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(format, limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((Params::parse_urlencoded(&body), None))
+}
+
+async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    format: Format,
+) -> Result<(Params, Option<Upload>), Open311Error> {
+    let malformed = |e: &dyn std::fmt::Display| {
+        Open311Error::bad_request(format, format!("the multipart body is malformed: {e}"))
+    };
+    let mut form = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+    let mut pairs = Vec::new();
+    let mut upload: Option<Upload> = None;
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| malformed(&e))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| malformed(&e))?;
+            total += chunk.len();
+            if total > limit {
+                return Err(too_large(format, limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if name == "media" {
+            if upload.is_some() {
+                return Err(Open311Error::field(
+                    format,
+                    FieldError::new("media", "send one photo per report"),
+                ));
+            }
+            if !bytes.is_empty() {
+                upload = Some(Upload { bytes });
+            }
+        } else {
+            let value = String::from_utf8(bytes).map_err(|_| {
+                Open311Error::field(format, FieldError::new(name.clone(), "is not UTF-8 text"))
+            })?;
+            pairs.push((name, value));
+        }
+    }
+    Ok((Params::from_pairs(pairs), upload))
+}

@@ -1,0 +1,414 @@
+//! Resident intake: turning a submitted report into a stored one.
+//!
+//! Everything a client sends is checked here before anything is written; every problem
+//! is reported at once, each naming its field; and the report, its photo and its first
+//! history entry are stored in one transaction, so a failed submission leaves no row.
+
+use crate::auth::{self, Caller};
+use crate::catalogue::{Catalogue, Service};
+use crate::config::Settings;
+use crate::db::media::MediaRow;
+use crate::db::requests::{NewRequest, RequestRow};
+use crate::db::{self, DbError, Database};
+use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
+use crate::http::open311::Params;
+use chrono::{Duration, NaiveDateTime};
+use sha2::{Digest, Sha256};
+
+/// Longest description, in characters (the Open311 limit).
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+
+/// Why a submission was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    UnknownService(String),
+    #[error("invalid report")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A photo as uploaded, before it is checked.
+pub struct Upload {
+    pub bytes: Vec<u8>,
+}
+
+/// What the client is told after a successful submission.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// Set for realtime services; batch services get it once the request is accepted.
+    pub service_request_id: Option<i64>,
+    /// Set for batch services.
+    pub token: Option<String>,
+    pub service_notice: String,
+    pub account_id: Option<String>,
+}
+
+/// Everything intake needs besides the submission.
+pub struct IntakeContext<'a> {
+    pub db: &'a Database,
+    pub catalogue: &'a Catalogue,
+    pub settings: &'a Settings,
+    /// Where this server is reached, for the `media_url` of uploaded photos.
+    pub base_url: &'a str,
+}
+
+/// Checks and stores one report.
+pub fn submit(
+    ctx: &IntakeContext<'_>,
+    params: &Params,
+    upload: Option<Upload>,
+) -> Result<Receipt, IntakeError> {
+    let caller = check_api_key(ctx, params)?;
+    let code = params.get("service_code").ok_or_else(|| {
+        IntakeError::Invalid(vec![FieldError::new(
+            "service_code",
+            "is required: GET services.json lists the codes",
+        )])
+    })?;
+    let service = ctx.catalogue.get(code.trim()).ok_or_else(|| {
+        IntakeError::UnknownService(format!(
+            "service_code '{code}' is not a service here: GET services.json lists the codes"
+        ))
+    })?;
+
+    let mut errors = Vec::new();
+    let report = Fields::check(params, service, ctx.settings, &mut errors);
+    let photo = upload.and_then(|u| match check_photo(u) {
+        Ok(photo) => Some(photo),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    });
+    let answers = match service.check_answers(&attribute_answers(params)) {
+        Ok(answers) => answers,
+        Err(mut problems) => {
+            errors.append(&mut problems);
+            Default::default()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(IntakeError::Invalid(errors));
+    }
+
+    let at = now();
+    let media = photo.map(|photo| photo.into_row(at));
+    let media_url = match &media {
+        Some(row) => Some(format!("{}/media/{}", ctx.base_url, row.id)),
+        None => report.media_url,
+    };
+    // Until reports snap to road segments, the road class is unknown.
+    let sla_days = service.sla_days_for(None);
+    let expected_at = at + Duration::days(i64::from(sla_days));
+    let batch = service.service_type == ServiceType::Batch;
+    let notice = service_notice(service, expected_at, batch);
+    let new = NewRequest {
+        token: batch.then(|| uuid::Uuid::new_v4().simple().to_string()),
+        accepted_at: (!batch).then_some(at),
+        service_code: service.code.clone(),
+        status: RequestStatus::Open.as_str().to_owned(),
+        description: report.description,
+        agency_responsible: Some(service.agency.clone()),
+        service_notice: Some(notice.clone()),
+        lat: report.position.map(|p| p.lat),
+        lon: report.position.map(|p| p.lon),
+        address: report.address,
+        address_id: report.address_id,
+        zipcode: report.zipcode,
+        media_url,
+        attributes: serde_json::to_string(&answers).expect("answers serialise"),
+        email: report.email,
+        device_id: report.device_id,
+        account_id: report.account_id.clone(),
+        first_name: report.first_name,
+        last_name: report.last_name,
+        phone: report.phone,
+        api_key_id: caller.map(|c| c.key_id),
+        requested_at: at,
+        updated_at: at,
+        expected_at: Some(expected_at),
+    };
+    let row: RequestRow = db::requests::insert(ctx.db, &new, media.as_ref(), "Report received.")?;
+    Ok(Receipt {
+        service_request_id: (!batch).then_some(row.id),
+        token: row.token,
+        service_notice: notice,
+        account_id: report.account_id,
+    })
+}
+
+fn check_api_key(ctx: &IntakeContext<'_>, params: &Params) -> Result<Option<Caller>, IntakeError> {
+    match params.get("api_key") {
+        None if ctx.settings.require_api_key => Err(IntakeError::Forbidden(
+            "api_key is required to submit reports here; ask the city for one".into(),
+        )),
+        None => Ok(None),
+        Some(secret) => match auth::authenticate(ctx.db, secret)? {
+            Some(caller) => Ok(Some(caller)),
+            None if ctx.settings.require_api_key => Err(IntakeError::Forbidden(
+                "api_key is not valid (unknown or revoked)".into(),
+            )),
+            // An open server takes reports from anyone; a stale key is no reason to lose one.
+            None => Ok(None),
+        },
+    }
+}
+
+fn service_notice(service: &Service, expected_at: NaiveDateTime, batch: bool) -> String {
+    let by = expected_at.format("%-d %B %Y");
+    if batch {
+        format!(
+            "Thank you. Your report has been passed to the {}; you will get a reference number once they accept it. We aim to deal with it by {by}.",
+            service.agency
+        )
+    } else {
+        format!("Thank you for your report. We aim to deal with it by {by}.")
+    }
+}
+
+/// `attribute[code]=v` and `attribute[code][]=v` pairs as (code, value).
+fn attribute_answers(params: &Params) -> Vec<(String, String)> {
+    params
+        .pairs()
+        .iter()
+        .filter_map(|(key, value)| {
+            let inner = key.strip_prefix("attribute[")?;
+            let code = inner
+                .strip_suffix("][]")
+                .or_else(|| inner.strip_suffix(']'))?;
+            Some((code.to_owned(), value.clone()))
+        })
+        .collect()
+}
+
+/// The plain fields of a submission, checked.
+struct Fields {
+    position: Option<Coordinates>,
+    address: Option<String>,
+    address_id: Option<String>,
+    zipcode: Option<String>,
+    description: Option<String>,
+    media_url: Option<String>,
+    email: Option<String>,
+    device_id: Option<String>,
+    account_id: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+}
+
+impl Fields {
+    fn check(
+        params: &Params,
+        service: &Service,
+        settings: &Settings,
+        errors: &mut Vec<FieldError>,
+    ) -> Fields {
+        let mut text = |name: &str, max_chars: usize| -> Option<String> {
+            let value = params.get(name)?;
+            if value.chars().count() > max_chars {
+                errors.push(FieldError::new(
+                    name,
+                    format!("is longer than {max_chars} characters"),
+                ));
+                return None;
+            }
+            Some(value.to_owned())
+        };
+        let description = text("description", MAX_DESCRIPTION_CHARS);
+        let address = text("address_string", 500);
+        let address_id = text("address_id", 100);
+        let zipcode = text("zipcode", 20);
+        let email = text("email", 254);
+        let device_id = text("device_id", 200);
+        let account_id = text("account_id", 200);
+        let first_name = text("first_name", 100);
+        let last_name = text("last_name", 100);
+        let phone = text("phone", 40);
+        let media_url = text("media_url", 2000);
+
+        let position = match Coordinates::parse_pair(params.get("lat"), params.get("long"), "lat", "long")
+        {
+            Ok(position) => position,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let located = position.is_some() || address.is_some() || address_id.is_some();
+        let coordinates_were_sent = params.get("lat").is_some() || params.get("long").is_some();
+        if !located && !coordinates_were_sent {
+            errors.push(FieldError::new(
+                "lat",
+                "a location is required: lat and long, address_string or address_id",
+            ));
+        }
+        if let Some(point) = position {
+            if let Some([west, south, east, north]) = settings.city_bounds {
+                let inside = (west..=east).contains(&point.lon) && (south..=north).contains(&point.lat);
+                if !inside {
+                    errors.push(FieldError::new(
+                        "lat",
+                        format!(
+                            "{}, {} is outside the area {} serves",
+                            point.lat, point.lon, settings.city_name
+                        ),
+                    ));
+                }
+            }
+            if !service.is_offered_at(point) {
+                errors.push(FieldError::new(
+                    "service_code",
+                    format!("'{}' is not offered at this location", service.code),
+                ));
+            }
+        }
+        if let Some(email) = &email
+            && !looks_like_email(email)
+        {
+            errors.push(FieldError::new(
+                "email",
+                format!("'{email}' is not an e-mail address"),
+            ));
+        }
+        if let Some(phone) = &phone {
+            let ok = phone.chars().any(|c| c.is_ascii_digit())
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if !ok {
+                errors.push(FieldError::new(
+                    "phone",
+                    "may hold only digits, spaces and + - ( ) .",
+                ));
+            }
+        }
+        if let Some(url) = &media_url {
+            let ok = url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !ok {
+                errors.push(FieldError::new(
+                    "media_url",
+                    format!("'{url}' is not an http:// or https:// URL"),
+                ));
+            }
+        }
+        Fields {
+            position,
+            address,
+            address_id,
+            zipcode,
+            description,
+            media_url,
+            email,
+            device_id,
+            account_id,
+            first_name,
+            last_name,
+            phone,
+        }
+    }
+}
+
+fn looks_like_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && !domain.contains('@')
+}
+
+/// A photo whose bytes are a known image format.
+struct Photo {
+    bytes: Vec<u8>,
+    content_type: &'static str,
+}
+
+impl Photo {
+    fn into_row(self, at: NaiveDateTime) -> MediaRow {
+        let sha256 = Sha256::digest(&self.bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let extension = self.content_type.rsplit('/').next().unwrap_or("bin");
+        MediaRow {
+            id: format!("{}.{extension}", uuid::Uuid::new_v4().simple()),
+            content_type: self.content_type.to_owned(),
+            size_bytes: i32::try_from(self.bytes.len()).unwrap_or(i32::MAX),
+            sha256,
+            bytes: self.bytes,
+            created_at: at,
+        }
+    }
+}
+
+/// The type is read from the file's first bytes, not from what the client claims, so
+/// nothing but an image is ever served back from our origin.
+fn check_photo(upload: Upload) -> Result<Photo, FieldError> {
+    let bytes = upload.bytes;
+    let content_type = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        "image/gif"
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        return Err(FieldError::new(
+            "media",
+            "is not a JPEG, PNG, GIF or WebP image",
+        ));
+    };
+    Ok(Photo {
+        bytes,
+        content_type,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_keys_with_and_without_brackets_are_read() {
+        let params = Params::parse_urlencoded(
+            b"attribute[size]=large&attribute[items][]=bags&attribute[items][]=tyres&other=1",
+        );
+        assert_eq!(
+            attribute_answers(&params),
+            vec![
+                ("size".to_owned(), "large".to_owned()),
+                ("items".to_owned(), "bags".to_owned()),
+                ("items".to_owned(), "tyres".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn e_mail_addresses_are_checked_for_shape_only() {
+        assert!(looks_like_email("jo@example.org"));
+        assert!(!looks_like_email("jo@example"));
+        assert!(!looks_like_email("jo example@x.org"));
+        assert!(!looks_like_email("@x.org"));
+    }
+
+    #[test]
+    fn photos_are_recognised_by_their_bytes_not_their_name() {
+        let png = Upload {
+            bytes: b"\x89PNG\r\n\x1a\n....".to_vec(),
+        };
+        assert_eq!(check_photo(png).map(|p| p.content_type).ok(), Some("image/png"));
+        let html = Upload {
+            bytes: b"<html><script>alert(1)</script>".to_vec(),
+        };
+        assert_eq!(check_photo(html).err().map(|e| e.field), Some("media".to_owned()));
+    }
+}

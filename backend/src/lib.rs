@@ -1,0 +1,17 @@
+//! Upkeep's server side: configuration, persistence, services and the HTTP API.
+//!
+//! Layers, top to bottom: [`http`] (routes, wire formats, errors as HTTP) → services
+//! ([`intake`], [`catalogue`], [`auth`]) → [`db`] (diesel, both backends). Each layer has
+//! its own error type; only `http` turns errors into status codes.
+
+pub mod app;
+pub mod auth;
+pub mod catalogue;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod intake;
+
+pub use app::Application;
+pub use config::Settings;

@@ -1,0 +1,16 @@
+DROP TABLE risk_scores;
+DROP TABLE model_versions;
+DROP TABLE weather_daily;
+DROP TABLE sensor_readings;
+DROP TABLE maintenance_history;
+DROP TABLE work_order_events;
+DROP TABLE work_orders;
+DROP TABLE media;
+DROP TABLE request_updates;
+DROP TABLE requests;
+DROP TABLE issues;
+DROP TABLE segments;
+DROP TABLE wards;
+DROP TABLE api_keys;
+DROP TABLE crews;
+DROP TABLE services;
