@@ -96,8 +96,15 @@ fn main() -> anyhow::Result<()> {
                 }
                 ApiKeyCommand::List => {
                     for key in backend::db::api_keys::list(&db)? {
-                        let state = if key.revoked_at.is_some() { "revoked" } else { "live" };
-                        println!("{}\t{}\t{}\t{}\t{state}", key.id, key.role, key.name, key.created_at);
+                        let state = if key.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "live"
+                        };
+                        println!(
+                            "{}\t{}\t{}\t{}\t{state}",
+                            key.id, key.role, key.name, key.created_at
+                        );
                     }
                 }
                 ApiKeyCommand::Revoke { id } => {

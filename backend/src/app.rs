@@ -32,7 +32,9 @@ impl Application {
         let db_settings = settings.clone();
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
             let db = Database::open(&db_settings.database_url, db_settings.database_pool_size)
-                .with_context(|| format!("cannot open the database {}", db_settings.database_url))?;
+                .with_context(|| {
+                    format!("cannot open the database {}", db_settings.database_url)
+                })?;
             let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
             let added = crate::db::services::seed(&db, &services)?;
             if added > 0 {
@@ -95,8 +97,12 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
                     }
                     _ => StatusCode::BAD_REQUEST,
                 };
-                ApiError::new(status, "invalid_body", format!("the JSON body was not accepted: {err}"))
-                    .into()
+                ApiError::new(
+                    status,
+                    "invalid_body",
+                    format!("the JSON body was not accepted: {err}"),
+                )
+                .into()
             });
         App::new()
             .app_data(data.clone())
@@ -137,11 +143,15 @@ async fn accept_batch_requests(state: Arc<AppState>) {
 /// Sets up logging once per process; later calls (as in tests) are ignored.
 pub fn init_logging(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(&settings.log_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
 }

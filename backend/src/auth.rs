@@ -4,7 +4,7 @@
 //! (argon2, bcrypt) protects guessable secrets, and these are not guessable. A fast hash
 //! also keeps key checks off the intake hot path's critical budget.
 
-use crate::db::{self, DbResult, Database, api_keys::ApiKeyRow};
+use crate::db::{self, Database, DbResult, api_keys::ApiKeyRow};
 use crate::domain::Role;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -39,10 +39,7 @@ pub fn issue(db: &Database, name: &str, role: Role) -> DbResult<IssuedKey> {
         .chain(bytes.iter().map(|b| format!("{b:02x}")))
         .collect();
     let row = db::api_keys::insert(db, name, role.as_str(), &hash_key(&secret))?;
-    Ok(IssuedKey {
-        id: row.id,
-        secret,
-    })
+    Ok(IssuedKey { id: row.id, secret })
 }
 
 /// The caller a presented secret belongs to, or None for an unknown or revoked key.

@@ -4,7 +4,7 @@
 //! The TOML file in `data/` only seeds an empty database; at run time the catalogue is
 //! read from the database, so staff changes made on one server reach every other.
 
-use crate::db::{DbResult, Database};
+use crate::db::{Database, DbResult};
 use crate::domain::{Coordinates, FieldError, ServiceType, parse_datetime, parse_number};
 use models::network::RoadClass;
 use serde::{Deserialize, Serialize};
@@ -167,17 +167,26 @@ impl Service {
         }
         let sla = self.sla_days;
         if [sla.arterial, sla.collector, sla.local].contains(&0) {
-            return Err(at("sla_days", "must be at least 1 day for every road class"));
+            return Err(at(
+                "sla_days",
+                "must be at least 1 day for every road class",
+            ));
         }
         if !(self.duplicate_radius_m.is_finite()
             && (0.0..=1000.0).contains(&self.duplicate_radius_m))
         {
-            return Err(at("duplicate_radius_m", "must be between 0 and 1000 metres"));
+            return Err(at(
+                "duplicate_radius_m",
+                "must be between 0 and 1000 metres",
+            ));
         }
         if let Some([west, south, east, north]) = self.area
             && !(west < east && south < north)
         {
-            return Err(at("area", "must be [west, south, east, north] with west < east, south < north"));
+            return Err(at(
+                "area",
+                "must be [west, south, east, north] with west < east, south < north",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for attribute in &self.attributes {
@@ -192,7 +201,10 @@ impl Service {
                 return Err(at(&field, "has values but is not a list"));
             }
             if !attribute.variable && attribute.required {
-                return Err(at(&field, "cannot be required when it takes no answer (variable = false)"));
+                return Err(at(
+                    &field,
+                    "cannot be required when it takes no answer (variable = false)",
+                ));
             }
         }
         Ok(())
@@ -207,7 +219,10 @@ impl Service {
         let mut errors = Vec::new();
         let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (code, value) in submitted {
-            grouped.entry(code.as_str()).or_default().push(value.as_str());
+            grouped
+                .entry(code.as_str())
+                .or_default()
+                .push(value.as_str());
         }
         let mut answers = BTreeMap::new();
         for (code, values) in &grouped {
@@ -219,13 +234,21 @@ impl Service {
                     format!(
                         "is not an attribute of service '{}' (it has: {})",
                         self.code,
-                        if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
                 continue;
             };
             // An empty answer to an optional question means "not answered".
-            let values: Vec<&str> = values.iter().copied().filter(|v| !v.trim().is_empty()).collect();
+            let values: Vec<&str> = values
+                .iter()
+                .copied()
+                .filter(|v| !v.trim().is_empty())
+                .collect();
             if values.is_empty() {
                 continue;
             }
@@ -236,15 +259,22 @@ impl Service {
                 Err(error) => errors.push(error),
             }
         }
+        // An answer that was wrong is already reported; "required" is for the unanswered.
+        let answered_wrongly: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
         for attribute in self.attributes.iter().filter(|a| a.required) {
-            if !answers.contains_key(&attribute.code) {
+            let field = format!("attribute[{}]", attribute.code);
+            if !answers.contains_key(&attribute.code) && !answered_wrongly.contains(&field) {
                 errors.push(FieldError::new(
                     format!("attribute[{}]", attribute.code),
                     format!("is required: {}", attribute.description),
                 ));
             }
         }
-        if errors.is_empty() { Ok(answers) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(answers)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The service level for a report on a road of `class`, in days.
@@ -256,10 +286,16 @@ impl Service {
 impl Attribute {
     fn answer(&self, values: &[&str], field: &str) -> Result<AttributeAnswer, FieldError> {
         if !self.variable {
-            return Err(FieldError::new(field, "is for information only and takes no answer"));
+            return Err(FieldError::new(
+                field,
+                "is for information only and takes no answer",
+            ));
         }
         if values.len() > 1 && self.datatype != Datatype::Multivaluelist {
-            return Err(FieldError::new(field, "takes a single value, but several were sent"));
+            return Err(FieldError::new(
+                field,
+                "takes a single value, but several were sent",
+            ));
         }
         let allowed = |value: &str| -> Result<String, FieldError> {
             if self.values.iter().any(|v| v.key == value) {
@@ -268,7 +304,10 @@ impl Attribute {
                 let keys: Vec<_> = self.values.iter().map(|v| v.key.as_str()).collect();
                 Err(FieldError::new(
                     field,
-                    format!("'{value}' is not one of the allowed values: {}", keys.join(", ")),
+                    format!(
+                        "'{value}' is not one of the allowed values: {}",
+                        keys.join(", ")
+                    ),
                 ))
             }
         };
@@ -300,7 +339,10 @@ impl Attribute {
                     MAX_TEXT_ATTRIBUTE_CHARS
                 };
                 if value.chars().count() > limit {
-                    Err(FieldError::new(field, format!("is longer than {limit} characters")))
+                    Err(FieldError::new(
+                        field,
+                        format!("is longer than {limit} characters"),
+                    ))
                 } else {
                     Ok(AttributeAnswer::One(value.to_owned()))
                 }
@@ -413,11 +455,17 @@ mod tests {
     }
 
     fn pothole() -> Service {
-        shipped().into_iter().find(|s| s.code == "pothole").expect("pothole")
+        shipped()
+            .into_iter()
+            .find(|s| s.code == "pothole")
+            .expect("pothole")
     }
 
     fn answers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -452,16 +500,29 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"attribute[size]"));
         assert!(fields.contains(&"attribute[colour]"));
-        assert!(fields.contains(&"attribute[in_traffic_lane]"), "required one missing");
+        assert!(
+            fields.contains(&"attribute[in_traffic_lane]"),
+            "required one missing"
+        );
     }
 
     #[test]
     fn multi_value_lists_keep_each_distinct_answer_once() {
-        let dumping = shipped().into_iter().find(|s| s.code == "illegal_dumping").unwrap();
-        let ok = dumping
-            .check_answers(&answers(&[("items", "bags"), ("items", "tyres"), ("items", "bags")]))
+        let dumping = shipped()
+            .into_iter()
+            .find(|s| s.code == "illegal_dumping")
             .unwrap();
-        assert_eq!(ok["items"], AttributeAnswer::Many(vec!["bags".into(), "tyres".into()]));
+        let ok = dumping
+            .check_answers(&answers(&[
+                ("items", "bags"),
+                ("items", "tyres"),
+                ("items", "bags"),
+            ]))
+            .unwrap();
+        assert_eq!(
+            ok["items"],
+            AttributeAnswer::Many(vec!["bags".into(), "tyres".into()])
+        );
         let err = dumping
             .check_answers(&answers(&[("items", "bags"), ("volume", "lots")]))
             .unwrap_err();

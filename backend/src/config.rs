@@ -216,11 +216,14 @@ impl Settings {
         let bind = raw.bind.parse().map_err(|_| {
             invalid(
                 "bind",
-                format!("'{}' is not an ADDRESS:PORT such as 127.0.0.1:8080", raw.bind),
+                format!(
+                    "'{}' is not an ADDRESS:PORT such as 127.0.0.1:8080",
+                    raw.bind
+                ),
             )
         })?;
-        let database_url =
-            DatabaseUrl::parse(&raw.database_url).map_err(|reason| invalid("database_url", reason))?;
+        let database_url = DatabaseUrl::parse(&raw.database_url)
+            .map_err(|reason| invalid("database_url", reason))?;
         if !(1..=256).contains(&raw.database_pool_size) {
             return Err(invalid("database_pool_size", "must be between 1 and 256"));
         }
@@ -275,7 +278,10 @@ impl Settings {
         if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
             return Err(invalid(
                 "log_level",
-                format!("'{}' is not a level or filter such as info or upkeep=debug", raw.log_level),
+                format!(
+                    "'{}' is not a level or filter such as info or upkeep=debug",
+                    raw.log_level
+                ),
             ));
         }
         Ok(Settings {
@@ -302,6 +308,8 @@ impl Settings {
 }
 
 #[cfg(test)]
+// figment's test jail fixes the closure's error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -348,7 +356,10 @@ mod tests {
     #[test]
     fn a_file_then_the_environment_override_the_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("upkeep.toml", "bind = \"127.0.0.1:9000\"\nmax_page_size = 50\n")?;
+            jail.create_file(
+                "upkeep.toml",
+                "bind = \"127.0.0.1:9000\"\nmax_page_size = 50\n",
+            )?;
             jail.set_env("UPKEEP_MAX_PAGE_SIZE", "20");
             let settings = Settings::load(None).expect("valid");
             assert_eq!(settings.bind.port(), 9000);

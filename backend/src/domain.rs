@@ -80,7 +80,10 @@ impl Coordinates {
     /// Great-circle distance in metres (haversine, mean Earth radius).
     pub fn distance_m(self, other: Coordinates) -> f64 {
         use geo::{Distance, Haversine, Point};
-        Haversine.distance(Point::new(self.lon, self.lat), Point::new(other.lon, other.lat))
+        Haversine.distance(
+            Point::new(self.lon, self.lat),
+            Point::new(other.lon, other.lat),
+        )
     }
 }
 
@@ -219,7 +222,10 @@ impl FromStr for RequestStatus {
             .find(|status| status.as_str() == s.trim())
             .ok_or_else(|| {
                 let names: Vec<_> = RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
-                format!("'{s}' is not a status (expected one of {})", names.join(", "))
+                format!(
+                    "'{s}' is not a status (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -403,7 +409,10 @@ mod tests {
     #[test]
     fn a_circles_bounding_box_holds_every_point_of_the_circle() {
         let circle = Circle {
-            centre: Coordinates { lon: -76.15, lat: 43.05 },
+            centre: Coordinates {
+                lon: -76.15,
+                lat: 43.05,
+            },
             radius_m: 500.0,
         };
         let bbox = circle.bounding_box();
@@ -411,7 +420,10 @@ mod tests {
             let bearing = f64::from(step).to_radians();
             let dlat = 499.0 * bearing.cos() / 111_195.0;
             let dlon = 499.0 * bearing.sin() / (111_195.0 * 43.05_f64.to_radians().cos());
-            let p = Coordinates { lon: -76.15 + dlon, lat: 43.05 + dlat };
+            let p = Coordinates {
+                lon: -76.15 + dlon,
+                lat: 43.05 + dlat,
+            };
             assert!(circle.contains(p));
             assert!(bbox.contains(p));
         }
@@ -435,10 +447,15 @@ mod tests {
             assert_eq!(parse_datetime(raw, "start_date"), Ok(expected), "{raw}");
         }
         assert_eq!(
-            parse_datetime("2026-01-05", "start_date").unwrap().to_string(),
+            parse_datetime("2026-01-05", "start_date")
+                .unwrap()
+                .to_string(),
             "2026-01-05 00:00:00"
         );
-        assert_eq!(parse_datetime("yesterday", "start_date").unwrap_err().field, "start_date");
+        assert_eq!(
+            parse_datetime("yesterday", "start_date").unwrap_err().field,
+            "start_date"
+        );
     }
 
     #[test]

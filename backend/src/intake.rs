@@ -9,7 +9,7 @@ use crate::catalogue::{Catalogue, Service};
 use crate::config::Settings;
 use crate::db::media::MediaRow;
 use crate::db::requests::{NewRequest, RequestRow};
-use crate::db::{self, DbError, Database};
+use crate::db::{self, Database, DbError};
 use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
 use crate::http::open311::Params;
 use chrono::{Duration, NaiveDateTime};
@@ -231,14 +231,14 @@ impl Fields {
         let phone = text("phone", 40);
         let media_url = text("media_url", 2000);
 
-        let position = match Coordinates::parse_pair(params.get("lat"), params.get("long"), "lat", "long")
-        {
-            Ok(position) => position,
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
+        let position =
+            match Coordinates::parse_pair(params.get("lat"), params.get("long"), "lat", "long") {
+                Ok(position) => position,
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            };
         let located = position.is_some() || address.is_some() || address_id.is_some();
         let coordinates_were_sent = params.get("lat").is_some() || params.get("long").is_some();
         if !located && !coordinates_were_sent {
@@ -249,7 +249,8 @@ impl Fields {
         }
         if let Some(point) = position {
             if let Some([west, south, east, north]) = settings.city_bounds {
-                let inside = (west..=east).contains(&point.lon) && (south..=north).contains(&point.lat);
+                let inside =
+                    (west..=east).contains(&point.lon) && (south..=north).contains(&point.lat);
                 if !inside {
                     errors.push(FieldError::new(
                         "lat",
@@ -321,7 +322,9 @@ fn looks_like_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>')
         && !domain.contains('@')
 }
 
@@ -405,10 +408,16 @@ mod tests {
         let png = Upload {
             bytes: b"\x89PNG\r\n\x1a\n....".to_vec(),
         };
-        assert_eq!(check_photo(png).map(|p| p.content_type).ok(), Some("image/png"));
+        assert_eq!(
+            check_photo(png).map(|p| p.content_type).ok(),
+            Some("image/png")
+        );
         let html = Upload {
             bytes: b"<html><script>alert(1)</script>".to_vec(),
         };
-        assert_eq!(check_photo(html).err().map(|e| e.field), Some("media".to_owned()));
+        assert_eq!(
+            check_photo(html).err().map(|e| e.field),
+            Some("media".to_owned())
+        );
     }
 }

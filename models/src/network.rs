@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn road_classes_parse_from_their_names_in_any_case() {
         for class in RoadClass::ALL {
-            assert_eq!(class.as_str().to_uppercase().parse::<RoadClass>(), Ok(class));
+            assert_eq!(
+                class.as_str().to_uppercase().parse::<RoadClass>(),
+                Ok(class)
+            );
         }
     }
 

@@ -1,7 +1,7 @@
 //! The `api_keys` table. Only hashes are stored; see [`crate::auth`].
 
 use super::schema::api_keys;
-use super::{DbResult, Database};
+use super::{Database, DbResult};
 use crate::domain::now;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -4,7 +4,7 @@
 //! servers in front of one PostgreSQL can serve every photo.
 
 use super::schema::media;
-use super::{DbResult, Database};
+use super::{Database, DbResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

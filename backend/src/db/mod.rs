@@ -44,7 +44,6 @@ macro_rules! write {
     };
 }
 
-
 pub mod api_keys;
 pub mod media;
 pub mod requests;
@@ -164,11 +163,13 @@ impl Database {
 
     /// Runs every pending embedded migration.
     pub fn migrate(&self) -> DbResult<()> {
-        let failed = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        let failed =
+            |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
         match self {
             Database::Sqlite { writer, .. } => {
                 let mut conn = writer.get()?;
-                conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(failed)?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(failed)?;
             }
             Database::Postgres { pool } => {
                 let mut conn = pool.get()?;
@@ -196,7 +197,6 @@ impl Database {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,14 +216,29 @@ mod tests {
                     &schema::$table::table.select(schema::$table::all_columns).limit(0),
                 ).to_string();
                 let sql = sql.split(" -- binds").next().unwrap_or_default().replace('?', "0");
-                read!(&db, |conn| diesel::sql_query(&sql).execute(conn))
-                    .unwrap_or_else(|e| panic!("table {}: {e}", stringify!($table)));
+                let run = || -> DbResult<usize> {
+                    Ok(read!(&db, |conn| diesel::sql_query(&sql).execute(conn)?))
+                };
+                run().unwrap_or_else(|e| panic!("table {}: {e}", stringify!($table)));
             )*};
         }
         check!(
-            services, crews, api_keys, wards, segments, issues, requests, request_updates,
-            media, work_orders, work_order_events, maintenance_history, sensor_readings,
-            weather_daily, model_versions, risk_scores
+            services,
+            crews,
+            api_keys,
+            wards,
+            segments,
+            issues,
+            requests,
+            request_updates,
+            media,
+            work_orders,
+            work_order_events,
+            maintenance_history,
+            sensor_readings,
+            weather_daily,
+            model_versions,
+            risk_scores
         );
     }
 
@@ -232,9 +247,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = DatabaseUrl::Sqlite(dir.path().join("revert.db"));
         let db = Database::open(&url, 1).expect("open");
-        let Database::Sqlite { writer, .. } = &db else { unreachable!() };
+        let Database::Sqlite { writer, .. } = &db else {
+            unreachable!()
+        };
         let mut conn = writer.get().expect("conn");
-        conn.revert_all_migrations(SQLITE_MIGRATIONS).expect("down.sql runs");
-        conn.run_pending_migrations(SQLITE_MIGRATIONS).expect("up.sql runs again");
+        conn.revert_all_migrations(SQLITE_MIGRATIONS)
+            .expect("down.sql runs");
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .expect("up.sql runs again");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::media::MediaRow;
 use super::schema::{media, request_updates, requests};
-use super::{DbResult, Database};
+use super::{Database, DbResult};
 use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -121,7 +121,9 @@ pub fn insert(
 ) -> DbResult<RequestRow> {
     write!(db, |conn| conn.transaction(|conn| {
         if let Some(photo) = photo {
-            diesel::insert_into(media::table).values(photo).execute(conn)?;
+            diesel::insert_into(media::table)
+                .values(photo)
+                .execute(conn)?;
         }
         let row: RequestRow = diesel::insert_into(requests::table)
             .values(request)

@@ -1,7 +1,7 @@
 //! The `services` table: the catalogue as stored.
 
 use super::schema::services;
-use super::{DbError, DbResult, Database};
+use super::{Database, DbError, DbResult};
 use crate::catalogue::{Service, SlaDays};
 use crate::domain::now;
 use chrono::NaiveDateTime;
@@ -110,7 +110,9 @@ pub fn seed(db: &Database, catalogue: &[Service]) -> DbResult<usize> {
             })
             .collect();
         for row in &rows {
-            diesel::insert_into(services::table).values(row).execute(conn)?;
+            diesel::insert_into(services::table)
+                .values(row)
+                .execute(conn)?;
         }
         Ok(rows.len())
     }))

@@ -75,7 +75,13 @@ pub async fn media(state: State, id: web::Path<String>) -> Result<HttpResponse, 
     let wanted = id.clone();
     let row = blocking(move || crate::db::media::find(&worker.db, &wanted))
         .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no media '{id}'")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no media '{id}'"),
+            )
+        })?;
     Ok(HttpResponse::Ok()
         .content_type(row.content_type)
         .insert_header(("X-Content-Type-Options", "nosniff"))
@@ -144,11 +150,20 @@ pub async fn change_request_status(
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("a {} key cannot change a report's status; staff keys can", caller.role.as_str()),
+            format!(
+                "a {} key cannot change a report's status; staff keys can",
+                caller.role.as_str()
+            ),
         ));
     }
     let id = id.into_inner();
-    let missing = || ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("service request '{id}' does not exist"));
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("service request '{id}' does not exist"),
+        )
+    };
     let numeric_id: i64 = id.parse().map_err(|_| missing())?;
     let change = change.into_inner();
     let status: RequestStatus = change
@@ -156,7 +171,10 @@ pub async fn change_request_status(
         .parse()
         .map_err(|why: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_status", why))?;
     let notes = change.status_notes.filter(|n| !n.trim().is_empty());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_STATUS_NOTES_CHARS) {
+    if notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_STATUS_NOTES_CHARS)
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_status_notes",
@@ -166,7 +184,14 @@ pub async fn change_request_status(
     let author = format!("staff:{}", caller.name);
     let worker = state.clone();
     let row = blocking(move || {
-        crate::db::requests::change_status(&worker.db, numeric_id, status, notes.as_deref(), &author, now())
+        crate::db::requests::change_status(
+            &worker.db,
+            numeric_id,
+            status,
+            notes.as_deref(),
+            &author,
+            now(),
+        )
     })
     .await?
     .ok_or_else(missing)?;

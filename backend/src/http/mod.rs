@@ -7,7 +7,7 @@ pub mod open311;
 
 use crate::catalogue::CatalogueCache;
 use crate::config::Settings;
-use crate::db::{DbError, Database};
+use crate::db::{Database, DbError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use std::sync::Arc;
@@ -30,7 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/open311/v2")
                 .route("/discovery.{format}", web::get().to(discovery::show))
                 .route("/services.{format}", web::get().to(services::list))
-                .route("/services/{code}.{format}", web::get().to(services::definition))
+                .route(
+                    "/services/{code}.{format}",
+                    web::get().to(services::definition),
+                )
                 .route("/requests.{format}", web::get().to(requests::list))
                 .route("/requests.{format}", web::post().to(requests::create))
                 .route("/requests/{id}.{format}", web::get().to(requests::show))
@@ -40,12 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(updates::list),
                 ),
         )
-        .service(
-            web::scope("/api/v1").route(
-                "/requests/{id}/status",
-                web::post().to(api::change_request_status),
-            ),
-        )
+        .service(web::scope("/api/v1").route(
+            "/requests/{id}/status",
+            web::post().to(api::change_request_status),
+        ))
         .default_service(web::to(api::not_found));
 }
 

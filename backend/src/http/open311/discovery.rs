@@ -18,8 +18,14 @@ pub async fn show(
         .map_err(|e| Open311Error::internal(format, &e))?;
     let changeset = Node::text(format_datetime(catalogue.changed_at));
     let endpoint = Node::object([
-        ("specification", Node::text("http://wiki.open311.org/GeoReport_v2")),
-        ("url", Node::text(format!("{}/open311/v2", base_url(&req, &state.settings)))),
+        (
+            "specification",
+            Node::text("http://wiki.open311.org/GeoReport_v2"),
+        ),
+        (
+            "url",
+            Node::text(format!("{}/open311/v2", base_url(&req, &state.settings))),
+        ),
         ("changeset", changeset.clone()),
         ("type", Node::text("production")),
         (

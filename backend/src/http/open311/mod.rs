@@ -52,7 +52,10 @@ pub enum Node {
     /// Named children, in order.
     Object(Vec<(String, Node)>),
     /// A container: a JSON array; in XML, one element named `item` per entry.
-    List { item: &'static str, entries: Vec<Node> },
+    List {
+        item: &'static str,
+        entries: Vec<Node>,
+    },
 }
 
 impl Node {
@@ -130,7 +133,9 @@ impl Document {
 }
 
 fn mime_json() -> actix_web::mime::Mime {
-    "application/json; charset=utf-8".parse().expect("valid mime")
+    "application/json; charset=utf-8"
+        .parse()
+        .expect("valid mime")
 }
 
 fn mime_xml() -> actix_web::mime::Mime {
@@ -229,7 +234,9 @@ impl Open311Error {
                 "error",
                 self.descriptions
                     .iter()
-                    .map(|d| Node::object([("code", Node::Int(code)), ("description", Node::text(d))]))
+                    .map(|d| {
+                        Node::object([("code", Node::Int(code)), ("description", Node::text(d))])
+                    })
                     .collect(),
             ),
         }

@@ -7,7 +7,7 @@ use crate::domain::{
     BoundingBox, Circle, Coordinates, FieldError, Open311Status, RequestStatus, format_datetime,
     now, parse_datetime, parse_number,
 };
-use crate::http::{State, ServerError, base_url, blocking};
+use crate::http::{ServerError, State, base_url, blocking};
 use crate::intake::{self, IntakeContext, IntakeError, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -31,8 +31,8 @@ pub async fn list(
         .boolean("extensions", false)
         .map_err(|e| Open311Error::field(format, e))?;
     let filter = parse_filter(&params).map_err(|e| Open311Error::fields(format, e))?;
-    let (limit, offset) =
-        paging(&params, state.settings.max_page_size).map_err(|e| Open311Error::field(format, e))?;
+    let (limit, offset) = paging(&params, state.settings.max_page_size)
+        .map_err(|e| Open311Error::field(format, e))?;
     let answer = state.clone();
     let (rows, notes, catalogue) = blocking(move || {
         let rows = crate::db::requests::list(&answer.db, &filter, limit, offset)?;
@@ -57,7 +57,8 @@ pub async fn show(
     let extensions = params
         .boolean("extensions", false)
         .map_err(|e| Open311Error::field(format, e))?;
-    let missing = || Open311Error::not_found(format, format!("service request '{id}' does not exist"));
+    let missing =
+        || Open311Error::not_found(format, format!("service request '{id}' does not exist"));
     let numeric_id: i64 = id.trim().parse().map_err(|_| missing())?;
     let answer = state.clone();
     let (row, notes, catalogue) = blocking(move || {
@@ -68,8 +69,10 @@ pub async fn show(
     .await
     .map_err(|e| Open311Error::internal(format, &e))?;
     let row = row.ok_or_else(missing)?;
-    Ok(requests_document(std::slice::from_ref(&row), &catalogue, notes.as_ref())
-        .respond(format, StatusCode::OK))
+    Ok(
+        requests_document(std::slice::from_ref(&row), &catalogue, notes.as_ref())
+            .respond(format, StatusCode::OK),
+    )
 }
 
 type Notes = HashMap<i64, Vec<UpdateRow>>;
@@ -113,11 +116,9 @@ fn parse_filter(params: &Params) -> Result<RequestFilter, Vec<FieldError>> {
         filter.statuses = Some(statuses);
     }
     let mut time = |name: &str| {
-        params.get(name).and_then(|raw| {
-            parse_datetime(raw, name)
-                .map_err(|e| errors.push(e))
-                .ok()
-        })
+        params
+            .get(name)
+            .and_then(|raw| parse_datetime(raw, name).map_err(|e| errors.push(e)).ok())
     };
     let start = time("start_date");
     let end = time("end_date");
@@ -125,10 +126,9 @@ fn parse_filter(params: &Params) -> Result<RequestFilter, Vec<FieldError>> {
     filter.updated_to = time("updated_before");
     let window = Duration::days(MAX_WINDOW_DAYS);
     match (start, end) {
-        (Some(start), Some(end)) if start > end => errors.push(FieldError::new(
-            "start_date",
-            "must not be after end_date",
-        )),
+        (Some(start), Some(end)) if start > end => {
+            errors.push(FieldError::new("start_date", "must not be after end_date"))
+        }
         (Some(start), Some(end)) if end - start > window => errors.push(FieldError::new(
             "end_date",
             format!("start_date to end_date may span at most {MAX_WINDOW_DAYS} days"),
@@ -160,7 +160,11 @@ fn parse_filter(params: &Params) -> Result<RequestFilter, Vec<FieldError>> {
         Ok(circle) => filter.circle = circle,
         Err(e) => errors.push(e),
     }
-    if errors.is_empty() { Ok(filter) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(filter)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_bbox(params: &Params) -> Result<Option<BoundingBox>, FieldError> {
@@ -201,13 +205,19 @@ fn parse_circle(params: &Params) -> Result<Option<Circle>, FieldError> {
             "radius",
             "is required with lat and long (metres)",
         )),
-        (None, Some(_)) => Err(FieldError::new("lat", "lat and long are required with radius")),
+        (None, Some(_)) => Err(FieldError::new(
+            "lat",
+            "lat and long are required with radius",
+        )),
         (Some(centre), Some(raw)) => {
             let radius_m = parse_number(raw, "radius")?;
             if !(radius_m > 0.0 && radius_m <= Circle::MAX_RADIUS_M) {
                 return Err(FieldError::new(
                     "radius",
-                    format!("must be more than 0 and at most {} metres", Circle::MAX_RADIUS_M),
+                    format!(
+                        "must be more than 0 and at most {} metres",
+                        Circle::MAX_RADIUS_M
+                    ),
                 ));
             }
             Ok(Some(Circle { centre, radius_m }))
@@ -217,7 +227,11 @@ fn parse_circle(params: &Params) -> Result<Option<Circle>, FieldError> {
 
 /// The Open311 list of requests, with `extended_attributes` and `notes` when `notes`
 /// is given (`extensions=true`).
-fn requests_document(rows: &[RequestRow], catalogue: &Catalogue, notes: Option<&Notes>) -> Document {
+fn requests_document(
+    rows: &[RequestRow],
+    catalogue: &Catalogue,
+    notes: Option<&Notes>,
+) -> Document {
     let entries = rows
         .iter()
         .map(|row| request_node(row, catalogue, notes))
@@ -244,12 +258,18 @@ fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) 
         ("service_name", Node::text(service_name)),
         ("service_code", Node::text(&row.service_code)),
         ("description", Node::opt_text(row.description.clone())),
-        ("agency_responsible", Node::opt_text(row.agency_responsible.clone())),
+        (
+            "agency_responsible",
+            Node::opt_text(row.agency_responsible.clone()),
+        ),
         ("service_notice", Node::opt_text(row.service_notice.clone())),
         ("requested_datetime", time(Some(row.requested_at))),
         ("updated_datetime", time(Some(row.updated_at))),
         ("expected_datetime", time(row.expected_at)),
-        ("address", Node::text(row.address.clone().unwrap_or_default())),
+        (
+            "address",
+            Node::text(row.address.clone().unwrap_or_default()),
+        ),
         ("address_id", Node::opt_text(row.address_id.clone())),
         ("zipcode", Node::opt_text(row.zipcode.clone())),
         ("lat", row.lat.map_or(Node::Null, Node::Float)),
@@ -286,8 +306,15 @@ fn extended_attributes(row: &RequestRow, status: RequestStatus) -> Node {
         ("parent_service_request_id", Node::Null),
         ("internal_status", Node::text(status.as_str())),
         ("attributes", Node::Object(answers)),
-        ("segment_id", row.segment_id.map_or(Node::Null, |id| Node::text(id.to_string()))),
-        ("snap_distance_m", row.snap_distance_m.map_or(Node::Null, Node::Float)),
+        (
+            "segment_id",
+            row.segment_id
+                .map_or(Node::Null, |id| Node::text(id.to_string())),
+        ),
+        (
+            "snap_distance_m",
+            row.snap_distance_m.map_or(Node::Null, Node::Float),
+        ),
     ])
 }
 
@@ -298,7 +325,10 @@ fn notes_node(history: &[UpdateRow]) -> Node {
         .map(|(i, update)| {
             let status: RequestStatus = update.status.parse().unwrap_or(RequestStatus::Open);
             Node::object([
-                ("type", Node::text(if i == 0 { "opened" } else { "status_change" })),
+                (
+                    "type",
+                    Node::text(if i == 0 { "opened" } else { "status_change" }),
+                ),
                 ("status", Node::text(status.open311().as_str())),
                 ("internal_status", Node::text(status.as_str())),
                 ("datetime", time(Some(update.created_at))),
@@ -363,7 +393,9 @@ pub async fn create(
     entry.push(("account_id", Node::opt_text(receipt.account_id)));
     let body = Node::list(
         "request",
-        vec![Node::Object(entry.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())],
+        vec![Node::Object(
+            entry.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        )],
     );
     Ok(Document {
         root: "service_requests",

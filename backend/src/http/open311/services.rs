@@ -70,7 +70,10 @@ pub async fn definition(
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
     let catalogue = catalogue(&state, format).await?;
     let service = catalogue.get(&code).ok_or_else(|| {
-        Open311Error::not_found(format, format!("service_code '{code}' is not a service here"))
+        Open311Error::not_found(
+            format,
+            format!("service_code '{code}' is not a service here"),
+        )
     })?;
     let mut attributes: Vec<_> = service.attributes.iter().collect();
     attributes.sort_by_key(|a| a.order);

@@ -19,7 +19,9 @@ pub async fn show(
     let row = blocking(move || crate::db::requests::find_by_token(&worker.db, &wanted))
         .await
         .map_err(|e| Open311Error::internal(format, &e))?
-        .ok_or_else(|| Open311Error::not_found(format, format!("token '{token}' does not exist")))?;
+        .ok_or_else(|| {
+            Open311Error::not_found(format, format!("token '{token}' does not exist"))
+        })?;
     let id = row
         .accepted_at
         .map_or(Node::Null, |_| Node::text(row.id.to_string()));
@@ -27,7 +29,10 @@ pub async fn show(
         root: "service_requests",
         body: Node::list(
             "request",
-            vec![Node::object([("service_request_id", id), ("token", Node::text(token))])],
+            vec![Node::object([
+                ("service_request_id", id),
+                ("token", Node::text(token)),
+            ])],
         ),
     }
     .respond(format, StatusCode::OK))

@@ -19,7 +19,12 @@ pub async fn list(
     let format = Format::from_suffix(&format)?;
     let params = Params::parse_urlencoded(req.query_string().as_bytes());
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
-    let parse = |name: &str| params.get(name).map(|raw| parse_datetime(raw, name)).transpose();
+    let parse = |name: &str| {
+        params
+            .get(name)
+            .map(|raw| parse_datetime(raw, name))
+            .transpose()
+    };
     let (start, end) = match (parse("start_date"), parse("end_date")) {
         (Ok(start), Ok(end)) => (start, end),
         (start, end) => {
@@ -45,8 +50,8 @@ pub async fn list(
             ),
         ));
     }
-    let (limit, offset) =
-        paging(&params, state.settings.max_page_size).map_err(|e| Open311Error::field(format, e))?;
+    let (limit, offset) = paging(&params, state.settings.max_page_size)
+        .map_err(|e| Open311Error::field(format, e))?;
     let worker = state.clone();
     let updates = blocking(move || {
         crate::db::requests::updates_between(&worker.db, start, end, limit, offset)
@@ -59,9 +64,15 @@ pub async fn list(
             let status: RequestStatus = update.status.parse().unwrap_or(RequestStatus::Open);
             Node::object([
                 ("update_id", Node::text(update.id.to_string())),
-                ("service_request_id", Node::text(update.request_id.to_string())),
+                (
+                    "service_request_id",
+                    Node::text(update.request_id.to_string()),
+                ),
                 ("status", Node::text(status.open311().as_str())),
-                ("updated_datetime", Node::text(format_datetime(update.created_at))),
+                (
+                    "updated_datetime",
+                    Node::text(format_datetime(update.created_at)),
+                ),
                 ("description", Node::opt_text(update.description)),
                 ("media_url", Node::opt_text(update.media_url)),
                 ("author", Node::text(public_author(&update.author))),

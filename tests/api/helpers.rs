@@ -1,0 +1,192 @@
+//! `spawn_app()`: the real server on a random port with a fresh database of its own.
+//!
+//! The backend comes from `UPKEEP_TEST_DATABASE_URL`: unset, each test gets a SQLite
+//! file in a temporary folder; set to `postgres://…/db`, each test gets a new PostgreSQL
+//! database created through that URL and dropped afterwards. The same tests thus run
+//! against both backends.
+
+use backend::config::DatabaseUrl;
+use backend::db::Database;
+use backend::domain::Role;
+use backend::{Application, Settings};
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use diesel::pg::PgConnection;
+use serde_json::Value;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Database,
+    _database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { admin_url, name } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+fn fresh_database() -> (DatabaseUrl, TestDatabase) {
+    match std::env::var("UPKEEP_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("upkeep_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&admin_url)
+                .unwrap_or_else(|e| panic!("cannot reach {admin_url}: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut conn)
+                .expect("create a test database");
+            let (server, _) = admin_url.rsplit_once('/').expect("URL ends in /DATABASE");
+            let url = DatabaseUrl::Postgres(format!("{server}/{name}"));
+            (url, TestDatabase::Postgres { admin_url, name })
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temporary folder");
+            let url = DatabaseUrl::Sqlite(dir.path().join("upkeep.db"));
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (url, database) = fresh_database();
+    let mut settings = Settings::for_database(url);
+    settings.database_pool_size = 4;
+    configure(&mut settings);
+    if std::env::var_os("TEST_LOG").is_some() {
+        backend::app::init_logging(&settings);
+    }
+    let app = Application::build(settings)
+        .await
+        .expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.database().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        _database: database,
+    }
+}
+
+/// A pothole report that passes every check.
+pub fn pothole_at(lat: f64, long: f64) -> Vec<(String, String)> {
+    form(&[
+        ("service_code", "pothole"),
+        ("lat", &lat.to_string()),
+        ("long", &long.to_string()),
+        ("attribute[size]", "medium"),
+        ("attribute[in_traffic_lane]", "yes"),
+        ("description", "Deep hole by the bus stop"),
+        ("email", "resident@example.org"),
+        ("first_name", "Jo"),
+        ("phone", "+1 315 555 0100"),
+    ])
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// GETs and parses a JSON body, asserting the status.
+    pub async fn get_json(&self, path: &str, status: u16) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), status, "GET {path}");
+        response.json().await.expect("a JSON body")
+    }
+
+    pub async fn get_text(&self, path: &str, status: u16) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), status, "GET {path}");
+        response.text().await.expect("a body")
+    }
+
+    pub async fn post_form(&self, path: &str, pairs: &[(String, String)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(pairs)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Submits a report and returns its id, asserting success.
+    pub async fn submit(&self, pairs: &[(String, String)]) -> String {
+        let response = self.post_form("/open311/v2/requests.json", pairs).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(status, 200, "{body}");
+        body[0]["service_request_id"]
+            .as_str()
+            .expect("an id")
+            .to_owned()
+    }
+
+    /// Creates an API key straight in the database, as `upkeep api-key create` does.
+    pub fn issue_key(&self, role: Role) -> String {
+        backend::auth::issue(&self.db, "test key", role)
+            .expect("key issued")
+            .secret
+    }
+
+    pub async fn change_status(&self, id: &str, key: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/v1/requests/{id}/status")))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Counts stored rows of a table.
+    pub fn count_rows(&self, table: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let count: Count = match &self.db {
+            Database::Sqlite { readers, .. } => {
+                diesel::sql_query(sql).get_result(&mut readers.get().expect("conn"))
+            }
+            Database::Postgres { pool } => {
+                diesel::sql_query(sql).get_result(&mut pool.get().expect("conn"))
+            }
+        }
+        .expect("count");
+        count.n
+    }
+}

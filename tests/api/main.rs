@@ -1,0 +1,14 @@
+//! End-to-end tests: each starts the real server on a random port with a fresh database
+//! and drives it over HTTP. Run against PostgreSQL by setting UPKEEP_TEST_DATABASE_URL.
+
+// Tests may panic on a missing value: that is how they fail.
+#![allow(clippy::unwrap_used)]
+
+mod discovery;
+mod errors;
+mod follow;
+mod helpers;
+mod media;
+mod search;
+mod services;
+mod submit;

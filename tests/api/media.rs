@@ -1,0 +1,131 @@
+use crate::helpers::{spawn_app, spawn_app_with};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+
+/// The smallest valid PNG: one transparent pixel.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];
+
+fn pothole_form() -> Form {
+    Form::new()
+        .text("service_code", "pothole")
+        .text("lat", "43.05")
+        .text("long", "-76.15")
+        .text("attribute[size]", "large")
+        .text("attribute[in_traffic_lane]", "no")
+}
+
+#[tokio::test]
+async fn a_photo_sent_with_a_report_is_stored_and_served_at_its_media_url() {
+    let app = spawn_app().await;
+    let form = pothole_form().part(
+        "media",
+        Part::bytes(PNG.to_vec())
+            .file_name("hole.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let id = body[0]["service_request_id"].as_str().unwrap();
+    let request = app
+        .get_json(&format!("/open311/v2/requests/{id}.json"), 200)
+        .await;
+    let media_url = request[0]["media_url"].as_str().expect("a media_url");
+    assert!(media_url.starts_with(&app.address), "{media_url}");
+
+    let photo = app.client.get(media_url).send().await.unwrap();
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/png");
+    assert_eq!(photo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(photo.bytes().await.unwrap().as_ref(), PNG);
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_an_image_is_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let form = pothole_form().part(
+        "media",
+        Part::bytes(b"<html><script>alert(1)</script></html>".to_vec())
+            .file_name("hole.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("media")
+    );
+    assert_eq!(app.count_rows("requests"), 0);
+    assert_eq!(app.count_rows("media"), 0);
+}
+
+#[tokio::test]
+async fn a_photo_over_the_upload_limit_is_refused_with_413() {
+    let app = spawn_app_with(|s| {
+        s.body_limit_bytes = 4096;
+        s.media_limit_bytes = 8192;
+    })
+    .await;
+    let mut big = PNG.to_vec();
+    big.resize(20_000, 0);
+    let form = pothole_form().part("media", Part::bytes(big).file_name("big.png"));
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(app.count_rows("media"), 0);
+}
+
+#[tokio::test]
+async fn a_multipart_report_without_a_photo_works_like_a_form() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .multipart(pothole_form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.count_rows("media"), 0);
+    assert_eq!(app.count_rows("requests"), 1);
+}
+
+#[tokio::test]
+async fn health_answers_ok_with_the_backend_and_every_response_has_a_request_id() {
+    let app = spawn_app().await;
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert!(["sqlite", "postgres"].contains(&body["database"].as_str().unwrap()));
+    assert_eq!(app.get("/media/nothing.png").await.status(), 404);
+}
