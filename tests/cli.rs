@@ -1,0 +1,188 @@
+//! The `upkeep` binary as an operator uses it: start, stop, migrate, keys, bad settings.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn upkeep(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_upkeep"));
+    command
+        .current_dir(dir)
+        .env_remove("UPKEEP_DATABASE_URL")
+        .env_remove("UPKEEP_BIND")
+        .env(
+            "UPKEEP_DATABASE_URL",
+            format!("sqlite://{}", dir.join("cli.db").display()),
+        );
+    command
+}
+
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Starts `upkeep serve` on a free port and waits for its "ready" log line; the log
+/// lines keep arriving in the returned buffer.
+fn start_server(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (Child, u16, Log) {
+    let mut child = upkeep(dir)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("UPKEEP_LOG_FORMAT", "json")
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log = Log::default();
+    let lines = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line.clone());
+            if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
+                && let Some(port) = event["port"].as_u64()
+            {
+                let _ = tx.send(port);
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server reported ready");
+    (child, u16::try_from(port).unwrap(), log)
+}
+
+fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test]
+async fn serve_answers_health_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, _) = start_server(dir.path(), &[]);
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_for_exit(&mut child, Duration::from_secs(30));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert!(status.expect("exited after SIGTERM").success());
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = upkeep(dir.path())
+        .args(["serve"])
+        .env("UPKEEP_MAX_PAGE_SIZE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("max_page_size"), "{stderr}");
+
+    let output = upkeep(dir.path())
+        .args(["migrate"])
+        .env("UPKEEP_DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("database_url"));
+}
+
+#[test]
+fn migrate_creates_the_database_and_can_run_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = upkeep(dir.path()).arg("migrate").output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(dir.path().join("cli.db").exists());
+}
+
+#[tokio::test]
+async fn a_key_made_on_the_command_line_opens_a_server_that_requires_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = upkeep(dir.path())
+        .args(["api-key", "create", "--name", "City app"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let key = stdout
+        .lines()
+        .find(|l| l.starts_with("upk_"))
+        .expect("the key is printed")
+        .to_owned();
+    let listed = upkeep(dir.path())
+        .args(["api-key", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("City app") && !listed.contains(&key),
+        "{listed}"
+    );
+
+    let (mut child, port, log) = start_server(dir.path(), &[("UPKEEP_REQUIRE_API_KEY", "true")]);
+    let client = reqwest::Client::new();
+    let post = |key: Option<&str>| {
+        let mut form = vec![
+            ("service_code", "graffiti"),
+            ("address_string", "Town hall"),
+            ("attribute[offensive]", "no"),
+        ];
+        if let Some(key) = key {
+            form.push(("api_key", key));
+        }
+        client
+            .post(format!("http://127.0.0.1:{port}/open311/v2/requests.json"))
+            .form(&form)
+            .send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 403);
+    assert_eq!(post(Some(&key)).await.unwrap().status(), 200);
+    let in_query = client
+        .post(format!(
+            "http://127.0.0.1:{port}/open311/v2/requests.json?api_key={key}"
+        ))
+        .form(&[
+            ("service_code", "graffiti"),
+            ("address_string", "Library"),
+            ("attribute[offensive]", "no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status(), 200);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let log = log.lock().unwrap();
+    assert!(
+        log.iter().any(|l| l.contains("/open311/v2/requests.json")),
+        "requests are logged"
+    );
+    assert!(
+        log.iter().all(|l| !l.contains(&key)),
+        "the key never reaches the log"
+    );
+}
