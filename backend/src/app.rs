@@ -3,6 +3,7 @@
 use crate::catalogue::{self, CatalogueCache};
 use crate::config::{LogFormat, Settings};
 use crate::db::Database;
+use crate::db::writer::ReportWriter;
 use crate::domain::now;
 use crate::http::api::ApiError;
 use crate::http::{self, AppState};
@@ -48,6 +49,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = Arc::new(AppState {
             catalogue: CatalogueCache::new(db.clone(), CATALOGUE_TTL),
+            writer: ReportWriter::start(db.clone()),
             db,
             settings,
         });

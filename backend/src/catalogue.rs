@@ -191,8 +191,20 @@ impl Service {
         let mut seen = std::collections::HashSet::new();
         for attribute in &self.attributes {
             let field = format!("attribute '{}'", attribute.code);
-            if attribute.code.is_empty() || !seen.insert(attribute.code.as_str()) {
+            if !seen.insert(attribute.code.as_str()) {
                 return Err(at(&field, "needs a code that is unique within the service"));
+            }
+            // Codes become XML element names in extended_attributes.
+            let mut chars = attribute.code.chars();
+            let code_ok = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !code_ok {
+                return Err(at(
+                    &field,
+                    "needs a code of letters, digits, '_' or '-' that starts with a letter",
+                ));
             }
             if attribute.datatype.is_list() && attribute.values.is_empty() {
                 return Err(at(&field, "is a list and needs values"));
@@ -427,12 +439,19 @@ impl CatalogueCache {
         }
     }
 
+    /// The cached catalogue if it is fresh enough; never touches the database, so async
+    /// code may call it.
+    pub fn cached(&self) -> Option<Arc<Catalogue>> {
+        match &*self.current.read().unwrap_or_else(|p| p.into_inner()) {
+            Some((loaded, catalogue)) if loaded.elapsed() < self.ttl => Some(catalogue.clone()),
+            _ => None,
+        }
+    }
+
     /// The current catalogue; reads the database when the cached copy is too old.
     pub fn get(&self) -> DbResult<Arc<Catalogue>> {
-        if let Some((loaded, catalogue)) = &*self.current.read().unwrap_or_else(|p| p.into_inner())
-            && loaded.elapsed() < self.ttl
-        {
-            return Ok(catalogue.clone());
+        if let Some(catalogue) = self.cached() {
+            return Ok(catalogue);
         }
         let (services, changed_at) = crate::db::services::active(&self.db)?;
         let catalogue = Arc::new(Catalogue {

@@ -8,8 +8,9 @@ use crate::auth::{self, Caller};
 use crate::catalogue::{Catalogue, Service};
 use crate::config::Settings;
 use crate::db::media::MediaRow;
-use crate::db::requests::{NewRequest, RequestRow};
-use crate::db::{self, Database, DbError};
+use crate::db::requests::{NewRequest, Submission};
+use crate::db::writer::ReportWriter;
+use crate::db::{Database, DbError};
 use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
 use crate::http::open311::Params;
 use chrono::{Duration, NaiveDateTime};
@@ -29,6 +30,8 @@ pub enum IntakeError {
     Invalid(Vec<FieldError>),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("the API key check did not finish")]
+    Interrupted,
 }
 
 /// A photo as uploaded, before it is checked.
@@ -54,15 +57,16 @@ pub struct IntakeContext<'a> {
     pub settings: &'a Settings,
     /// Where this server is reached, for the `media_url` of uploaded photos.
     pub base_url: &'a str,
+    pub writer: &'a ReportWriter,
 }
 
-/// Checks and stores one report.
-pub fn submit(
+/// Checks and stores one report; returns once it is committed.
+pub async fn submit(
     ctx: &IntakeContext<'_>,
     params: &Params,
     upload: Option<Upload>,
 ) -> Result<Receipt, IntakeError> {
-    let caller = check_api_key(ctx, params)?;
+    let caller = check_api_key(ctx, params).await?;
     let code = params.get("service_code").ok_or_else(|| {
         IntakeError::Invalid(vec![FieldError::new(
             "service_code",
@@ -132,7 +136,14 @@ pub fn submit(
         updated_at: at,
         expected_at: Some(expected_at),
     };
-    let row: RequestRow = db::requests::insert(ctx.db, &new, media.as_ref(), "Report received.")?;
+    let row = ctx
+        .writer
+        .store(Submission {
+            request: new,
+            photo: media,
+            first_note: "Report received.",
+        })
+        .await?;
     Ok(Receipt {
         service_request_id: (!batch).then_some(row.id),
         token: row.token,
@@ -141,13 +152,16 @@ pub fn submit(
     })
 }
 
-fn check_api_key(ctx: &IntakeContext<'_>, params: &Params) -> Result<Option<Caller>, IntakeError> {
+async fn check_api_key(
+    ctx: &IntakeContext<'_>,
+    params: &Params,
+) -> Result<Option<Caller>, IntakeError> {
     match params.get("api_key") {
         None if ctx.settings.require_api_key => Err(IntakeError::Forbidden(
             "api_key is required to submit reports here; ask the city for one".into(),
         )),
         None => Ok(None),
-        Some(secret) => match auth::authenticate(ctx.db, secret)? {
+        Some(secret) => match lookup_key(ctx.db.clone(), secret.to_owned()).await? {
             Some(caller) => Ok(Some(caller)),
             None if ctx.settings.require_api_key => Err(IntakeError::Forbidden(
                 "api_key is not valid (unknown or revoked)".into(),
@@ -156,6 +170,14 @@ fn check_api_key(ctx: &IntakeContext<'_>, params: &Params) -> Result<Option<Call
             None => Ok(None),
         },
     }
+}
+
+/// Looks a key up off the async workers (it is a database read).
+async fn lookup_key(db: Database, secret: String) -> Result<Option<Caller>, IntakeError> {
+    tokio::task::spawn_blocking(move || auth::authenticate(&db, &secret))
+        .await
+        .map_err(|_| IntakeError::Interrupted)?
+        .map_err(IntakeError::Db)
 }
 
 fn service_notice(service: &Service, expected_at: NaiveDateTime, batch: bool) -> String {

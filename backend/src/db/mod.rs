@@ -49,6 +49,7 @@ pub mod media;
 pub mod requests;
 pub mod schema;
 pub mod services;
+pub mod writer;
 
 use crate::config::DatabaseUrl;
 use diesel::connection::SimpleConnection;
@@ -76,6 +77,8 @@ pub enum DbError {
     Migration(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the report writer has stopped")]
+    WriterStopped,
 }
 
 pub type DbResult<T> = Result<T, DbError>;

@@ -111,35 +111,41 @@ struct NewUpdate<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Stores a report, its photo (if any) and the first line of its history in one
-/// transaction: either all of it is stored or none.
-pub fn insert(
-    db: &Database,
-    request: &NewRequest,
-    photo: Option<&MediaRow>,
-    first_note: &str,
-) -> DbResult<RequestRow> {
+/// A report to store with its photo (if any) and the first line of its history.
+pub struct Submission {
+    pub request: NewRequest,
+    pub photo: Option<MediaRow>,
+    pub first_note: &'static str,
+}
+
+/// Stores each submission with its photo and first history entry, all in one
+/// transaction: either every one is stored or none is. Returns the stored rows in order.
+pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<RequestRow>> {
     write!(db, |conn| conn.transaction(|conn| {
-        if let Some(photo) = photo {
-            diesel::insert_into(media::table)
-                .values(photo)
+        let mut rows = Vec::with_capacity(submissions.len());
+        for submission in submissions {
+            if let Some(photo) = &submission.photo {
+                diesel::insert_into(media::table)
+                    .values(photo)
+                    .execute(conn)?;
+            }
+            let row: RequestRow = diesel::insert_into(requests::table)
+                .values(&submission.request)
+                .returning(RequestRow::as_returning())
+                .get_result(conn)?;
+            diesel::insert_into(request_updates::table)
+                .values(NewUpdate {
+                    request_id: row.id,
+                    status: &row.status,
+                    description: Some(submission.first_note),
+                    media_url: row.media_url.as_deref(),
+                    author: "resident",
+                    created_at: row.requested_at,
+                })
                 .execute(conn)?;
+            rows.push(row);
         }
-        let row: RequestRow = diesel::insert_into(requests::table)
-            .values(request)
-            .returning(RequestRow::as_returning())
-            .get_result(conn)?;
-        diesel::insert_into(request_updates::table)
-            .values(NewUpdate {
-                request_id: row.id,
-                status: &row.status,
-                description: Some(first_note),
-                media_url: row.media_url.as_deref(),
-                author: "resident",
-                created_at: row.requested_at,
-            })
-            .execute(conn)?;
-        Ok(row)
+        Ok(rows)
     }))
 }
 

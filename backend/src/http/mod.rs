@@ -5,8 +5,9 @@ pub mod api;
 pub mod middleware;
 pub mod open311;
 
-use crate::catalogue::CatalogueCache;
+use crate::catalogue::{Catalogue, CatalogueCache};
 use crate::config::Settings;
+use crate::db::writer::ReportWriter;
 use crate::db::{Database, DbError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
@@ -17,6 +18,8 @@ pub struct AppState {
     pub settings: Settings,
     pub db: Database,
     pub catalogue: CatalogueCache,
+    /// Stores new reports in group commits.
+    pub writer: ReportWriter,
 }
 
 pub type State = web::Data<Arc<AppState>>;
@@ -102,6 +105,15 @@ where
         Ok(result) => result.map_err(Into::into),
         Err(_) => Err(ServerError::Blocking),
     }
+}
+
+/// The catalogue: from the cache when it is fresh, else read off the async workers.
+pub async fn current_catalogue(state: &State) -> Result<Arc<Catalogue>, ServerError> {
+    if let Some(catalogue) = state.catalogue.cached() {
+        return Ok(catalogue);
+    }
+    let worker = state.clone();
+    blocking(move || worker.catalogue.get()).await
 }
 
 /// Where clients reach this server: the configured public URL, or what the request says.

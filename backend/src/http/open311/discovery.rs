@@ -2,7 +2,7 @@
 
 use super::{Document, Format, Node, Open311Error};
 use crate::domain::format_datetime;
-use crate::http::{State, base_url, blocking};
+use crate::http::{State, base_url, current_catalogue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -12,8 +12,7 @@ pub async fn show(
     format: web::Path<String>,
 ) -> Result<HttpResponse, Open311Error> {
     let format = Format::from_suffix(&format)?;
-    let cache = state.clone();
-    let catalogue = blocking(move || cache.catalogue.get())
+    let catalogue = current_catalogue(&state)
         .await
         .map_err(|e| Open311Error::internal(format, &e))?;
     let changeset = Node::text(format_datetime(catalogue.changed_at));

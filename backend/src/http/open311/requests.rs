@@ -7,7 +7,7 @@ use crate::domain::{
     BoundingBox, Circle, Coordinates, FieldError, Open311Status, RequestStatus, format_datetime,
     now, parse_datetime, parse_number,
 };
-use crate::http::{ServerError, State, base_url, blocking};
+use crate::http::{ServerError, State, base_url, blocking, current_catalogue};
 use crate::intake::{self, IntakeContext, IntakeError, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -361,19 +361,17 @@ pub async fn create(
     params.extend(Params::parse_urlencoded(req.query_string().as_bytes()));
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
     let base = base_url(&req, &state.settings);
-    let worker = state.clone();
-    let outcome = blocking(move || {
-        let catalogue = worker.catalogue.get()?;
-        let ctx = IntakeContext {
-            db: &worker.db,
-            catalogue: &catalogue,
-            settings: &worker.settings,
-            base_url: &base,
-        };
-        Ok::<_, ServerError>(intake::submit(&ctx, &params, upload))
-    })
-    .await
-    .map_err(|e| Open311Error::internal(format, &e))?;
+    let catalogue = current_catalogue(&state)
+        .await
+        .map_err(|e| Open311Error::internal(format, &e))?;
+    let ctx = IntakeContext {
+        db: &state.db,
+        catalogue: &catalogue,
+        settings: &state.settings,
+        base_url: &base,
+        writer: &state.writer,
+    };
+    let outcome = intake::submit(&ctx, &params, upload).await;
     let receipt = match outcome {
         Ok(receipt) => receipt,
         Err(IntakeError::Forbidden(why)) => {
@@ -382,6 +380,9 @@ pub async fn create(
         Err(IntakeError::UnknownService(why)) => return Err(Open311Error::not_found(format, why)),
         Err(IntakeError::Invalid(errors)) => return Err(Open311Error::fields(format, errors)),
         Err(IntakeError::Db(e)) => return Err(Open311Error::from_db(format, e)),
+        Err(IntakeError::Interrupted) => {
+            return Err(Open311Error::internal(format, &ServerError::Blocking));
+        }
     };
     let mut entry = Vec::new();
     match (receipt.service_request_id, &receipt.token) {

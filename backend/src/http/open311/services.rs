@@ -3,14 +3,13 @@
 use super::{Document, Format, Node, Open311Error, Params, check_jurisdiction};
 use crate::catalogue::{Catalogue, Service};
 use crate::domain::Coordinates;
-use crate::http::{State, blocking};
+use crate::http::{State, current_catalogue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::sync::Arc;
 
 async fn catalogue(state: &State, format: Format) -> Result<Arc<Catalogue>, Open311Error> {
-    let state = state.clone();
-    blocking(move || state.catalogue.get())
+    current_catalogue(state)
         .await
         .map_err(|e| Open311Error::internal(format, &e))
 }
