@@ -261,3 +261,17 @@ async fn an_unknown_route_is_a_json_404() {
     let body = app.get_json("/nowhere", 404).await;
     assert_eq!(body["error"], "not_found");
 }
+
+#[tokio::test]
+async fn a_method_a_resource_does_not_serve_is_a_json_405() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .delete(app.url("/open311/v2/requests.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+}

@@ -100,6 +100,16 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     .error_response()
 }
 
+/// A known resource asked with a method it does not serve.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not served at {}", req.method(), req.path()),
+    )
+    .error_response()
+}
+
 /// The caller behind the request's API key (`Authorization: Bearer KEY` or `X-Api-Key`).
 async fn authenticate(state: &State, req: &HttpRequest) -> Result<Caller, ApiError> {
     let headers = req.headers();

@@ -27,30 +27,36 @@ pub type State = web::Data<Arc<AppState>>;
 /// Every route Upkeep serves, in one place.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use open311::{discovery, requests, services, tokens, updates};
-    cfg.route("/health", web::get().to(api::health))
-        .route("/media/{id}", web::get().to(api::media))
+    cfg.service(resource("/health").route(web::get().to(api::health)))
+        .service(resource("/media/{id}").route(web::get().to(api::media)))
         .service(
             web::scope("/open311/v2")
-                .route("/discovery.{format}", web::get().to(discovery::show))
-                .route("/services.{format}", web::get().to(services::list))
-                .route(
-                    "/services/{code}.{format}",
-                    web::get().to(services::definition),
+                .service(resource("/discovery.{format}").route(web::get().to(discovery::show)))
+                .service(resource("/services.{format}").route(web::get().to(services::list)))
+                .service(
+                    resource("/services/{code}.{format}")
+                        .route(web::get().to(services::definition)),
                 )
-                .route("/requests.{format}", web::get().to(requests::list))
-                .route("/requests.{format}", web::post().to(requests::create))
-                .route("/requests/{id}.{format}", web::get().to(requests::show))
-                .route("/tokens/{token}.{format}", web::get().to(tokens::show))
-                .route(
-                    "/servicerequestupdates.{format}",
-                    web::get().to(updates::list),
+                .service(
+                    resource("/requests.{format}")
+                        .route(web::get().to(requests::list))
+                        .route(web::post().to(requests::create)),
+                )
+                .service(resource("/requests/{id}.{format}").route(web::get().to(requests::show)))
+                .service(resource("/tokens/{token}.{format}").route(web::get().to(tokens::show)))
+                .service(
+                    resource("/servicerequestupdates.{format}").route(web::get().to(updates::list)),
                 ),
         )
-        .service(web::scope("/api/v1").route(
-            "/requests/{id}/status",
-            web::post().to(api::change_request_status),
+        .service(web::scope("/api/v1").service(
+            resource("/requests/{id}/status").route(web::post().to(api::change_request_status)),
         ))
         .default_service(web::to(api::not_found));
+}
+
+/// A resource that answers a method it does not serve with a JSON 405.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(api::method_not_allowed))
 }
 
 /// A failure on our side while serving a request.

@@ -125,6 +125,9 @@ CREATE INDEX requests_service_code ON requests (service_code, requested_at);
 CREATE INDEX requests_location ON requests (lat, lon);
 CREATE INDEX requests_segment ON requests (segment_id);
 CREATE INDEX requests_issue ON requests (issue_id);
+-- Requests to batch services waiting to be accepted: a handful among millions, polled
+-- every second, so they get an index of their own.
+CREATE INDEX requests_queued ON requests (requested_at) WHERE accepted_at IS NULL;
 
 CREATE TABLE request_updates (
     id INTEGER PRIMARY KEY NOT NULL,
