@@ -141,6 +141,19 @@ impl TestApp {
             .expect("request sent")
     }
 
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Submits a report and returns its id, asserting success.
     pub async fn submit(&self, pairs: &[(String, String)]) -> String {
         let response = self.post_form("/open311/v2/requests.json", pairs).await;

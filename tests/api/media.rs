@@ -30,13 +30,7 @@ async fn a_photo_sent_with_a_report_is_stored_and_served_at_its_media_url() {
             .mime_str("image/png")
             .unwrap(),
     );
-    let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart("/open311/v2/requests.json", form).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     let id = body[0]["service_request_id"].as_str().unwrap();
@@ -63,13 +57,7 @@ async fn a_file_that_is_not_an_image_is_refused_and_nothing_is_stored() {
             .mime_str("image/png")
             .unwrap(),
     );
-    let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart("/open311/v2/requests.json", form).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert!(
@@ -92,13 +80,7 @@ async fn a_photo_over_the_upload_limit_is_refused_with_413() {
     let mut big = PNG.to_vec();
     big.resize(20_000, 0);
     let form = pothole_form().part("media", Part::bytes(big).file_name("big.png"));
-    let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_multipart("/open311/v2/requests.json", form).await;
     assert_eq!(response.status(), 413);
     assert_eq!(app.count_rows("media"), 0);
 }
@@ -107,12 +89,8 @@ async fn a_photo_over_the_upload_limit_is_refused_with_413() {
 async fn a_multipart_report_without_a_photo_works_like_a_form() {
     let app = spawn_app().await;
     let response = app
-        .client
-        .post(app.url("/open311/v2/requests.json"))
-        .multipart(pothole_form())
-        .send()
-        .await
-        .unwrap();
+        .post_multipart("/open311/v2/requests.json", pothole_form())
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.count_rows("media"), 0);
     assert_eq!(app.count_rows("requests"), 1);
