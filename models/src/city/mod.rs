@@ -1,0 +1,149 @@
+//! A deterministic synthetic city with hidden ground truth.
+//!
+//! [`generate`] builds a street network, its weather, the true life of its pavement
+//! (condition, potholes, repairs, resurfacing) and what a city's systems would have
+//! observed of it (residents' reports, probe-vehicle roughness, work orders, maintenance
+//! history). The truth ([`GroundTruth`]) is kept apart from the observations so that a
+//! model can be scored against the real hazard, not only against who happened to report.
+//!
+//! The same [`CityParams`] always give the same city, bit for bit.
+
+mod network;
+mod simulate;
+mod weather;
+
+pub use network::{Neighbourhood, Segment, Surface, Ward};
+pub use simulate::{
+    GroundTruth, Maintenance, MaintenanceKind, ProbeReading, ProbeSource, Report, TruePothole,
+    TrueSegmentWeek, WorkOrder, WorkOrderOutcome,
+};
+pub use weather::WeatherDay;
+
+use chrono::{Datelike, NaiveDate};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// How big a city to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CitySize {
+    /// About 2,000 segments: tests and the demo.
+    Small,
+    /// About 100,000 segments: benchmarks.
+    Large,
+}
+
+impl CitySize {
+    /// Intersections along one side of the (square) street grid.
+    fn grid_side(self) -> usize {
+        match self {
+            CitySize::Small => 32,
+            CitySize::Large => 224,
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<CitySize, String> {
+        match raw {
+            "small" => Ok(CitySize::Small),
+            "large" => Ok(CitySize::Large),
+            other => Err(format!(
+                "'{other}' is not a city size (expected small or large)"
+            )),
+        }
+    }
+}
+
+/// Everything that decides a city.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CityParams {
+    pub seed: u64,
+    pub size: CitySize,
+    /// The last day of history (inclusive); history starts `years` before it.
+    pub end: NaiveDate,
+    pub years: u32,
+    /// Longitude and latitude of the city centre, degrees.
+    pub centre: (f64, f64),
+    /// The band the mean number of reports per reported-or-not pothole must fall in.
+    pub reports_per_pothole: (f64, f64),
+}
+
+impl CityParams {
+    /// The demo city: seeded, small, three years up to `end`, centred on Syracuse, NY
+    /// (whose winters give the freeze-thaw cycles potholes need).
+    pub fn demo(seed: u64, size: CitySize, end: NaiveDate) -> CityParams {
+        CityParams {
+            seed,
+            size,
+            end,
+            years: 3,
+            centre: (-76.1474, 43.0481),
+            reports_per_pothole: (0.8, 2.5),
+        }
+    }
+
+    pub fn start(&self) -> NaiveDate {
+        let years = i32::try_from(self.years).unwrap_or(3);
+        NaiveDate::from_ymd_opt(self.end.year() - years, self.end.month(), 1)
+            .unwrap_or(self.end)
+            .max(NaiveDate::MIN)
+    }
+
+    /// Every day of history, oldest first.
+    pub fn days(&self) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.start().iter_days().take_while(move |d| *d <= self.end)
+    }
+}
+
+/// A whole city: network, weather, observations and (apart) the truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct City {
+    pub params: CityParams,
+    pub wards: Vec<Ward>,
+    pub neighbourhoods: Vec<Neighbourhood>,
+    pub segments: Vec<Segment>,
+    pub weather: Vec<WeatherDay>,
+    pub reports: Vec<Report>,
+    pub work_orders: Vec<WorkOrder>,
+    pub maintenance: Vec<Maintenance>,
+    pub probe_readings: Vec<ProbeReading>,
+    /// What really happened. Only evaluation may read it.
+    pub truth: GroundTruth,
+}
+
+impl City {
+    /// Total road length, metres.
+    pub fn road_length_m(&self) -> f64 {
+        self.segments.iter().map(|s| s.length_m).sum()
+    }
+}
+
+/// Builds the city `params` describe. `progress` is called with a fraction in [0, 1].
+pub fn generate(params: &CityParams, progress: &mut dyn FnMut(f64)) -> City {
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let network = network::build(params, &mut rng);
+    let weather = weather::simulate(params, &mut rng);
+    let history = simulate::run(params, &network, &weather, &mut rng, progress);
+    City {
+        params: params.clone(),
+        wards: network.wards,
+        neighbourhoods: network.neighbourhoods,
+        segments: network.segments,
+        weather,
+        reports: history.reports,
+        work_orders: history.work_orders,
+        maintenance: history.maintenance,
+        probe_readings: history.probe_readings,
+        truth: history.truth,
+    }
+}
+
+/// Metres east and north of `centre` as longitude and latitude (equirectangular; the
+/// error over a city's width is far below a street's).
+pub(crate) fn to_lon_lat(centre: (f64, f64), east_m: f64, north_m: f64) -> (f64, f64) {
+    const METRES_PER_DEGREE: f64 = 111_195.0;
+    let lat = centre.1 + north_m / METRES_PER_DEGREE;
+    let lon = centre.0 + east_m / (METRES_PER_DEGREE * centre.1.to_radians().cos());
+    (lon, lat)
+}
+
+#[cfg(test)]
+mod tests;
