@@ -26,6 +26,26 @@ enum Command {
         /// Address and port to listen on, e.g. 0.0.0.0:8080 (also UPKEEP_BIND).
         #[arg(long)]
         bind: Option<SocketAddr>,
+        /// Start on an empty database without loading the demo city (also UPKEEP_DEMO=false).
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Generate the synthetic demo city: load it into the database and/or write it out.
+    Demo {
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// tiny (about 100 segments), small (about 2,000) or large (about 100,000).
+        #[arg(long, default_value = "small")]
+        size: String,
+        /// Last day of the history, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        end: Option<chrono::NaiveDate>,
+        /// Also write the city as CSV and GeoJSON into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not load it into the database (only with --out).
+        #[arg(long, requires = "out")]
+        no_load: bool,
     },
     /// Bring the database schema up to date, then exit.
     Migrate,
@@ -65,9 +85,12 @@ fn main() -> anyhow::Result<()> {
     let mut settings = load_settings(&cli)?;
     backend::app::init_logging(&settings);
     match cli.command {
-        Command::Serve { bind } => {
+        Command::Serve { bind, no_demo } => {
             if let Some(bind) = bind {
                 settings.bind = bind;
+            }
+            if no_demo {
+                settings.demo = false;
             }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -79,6 +102,13 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        Command::Demo {
+            seed,
+            size,
+            end,
+            out,
+            no_load,
+        } => demo(&settings, seed, &size, end, out.as_deref(), no_load),
         Command::Migrate => {
             open_database(&settings)?;
             println!("database {} is up to date", settings.database_url);
@@ -118,4 +148,71 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn bar(length: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(length);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {percent:>3}% {elapsed}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn demo(
+    settings: &Settings,
+    seed: u64,
+    size: &str,
+    end: Option<chrono::NaiveDate>,
+    out: Option<&std::path::Path>,
+    no_load: bool,
+) -> anyhow::Result<()> {
+    use models::city::{CityParams, CitySize, generate};
+    let size = CitySize::parse(size).map_err(anyhow::Error::msg)?;
+    let end = end.unwrap_or_else(|| backend::domain::now().date());
+    let params = CityParams::demo(seed, size, end);
+    let started = std::time::Instant::now();
+    let progress = bar(1000, "generate");
+    let city = generate(&params, &mut |f| progress.set_position((f * 1000.0) as u64));
+    progress.finish();
+    println!(
+        "city: {} segments, {:.0} km of road, {} reports, {} potholes (truth), generated in {:.1} s",
+        city.segments.len(),
+        city.road_length_m() / 1000.0,
+        city.reports.len(),
+        city.truth.potholes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(dir) = out {
+        let files = backend::demo::export(&city, dir)?;
+        println!("wrote {} files to {}", files.len(), dir.display());
+    }
+    if !no_load {
+        let db = open_database(settings)?;
+        let catalogue = backend::catalogue::Catalogue {
+            services: {
+                backend::db::services::seed(
+                    &db,
+                    &backend::catalogue::load(settings.catalogue_path.as_deref())?,
+                )?;
+                backend::db::services::active(&db)?.0
+            },
+            changed_at: backend::domain::now(),
+        };
+        let loading = std::time::Instant::now();
+        let progress = bar(1, "load");
+        let rows = backend::demo::load(&db, &city, &catalogue, &mut |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        })?;
+        progress.finish();
+        println!(
+            "loaded {rows} rows into {} in {:.1} s",
+            settings.database_url,
+            loading.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }

@@ -12,6 +12,8 @@ fn upkeep(dir: &std::path::Path) -> Command {
         .current_dir(dir)
         .env_remove("UPKEEP_DATABASE_URL")
         .env_remove("UPKEEP_BIND")
+        // The demo city is loaded in the API tests; here it would only slow start-up.
+        .env("UPKEEP_DEMO", "false")
         .env(
             "UPKEEP_DATABASE_URL",
             format!("sqlite://{}", dir.join("cli.db").display()),

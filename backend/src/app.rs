@@ -41,6 +41,9 @@ impl Application {
             if added > 0 {
                 tracing::info!(added, "seeded the service catalogue");
             }
+            if db_settings.demo && crate::demo::wants_demo(&db)? {
+                load_demo_city(&db, db_settings.demo_seed, db_settings.demo_size)?;
+            }
             Ok(db)
         })
         .await??;
@@ -140,6 +143,30 @@ async fn accept_batch_requests(state: Arc<AppState>) {
             Err(_) => return,
         }
     }
+}
+
+/// Generates the small demo city up to today and loads it, so a first start shows a
+/// city with history.
+fn load_demo_city(db: &Database, seed: u64, size: models::city::CitySize) -> anyhow::Result<()> {
+    use models::city::{CityParams, generate};
+    let started = std::time::Instant::now();
+    tracing::info!(
+        seed,
+        "empty database: loading the demo city (UPKEEP_DEMO=false or --no-demo to start empty)"
+    );
+    let params = CityParams::demo(seed, size, now().date());
+    let city = generate(&params, &mut |_| {});
+    let catalogue = crate::catalogue::Catalogue {
+        services: crate::db::services::active(db)?.0,
+        changed_at: now(),
+    };
+    let rows = crate::demo::load(db, &city, &catalogue, &mut |_, _| {})?;
+    tracing::info!(
+        rows,
+        seconds = started.elapsed().as_secs_f64(),
+        "demo city loaded"
+    );
+    Ok(())
 }
 
 /// Sets up logging once per process; later calls (as in tests) are ignored.

@@ -99,6 +99,9 @@ struct RawSettings {
     log_format: LogFormat,
     log_level: String,
     shutdown_timeout_seconds: u64,
+    demo: bool,
+    demo_seed: u64,
+    demo_size: String,
 }
 
 impl Default for RawSettings {
@@ -122,6 +125,9 @@ impl Default for RawSettings {
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             shutdown_timeout_seconds: 10,
+            demo: true,
+            demo_seed: 42,
+            demo_size: "small".into(),
         }
     }
 }
@@ -159,6 +165,12 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_level: String,
     pub shutdown_timeout_seconds: u64,
+    /// Load the small demo city when `serve` starts on an empty database.
+    pub demo: bool,
+    /// Seed of that demo city.
+    pub demo_seed: u64,
+    /// Its size: tiny, small (the default) or large.
+    pub demo_size: models::city::CitySize,
 }
 
 /// A setting that could not be read or does not make sense.
@@ -203,12 +215,14 @@ impl Settings {
         Settings::validate(raw)
     }
 
-    /// Settings for tests and tools: defaults with the given database and port 0.
+    /// Settings for tests and tools: defaults with the given database, port 0 and no
+    /// demo city.
     pub fn for_database(database_url: DatabaseUrl) -> Settings {
         let mut settings =
             Settings::validate(RawSettings::default()).expect("the built-in defaults are valid");
         settings.database_url = database_url;
         settings.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.demo = false;
         settings
     }
 
@@ -303,6 +317,10 @@ impl Settings {
             log_format: raw.log_format,
             log_level: raw.log_level,
             shutdown_timeout_seconds: raw.shutdown_timeout_seconds,
+            demo: raw.demo,
+            demo_seed: raw.demo_seed,
+            demo_size: models::city::CitySize::parse(&raw.demo_size)
+                .map_err(|reason| invalid("demo_size", reason))?,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod intake;

@@ -45,6 +45,7 @@ macro_rules! write {
 }
 
 pub mod api_keys;
+pub mod demo;
 pub mod media;
 pub mod requests;
 pub mod schema;
@@ -241,7 +242,14 @@ mod tests {
             sensor_readings,
             weather_daily,
             model_versions,
-            risk_scores
+            risk_scores,
+            neighbourhoods,
+            demo_cities,
+            truth_neighbourhoods,
+            truth_segments,
+            truth_potholes,
+            truth_report_potholes,
+            truth_segment_weeks
         );
     }
 

@@ -245,6 +245,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    neighbourhoods (id) {
+        id -> BigInt,
+        ward_id -> Nullable<BigInt>,
+        name -> Text,
+        population -> Integer,
+        income_index -> Double,
+        density_per_km2 -> Double,
+    }
+}
+
+diesel::table! {
+    demo_cities (id) {
+        id -> BigInt,
+        seed -> BigInt,
+        size -> Text,
+        start_date -> Date,
+        end_date -> Date,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    truth_neighbourhoods (neighbourhood_id) {
+        neighbourhood_id -> BigInt,
+        reporting_propensity -> Double,
+    }
+}
+
+diesel::table! {
+    truth_segments (segment_id) {
+        segment_id -> BigInt,
+        drainage -> Double,
+    }
+}
+
+diesel::table! {
+    truth_potholes (id) {
+        id -> BigInt,
+        segment_id -> BigInt,
+        lat -> Double,
+        lon -> Double,
+        formed_on -> Date,
+        repaired_on -> Nullable<Date>,
+        reports -> Integer,
+    }
+}
+
+diesel::table! {
+    truth_report_potholes (request_id) {
+        request_id -> BigInt,
+        pothole_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    truth_segment_weeks (segment_id, week_start) {
+        segment_id -> BigInt,
+        week_start -> Date,
+        pci -> Double,
+        hazard_28d -> Double,
+    }
+}
+
 diesel::joinable!(request_updates -> requests (request_id));
 diesel::joinable!(requests -> services (service_code));
 
@@ -265,4 +329,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     weather_daily,
     model_versions,
     risk_scores,
+    neighbourhoods,
+    demo_cities,
+    truth_neighbourhoods,
+    truth_segments,
+    truth_potholes,
+    truth_report_potholes,
+    truth_segment_weeks,
 );

@@ -26,6 +26,8 @@ use rand_chacha::ChaCha8Rng;
 /// How big a city to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CitySize {
+    /// About 100 segments: quick end-to-end tests of loading.
+    Tiny,
     /// About 2,000 segments: tests and the demo.
     Small,
     /// About 100,000 segments: benchmarks.
@@ -36,17 +38,27 @@ impl CitySize {
     /// Intersections along one side of the (square) street grid.
     fn grid_side(self) -> usize {
         match self {
+            CitySize::Tiny => 8,
             CitySize::Small => 32,
             CitySize::Large => 224,
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CitySize::Tiny => "tiny",
+            CitySize::Small => "small",
+            CitySize::Large => "large",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<CitySize, String> {
         match raw {
+            "tiny" => Ok(CitySize::Tiny),
             "small" => Ok(CitySize::Small),
             "large" => Ok(CitySize::Large),
             other => Err(format!(
-                "'{other}' is not a city size (expected small or large)"
+                "'{other}' is not a city size (expected tiny, small or large)"
             )),
         }
     }

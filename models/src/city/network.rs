@@ -96,9 +96,9 @@ pub(crate) struct Network {
 }
 
 fn class_of_line(index: usize) -> RoadClass {
-    if index % ARTERIAL_EVERY == 0 {
+    if index.is_multiple_of(ARTERIAL_EVERY) {
         RoadClass::Arterial
-    } else if index % (ARTERIAL_EVERY / 2) == 0 {
+    } else if index.is_multiple_of(ARTERIAL_EVERY / 2) {
         RoadClass::Collector
     } else {
         RoadClass::Local

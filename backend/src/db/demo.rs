@@ -1,0 +1,325 @@
+//! Bulk loading of a generated city: observations into the ordinary tables, the truth
+//! into `truth_*`.
+
+use super::schema::*;
+use super::{Database, DbResult};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+/// Rows per INSERT: below SQLite's 32,766 bound parameters for the widest table.
+const PARAMETERS_PER_INSERT: usize = 30_000;
+
+#[derive(Insertable)]
+#[diesel(table_name = wards)]
+pub struct WardRow {
+    pub id: i64,
+    pub name: String,
+    pub population: Option<i32>,
+    pub income_index: Option<f64>,
+    pub geometry: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = neighbourhoods)]
+pub struct NeighbourhoodRow {
+    pub id: i64,
+    pub ward_id: Option<i64>,
+    pub name: String,
+    pub population: i32,
+    pub income_index: f64,
+    pub density_per_km2: f64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = segments)]
+pub struct SegmentRow {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub road_class: String,
+    pub surface: Option<String>,
+    pub length_m: f64,
+    pub aadt: Option<i32>,
+    pub bus_route: bool,
+    pub last_resurfaced: Option<NaiveDate>,
+    pub ward_id: Option<i64>,
+    pub neighbourhood: Option<String>,
+    pub geometry: String,
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+    pub properties: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = issues)]
+pub struct IssueRow {
+    pub id: i64,
+    pub service_code: String,
+    pub status: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub segment_id: Option<i64>,
+    pub reporter_count: i32,
+    pub first_reported_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = requests)]
+pub struct HistoricRequestRow {
+    pub id: i64,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub service_code: String,
+    pub status: String,
+    pub status_notes: Option<String>,
+    pub description: Option<String>,
+    pub agency_responsible: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub attributes: String,
+    pub issue_id: Option<i64>,
+    pub requested_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub expected_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = request_updates)]
+pub struct HistoricUpdateRow {
+    pub request_id: i64,
+    pub status: String,
+    pub description: Option<String>,
+    pub author: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = work_orders)]
+pub struct WorkOrderRow {
+    pub id: i64,
+    pub issue_id: Option<i64>,
+    pub segment_id: Option<i64>,
+    pub kind: String,
+    pub status: String,
+    pub priority: f64,
+    pub priority_breakdown: String,
+    pub due_at: Option<NaiveDateTime>,
+    pub notes: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub completed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = maintenance_history)]
+pub struct MaintenanceRow {
+    pub segment_id: i64,
+    pub work_order_id: Option<i64>,
+    pub kind: String,
+    pub performed_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = sensor_readings)]
+pub struct SensorReadingRow {
+    pub segment_id: i64,
+    pub kind: String,
+    pub source: String,
+    pub value: f64,
+    pub observed_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = weather_daily)]
+pub struct WeatherRow {
+    pub station: String,
+    pub day: NaiveDate,
+    pub tmin_c: f64,
+    pub tmax_c: f64,
+    pub precipitation_mm: f64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = demo_cities)]
+pub struct DemoCityRow {
+    pub seed: i64,
+    pub size: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub loaded_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = truth_neighbourhoods)]
+pub struct TruthNeighbourhoodRow {
+    pub neighbourhood_id: i64,
+    pub reporting_propensity: f64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = truth_segments)]
+pub struct TruthSegmentRow {
+    pub segment_id: i64,
+    pub drainage: f64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = truth_potholes)]
+pub struct TruthPotholeRow {
+    pub id: i64,
+    pub segment_id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub formed_on: NaiveDate,
+    pub repaired_on: Option<NaiveDate>,
+    pub reports: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = truth_report_potholes)]
+pub struct TruthReportPotholeRow {
+    pub request_id: i64,
+    pub pothole_id: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = truth_segment_weeks)]
+pub struct TruthSegmentWeekRow {
+    pub segment_id: i64,
+    pub week_start: NaiveDate,
+    pub pci: f64,
+    pub hazard_28d: f64,
+}
+
+/// Everything a city adds to the database.
+#[derive(Default)]
+pub struct CityRows {
+    pub wards: Vec<WardRow>,
+    pub neighbourhoods: Vec<NeighbourhoodRow>,
+    pub segments: Vec<SegmentRow>,
+    pub issues: Vec<IssueRow>,
+    pub work_orders: Vec<WorkOrderRow>,
+    pub requests: Vec<HistoricRequestRow>,
+    pub updates: Vec<HistoricUpdateRow>,
+    pub maintenance: Vec<MaintenanceRow>,
+    pub sensor_readings: Vec<SensorReadingRow>,
+    pub weather: Vec<WeatherRow>,
+    pub city: Option<DemoCityRow>,
+    pub truth_neighbourhoods: Vec<TruthNeighbourhoodRow>,
+    pub truth_segments: Vec<TruthSegmentRow>,
+    pub truth_potholes: Vec<TruthPotholeRow>,
+    pub truth_report_potholes: Vec<TruthReportPotholeRow>,
+    pub truth_segment_weeks: Vec<TruthSegmentWeekRow>,
+}
+
+impl CityRows {
+    pub fn row_count(&self) -> usize {
+        self.wards.len()
+            + self.neighbourhoods.len()
+            + self.segments.len()
+            + self.issues.len()
+            + self.work_orders.len()
+            + self.requests.len()
+            + self.updates.len()
+            + self.maintenance.len()
+            + self.sensor_readings.len()
+            + self.weather.len()
+            + self.truth_neighbourhoods.len()
+            + self.truth_segments.len()
+            + self.truth_potholes.len()
+            + self.truth_report_potholes.len()
+            + self.truth_segment_weeks.len()
+    }
+}
+
+/// True when the database holds neither road segments nor reports.
+pub fn is_empty(db: &Database) -> DbResult<bool> {
+    let (segments, reports): (i64, i64) = read!(db, |conn| {
+        let segments = segments::table.count().get_result(conn)?;
+        let reports = requests::table.count().get_result(conn)?;
+        (segments, reports)
+    });
+    Ok(segments == 0 && reports == 0)
+}
+
+/// Loads `rows` in one transaction, calling `progress` with the rows stored so far.
+pub fn load(db: &Database, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> DbResult<()> {
+    // Inserts `$rows` into `$table` in chunks that stay within the parameter limit.
+    macro_rules! insert_all {
+        ($conn:ident, $done:ident, $table:expr, $rows:expr, $columns:expr) => {
+            for chunk in $rows.chunks((PARAMETERS_PER_INSERT / $columns).max(1)) {
+                diesel::insert_into($table).values(chunk).execute($conn)?;
+                $done += chunk.len();
+                progress($done);
+            }
+        };
+    }
+    write!(db, |conn| conn.transaction(|conn| {
+        let mut done = 0usize;
+        insert_all!(conn, done, wards::table, rows.wards, 5);
+        insert_all!(conn, done, neighbourhoods::table, rows.neighbourhoods, 6);
+        insert_all!(conn, done, segments::table, rows.segments, 19);
+        insert_all!(conn, done, issues::table, rows.issues, 10);
+        insert_all!(conn, done, work_orders::table, rows.work_orders, 12);
+        insert_all!(conn, done, requests::table, rows.requests, 15);
+        insert_all!(conn, done, request_updates::table, rows.updates, 5);
+        insert_all!(conn, done, maintenance_history::table, rows.maintenance, 4);
+        insert_all!(conn, done, sensor_readings::table, rows.sensor_readings, 5);
+        insert_all!(conn, done, weather_daily::table, rows.weather, 5);
+        if let Some(city) = &rows.city {
+            diesel::insert_into(demo_cities::table)
+                .values(city)
+                .execute(conn)?;
+        }
+        insert_all!(
+            conn,
+            done,
+            truth_neighbourhoods::table,
+            rows.truth_neighbourhoods,
+            2
+        );
+        insert_all!(conn, done, truth_segments::table, rows.truth_segments, 2);
+        insert_all!(conn, done, truth_potholes::table, rows.truth_potholes, 7);
+        insert_all!(
+            conn,
+            done,
+            truth_report_potholes::table,
+            rows.truth_report_potholes,
+            2
+        );
+        insert_all!(
+            conn,
+            done,
+            truth_segment_weeks::table,
+            rows.truth_segment_weeks,
+            4
+        );
+        Ok::<_, super::DbError>(())
+    }))?;
+    if let Database::Postgres { pool } = db {
+        // Explicit ids leave PostgreSQL's sequences behind; move them past the loaded rows
+        // so the next report gets a fresh id.
+        use diesel::connection::SimpleConnection;
+        let mut conn = pool.get()?;
+        for table in [
+            "wards",
+            "neighbourhoods",
+            "segments",
+            "issues",
+            "work_orders",
+            "requests",
+            "truth_potholes",
+        ] {
+            conn.batch_execute(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            ))?;
+        }
+    }
+    Ok(())
+}

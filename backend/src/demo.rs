@@ -1,0 +1,585 @@
+//! The demo city: generate it (in `models`), load it into the database, or write it out
+//! as CSV and GeoJSON for outside tools (QGIS, pandas, scikit-learn).
+
+use crate::catalogue::Catalogue;
+use crate::db::demo::*;
+use crate::db::{Database, DbResult};
+use crate::domain::{RequestStatus, now};
+use anyhow::Context;
+use chrono::{Duration, NaiveDateTime, NaiveTime};
+use models::city::{City, WorkOrderOutcome};
+use serde_json::json;
+use std::path::Path;
+
+/// The weather station every demo reading comes from.
+const STATION: &str = "demo-central";
+
+fn noon(day: chrono::NaiveDate) -> NaiveDateTime {
+    day.and_time(NaiveTime::from_hms_opt(12, 0, 0).expect("valid"))
+}
+
+fn outcome_words(outcome: WorkOrderOutcome) -> (RequestStatus, &'static str) {
+    match outcome {
+        WorkOrderOutcome::Repaired => (RequestStatus::Fixed, "Repaired by the crew."),
+        WorkOrderOutcome::NothingFound => (
+            RequestStatus::NothingFound,
+            "A crew inspected the spot and found nothing to repair.",
+        ),
+        WorkOrderOutcome::Resurfaced => (
+            RequestStatus::Fixed,
+            "Fixed when the street was resurfaced.",
+        ),
+    }
+}
+
+/// Turns a generated city into database rows. Events after `now` (the generator works
+/// in whole days) are left out, so the database never holds the future.
+pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows {
+    let created = now;
+    let mut rows = CityRows::default();
+    for ward in &city.wards {
+        let ring: Vec<[f64; 2]> = ward
+            .boundary
+            .iter()
+            .map(|(lon, lat)| [*lon, *lat])
+            .collect();
+        rows.wards.push(WardRow {
+            id: i64::from(ward.id),
+            name: ward.name.clone(),
+            population: i32::try_from(ward.population).ok(),
+            income_index: None,
+            geometry: Some(json!({"type": "Polygon", "coordinates": [ring]}).to_string()),
+        });
+    }
+    for hood in &city.neighbourhoods {
+        rows.neighbourhoods.push(NeighbourhoodRow {
+            id: i64::from(hood.id),
+            ward_id: Some(i64::from(hood.ward)),
+            name: hood.name.clone(),
+            population: i32::try_from(hood.population).unwrap_or(i32::MAX),
+            income_index: hood.income_index,
+            density_per_km2: hood.density_per_km2,
+        });
+        rows.truth_neighbourhoods.push(TruthNeighbourhoodRow {
+            neighbourhood_id: i64::from(hood.id),
+            reporting_propensity: hood.reporting_propensity,
+        });
+    }
+    for segment in &city.segments {
+        let lons = segment.geometry.iter().map(|p| p.0);
+        let lats = segment.geometry.iter().map(|p| p.1);
+        let line: Vec<[f64; 2]> = segment
+            .geometry
+            .iter()
+            .map(|(lon, lat)| [*lon, *lat])
+            .collect();
+        rows.segments.push(SegmentRow {
+            id: i64::from(segment.id),
+            external_id: Some(format!("demo-{}", segment.id)),
+            name: Some(segment.name.clone()),
+            road_class: segment.class.as_str().to_owned(),
+            surface: Some(segment.surface.as_str().to_owned()),
+            length_m: segment.length_m,
+            aadt: i32::try_from(segment.aadt).ok(),
+            bus_route: segment.bus_route,
+            last_resurfaced: Some(segment.last_resurfaced),
+            ward_id: Some(i64::from(segment.ward)),
+            neighbourhood: city
+                .neighbourhoods
+                .get(segment.neighbourhood as usize - 1)
+                .map(|n| n.name.clone()),
+            geometry: json!({"type": "LineString", "coordinates": line}).to_string(),
+            min_lon: lons.clone().fold(f64::INFINITY, f64::min),
+            min_lat: lats.clone().fold(f64::INFINITY, f64::min),
+            max_lon: lons.fold(f64::NEG_INFINITY, f64::max),
+            max_lat: lats.fold(f64::NEG_INFINITY, f64::max),
+            properties: None,
+            created_at: created,
+            updated_at: created,
+        });
+        rows.truth_segments.push(TruthSegmentRow {
+            segment_id: i64::from(segment.id),
+            drainage: segment.drainage,
+        });
+    }
+
+    // Work orders as of now; an order completed later today is still open.
+    let completion = |order: &models::city::WorkOrder| {
+        order
+            .completed_at
+            .filter(|at| *at <= now)
+            .zip(order.outcome)
+    };
+    let reports: Vec<_> = city
+        .reports
+        .iter()
+        .zip(&city.truth.report_pothole)
+        .filter(|(report, _)| report.reported_at <= now)
+        .collect();
+    let mut reporters = vec![0i32; city.work_orders.len()];
+    let mut first_report = vec![None::<NaiveDateTime>; city.work_orders.len()];
+    for (report, _) in &reports {
+        let index = report.work_order as usize - 1;
+        reporters[index] += 1;
+        let first = first_report[index].get_or_insert(report.reported_at);
+        *first = (*first).min(report.reported_at);
+    }
+    for order in city.work_orders.iter().filter(|o| o.created_at <= now) {
+        let index = order.id as usize - 1;
+        let done = completion(order);
+        let id = i64::from(order.id);
+        if reporters[index] > 0 {
+            rows.issues.push(IssueRow {
+                id,
+                service_code: order.service_code.to_owned(),
+                status: if done.is_some() { "closed" } else { "open" }.to_owned(),
+                lat: order.lat,
+                lon: order.lon,
+                segment_id: order.segment.map(i64::from),
+                reporter_count: reporters[index],
+                first_reported_at: first_report[index].unwrap_or(order.created_at),
+                updated_at: done.map_or(order.created_at, |(at, _)| at),
+                closed_at: done.map(|(at, _)| at),
+            });
+        }
+        rows.work_orders.push(WorkOrderRow {
+            id,
+            issue_id: (reporters[index] > 0).then_some(id),
+            segment_id: order.segment.map(i64::from),
+            kind: "repair".to_owned(),
+            status: if done.is_some() { "completed" } else { "new" }.to_owned(),
+            priority: 0.0,
+            priority_breakdown: "{}".to_owned(),
+            due_at: Some(order.due_at),
+            notes: done.map(|(_, outcome)| outcome_words(outcome).1.to_owned()),
+            created_at: order.created_at,
+            updated_at: done.map_or(order.created_at, |(at, _)| at),
+            completed_at: done.map(|(at, _)| at),
+        });
+    }
+
+    let segment_class = |order: &models::city::WorkOrder| {
+        order
+            .segment
+            .and_then(|s| city.segments.get(s as usize - 1))
+            .map(|s| s.class)
+    };
+    for (report, pothole) in &reports {
+        let order = &city.work_orders[report.work_order as usize - 1];
+        let done = completion(order);
+        let service = catalogue.get(report.service_code);
+        let sla_days = service.map_or(10, |s| s.sla_days_for(segment_class(order)));
+        let attributes: serde_json::Map<String, serde_json::Value> = report
+            .attributes
+            .iter()
+            .map(|(k, v)| {
+                let value = if service.is_some_and(|s| {
+                    s.attributes.iter().any(|a| {
+                        a.code == *k && a.datatype == crate::catalogue::Datatype::Multivaluelist
+                    })
+                }) {
+                    json!([v])
+                } else {
+                    json!(v)
+                };
+                ((*k).to_owned(), value)
+            })
+            .collect();
+        let id = i64::from(report.id);
+        let (status, note) = match done {
+            Some((_, outcome)) => {
+                let (status, note) = outcome_words(outcome);
+                (status, Some(note))
+            }
+            None if order.created_at + Duration::days(1) <= now => {
+                (RequestStatus::Acknowledged, None)
+            }
+            None => (RequestStatus::Open, None),
+        };
+        let closed_at = done.map(|(at, _)| at.max(report.reported_at));
+        rows.requests.push(HistoricRequestRow {
+            id,
+            accepted_at: Some(report.reported_at),
+            service_code: report.service_code.to_owned(),
+            status: status.as_str().to_owned(),
+            status_notes: note.map(str::to_owned),
+            description: Some(report.description.clone()),
+            agency_responsible: service.map(|s| s.agency.clone()),
+            lat: Some(report.lat),
+            lon: Some(report.lon),
+            attributes: serde_json::Value::Object(attributes).to_string(),
+            issue_id: Some(i64::from(report.work_order)),
+            requested_at: report.reported_at,
+            updated_at: closed_at.unwrap_or(report.reported_at),
+            expected_at: Some(report.reported_at + Duration::days(i64::from(sla_days))),
+            closed_at,
+        });
+        rows.updates.push(HistoricUpdateRow {
+            request_id: id,
+            status: RequestStatus::Open.as_str().to_owned(),
+            description: Some("Report received.".to_owned()),
+            author: "resident".to_owned(),
+            created_at: report.reported_at,
+        });
+        if let (Some(at), Some(note)) = (closed_at, note) {
+            rows.updates.push(HistoricUpdateRow {
+                request_id: id,
+                status: status.as_str().to_owned(),
+                description: Some(note.to_owned()),
+                author: "staff:Public works".to_owned(),
+                created_at: at,
+            });
+        }
+        if let Some(pothole) = pothole {
+            rows.truth_report_potholes.push(TruthReportPotholeRow {
+                request_id: id,
+                pothole_id: i64::from(*pothole),
+            });
+        }
+    }
+
+    for entry in &city.maintenance {
+        // A repair happens when its work order is completed; a resurfacing at noon.
+        let performed_at = match entry.work_order {
+            Some(order) => city.work_orders[order as usize - 1].completed_at,
+            None => Some(noon(entry.performed_on)),
+        };
+        if let Some(performed_at) = performed_at.filter(|at| *at <= now) {
+            rows.maintenance.push(MaintenanceRow {
+                segment_id: i64::from(entry.segment),
+                work_order_id: entry.work_order.map(i64::from),
+                kind: entry.kind.as_str().to_owned(),
+                performed_at,
+            });
+        }
+    }
+    for reading in &city.probe_readings {
+        let at = reading
+            .observed_on
+            .and_time(NaiveTime::from_hms_opt(10, 0, 0).expect("valid"));
+        if at <= now {
+            rows.sensor_readings.push(SensorReadingRow {
+                segment_id: i64::from(reading.segment),
+                kind: "roughness_iri_m_per_km".to_owned(),
+                source: reading.source.as_str().to_owned(),
+                value: reading.roughness_m_per_km,
+                observed_at: at,
+            });
+        }
+    }
+    for day in &city.weather {
+        rows.weather.push(WeatherRow {
+            station: STATION.to_owned(),
+            day: day.date,
+            tmin_c: day.tmin_c,
+            tmax_c: day.tmax_c,
+            precipitation_mm: day.precipitation_mm,
+        });
+    }
+    rows.city = Some(DemoCityRow {
+        seed: i64::try_from(city.params.seed).unwrap_or(i64::MAX),
+        size: city.params.size.as_str().to_owned(),
+        start_date: city.params.start(),
+        end_date: city.params.end,
+        loaded_at: created,
+    });
+    for pothole in &city.truth.potholes {
+        rows.truth_potholes.push(TruthPotholeRow {
+            id: i64::from(pothole.id),
+            segment_id: i64::from(pothole.segment),
+            lat: pothole.lat,
+            lon: pothole.lon,
+            formed_on: pothole.formed_on,
+            repaired_on: pothole.repaired_on,
+            reports: i32::try_from(pothole.reports).unwrap_or(i32::MAX),
+        });
+    }
+    for week in &city.truth.segment_weeks {
+        rows.truth_segment_weeks.push(TruthSegmentWeekRow {
+            segment_id: i64::from(week.segment),
+            week_start: week.week_start,
+            pci: week.pci,
+            hazard_28d: week.hazard_28d,
+        });
+    }
+    rows
+}
+
+/// Loads `city` into an empty database; refuses a database that already holds data.
+pub fn load(
+    db: &Database,
+    city: &City,
+    catalogue: &Catalogue,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<usize> {
+    if !crate::db::demo::is_empty(db)? {
+        anyhow::bail!(
+            "the database already holds road segments or reports; load the demo city into an empty one"
+        );
+    }
+    let rows = rows(city, catalogue, now());
+    let total = rows.row_count();
+    crate::db::demo::load(db, &rows, &mut |done| progress(done, total))?;
+    Ok(total)
+}
+
+/// True when the database is empty, so `serve` should load the demo city.
+pub fn wants_demo(db: &Database) -> DbResult<bool> {
+    crate::db::demo::is_empty(db)
+}
+
+/// Writes the city as CSV (tables) and GeoJSON (maps) into `dir`; the truth goes into
+/// `dir/truth/` so nobody mistakes it for an observation.
+pub fn export(city: &City, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let truth_dir = dir.join("truth");
+    std::fs::create_dir_all(&truth_dir)
+        .with_context(|| format!("cannot create {}", truth_dir.display()))?;
+    let mut written = Vec::new();
+    let mut csv_file = |name: &str,
+                        header: &[&str],
+                        records: &mut dyn Iterator<Item = Vec<String>>|
+     -> anyhow::Result<()> {
+        let path = dir.join(name);
+        let mut writer = csv::Writer::from_path(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writer.write_record(header)?;
+        for record in records {
+            writer.write_record(&record)?;
+        }
+        writer.flush()?;
+        written.push(name.to_owned());
+        Ok(())
+    };
+    let f = |x: f64| format!("{x:.6}");
+    csv_file(
+        "segments.csv",
+        &[
+            "id",
+            "name",
+            "road_class",
+            "surface",
+            "length_m",
+            "aadt",
+            "bus_route",
+            "last_resurfaced",
+            "ward",
+            "neighbourhood",
+        ],
+        &mut city.segments.iter().map(|s| {
+            vec![
+                s.id.to_string(),
+                s.name.clone(),
+                s.class.as_str().into(),
+                s.surface.as_str().into(),
+                format!("{:.1}", s.length_m),
+                s.aadt.to_string(),
+                s.bus_route.to_string(),
+                s.last_resurfaced.to_string(),
+                s.ward.to_string(),
+                s.neighbourhood.to_string(),
+            ]
+        }),
+    )?;
+    csv_file(
+        "neighbourhoods.csv",
+        &[
+            "id",
+            "ward",
+            "name",
+            "population",
+            "income_index",
+            "density_per_km2",
+        ],
+        &mut city.neighbourhoods.iter().map(|n| {
+            vec![
+                n.id.to_string(),
+                n.ward.to_string(),
+                n.name.clone(),
+                n.population.to_string(),
+                format!("{:.3}", n.income_index),
+                format!("{:.0}", n.density_per_km2),
+            ]
+        }),
+    )?;
+    csv_file(
+        "reports.csv",
+        &[
+            "id",
+            "service_code",
+            "lon",
+            "lat",
+            "reported_at",
+            "work_order",
+            "description",
+            "attributes",
+        ],
+        &mut city.reports.iter().map(|r| {
+            let attributes: Vec<String> = r
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            vec![
+                r.id.to_string(),
+                r.service_code.into(),
+                f(r.lon),
+                f(r.lat),
+                r.reported_at.to_string(),
+                r.work_order.to_string(),
+                r.description.clone(),
+                attributes.join(";"),
+            ]
+        }),
+    )?;
+    csv_file(
+        "work_orders.csv",
+        &[
+            "id",
+            "service_code",
+            "segment",
+            "lon",
+            "lat",
+            "created_at",
+            "due_at",
+            "completed_at",
+            "outcome",
+        ],
+        &mut city.work_orders.iter().map(|o| {
+            vec![
+                o.id.to_string(),
+                o.service_code.into(),
+                o.segment.map(|s| s.to_string()).unwrap_or_default(),
+                f(o.lon),
+                f(o.lat),
+                o.created_at.to_string(),
+                o.due_at.to_string(),
+                o.completed_at.map(|t| t.to_string()).unwrap_or_default(),
+                o.outcome
+                    .map(|x| format!("{x:?}").to_lowercase())
+                    .unwrap_or_default(),
+            ]
+        }),
+    )?;
+    csv_file(
+        "maintenance.csv",
+        &["segment", "work_order", "kind", "performed_on"],
+        &mut city.maintenance.iter().map(|m| {
+            vec![
+                m.segment.to_string(),
+                m.work_order.map(|w| w.to_string()).unwrap_or_default(),
+                m.kind.as_str().into(),
+                m.performed_on.to_string(),
+            ]
+        }),
+    )?;
+    csv_file(
+        "probe_readings.csv",
+        &["segment", "source", "observed_on", "roughness_m_per_km"],
+        &mut city.probe_readings.iter().map(|r| {
+            vec![
+                r.segment.to_string(),
+                r.source.as_str().into(),
+                r.observed_on.to_string(),
+                format!("{:.2}", r.roughness_m_per_km),
+            ]
+        }),
+    )?;
+    csv_file(
+        "weather.csv",
+        &["date", "tmin_c", "tmax_c", "precipitation_mm"],
+        &mut city.weather.iter().map(|w| {
+            vec![
+                w.date.to_string(),
+                format!("{:.1}", w.tmin_c),
+                format!("{:.1}", w.tmax_c),
+                format!("{:.1}", w.precipitation_mm),
+            ]
+        }),
+    )?;
+    csv_file(
+        "truth/potholes.csv",
+        &[
+            "id",
+            "segment",
+            "lon",
+            "lat",
+            "formed_on",
+            "repaired_on",
+            "reports",
+        ],
+        &mut city.truth.potholes.iter().map(|p| {
+            vec![
+                p.id.to_string(),
+                p.segment.to_string(),
+                f(p.lon),
+                f(p.lat),
+                p.formed_on.to_string(),
+                p.repaired_on.map(|d| d.to_string()).unwrap_or_default(),
+                p.reports.to_string(),
+            ]
+        }),
+    )?;
+    csv_file(
+        "truth/report_potholes.csv",
+        &["report", "pothole"],
+        &mut city
+            .reports
+            .iter()
+            .zip(&city.truth.report_pothole)
+            .filter_map(|(r, p)| p.map(|p| vec![r.id.to_string(), p.to_string()])),
+    )?;
+    csv_file(
+        "truth/segment_weeks.csv",
+        &["segment", "week_start", "pci", "hazard_28d"],
+        &mut city.truth.segment_weeks.iter().map(|w| {
+            vec![
+                w.segment.to_string(),
+                w.week_start.to_string(),
+                format!("{:.2}", w.pci),
+                format!("{:.6}", w.hazard_28d),
+            ]
+        }),
+    )?;
+    csv_file(
+        "truth/segments.csv",
+        &["segment", "drainage"],
+        &mut city
+            .segments
+            .iter()
+            .map(|s| vec![s.id.to_string(), format!("{:.3}", s.drainage)]),
+    )?;
+    csv_file(
+        "truth/neighbourhoods.csv",
+        &["neighbourhood", "reporting_propensity"],
+        &mut city
+            .neighbourhoods
+            .iter()
+            .map(|n| vec![n.id.to_string(), format!("{:.4}", n.reporting_propensity)]),
+    )?;
+
+    let segments = json!({
+        "type": "FeatureCollection",
+        "features": city.segments.iter().map(|s| json!({
+            "type": "Feature",
+            "id": s.id,
+            "geometry": {"type": "LineString", "coordinates": s.geometry.iter().map(|(lon, lat)| [*lon, *lat]).collect::<Vec<_>>()},
+            "properties": {"name": s.name, "road_class": s.class.as_str(), "surface": s.surface.as_str(), "length_m": s.length_m, "aadt": s.aadt, "bus_route": s.bus_route, "ward": s.ward},
+        })).collect::<Vec<_>>(),
+    });
+    let wards = json!({
+        "type": "FeatureCollection",
+        "features": city.wards.iter().map(|w| json!({
+            "type": "Feature",
+            "id": w.id,
+            "geometry": {"type": "Polygon", "coordinates": [w.boundary.iter().map(|(lon, lat)| [*lon, *lat]).collect::<Vec<_>>()]},
+            "properties": {"name": w.name, "population": w.population},
+        })).collect::<Vec<_>>(),
+    });
+    for (name, value) in [("segments.geojson", segments), ("wards.geojson", wards)] {
+        let path = dir.join(name);
+        std::fs::write(&path, value.to_string())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(name.to_owned());
+    }
+    Ok(written)
+}
