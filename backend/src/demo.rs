@@ -583,3 +583,54 @@ pub fn export(city: &City, dir: &Path) -> anyhow::Result<Vec<String>> {
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::city::{CityParams, CitySize, generate};
+
+    fn tiny(seed: u64) -> City {
+        let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("valid");
+        generate(&CityParams::demo(seed, CitySize::Tiny, end), &mut |_| {})
+    }
+
+    #[test]
+    fn every_generated_report_answers_its_service_as_the_catalogue_asks() {
+        let services = crate::catalogue::load(None).unwrap();
+        let city = tiny(3);
+        assert!(!city.reports.is_empty());
+        for report in &city.reports {
+            let service = services
+                .iter()
+                .find(|s| s.code == report.service_code)
+                .unwrap_or_else(|| panic!("{} is in the catalogue", report.service_code));
+            let answers: Vec<(String, String)> = report
+                .attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            if let Err(errors) = service.check_answers(&answers) {
+                panic!("report {} ({}): {errors:?}", report.id, report.service_code);
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_exports_byte_identical_files() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let files = export(&tiny(5), a.path()).unwrap();
+        export(&tiny(5), b.path()).unwrap();
+        assert!(files.len() >= 12);
+        for name in &files {
+            let left = std::fs::read(a.path().join(name)).unwrap();
+            let right = std::fs::read(b.path().join(name)).unwrap();
+            assert!(left == right, "{name} differs");
+        }
+        let other = tempfile::tempdir().unwrap();
+        export(&tiny(6), other.path()).unwrap();
+        assert_ne!(
+            std::fs::read(a.path().join("reports.csv")).unwrap(),
+            std::fs::read(other.path().join("reports.csv")).unwrap()
+        );
+    }
+}

@@ -615,7 +615,11 @@ pub(crate) fn run(
                     break;
                 };
                 let order = &state.history.work_orders[order_id as usize - 1];
-                if order.completed_at.is_some() || order.created_at.date() > day {
+                // Road crews handle road defects; other services resolve on their own clock.
+                if order.completed_at.is_some()
+                    || order.created_at.date() > day
+                    || order.service_code != "pothole"
+                {
                     continue;
                 }
                 done += 1;
