@@ -216,17 +216,17 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
         });
         rows.updates.push(HistoricUpdateRow {
             request_id: id,
-            status: RequestStatus::Open.as_str().to_owned(),
-            description: Some("Report received.".to_owned()),
-            author: "resident".to_owned(),
+            status: RequestStatus::Open.as_str(),
+            description: Some("Report received."),
+            author: "resident",
             created_at: report.reported_at,
         });
         if let (Some(at), Some(note)) = (closed_at, note) {
             rows.updates.push(HistoricUpdateRow {
                 request_id: id,
-                status: status.as_str().to_owned(),
-                description: Some(note.to_owned()),
-                author: "staff:Public works".to_owned(),
+                status: status.as_str(),
+                description: Some(note),
+                author: "staff:Public works",
                 created_at: at,
             });
         }
@@ -260,16 +260,20 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
         if at <= now {
             rows.sensor_readings.push(SensorReadingRow {
                 segment_id: i64::from(reading.segment),
-                kind: "roughness_iri_m_per_km".to_owned(),
-                source: reading.source.as_str().to_owned(),
+                kind: "roughness_iri_m_per_km",
+                source: reading.source.as_str(),
                 value: reading.roughness_m_per_km,
                 observed_at: at,
             });
         }
     }
+    // In segment order the (segment_id, observed_at) index grows at its end instead of
+    // everywhere at once, which keeps a large city's load from thrashing the page cache.
+    rows.sensor_readings
+        .sort_by_key(|r| (r.segment_id, r.observed_at));
     for day in &city.weather {
         rows.weather.push(WeatherRow {
-            station: STATION.to_owned(),
+            station: STATION,
             day: day.date,
             tmin_c: day.tmin_c,
             tmax_c: day.tmax_c,

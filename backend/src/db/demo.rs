@@ -6,10 +6,11 @@ use super::{Database, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-/// Rows per INSERT: below SQLite's 32,766 bound parameters for the widest table.
+/// Bound parameters per INSERT: below SQLite's limit of 32,766.
 const PARAMETERS_PER_INSERT: usize = 30_000;
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = wards)]
 pub struct WardRow {
     pub id: i64,
@@ -20,6 +21,7 @@ pub struct WardRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = neighbourhoods)]
 pub struct NeighbourhoodRow {
     pub id: i64,
@@ -31,6 +33,7 @@ pub struct NeighbourhoodRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = segments)]
 pub struct SegmentRow {
     pub id: i64,
@@ -55,6 +58,7 @@ pub struct SegmentRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = issues)]
 pub struct IssueRow {
     pub id: i64,
@@ -70,6 +74,7 @@ pub struct IssueRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = requests)]
 pub struct HistoricRequestRow {
     pub id: i64,
@@ -90,16 +95,18 @@ pub struct HistoricRequestRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = request_updates)]
 pub struct HistoricUpdateRow {
     pub request_id: i64,
-    pub status: String,
-    pub description: Option<String>,
-    pub author: String,
+    pub status: &'static str,
+    pub description: Option<&'static str>,
+    pub author: &'static str,
     pub created_at: NaiveDateTime,
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = work_orders)]
 pub struct WorkOrderRow {
     pub id: i64,
@@ -117,6 +124,7 @@ pub struct WorkOrderRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = maintenance_history)]
 pub struct MaintenanceRow {
     pub segment_id: i64,
@@ -126,19 +134,21 @@ pub struct MaintenanceRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = sensor_readings)]
 pub struct SensorReadingRow {
     pub segment_id: i64,
-    pub kind: String,
-    pub source: String,
+    pub kind: &'static str,
+    pub source: &'static str,
     pub value: f64,
     pub observed_at: NaiveDateTime,
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = weather_daily)]
 pub struct WeatherRow {
-    pub station: String,
+    pub station: &'static str,
     pub day: NaiveDate,
     pub tmin_c: f64,
     pub tmax_c: f64,
@@ -146,6 +156,7 @@ pub struct WeatherRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = demo_cities)]
 pub struct DemoCityRow {
     pub seed: i64,
@@ -156,6 +167,7 @@ pub struct DemoCityRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = truth_neighbourhoods)]
 pub struct TruthNeighbourhoodRow {
     pub neighbourhood_id: i64,
@@ -163,6 +175,7 @@ pub struct TruthNeighbourhoodRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = truth_segments)]
 pub struct TruthSegmentRow {
     pub segment_id: i64,
@@ -170,6 +183,7 @@ pub struct TruthSegmentRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = truth_potholes)]
 pub struct TruthPotholeRow {
     pub id: i64,
@@ -182,6 +196,7 @@ pub struct TruthPotholeRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = truth_report_potholes)]
 pub struct TruthReportPotholeRow {
     pub request_id: i64,
@@ -189,6 +204,7 @@ pub struct TruthReportPotholeRow {
 }
 
 #[derive(Insertable)]
+#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = truth_segment_weeks)]
 pub struct TruthSegmentWeekRow {
     pub segment_id: i64,
@@ -248,60 +264,72 @@ pub fn is_empty(db: &Database) -> DbResult<bool> {
     Ok(segments == 0 && reports == 0)
 }
 
+/// Calls `$action!(table, rows, columns)` for every table of a city, parents first.
+macro_rules! each_table {
+    ($rows:expr, $action:ident) => {
+        $action!(wards::table, $rows.wards, 5);
+        $action!(neighbourhoods::table, $rows.neighbourhoods, 6);
+        $action!(segments::table, $rows.segments, 19);
+        $action!(issues::table, $rows.issues, 10);
+        $action!(work_orders::table, $rows.work_orders, 12);
+        $action!(requests::table, $rows.requests, 15);
+        $action!(request_updates::table, $rows.updates, 5);
+        $action!(maintenance_history::table, $rows.maintenance, 4);
+        $action!(sensor_readings::table, $rows.sensor_readings, 5);
+        $action!(weather_daily::table, $rows.weather, 5);
+        $action!(demo_cities::table, $rows.city.as_slice(), 5);
+        $action!(truth_neighbourhoods::table, $rows.truth_neighbourhoods, 2);
+        $action!(truth_segments::table, $rows.truth_segments, 2);
+        $action!(truth_potholes::table, $rows.truth_potholes, 7);
+        $action!(truth_report_potholes::table, $rows.truth_report_potholes, 2);
+        $action!(truth_segment_weeks::table, $rows.truth_segment_weeks, 4);
+    };
+}
+
 /// Loads `rows` in one transaction, calling `progress` with the rows stored so far.
+/// SQLite takes multi-row INSERTs; PostgreSQL takes COPY, several times faster there.
 pub fn load(db: &Database, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> DbResult<()> {
-    // Inserts `$rows` into `$table` in chunks that stay within the parameter limit.
-    macro_rules! insert_all {
-        ($conn:ident, $done:ident, $table:expr, $rows:expr, $columns:expr) => {
-            for chunk in $rows.chunks((PARAMETERS_PER_INSERT / $columns).max(1)) {
-                diesel::insert_into($table).values(chunk).execute($conn)?;
-                $done += chunk.len();
-                progress($done);
-            }
-        };
-    }
-    write!(db, |conn| conn.transaction(|conn| {
-        let mut done = 0usize;
-        insert_all!(conn, done, wards::table, rows.wards, 5);
-        insert_all!(conn, done, neighbourhoods::table, rows.neighbourhoods, 6);
-        insert_all!(conn, done, segments::table, rows.segments, 19);
-        insert_all!(conn, done, issues::table, rows.issues, 10);
-        insert_all!(conn, done, work_orders::table, rows.work_orders, 12);
-        insert_all!(conn, done, requests::table, rows.requests, 15);
-        insert_all!(conn, done, request_updates::table, rows.updates, 5);
-        insert_all!(conn, done, maintenance_history::table, rows.maintenance, 4);
-        insert_all!(conn, done, sensor_readings::table, rows.sensor_readings, 5);
-        insert_all!(conn, done, weather_daily::table, rows.weather, 5);
-        if let Some(city) = &rows.city {
-            diesel::insert_into(demo_cities::table)
-                .values(city)
-                .execute(conn)?;
+    let mut done = 0usize;
+    match db {
+        Database::Sqlite { writer, .. } => {
+            let mut conn = writer.get()?;
+            // A bigger page cache for the bulk load (256 MiB), then back to the default.
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("PRAGMA cache_size = -262144")?;
+            let loaded = conn.transaction(|conn| {
+                macro_rules! insert {
+                    ($table:expr, $rows:expr, $columns:expr) => {
+                        for chunk in $rows.chunks((PARAMETERS_PER_INSERT / $columns).max(1)) {
+                            diesel::insert_into($table).values(chunk).execute(conn)?;
+                            done += chunk.len();
+                            progress(done);
+                        }
+                    };
+                }
+                each_table!(rows, insert);
+                Ok::<_, super::DbError>(())
+            });
+            conn.batch_execute("PRAGMA cache_size = -32000")?;
+            loaded?;
         }
-        insert_all!(
-            conn,
-            done,
-            truth_neighbourhoods::table,
-            rows.truth_neighbourhoods,
-            2
-        );
-        insert_all!(conn, done, truth_segments::table, rows.truth_segments, 2);
-        insert_all!(conn, done, truth_potholes::table, rows.truth_potholes, 7);
-        insert_all!(
-            conn,
-            done,
-            truth_report_potholes::table,
-            rows.truth_report_potholes,
-            2
-        );
-        insert_all!(
-            conn,
-            done,
-            truth_segment_weeks::table,
-            rows.truth_segment_weeks,
-            4
-        );
-        Ok::<_, super::DbError>(())
-    }))?;
+        Database::Postgres { pool } => {
+            let mut conn = pool.get()?;
+            conn.transaction(|conn| {
+                macro_rules! copy {
+                    ($table:expr, $rows:expr, $columns:expr) => {
+                        // COPY streams the rows; chunks only pace the progress bar.
+                        for chunk in $rows.chunks(100_000) {
+                            diesel::copy_from($table).from_insertable(chunk).execute(conn)?;
+                            done += chunk.len();
+                            progress(done);
+                        }
+                    };
+                }
+                each_table!(rows, copy);
+                Ok::<_, super::DbError>(())
+            })?;
+        }
+    }
     if let Database::Postgres { pool } = db {
         // Explicit ids leave PostgreSQL's sequences behind; move them past the loaded rows
         // so the next report gets a fresh id.
