@@ -40,6 +40,9 @@ enum Command {
         /// Last day of the history, YYYY-MM-DD (default: today).
         #[arg(long)]
         end: Option<chrono::NaiveDate>,
+        /// Map centre as LON,LAT in degrees (default: Syracuse, NY).
+        #[arg(long, value_parser = parse_centre, allow_hyphen_values = true)]
+        centre: Option<(f64, f64)>,
         /// Also write the city as CSV and GeoJSON into this folder.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -106,9 +109,10 @@ fn main() -> anyhow::Result<()> {
             seed,
             size,
             end,
+            centre,
             out,
             no_load,
-        } => demo(&settings, seed, &size, end, out.as_deref(), no_load),
+        } => demo(&settings, seed, &size, end, centre, out.as_deref(), no_load),
         Command::Migrate => {
             open_database(&settings)?;
             println!("database {} is up to date", settings.database_url);
@@ -161,18 +165,45 @@ fn bar(length: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Parses LON,LAT, longitude first.
+fn parse_centre(raw: &str) -> Result<(f64, f64), String> {
+    let (lon, lat) = raw
+        .split_once(',')
+        .ok_or_else(|| format!("'{raw}' is not LON,LAT (e.g. -76.15,43.05)"))?;
+    let point = backend::domain::Coordinates::new(
+        lon.trim()
+            .parse()
+            .map_err(|_| format!("'{lon}' is not a longitude"))?,
+        lat.trim()
+            .parse()
+            .map_err(|_| format!("'{lat}' is not a latitude"))?,
+        "longitude",
+        "latitude",
+    )
+    .map_err(|e| e.to_string())?;
+    if point.lat.abs() > 80.0 {
+        return Err("the demo city needs a centre between 80°S and 80°N".into());
+    }
+    Ok((point.lon, point.lat))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn demo(
     settings: &Settings,
     seed: u64,
     size: &str,
     end: Option<chrono::NaiveDate>,
+    centre: Option<(f64, f64)>,
     out: Option<&std::path::Path>,
     no_load: bool,
 ) -> anyhow::Result<()> {
     use models::city::{CityParams, CitySize, generate};
     let size = CitySize::parse(size).map_err(anyhow::Error::msg)?;
     let end = end.unwrap_or_else(|| backend::domain::now().date());
-    let params = CityParams::demo(seed, size, end);
+    let mut params = CityParams::demo(seed, size, end);
+    if let Some(centre) = centre {
+        params.centre = centre;
+    }
     let started = std::time::Instant::now();
     let progress = bar(1000, "generate");
     let city = generate(&params, &mut |f| progress.set_position((f * 1000.0) as u64));

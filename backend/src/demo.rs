@@ -38,6 +38,15 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
     let created = now;
     let mut rows = CityRows::default();
     for ward in &city.wards {
+        // A ward's income index: its neighbourhoods', weighted by population.
+        let (weighted, people) = city
+            .neighbourhoods
+            .iter()
+            .filter(|n| n.ward == ward.id)
+            .fold((0.0, 0.0), |(w, p), n| {
+                let people = f64::from(n.population);
+                (w + n.income_index * people, p + people)
+            });
         let ring: Vec<[f64; 2]> = ward
             .boundary
             .iter()
@@ -47,7 +56,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
             id: i64::from(ward.id),
             name: ward.name.clone(),
             population: i32::try_from(ward.population).ok(),
-            income_index: None,
+            income_index: (people > 0.0).then(|| weighted / people),
             geometry: Some(json!({"type": "Polygon", "coordinates": [ring]}).to_string()),
         });
     }

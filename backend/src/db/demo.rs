@@ -319,7 +319,9 @@ pub fn load(db: &Database, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> 
                     ($table:expr, $rows:expr, $columns:expr) => {
                         // COPY streams the rows; chunks only pace the progress bar.
                         for chunk in $rows.chunks(100_000) {
-                            diesel::copy_from($table).from_insertable(chunk).execute(conn)?;
+                            diesel::copy_from($table)
+                                .from_insertable(chunk)
+                                .execute(conn)?;
                             done += chunk.len();
                             progress(done);
                         }

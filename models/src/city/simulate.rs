@@ -349,6 +349,21 @@ fn point_on(
     to_lon_lat(centre, east, north)
 }
 
+/// A random street among `streets` and a point on it, moved 5 to `max_offset_m` metres
+/// off the centre line (where people stand when they report).
+fn spot_in(
+    streets: &[usize],
+    segments: &[Segment],
+    centre: (f64, f64),
+    max_offset_m: f64,
+    rng: &mut ChaCha8Rng,
+) -> (usize, (f64, f64)) {
+    let s = *streets.choose(rng).expect("a neighbourhood with streets");
+    let along = rng.gen_range(0.0..1.0);
+    let offset = rng.gen_range(5.0..max_offset_m);
+    (s, point_on(&segments[s], centre, along, offset, rng))
+}
+
 fn at_time(day: NaiveDate, rng: &mut ChaCha8Rng, from_hour: u32, to_hour: u32) -> NaiveDateTime {
     let seconds = rng.gen_range(from_hour * 3600..to_hour * 3600);
     day.and_hms_opt(seconds / 3600, seconds / 60 % 60, seconds % 60)
@@ -534,15 +549,8 @@ pub(crate) fn run(
                 continue;
             }
             if rng.gen_bool((FALSE_REPORT_RATE_PER_DAY * hood.reporting_propensity).min(1.0)) {
-                let s = *streets.choose(rng).expect("not empty");
                 let at = at_time(day, rng, 7, 22);
-                let (lon, lat) = point_on(
-                    &segments[s],
-                    params.centre,
-                    rng.gen_range(0.0..1.0),
-                    rng.gen_range(5.0..20.0),
-                    rng,
-                );
+                let (s, (lon, lat)) = spot_in(streets, segments, params.centre, 20.0, rng);
                 let order = state.open_work_order(
                     "pothole",
                     Some(s),
@@ -574,15 +582,8 @@ pub(crate) fn run(
                     * if code == "blocked_drain" { storm } else { 1.0 };
                 let count = Poisson::new(rate).map_or(0.0, |p| p.sample(rng)) as usize;
                 for _ in 0..count {
-                    let s = *streets.choose(rng).expect("not empty");
                     let at = at_time(day, rng, 6, 23);
-                    let (lon, lat) = point_on(
-                        &segments[s],
-                        params.centre,
-                        rng.gen_range(0.0..1.0),
-                        rng.gen_range(5.0..25.0),
-                        rng,
-                    );
+                    let (s, (lon, lat)) = spot_in(streets, segments, params.centre, 25.0, rng);
                     let order = state.open_work_order(code, Some(s), at, lon, lat, resolve_days);
                     let attributes = questions
                         .iter()
