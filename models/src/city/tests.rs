@@ -182,3 +182,30 @@ fn reports_and_work_orders_are_consistent() {
         .count();
     assert!(other_services > city.reports.len() / 10, "not pothole-only");
 }
+
+#[test]
+fn the_headline_figures_hold_for_other_seeds_too() {
+    for seed in [1, 42, 2026] {
+        let city = generate(&CityParams::demo(seed, CitySize::Small, end()), &mut |_| {});
+        let potholes = city.truth.potholes.len() as f64;
+        let per_km_year = potholes / (city.road_length_m() / 1000.0) / years(&city);
+        assert!(
+            (15.0..=50.0).contains(&per_km_year),
+            "seed {seed}: {per_km_year:.1}"
+        );
+        let spring = city
+            .truth
+            .potholes
+            .iter()
+            .filter(|p| p.formed_on.month() <= 4)
+            .count();
+        assert!(spring as f64 / potholes > 0.5, "seed {seed}: spring share");
+        let reports = city.truth.report_pothole.iter().flatten().count() as f64;
+        let (low, high) = city.params.reports_per_pothole;
+        assert!(
+            (low..=high).contains(&(reports / potholes)),
+            "seed {seed}: {:.2}",
+            reports / potholes
+        );
+    }
+}
