@@ -309,7 +309,7 @@ pub fn load(db: &Database, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> 
                 each_table!(rows, insert);
                 Ok::<_, super::DbError>(())
             });
-            conn.batch_execute("PRAGMA cache_size = -32000")?;
+            conn.batch_execute(&format!("PRAGMA cache_size = -{}", super::SQLITE_CACHE_KIB))?;
             loaded?;
         }
         Database::Postgres { pool } => {

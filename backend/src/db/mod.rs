@@ -63,6 +63,9 @@ use std::time::Duration;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
+/// SQLite page cache per connection, KiB (the PRAGMA takes it negated).
+pub(crate) const SQLITE_CACHE_KIB: i64 = 32_000;
+
 /// Any arbitrary key shared by every Upkeep server: it serialises migrations when several
 /// servers start at once against one PostgreSQL database.
 const MIGRATION_LOCK_KEY: i64 = 0x5550_4b45_4550;
@@ -110,9 +113,9 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // WAL + synchronous=NORMAL: a commit is in the WAL file before it returns, so an
         // acknowledged report survives the process being killed; only a power cut can
         // lose the last few commits, which the operating system had not yet flushed.
-        let mut pragmas = String::from(
+        let mut pragmas = format!(
             "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32000;",
+             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{SQLITE_CACHE_KIB};",
         );
         if self.read_only {
             pragmas.push_str(" PRAGMA query_only = ON;");

@@ -244,7 +244,6 @@ struct Pothole {
 }
 
 struct State<'a> {
-    params: &'a CityParams,
     segments: &'a [Segment],
     history: History,
     /// Days of effective age of each segment's surface.
@@ -401,7 +400,6 @@ pub(crate) fn run(
     let segments = &network.segments;
     let start = params.start();
     let mut state = State {
-        params,
         segments,
         history: History {
             reports: Vec::new(),
@@ -626,7 +624,6 @@ pub(crate) fn run(
                 done += 1;
                 let at =
                     at_time(day, rng, 8, 17).max(order.created_at + chrono::Duration::minutes(30));
-                let segment = order.segment;
                 if let Some(position) = state
                     .open
                     .iter()
@@ -643,7 +640,6 @@ pub(crate) fn run(
                     });
                 } else {
                     state.complete(order_id, at, WorkOrderOutcome::NothingFound);
-                    let _ = segment;
                 }
             }
         }
@@ -733,7 +729,6 @@ pub(crate) fn run(
             });
         }
     }
-    let _ = state.params;
     progress(1.0);
     state.history
 }
