@@ -234,10 +234,16 @@ fn demo(
         };
         let loading = std::time::Instant::now();
         let progress = bar(1, "load");
-        let rows = backend::demo::load(&db, &city, &catalogue, &mut |done, total| {
-            progress.set_length(total as u64);
-            progress.set_position(done as u64);
-        })?;
+        let rows = backend::demo::load(
+            &db,
+            &city,
+            &catalogue,
+            settings.snap_limit_m,
+            &mut |done, total| {
+                progress.set_length(total as u64);
+                progress.set_position(done as u64);
+            },
+        )?;
         progress.finish();
         println!(
             "loaded {rows} rows into {} in {:.1} s",

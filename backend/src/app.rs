@@ -7,6 +7,7 @@ use crate::db::writer::ReportWriter;
 use crate::domain::now;
 use crate::http::api::ApiError;
 use crate::http::{self, AppState};
+use crate::spatial::SegmentCache;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpServer, middleware, web};
@@ -31,33 +32,42 @@ impl Application {
     /// picks a free one) and starts background work. Needs a running Tokio runtime.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db_settings = settings.clone();
-        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Database> {
-            let db = Database::open(&db_settings.database_url, db_settings.database_pool_size)
-                .with_context(|| {
-                    format!("cannot open the database {}", db_settings.database_url)
-                })?;
-            let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
-            let added = crate::db::services::seed(&db, &services)?;
-            if added > 0 {
-                tracing::info!(added, "seeded the service catalogue");
-            }
-            if db_settings.demo && crate::demo::wants_demo(&db)? {
-                load_demo_city(&db, db_settings.demo_seed, db_settings.demo_size)?;
-            }
-            Ok(db)
-        })
-        .await??;
+        let (db, segments) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Database, SegmentCache)> {
+                let db = Database::open(&db_settings.database_url, db_settings.database_pool_size)
+                    .with_context(|| {
+                        format!("cannot open the database {}", db_settings.database_url)
+                    })?;
+                let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
+                let added = crate::db::services::seed(&db, &services)?;
+                if added > 0 {
+                    tracing::info!(added, "seeded the service catalogue");
+                }
+                if db_settings.demo && crate::demo::wants_demo(&db)? {
+                    load_demo_city(
+                        &db,
+                        db_settings.demo_seed,
+                        db_settings.demo_size,
+                        db_settings.snap_limit_m,
+                    )?;
+                }
+                let segments = SegmentCache::load(&db)?;
+                Ok((db, segments))
+            })
+            .await??;
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = Arc::new(AppState {
             catalogue: CatalogueCache::new(db.clone(), CATALOGUE_TTL),
             writer: ReportWriter::start(db.clone()),
+            segments,
             db,
             settings,
         });
         let server = serve(listener, state.clone())?;
         tokio::spawn(accept_batch_requests(state.clone()));
+        tokio::spawn(refresh_segments(state.clone()));
         tracing::info!(
             port,
             database = %state.settings.database_url,
@@ -145,9 +155,33 @@ async fn accept_batch_requests(state: Arc<AppState>) {
     }
 }
 
+/// How often a server checks whether road segments changed (on any server).
+const SEGMENT_REFRESH: Duration = Duration::from_secs(10);
+
+/// Keeps the snapping index in step with the stored segments.
+async fn refresh_segments(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(SEGMENT_REFRESH);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let worker = state.clone();
+        match tokio::task::spawn_blocking(move || worker.segments.refresh(&worker.db)).await {
+            Ok(Ok(true)) => tracing::info!("road segments changed: snapping index rebuilt"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not check road segments"),
+            Err(_) => return,
+        }
+    }
+}
+
 /// Generates the small demo city up to today and loads it, so a first start shows a
 /// city with history.
-fn load_demo_city(db: &Database, seed: u64, size: models::city::CitySize) -> anyhow::Result<()> {
+fn load_demo_city(
+    db: &Database,
+    seed: u64,
+    size: models::city::CitySize,
+    snap_limit_m: f64,
+) -> anyhow::Result<()> {
     use models::city::{CityParams, generate};
     let started = std::time::Instant::now();
     tracing::info!(
@@ -160,7 +194,7 @@ fn load_demo_city(db: &Database, seed: u64, size: models::city::CitySize) -> any
         services: crate::db::services::active(db)?.0,
         changed_at: now(),
     };
-    let rows = crate::demo::load(db, &city, &catalogue, &mut |_, _| {})?;
+    let rows = crate::demo::load(db, &city, &catalogue, snap_limit_m, &mut |_, _| {})?;
     tracing::info!(
         rows,
         seconds = started.elapsed().as_secs_f64(),

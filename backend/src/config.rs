@@ -102,6 +102,7 @@ struct RawSettings {
     demo: bool,
     demo_seed: u64,
     demo_size: String,
+    snap_limit_m: f64,
 }
 
 impl Default for RawSettings {
@@ -128,6 +129,7 @@ impl Default for RawSettings {
             demo: true,
             demo_seed: 42,
             demo_size: "small".into(),
+            snap_limit_m: 50.0,
         }
     }
 }
@@ -171,6 +173,8 @@ pub struct Settings {
     pub demo_seed: u64,
     /// Its size: tiny, small (the default) or large.
     pub demo_size: models::city::CitySize,
+    /// Reports snap to the nearest road segment within this many metres.
+    pub snap_limit_m: f64,
 }
 
 /// A setting that could not be read or does not make sense.
@@ -289,6 +293,9 @@ impl Settings {
                 ));
             }
         }
+        if !(raw.snap_limit_m.is_finite() && (0.0..=1000.0).contains(&raw.snap_limit_m)) {
+            return Err(invalid("snap_limit_m", "must be between 0 and 1000 metres"));
+        }
         if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
             return Err(invalid(
                 "log_level",
@@ -321,6 +328,7 @@ impl Settings {
             demo_seed: raw.demo_seed,
             demo_size: models::city::CitySize::parse(&raw.demo_size)
                 .map_err(|reason| invalid("demo_size", reason))?,
+            snap_limit_m: raw.snap_limit_m,
         })
     }
 }

@@ -34,7 +34,7 @@ fn outcome_words(outcome: WorkOrderOutcome) -> (RequestStatus, &'static str) {
 
 /// Turns a generated city into database rows. Events after `now` (the generator works
 /// in whole days) are left out, so the database never holds the future.
-pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows {
+pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m: f64) -> CityRows {
     let created = now;
     let mut rows = CityRows::default();
     for ward in &city.wards {
@@ -167,6 +167,17 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
         });
     }
 
+    // Historic reports snap to their nearest segment as new ones do.
+    let index = crate::spatial::SegmentIndex::new(
+        city.segments
+            .iter()
+            .map(|s| crate::spatial::SegmentShape {
+                id: i64::from(s.id),
+                class: Some(s.class),
+                lines: vec![s.geometry.clone()],
+            })
+            .collect(),
+    );
     let segment_class = |order: &models::city::WorkOrder| {
         order
             .segment
@@ -206,6 +217,13 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
             None => (RequestStatus::Open, None),
         };
         let closed_at = done.map(|(at, _)| at.max(report.reported_at));
+        let snap = index.snap(
+            crate::domain::Coordinates {
+                lon: report.lon,
+                lat: report.lat,
+            },
+            snap_limit_m,
+        );
         rows.requests.push(HistoricRequestRow {
             id,
             accepted_at: Some(report.reported_at),
@@ -218,6 +236,8 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime) -> CityRows 
             lon: Some(report.lon),
             attributes: serde_json::Value::Object(attributes).to_string(),
             issue_id: Some(i64::from(report.work_order)),
+            segment_id: snap.map(|s| s.segment_id),
+            snap_distance_m: snap.map(|s| (s.distance_m * 10.0).round() / 10.0),
             requested_at: report.reported_at,
             updated_at: closed_at.unwrap_or(report.reported_at),
             expected_at: Some(report.reported_at + Duration::days(i64::from(sla_days))),
@@ -323,6 +343,7 @@ pub fn load(
     db: &Database,
     city: &City,
     catalogue: &Catalogue,
+    snap_limit_m: f64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<usize> {
     if !crate::db::demo::is_empty(db)? {
@@ -330,7 +351,7 @@ pub fn load(
             "the database already holds road segments or reports; load the demo city into an empty one"
         );
     }
-    let rows = rows(city, catalogue, now());
+    let rows = rows(city, catalogue, now(), snap_limit_m);
     let total = rows.row_count();
     crate::db::demo::load(db, &rows, &mut |done| progress(done, total))?;
     Ok(total)

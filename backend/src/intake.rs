@@ -58,6 +58,7 @@ pub struct IntakeContext<'a> {
     /// Where this server is reached, for the `media_url` of uploaded photos.
     pub base_url: &'a str,
     pub writer: &'a ReportWriter,
+    pub segments: &'a crate::spatial::SegmentIndex,
 }
 
 /// Checks and stores one report; returns once it is committed.
@@ -105,8 +106,11 @@ pub async fn submit(
         Some(row) => Some(format!("{}/media/{}", ctx.base_url, row.id)),
         None => report.media_url,
     };
-    // Until reports snap to road segments, the road class is unknown.
-    let sla_days = service.sla_days_for(None);
+    // The nearest road segment sets the service level; off the network the longest applies.
+    let snap = report
+        .position
+        .and_then(|p| ctx.segments.snap(p, ctx.settings.snap_limit_m));
+    let sla_days = service.sla_days_for(snap.and_then(|s| s.class));
     let expected_at = at + Duration::days(i64::from(sla_days));
     let batch = service.service_type == ServiceType::Batch;
     let notice = service_notice(service, expected_at, batch);
@@ -132,6 +136,8 @@ pub async fn submit(
         last_name: report.last_name,
         phone: report.phone,
         api_key_id: caller.map(|c| c.key_id),
+        segment_id: snap.map(|s| s.segment_id),
+        snap_distance_m: snap.map(|s| (s.distance_m * 10.0).round() / 10.0),
         requested_at: at,
         updated_at: at,
         expected_at: Some(expected_at),

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod intake;
+pub mod spatial;
 
 pub use app::Application;
 pub use config::Settings;

@@ -24,6 +24,12 @@ async fn an_empty_database_starts_with_the_demo_city_and_its_recent_reports() {
     let notes = closed[0]["notes"].as_array().unwrap();
     assert_eq!(notes.len(), 2, "received, then closed");
     assert!(closed[0]["status_notes"].is_string());
+    assert!(
+        recent
+            .iter()
+            .any(|r| r["extended_attributes"]["segment_id"].is_string()),
+        "historic reports are snapped to their streets"
+    );
 
     // A new report gets a fresh id after the historic ones.
     let id = app.submit(&crate::helpers::pothole_at(43.05, -76.15)).await;
@@ -51,7 +57,7 @@ async fn the_demo_city_is_not_loaded_twice() {
         changed_at: backend::domain::now(),
     };
     let before = app.count_rows("requests");
-    let err = backend::demo::load(&app.db, &city, &catalogue, &mut |_, _| {}).unwrap_err();
+    let err = backend::demo::load(&app.db, &city, &catalogue, 50.0, &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
     assert_eq!(app.count_rows("requests"), before);
 }

@@ -12,4 +12,5 @@ mod helpers;
 mod media;
 mod search;
 mod services;
+mod snapping;
 mod submit;

@@ -88,6 +88,8 @@ pub struct HistoricRequestRow {
     pub lon: Option<f64>,
     pub attributes: String,
     pub issue_id: Option<i64>,
+    pub segment_id: Option<i64>,
+    pub snap_distance_m: Option<f64>,
     pub requested_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,
@@ -272,7 +274,7 @@ macro_rules! each_table {
         $action!(segments::table, $rows.segments, 19);
         $action!(issues::table, $rows.issues, 10);
         $action!(work_orders::table, $rows.work_orders, 12);
-        $action!(requests::table, $rows.requests, 15);
+        $action!(requests::table, $rows.requests, 17);
         $action!(request_updates::table, $rows.updates, 5);
         $action!(maintenance_history::table, $rows.maintenance, 4);
         $action!(sensor_readings::table, $rows.sensor_readings, 5);

@@ -49,6 +49,7 @@ pub mod demo;
 pub mod media;
 pub mod requests;
 pub mod schema;
+pub mod segments;
 pub mod services;
 pub mod writer;
 

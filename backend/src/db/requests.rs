@@ -82,6 +82,8 @@ pub struct NewRequest {
     pub last_name: Option<String>,
     pub phone: Option<String>,
     pub api_key_id: Option<i64>,
+    pub segment_id: Option<i64>,
+    pub snap_distance_m: Option<f64>,
     pub requested_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,

@@ -110,6 +110,8 @@ mod tests {
                 last_name: None,
                 phone: None,
                 api_key_id: None,
+                segment_id: None,
+                snap_distance_m: None,
                 requested_at: at,
                 updated_at: at,
                 expected_at: None,

@@ -20,6 +20,8 @@ pub struct AppState {
     pub catalogue: CatalogueCache,
     /// Stores new reports in group commits.
     pub writer: ReportWriter,
+    /// Road segments for snapping.
+    pub segments: crate::spatial::SegmentCache,
 }
 
 pub type State = web::Data<Arc<AppState>>;

@@ -364,7 +364,9 @@ pub async fn create(
     let catalogue = current_catalogue(&state)
         .await
         .map_err(|e| Open311Error::internal(format, &e))?;
+    let segments = state.segments.current();
     let ctx = IntakeContext {
+        segments: &segments,
         db: &state.db,
         catalogue: &catalogue,
         settings: &state.settings,
