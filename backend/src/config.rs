@@ -213,8 +213,13 @@ impl Settings {
             }
             None => figment = figment.merge(Toml::file("upkeep.toml")),
         }
-        // UPKEEP_CONFIG names the file itself, so it is not a setting.
-        figment = figment.merge(Env::prefixed("UPKEEP_").ignore(&["CONFIG", "TEST_DATABASE_URL"]));
+        // UPKEEP_CONFIG names the file itself, and the test and CI variables belong to
+        // the test harness: none of them is a setting.
+        figment = figment.merge(Env::prefixed("UPKEEP_").ignore(&[
+            "CONFIG",
+            "TEST_DATABASE_URL",
+            "CI_POSTGRES_URL",
+        ]));
         let raw: RawSettings = figment.extract().map_err(Box::new)?;
         Settings::validate(raw)
     }
