@@ -126,12 +126,12 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         .filter(|(report, _)| report.reported_at <= now)
         .collect();
     let mut reporters = vec![0i32; city.work_orders.len()];
-    let mut first_report = vec![None::<NaiveDateTime>; city.work_orders.len()];
+    let mut first_report = vec![None::<(NaiveDateTime, u32)>; city.work_orders.len()];
     for (report, _) in &reports {
         let index = report.work_order as usize - 1;
         reporters[index] += 1;
-        let first = first_report[index].get_or_insert(report.reported_at);
-        *first = (*first).min(report.reported_at);
+        let first = first_report[index].get_or_insert((report.reported_at, report.id));
+        *first = (*first).min((report.reported_at, report.id));
     }
     for order in city.work_orders.iter().filter(|o| o.created_at <= now) {
         let index = order.id as usize - 1;
@@ -146,7 +146,8 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
                 lon: order.lon,
                 segment_id: order.segment.map(i64::from),
                 reporter_count: reporters[index],
-                first_reported_at: first_report[index].unwrap_or(order.created_at),
+                first_reported_at: first_report[index].map_or(order.created_at, |(at, _)| at),
+                first_request_id: first_report[index].map(|(_, id)| i64::from(id)),
                 updated_at: done.map_or(order.created_at, |(at, _)| at),
                 closed_at: done.map(|(at, _)| at),
             });

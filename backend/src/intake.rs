@@ -137,23 +137,28 @@ pub async fn submit(
         phone: report.phone,
         api_key_id: caller.map(|c| c.key_id),
         segment_id: snap.map(|s| s.segment_id),
+        issue_id: None,
         snap_distance_m: snap.map(|s| (s.distance_m * 10.0).round() / 10.0),
         requested_at: at,
         updated_at: at,
         expected_at: Some(expected_at),
     };
-    let row = ctx
+    let stored = ctx
         .writer
         .store(Submission {
             request: new,
             photo: media,
             first_note: "Report received.",
+            // Queued batch requests are not public yet, so they join nothing.
+            duplicate_radius_m: (!batch).then_some(service.duplicate_radius_m),
+            duplicate_notice,
         })
         .await?;
+    let row = stored.row;
     Ok(Receipt {
         service_request_id: (!batch).then_some(row.id),
         token: row.token,
-        service_notice: notice,
+        service_notice: row.service_notice.unwrap_or(notice),
         account_id: report.account_id,
     })
 }
@@ -196,6 +201,13 @@ fn service_notice(service: &Service, expected_at: NaiveDateTime, batch: bool) ->
     } else {
         format!("Thank you for your report. We aim to deal with it by {by}.")
     }
+}
+
+/// What a resident reads when the problem was already reported.
+fn duplicate_notice(first_report: i64) -> String {
+    format!(
+        "Thank you. This problem has already been reported (request {first_report}) and is being dealt with; your report has been added to it, and you can follow either."
+    )
 }
 
 /// `attribute[code]=v` and `attribute[code][]=v` pairs as (code, value).

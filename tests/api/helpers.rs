@@ -185,12 +185,17 @@ impl TestApp {
 
     /// Counts stored rows of a table.
     pub fn count_rows(&self, table: &str) -> i64 {
+        self.query_number(&format!("SELECT COUNT(*) AS n FROM {table}"))
+    }
+
+    /// Runs a query whose one row has one BIGINT column named `n`.
+    pub fn query_number(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        let sql = sql.to_owned();
         let count: Count = match &self.db {
             Database::Sqlite { readers, .. } => {
                 diesel::sql_query(sql).get_result(&mut readers.get().expect("conn"))

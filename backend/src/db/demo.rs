@@ -71,6 +71,7 @@ pub struct IssueRow {
     pub first_reported_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    pub first_request_id: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -272,7 +273,7 @@ macro_rules! each_table {
         $action!(wards::table, $rows.wards, 5);
         $action!(neighbourhoods::table, $rows.neighbourhoods, 6);
         $action!(segments::table, $rows.segments, 19);
-        $action!(issues::table, $rows.issues, 10);
+        $action!(issues::table, $rows.issues, 11);
         $action!(work_orders::table, $rows.work_orders, 12);
         $action!(requests::table, $rows.requests, 17);
         $action!(request_updates::table, $rows.updates, 5);

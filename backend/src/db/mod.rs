@@ -253,7 +253,8 @@ mod tests {
             truth_segments,
             truth_potholes,
             truth_report_potholes,
-            truth_segment_weeks
+            truth_segment_weeks,
+            issue_reporters
         );
     }
 

@@ -1,7 +1,7 @@
 //! The `requests` and `request_updates` tables: residents' reports and their history.
 
 use super::media::MediaRow;
-use super::schema::{media, request_updates, requests};
+use super::schema::{issue_reporters, issues, media, request_updates, requests};
 use super::{Database, DbResult};
 use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
 use chrono::NaiveDateTime;
@@ -84,6 +84,7 @@ pub struct NewRequest {
     pub api_key_id: Option<i64>,
     pub segment_id: Option<i64>,
     pub snap_distance_m: Option<f64>,
+    pub issue_id: Option<i64>,
     pub requested_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,
@@ -118,23 +119,139 @@ pub struct Submission {
     pub request: NewRequest,
     pub photo: Option<MediaRow>,
     pub first_note: &'static str,
+    /// Join the nearest open issue of the same service within this many metres, or
+    /// start a new issue; None: no issue (reports without a position, queued requests).
+    pub duplicate_radius_m: Option<f64>,
+    /// The notice for a report that joined an issue, given the issue's first report.
+    pub duplicate_notice: fn(i64) -> String,
+}
+
+/// A stored report, and the first report of the issue it joined if it was a duplicate.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub row: RequestRow,
+    pub duplicate_of: Option<i64>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = issues)]
+struct NewIssue<'a> {
+    service_code: &'a str,
+    status: &'a str,
+    lat: f64,
+    lon: f64,
+    segment_id: Option<i64>,
+    reporter_count: i32,
+    first_reported_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 /// Stores each submission with its photo and first history entry, all in one
-/// transaction: either every one is stored or none is. Returns the stored rows in order.
-pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<RequestRow>> {
+/// transaction: either every one is stored or none is. Returns them in order.
+///
+/// De-duplication happens here, inside the transaction, so two reports of one pothole
+/// arriving at once cannot both start an issue.
+pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<Stored>> {
     write!(db, |conn| conn.transaction(|conn| {
-        let mut rows = Vec::with_capacity(submissions.len());
+        let mut stored = Vec::with_capacity(submissions.len());
         for submission in submissions {
             if let Some(photo) = &submission.photo {
                 diesel::insert_into(media::table)
                     .values(photo)
                     .execute(conn)?;
             }
+            let mut request = std::borrow::Cow::Borrowed(&submission.request);
+            let mut duplicate_of = None;
+            let mut starts_issue = None;
+            if let (Some(radius_m), Some(lat), Some(lon)) =
+                (submission.duplicate_radius_m, request.lat, request.lon)
+            {
+                let circle = Circle {
+                    centre: Coordinates { lon, lat },
+                    radius_m,
+                };
+                let bbox = circle.bounding_box();
+                let candidates: Vec<(i64, f64, f64)> = issues::table
+                    .filter(issues::service_code.eq(&request.service_code))
+                    .filter(issues::status.eq(ISSUE_OPEN))
+                    .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+                    .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
+                    .select((issues::id, issues::lat, issues::lon))
+                    .load(conn)?;
+                let nearest = candidates
+                    .into_iter()
+                    .map(|(id, lat, lon)| (id, circle.centre.distance_m(Coordinates { lon, lat })))
+                    .filter(|(_, distance)| *distance <= radius_m)
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                let reporters = reporter_keys(&request);
+                let (issue_id, new_issue) = match nearest {
+                    Some((issue_id, _)) => {
+                        // The same resident reporting twice is not a second reporter;
+                        // anonymous reports each count.
+                        let seen_before: i64 = if reporters.is_empty() {
+                            0
+                        } else {
+                            issue_reporters::table
+                                .filter(issue_reporters::issue_id.eq(issue_id))
+                                .filter(issue_reporters::reporter.eq_any(&reporters))
+                                .count()
+                                .get_result(conn)?
+                        };
+                        diesel::update(issues::table.find(issue_id))
+                            .set((
+                                issues::reporter_count
+                                    .eq(issues::reporter_count + i32::from(seen_before == 0)),
+                                issues::updated_at.eq(request.requested_at),
+                            ))
+                            .execute(conn)?;
+                        duplicate_of = issues::table
+                            .find(issue_id)
+                            .select(issues::first_request_id)
+                            .first(conn)?;
+                        (issue_id, false)
+                    }
+                    None => {
+                        let issue_id = diesel::insert_into(issues::table)
+                            .values(NewIssue {
+                                service_code: &request.service_code,
+                                status: ISSUE_OPEN,
+                                lat,
+                                lon,
+                                segment_id: request.segment_id,
+                                reporter_count: 1,
+                                first_reported_at: request.requested_at,
+                                updated_at: request.requested_at,
+                            })
+                            .returning(issues::id)
+                            .get_result(conn)?;
+                        (issue_id, true)
+                    }
+                };
+                for reporter in &reporters {
+                    diesel::insert_into(issue_reporters::table)
+                        .values((
+                            issue_reporters::issue_id.eq(issue_id),
+                            issue_reporters::reporter.eq(reporter),
+                        ))
+                        .on_conflict_do_nothing()
+                        .execute(conn)?;
+                }
+                starts_issue = new_issue.then_some(issue_id);
+                let owned = request.to_mut();
+                owned.issue_id = Some(issue_id);
+                if let Some(parent) = duplicate_of {
+                    owned.service_notice = Some((submission.duplicate_notice)(parent));
+                }
+            }
             let row: RequestRow = diesel::insert_into(requests::table)
-                .values(&submission.request)
+                .values(request.as_ref())
                 .returning(RequestRow::as_returning())
                 .get_result(conn)?;
+            if let Some(issue_id) = starts_issue {
+                diesel::update(issues::table.find(issue_id))
+                    .set(issues::first_request_id.eq(row.id))
+                    .execute(conn)?;
+            }
             diesel::insert_into(request_updates::table)
                 .values(NewUpdate {
                     request_id: row.id,
@@ -145,10 +262,46 @@ pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<Re
                     created_at: row.requested_at,
                 })
                 .execute(conn)?;
-            rows.push(row);
+            stored.push(Stored { row, duplicate_of });
         }
-        Ok(rows)
+        Ok(stored)
     }))
+}
+
+/// How the reporter of `request` may be recognised again: by e-mail, device or
+/// account, whichever it gave (none for an anonymous report).
+fn reporter_keys(request: &NewRequest) -> Vec<String> {
+    [
+        ("email", &request.email),
+        ("device", &request.device_id),
+        ("account", &request.account_id),
+    ]
+    .into_iter()
+    .filter_map(|(kind, value)| {
+        value
+            .as_deref()
+            .map(|v| format!("{kind}:{}", v.trim().to_lowercase()))
+    })
+    .collect()
+}
+
+/// An issue's status while it takes new reports.
+pub const ISSUE_OPEN: &str = "open";
+
+/// For each issue, its first report's id.
+pub fn first_reports(
+    db: &Database,
+    issue_ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, i64>> {
+    let pairs: Vec<(Option<i64>, Option<i64>)> = read!(db, |conn| requests::table
+        .filter(requests::issue_id.eq_any(issue_ids))
+        .group_by(requests::issue_id)
+        .select((requests::issue_id, diesel::dsl::min(requests::id)))
+        .load(conn)?);
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(issue, first)| Some((issue?, first?)))
+        .collect())
 }
 
 /// What a list of reports is narrowed to. Only accepted reports are ever listed.
@@ -308,6 +461,20 @@ pub fn change_status(
         .get_result(conn)
         .optional()?;
         if let Some(row) = &updated {
+            // A closed report closes its issue, so later reports there start a new one.
+            if let Some(issue_id) = row.issue_id {
+                diesel::update(issues::table.find(issue_id))
+                    .set((
+                        issues::status.eq(if status.is_open() {
+                            ISSUE_OPEN
+                        } else {
+                            "closed"
+                        }),
+                        issues::updated_at.eq(at),
+                        issues::closed_at.eq(closed_at),
+                    ))
+                    .execute(conn)?;
+            }
             diesel::insert_into(request_updates::table)
                 .values(NewUpdate {
                     request_id: row.id,

@@ -96,6 +96,14 @@ diesel::table! {
         first_reported_at -> Timestamp,
         updated_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        first_request_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    issue_reporters (issue_id, reporter) {
+        issue_id -> BigInt,
+        reporter -> Text,
     }
 }
 
@@ -336,4 +344,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     truth_potholes,
     truth_report_potholes,
     truth_segment_weeks,
+    issue_reporters,
 );

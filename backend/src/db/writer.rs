@@ -6,7 +6,7 @@
 //! transaction, then answers each request. A request is only answered after the commit
 //! that holds it, so an acknowledged report is always on disk (in the WAL).
 
-use super::requests::{RequestRow, Submission, insert_all};
+use super::requests::{Stored, Submission, insert_all};
 use super::{Database, DbError, DbResult};
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,7 +17,7 @@ const QUEUE_CAPACITY: usize = 4096;
 
 struct Job {
     submission: Submission,
-    reply: oneshot::Sender<DbResult<RequestRow>>,
+    reply: oneshot::Sender<DbResult<Stored>>,
 }
 
 /// A handle on the writer thread; cheap to clone. The thread ends when every handle is
@@ -38,7 +38,7 @@ impl ReportWriter {
     }
 
     /// Stores one report; returns once it is committed.
-    pub async fn store(&self, submission: Submission) -> DbResult<RequestRow> {
+    pub async fn store(&self, submission: Submission) -> DbResult<Stored> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job { submission, reply })
@@ -112,12 +112,15 @@ mod tests {
                 api_key_id: None,
                 segment_id: None,
                 snap_distance_m: None,
+                issue_id: None,
                 requested_at: at,
                 updated_at: at,
                 expected_at: None,
             },
             photo: None,
             first_note: "Report received.",
+            duplicate_radius_m: None,
+            duplicate_notice: |parent| format!("duplicate of {parent}"),
         }
     }
 
@@ -139,7 +142,7 @@ mod tests {
             .collect();
         let mut ids = std::collections::HashSet::new();
         for (i, task) in tasks.into_iter().enumerate() {
-            let row = task.await.unwrap().unwrap();
+            let row = task.await.unwrap().unwrap().row;
             assert_eq!(row.description.as_deref(), Some(format!("n{i}").as_str()));
             assert!(ids.insert(row.id));
         }

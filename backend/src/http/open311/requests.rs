@@ -75,7 +75,13 @@ pub async fn show(
     )
 }
 
-type Notes = HashMap<i64, Vec<UpdateRow>>;
+/// What `extensions=true` adds: each report's history, and each issue's first report
+/// (a report that is not its issue's first is a duplicate of it).
+#[derive(Default)]
+struct Notes {
+    history: HashMap<i64, Vec<UpdateRow>>,
+    first_of_issue: HashMap<i64, i64>,
+}
 
 fn load_notes(
     state: &crate::http::AppState,
@@ -83,13 +89,21 @@ fn load_notes(
     extensions: bool,
 ) -> Result<Option<Notes>, ServerError> {
     if !extensions || rows.is_empty() {
-        return Ok(extensions.then(HashMap::new));
+        return Ok(extensions.then(Notes::default));
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut notes: Notes = HashMap::new();
+    let mut notes = Notes::default();
     for update in crate::db::requests::updates_for(&state.db, &ids)? {
-        notes.entry(update.request_id).or_default().push(update);
+        notes
+            .history
+            .entry(update.request_id)
+            .or_default()
+            .push(update);
     }
+    let mut issues: Vec<i64> = rows.iter().filter_map(|r| r.issue_id).collect();
+    issues.sort_unstable();
+    issues.dedup();
+    notes.first_of_issue = crate::db::requests::first_reports(&state.db, &issues)?;
     Ok(Some(notes))
 }
 
@@ -277,14 +291,25 @@ fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) 
         ("media_url", Node::opt_text(row.media_url.clone())),
     ];
     if let Some(notes) = notes {
-        fields.push(("extended_attributes", extended_attributes(row, status)));
-        let history = notes.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+        let parent = row
+            .issue_id
+            .and_then(|issue| notes.first_of_issue.get(&issue).copied())
+            .filter(|first| *first != row.id);
+        fields.push((
+            "extended_attributes",
+            extended_attributes(row, status, parent),
+        ));
+        let history = notes
+            .history
+            .get(&row.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         fields.push(("notes", notes_node(history)));
     }
     Node::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-fn extended_attributes(row: &RequestRow, status: RequestStatus) -> Node {
+fn extended_attributes(row: &RequestRow, status: RequestStatus, parent: Option<i64>) -> Node {
     // Stored answers were checked on the way in; a row that no longer parses shows none
     // rather than failing the whole list.
     let answers: BTreeMap<String, AttributeAnswer> =
@@ -302,8 +327,11 @@ fn extended_attributes(row: &RequestRow, status: RequestStatus) -> Node {
         })
         .collect();
     Node::object([
-        ("duplicate", Node::Bool(false)),
-        ("parent_service_request_id", Node::Null),
+        ("duplicate", Node::Bool(parent.is_some())),
+        (
+            "parent_service_request_id",
+            parent.map_or(Node::Null, |id| Node::text(id.to_string())),
+        ),
         ("internal_status", Node::text(status.as_str())),
         ("attributes", Node::Object(answers)),
         (
