@@ -125,3 +125,50 @@ async fn reports_without_a_position_and_queued_requests_join_nothing() {
     app.submit(&by_address).await;
     assert_eq!(app.count_rows("issues"), 0);
 }
+
+#[tokio::test]
+async fn anyone_can_ask_what_is_already_reported_nearby_before_reporting() {
+    let app = spawn_app().await;
+    let first = app.submit(&pothole_at(43.05, -76.15)).await;
+    app.submit(&pothole_at(north(43.05, 400.0), -76.15)).await;
+    let near = app
+        .get_json(
+            &format!(
+                "/api/v1/issues/nearby?lat={}&lon=-76.15",
+                north(43.05, 100.0)
+            ),
+            200,
+        )
+        .await;
+    let near = near.as_array().unwrap();
+    assert_eq!(near.len(), 1, "the one 400 m away is beyond 250 m");
+    assert_eq!(near[0]["service_code"], "pothole");
+    assert_eq!(near[0]["first_service_request_id"], first.as_str());
+    let distance = near[0]["distance_m"].as_f64().unwrap();
+    assert!((distance - 100.0).abs() < 1.0, "{distance}");
+    let wider = app
+        .get_json(
+            "/api/v1/issues/nearby?lat=43.05&lon=-76.15&radius_m=1000",
+            200,
+        )
+        .await;
+    assert_eq!(wider.as_array().unwrap().len(), 2);
+    let lights = app
+        .get_json(
+            "/api/v1/issues/nearby?lat=43.05&lon=-76.15&service_code=street_light_out",
+            200,
+        )
+        .await;
+    assert_eq!(lights, json!([]));
+    for bad in [
+        "lat=43.05",
+        "lat=95&lon=0",
+        "lat=43&lon=-76&radius_m=-1",
+        "lat=43&lon=-76&radius_m=99999",
+    ] {
+        let body = app
+            .get_json(&format!("/api/v1/issues/nearby?{bad}"), 400)
+            .await;
+        assert_eq!(body["error"], "invalid_parameter", "{bad}");
+    }
+}

@@ -46,6 +46,7 @@ macro_rules! write {
 
 pub mod api_keys;
 pub mod demo;
+pub mod issues;
 pub mod media;
 pub mod requests;
 pub mod schema;

@@ -2,6 +2,7 @@
 //! failures to responses. Below this module nothing knows about HTTP.
 
 pub mod api;
+pub mod issues;
 pub mod middleware;
 pub mod open311;
 
@@ -50,9 +51,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/servicerequestupdates.{format}").route(web::get().to(updates::list)),
                 ),
         )
-        .service(web::scope("/api/v1").service(
-            resource("/requests/{id}/status").route(web::post().to(api::change_request_status)),
-        ))
+        .service(
+            web::scope("/api/v1")
+                .service(resource("/issues/nearby").route(web::get().to(issues::nearby)))
+                .service(
+                    resource("/requests/{id}/status")
+                        .route(web::post().to(api::change_request_status)),
+                ),
+        )
         .default_service(web::to(api::not_found));
 }
 
