@@ -18,6 +18,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: Database,
+    pub database_url: DatabaseUrl,
     _database: TestDatabase,
 }
 
@@ -64,7 +65,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, database) = fresh_database();
-    let mut settings = Settings::for_database(url);
+    let mut settings = Settings::for_database(url.clone());
     settings.database_pool_size = 4;
     configure(&mut settings);
     if std::env::var_os("TEST_LOG").is_some() {
@@ -80,6 +81,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         address,
         client: reqwest::Client::new(),
         db,
+        database_url: url,
         _database: database,
     }
 }
@@ -107,6 +109,19 @@ pub fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 impl TestApp {
+    /// Starts another server on the same database, as a second stateless process in
+    /// front of it would be; returns its base address.
+    pub async fn spawn_second_server(&self) -> String {
+        let mut settings = Settings::for_database(self.database_url.clone());
+        settings.database_pool_size = 4;
+        let app = Application::build(settings)
+            .await
+            .expect("the second server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

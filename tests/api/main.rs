@@ -11,6 +11,7 @@ mod errors;
 mod follow;
 mod helpers;
 mod media;
+mod scale_out;
 mod search;
 mod services;
 mod snapping;

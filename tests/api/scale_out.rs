@@ -1,0 +1,36 @@
+use crate::helpers::{pothole_at, spawn_app};
+use serde_json::Value;
+
+#[tokio::test]
+async fn two_servers_on_one_database_see_each_others_reports_at_once() {
+    let first = spawn_app().await;
+    let second = first.spawn_second_server().await;
+
+    let id = first.submit(&pothole_at(43.05, -76.15)).await;
+    let seen: Value = first
+        .client
+        .get(format!(
+            "{second}/open311/v2/requests.json?lat=43.05&long=-76.15&radius=500"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen[0]["service_request_id"], id.as_str());
+
+    // A report to the second server joins the issue the first one started.
+    let answer: Value = first
+        .client
+        .post(format!("{second}/open311/v2/requests.json"))
+        .form(&pothole_at(43.05 + 10.0 / 111_195.0, -76.15))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answer[0]["service_notice"].as_str().unwrap().contains(&id));
+    assert_eq!(first.count_rows("issues"), 1);
+}
