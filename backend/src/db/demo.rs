@@ -1,6 +1,7 @@
 //! Bulk loading of a generated city: observations into the ordinary tables, the truth
 //! into `truth_*`.
 
+pub use super::issues::IssueRow;
 use super::schema::*;
 use super::{Database, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -55,23 +56,6 @@ pub struct SegmentRow {
     pub properties: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(treat_none_as_default_value = false)]
-#[diesel(table_name = issues)]
-pub struct IssueRow {
-    pub id: i64,
-    pub service_code: String,
-    pub status: String,
-    pub lat: f64,
-    pub lon: f64,
-    pub segment_id: Option<i64>,
-    pub reporter_count: i32,
-    pub first_reported_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub closed_at: Option<NaiveDateTime>,
-    pub first_request_id: Option<i64>,
 }
 
 #[derive(Insertable)]

@@ -7,8 +7,9 @@ use crate::domain::{Circle, Coordinates};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = issues)]
+/// An issue, as stored and as bulk-loaded (the demo city brings its own ids).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = issues, treat_none_as_default_value = false)]
 pub struct IssueRow {
     pub id: i64,
     pub service_code: String,
