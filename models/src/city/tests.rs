@@ -35,37 +35,41 @@ fn the_small_city_has_about_two_thousand_segments_of_at_most_250_m() {
     assert!(city.segments.iter().any(|s| s.bus_route));
 }
 
-#[test]
-fn potholes_per_km_per_year_are_between_15_and_50() {
-    let city = small_city();
-    let per_km_year =
-        city.truth.potholes.len() as f64 / (city.road_length_m() / 1000.0) / years(city);
-    assert!((15.0..=50.0).contains(&per_km_year), "{per_km_year:.1}");
+fn potholes_per_km_year(city: &City) -> f64 {
+    city.truth.potholes.len() as f64 / (city.road_length_m() / 1000.0) / years(city)
 }
 
-#[test]
-fn most_potholes_form_between_january_and_april() {
-    let city = small_city();
+fn spring_share(city: &City) -> f64 {
     let spring = city
         .truth
         .potholes
         .iter()
         .filter(|p| p.formed_on.month() <= 4)
         .count();
-    let share = spring as f64 / city.truth.potholes.len() as f64;
+    spring as f64 / city.truth.potholes.len() as f64
+}
+
+fn reports_per_pothole(city: &City) -> f64 {
+    let reports = city.truth.report_pothole.iter().flatten().count();
+    reports as f64 / city.truth.potholes.len() as f64
+}
+
+#[test]
+fn potholes_per_km_per_year_are_between_15_and_50() {
+    let per_km_year = potholes_per_km_year(small_city());
+    assert!((15.0..=50.0).contains(&per_km_year), "{per_km_year:.1}");
+}
+
+#[test]
+fn most_potholes_form_between_january_and_april() {
+    let share = spring_share(small_city());
     assert!(share > 0.5, "{share:.2}");
 }
 
 #[test]
 fn reports_per_pothole_fall_in_the_configured_band() {
     let city = small_city();
-    let reports = city
-        .truth
-        .report_pothole
-        .iter()
-        .filter(|p| p.is_some())
-        .count();
-    let per_pothole = reports as f64 / city.truth.potholes.len() as f64;
+    let per_pothole = reports_per_pothole(city);
     let (low, high) = city.params.reports_per_pothole;
     assert!((low..=high).contains(&per_pothole), "{per_pothole:.2}");
 }
@@ -187,25 +191,17 @@ fn reports_and_work_orders_are_consistent() {
 fn the_headline_figures_hold_for_other_seeds_too() {
     for seed in [1, 42, 2026] {
         let city = generate(&CityParams::demo(seed, CitySize::Small, end()), &mut |_| {});
-        let potholes = city.truth.potholes.len() as f64;
-        let per_km_year = potholes / (city.road_length_m() / 1000.0) / years(&city);
+        let per_km_year = potholes_per_km_year(&city);
         assert!(
             (15.0..=50.0).contains(&per_km_year),
             "seed {seed}: {per_km_year:.1}"
         );
-        let spring = city
-            .truth
-            .potholes
-            .iter()
-            .filter(|p| p.formed_on.month() <= 4)
-            .count();
-        assert!(spring as f64 / potholes > 0.5, "seed {seed}: spring share");
-        let reports = city.truth.report_pothole.iter().flatten().count() as f64;
+        assert!(spring_share(&city) > 0.5, "seed {seed}: spring share");
         let (low, high) = city.params.reports_per_pothole;
+        let per_pothole = reports_per_pothole(&city);
         assert!(
-            (low..=high).contains(&(reports / potholes)),
-            "seed {seed}: {:.2}",
-            reports / potholes
+            (low..=high).contains(&per_pothole),
+            "seed {seed}: {per_pothole:.2}"
         );
     }
 }
