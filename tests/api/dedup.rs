@@ -14,13 +14,7 @@ async fn post(app: &TestApp, pairs: &[(String, String)]) -> Value {
 }
 
 async fn extended(app: &TestApp, id: &str) -> Value {
-    let body = app
-        .get_json(
-            &format!("/open311/v2/requests/{id}.json?extensions=true"),
-            200,
-        )
-        .await;
-    body[0]["extended_attributes"].clone()
+    app.request_with_extensions(id).await["extended_attributes"].clone()
 }
 
 fn with_email(mut pairs: Vec<(String, String)>, email: &str) -> Vec<(String, String)> {

@@ -29,13 +29,7 @@ async fn staff_status_changes_reach_the_resident_as_status_notes_and_history() {
         json!({"status": "fixed", "status_notes": "Filled with hot asphalt"}),
     )
     .await;
-    let body = app
-        .get_json(
-            &format!("/open311/v2/requests/{id}.json?extensions=true"),
-            200,
-        )
-        .await;
-    let request = &body[0];
+    let request = app.request_with_extensions(&id).await;
     assert_eq!(request["status"], "closed");
     assert_eq!(request["status_notes"], "Filled with hot asphalt");
     assert_eq!(request["extended_attributes"]["internal_status"], "fixed");

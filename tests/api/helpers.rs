@@ -141,6 +141,17 @@ impl TestApp {
         response.json().await.expect("a JSON body")
     }
 
+    /// One request as Open311 shows it with `extensions=true`, asserting it exists.
+    pub async fn request_with_extensions(&self, id: &str) -> Value {
+        let body = self
+            .get_json(
+                &format!("/open311/v2/requests/{id}.json?extensions=true"),
+                200,
+            )
+            .await;
+        body[0].clone()
+    }
+
     pub async fn get_text(&self, path: &str, status: u16) -> String {
         let response = self.get(path).await;
         assert_eq!(response.status().as_u16(), status, "GET {path}");

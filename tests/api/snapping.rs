@@ -32,26 +32,16 @@ async fn a_report_snaps_to_the_nearest_segment_and_takes_its_road_class_service_
         (arterial.geometry[0].1 + arterial.geometry[1].1) / 2.0 + 12.0 / 111_195.0,
     );
     let id = app.submit(&pothole_at(lat, lon)).await;
-    let body = app
-        .get_json(
-            &format!("/open311/v2/requests/{id}.json?extensions=true"),
-            200,
-        )
-        .await;
-    let extended = &body[0]["extended_attributes"];
+    let request = app.request_with_extensions(&id).await;
+    let extended = &request["extended_attributes"];
     assert_eq!(extended["segment_id"], arterial.id.to_string());
     let distance = extended["snap_distance_m"].as_f64().unwrap();
     assert!((distance - 12.0).abs() < 0.5, "{distance}");
-    assert_eq!(days_between(&body[0]), 2, "potholes on arterials: 2 days");
+    assert_eq!(days_between(&request), 2, "potholes on arterials: 2 days");
 
     // Two kilometres out of town nothing is within 50 m: unsnapped, kept, longest level.
     let id = app.submit(&pothole_at(lat + 0.02, lon)).await;
-    let body = app
-        .get_json(
-            &format!("/open311/v2/requests/{id}.json?extensions=true"),
-            200,
-        )
-        .await;
-    assert!(body[0]["extended_attributes"]["segment_id"].is_null());
-    assert_eq!(days_between(&body[0]), 10);
+    let request = app.request_with_extensions(&id).await;
+    assert!(request["extended_attributes"]["segment_id"].is_null());
+    assert_eq!(days_between(&request), 10);
 }

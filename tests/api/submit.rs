@@ -104,13 +104,8 @@ async fn a_multi_value_answer_is_sent_as_repeated_bracketed_keys() {
             ("attribute[volume]", "4"),
         ]))
         .await;
-    let body = app
-        .get_json(
-            &format!("/open311/v2/requests/{id}.json?extensions=true"),
-            200,
-        )
-        .await;
-    let answers = &body[0]["extended_attributes"]["attributes"];
+    let request = app.request_with_extensions(&id).await;
+    let answers = &request["extended_attributes"]["attributes"];
     assert_eq!(answers["items"], serde_json::json!(["furniture", "tyres"]));
     assert_eq!(answers["volume"], "4");
 }

@@ -288,19 +288,18 @@ fn reporter_keys(request: &NewRequest) -> Vec<String> {
 /// An issue's status while it takes new reports.
 pub const ISSUE_OPEN: &str = "open";
 
-/// For each issue, its first report's id.
+/// For each issue, its first report's id (kept on the issue when it is started).
 pub fn first_reports(
     db: &Database,
     issue_ids: &[i64],
 ) -> DbResult<std::collections::HashMap<i64, i64>> {
-    let pairs: Vec<(Option<i64>, Option<i64>)> = read!(db, |conn| requests::table
-        .filter(requests::issue_id.eq_any(issue_ids))
-        .group_by(requests::issue_id)
-        .select((requests::issue_id, diesel::dsl::min(requests::id)))
+    let pairs: Vec<(i64, Option<i64>)> = read!(db, |conn| issues::table
+        .filter(issues::id.eq_any(issue_ids))
+        .select((issues::id, issues::first_request_id))
         .load(conn)?);
     Ok(pairs
         .into_iter()
-        .filter_map(|(issue, first)| Some((issue?, first?)))
+        .filter_map(|(issue, first)| Some((issue, first?)))
         .collect())
 }
 
