@@ -55,6 +55,47 @@ enum Command {
     /// Manage API keys (shown once at creation, stored hashed).
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Manage the road network.
+    #[command(subcommand)]
+    Segments(SegmentsCommand),
+}
+
+#[derive(Subcommand)]
+enum SegmentsCommand {
+    /// Import road segments from a GeoJSON FeatureCollection of LineStrings and
+    /// MultiLineStrings; lines longer than 250 m are split. Unreadable features are
+    /// listed by index and reason; the rest are imported.
+    Import {
+        file: PathBuf,
+        /// Property holding the file's own id of the street (kept as external_id).
+        #[arg(long)]
+        id_field: Option<String>,
+        /// Property holding the street name.
+        #[arg(long)]
+        name_field: Option<String>,
+        /// Property holding the road class.
+        #[arg(long)]
+        class_field: Option<String>,
+        /// The file's class values as Upkeep classes, e.g. MAJOR=arterial,MINOR=local.
+        /// Other values are kept as they are.
+        #[arg(long)]
+        class_map: Option<String>,
+        /// Property holding the surface.
+        #[arg(long)]
+        surface_field: Option<String>,
+        /// Property holding traffic (vehicles per day).
+        #[arg(long)]
+        traffic_field: Option<String>,
+        /// Property holding the last resurfacing date (YYYY-MM-DD or a year).
+        #[arg(long)]
+        resurfaced_field: Option<String>,
+        /// Property holding the ward (its name or id).
+        #[arg(long)]
+        ward_field: Option<String>,
+        /// Only report what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +158,36 @@ fn main() -> anyhow::Result<()> {
             open_database(&settings)?;
             println!("database {} is up to date", settings.database_url);
             Ok(())
+        }
+        Command::Segments(SegmentsCommand::Import {
+            file,
+            id_field,
+            name_field,
+            class_field,
+            class_map,
+            surface_field,
+            traffic_field,
+            resurfaced_field,
+            ward_field,
+            dry_run,
+        }) => {
+            let options = [
+                ("id_field", id_field),
+                ("name_field", name_field),
+                ("class_field", class_field),
+                ("class_map", class_map),
+                ("surface_field", surface_field),
+                ("traffic_field", traffic_field),
+                ("resurfaced_field", resurfaced_field),
+                ("ward_field", ward_field),
+            ];
+            let mapping = backend::roads::Mapping::from_options(|name| {
+                options
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .and_then(|(_, v)| v.as_deref())
+            })?;
+            import_segments(&settings, &file, &mapping, dry_run)
         }
         Command::ApiKey(command) => {
             let db = open_database(&settings)?;
@@ -250,6 +321,44 @@ fn demo(
             settings.database_url,
             loading.elapsed().as_secs_f64()
         );
+    }
+    Ok(())
+}
+
+fn import_segments(
+    settings: &Settings,
+    file: &std::path::Path,
+    mapping: &backend::roads::Mapping,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let db = open_database(settings)?;
+    let wards = backend::db::wards::lookup(&db)?;
+    let imported = backend::roads::read(&text, mapping, &wards, backend::domain::now())
+        .with_context(|| format!("cannot import {}", file.display()))?;
+    for rejected in &imported.rejected {
+        eprintln!("feature {}: {}", rejected.index, rejected.reason);
+    }
+    for (class, count) in &imported.unmapped_classes {
+        eprintln!("class '{class}' ({count} features) is not an Upkeep road class: kept as it is");
+    }
+    for ward in &imported.unknown_wards {
+        eprintln!("ward '{ward}' matches no ward: those segments have none");
+    }
+    if !dry_run {
+        backend::db::segments::insert(&db, &imported.segments)?;
+    }
+    println!(
+        "{} of {} features {}, as {} segments; {} rejected",
+        imported.features_imported,
+        imported.features,
+        if dry_run { "readable" } else { "imported" },
+        imported.segments_created,
+        imported.rejected.len()
+    );
+    if imported.features_imported == 0 && imported.features > 0 {
+        anyhow::bail!("no feature could be imported");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::catalogue::Catalogue;
 use crate::db::demo::*;
 use crate::db::{Database, DbResult};
-use crate::domain::{RequestStatus, now};
+use crate::domain::{BoundingBox, Coordinates, RequestStatus, now};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime, NaiveTime};
 use models::city::{City, WorkOrderOutcome};
@@ -75,8 +75,13 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         });
     }
     for segment in &city.segments {
-        let lons = segment.geometry.iter().map(|p| p.0);
-        let lats = segment.geometry.iter().map(|p| p.1);
+        let bbox = BoundingBox::around(
+            segment
+                .geometry
+                .iter()
+                .map(|&(lon, lat)| Coordinates { lon, lat }),
+        )
+        .expect("a generated segment has points");
         let line: Vec<[f64; 2]> = segment
             .geometry
             .iter()
@@ -98,13 +103,14 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
                 .get(segment.neighbourhood as usize - 1)
                 .map(|n| n.name.clone()),
             geometry: json!({"type": "LineString", "coordinates": line}).to_string(),
-            min_lon: lons.clone().fold(f64::INFINITY, f64::min),
-            min_lat: lats.clone().fold(f64::INFINITY, f64::min),
-            max_lon: lons.fold(f64::NEG_INFINITY, f64::max),
-            max_lat: lats.fold(f64::NEG_INFINITY, f64::max),
+            min_lon: bbox.south_west.lon,
+            min_lat: bbox.south_west.lat,
+            max_lon: bbox.north_east.lon,
+            max_lat: bbox.north_east.lat,
             properties: None,
             created_at: created,
             updated_at: created,
+            cell: crate::grid::segment_cell(&bbox),
         });
         rows.truth_segments.push(TruthSegmentRow {
             segment_id: i64::from(segment.id),
@@ -150,6 +156,10 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
                 first_request_id: first_report[index].map(|(_, id)| i64::from(id)),
                 updated_at: done.map_or(order.created_at, |(at, _)| at),
                 closed_at: done.map(|(at, _)| at),
+                cell: crate::grid::cell_of(Coordinates {
+                    lon: order.lon,
+                    lat: order.lat,
+                }),
             });
         }
         rows.work_orders.push(WorkOrderRow {
@@ -219,7 +229,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         };
         let closed_at = done.map(|(at, _)| at.max(report.reported_at));
         let snap = index.snap(
-            crate::domain::Coordinates {
+            Coordinates {
                 lon: report.lon,
                 lat: report.lat,
             },
@@ -243,6 +253,10 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             updated_at: closed_at.unwrap_or(report.reported_at),
             expected_at: Some(report.reported_at + Duration::days(i64::from(sla_days))),
             closed_at,
+            cell: Some(crate::grid::cell_of(Coordinates {
+                lon: report.lon,
+                lat: report.lat,
+            })),
         });
         rows.updates.push(HistoricUpdateRow {
             request_id: id,

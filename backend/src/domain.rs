@@ -107,6 +107,42 @@ impl BoundingBox {
         (self.south_west.lat..=self.north_east.lat).contains(&point.lat)
             && (self.south_west.lon..=self.north_east.lon).contains(&point.lon)
     }
+
+    pub fn centre(&self) -> Coordinates {
+        Coordinates {
+            lon: (self.south_west.lon + self.north_east.lon) / 2.0,
+            lat: (self.south_west.lat + self.north_east.lat) / 2.0,
+        }
+    }
+
+    /// The smallest box holding every point, or None if there are none.
+    pub fn around(points: impl IntoIterator<Item = Coordinates>) -> Option<BoundingBox> {
+        points.into_iter().fold(None, |bbox, p| {
+            Some(match bbox {
+                None => BoundingBox {
+                    south_west: p,
+                    north_east: p,
+                },
+                Some(b) => BoundingBox {
+                    south_west: Coordinates {
+                        lon: b.south_west.lon.min(p.lon),
+                        lat: b.south_west.lat.min(p.lat),
+                    },
+                    north_east: Coordinates {
+                        lon: b.north_east.lon.max(p.lon),
+                        lat: b.north_east.lat.max(p.lat),
+                    },
+                },
+            })
+        })
+    }
+
+    pub fn intersects(&self, other: &BoundingBox) -> bool {
+        self.south_west.lon <= other.north_east.lon
+            && other.south_west.lon <= self.north_east.lon
+            && self.south_west.lat <= other.north_east.lat
+            && other.south_west.lat <= self.north_east.lat
+    }
 }
 
 /// A circle on the ground: centre and radius in metres.

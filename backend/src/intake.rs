@@ -142,6 +142,7 @@ pub async fn submit(
         requested_at: at,
         updated_at: at,
         expected_at: Some(expected_at),
+        cell: report.position.map(crate::grid::cell_of),
     };
     let stored = ctx
         .writer

@@ -11,8 +11,11 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod grid;
 pub mod http;
 pub mod intake;
+pub mod roads;
+pub mod search;
 pub mod spatial;
 
 pub use app::Application;

@@ -3,6 +3,7 @@
 
 pub use super::issues::IssueRow;
 use super::schema::*;
+pub use super::segments::SegmentRow;
 use super::{Database, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -35,31 +36,6 @@ pub struct NeighbourhoodRow {
 
 #[derive(Insertable)]
 #[diesel(treat_none_as_default_value = false)]
-#[diesel(table_name = segments)]
-pub struct SegmentRow {
-    pub id: i64,
-    pub external_id: Option<String>,
-    pub name: Option<String>,
-    pub road_class: String,
-    pub surface: Option<String>,
-    pub length_m: f64,
-    pub aadt: Option<i32>,
-    pub bus_route: bool,
-    pub last_resurfaced: Option<NaiveDate>,
-    pub ward_id: Option<i64>,
-    pub neighbourhood: Option<String>,
-    pub geometry: String,
-    pub min_lon: f64,
-    pub min_lat: f64,
-    pub max_lon: f64,
-    pub max_lat: f64,
-    pub properties: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-#[derive(Insertable)]
-#[diesel(treat_none_as_default_value = false)]
 #[diesel(table_name = requests)]
 pub struct HistoricRequestRow {
     pub id: i64,
@@ -78,6 +54,7 @@ pub struct HistoricRequestRow {
     pub requested_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,
+    pub cell: Option<i64>,
     pub closed_at: Option<NaiveDateTime>,
 }
 

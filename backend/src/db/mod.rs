@@ -52,6 +52,7 @@ pub mod requests;
 pub mod schema;
 pub mod segments;
 pub mod services;
+pub mod wards;
 pub mod writer;
 
 use crate::config::DatabaseUrl;
@@ -88,6 +89,13 @@ pub enum DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// `rows` in the order of `ids` (each row once; ids with no row are skipped).
+fn in_order_of<T>(ids: &[i64], rows: Vec<T>, id: impl Fn(&T) -> i64) -> Vec<T> {
+    let mut by_id: std::collections::HashMap<i64, T> =
+        rows.into_iter().map(|row| (id(&row), row)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
 
 type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
 type PgPool = Pool<ConnectionManager<PgConnection>>;

@@ -4,6 +4,7 @@ use super::media::MediaRow;
 use super::schema::{issue_reporters, issues, media, request_updates, requests};
 use super::{Database, DbResult};
 use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
+use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -41,6 +42,8 @@ pub struct RequestRow {
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    /// The grid cell of the position ([`crate::grid`]).
+    pub cell: Option<i64>,
 }
 
 impl RequestRow {
@@ -88,6 +91,7 @@ pub struct NewRequest {
     pub requested_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,
+    pub cell: Option<i64>,
 }
 
 /// One entry of a report's history.
@@ -144,6 +148,7 @@ struct NewIssue<'a> {
     reporter_count: i32,
     first_reported_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    cell: i64,
 }
 
 /// Stores each submission with its photo and first history entry, all in one
@@ -170,12 +175,18 @@ pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<St
                     centre: Coordinates { lon, lat },
                     radius_m,
                 };
-                let bbox = circle.bounding_box();
-                let candidates: Vec<(i64, f64, f64)> = issues::table
+                let window = Window::for_points(circle.bounding_box());
+                let bbox = window.bbox;
+                let mut query = issues::table
                     .filter(issues::service_code.eq(&request.service_code))
                     .filter(issues::status.eq(ISSUE_OPEN))
                     .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
                     .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
+                    .into_boxed();
+                if let Some(cells) = &window.cells {
+                    query = query.filter(issues::cell.eq_any(cells.clone()));
+                }
+                let candidates: Vec<(i64, f64, f64)> = query
                     .select((issues::id, issues::lat, issues::lon))
                     .load(conn)?;
                 let nearest = candidates
@@ -221,6 +232,7 @@ pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<St
                                 reporter_count: 1,
                                 first_reported_at: request.requested_at,
                                 updated_at: request.requested_at,
+                                cell: crate::grid::cell_of(Coordinates { lon, lat }),
                             })
                             .returning(issues::id)
                             .get_result(conn)?;
@@ -319,28 +331,13 @@ pub struct RequestFilter {
     pub circle: Option<Circle>,
 }
 
-/// One page of reports matching `filter`, newest first.
-pub fn list(
-    db: &Database,
-    filter: &RequestFilter,
-    limit: i64,
-    offset: i64,
-) -> DbResult<Vec<RequestRow>> {
-    // A circle is searched through its bounding box in SQL and cut to the true
-    // great-circle distance here, so paging happens after the cut.
-    let bbox = match (filter.bbox, filter.circle) {
-        (Some(bbox), _) => Some(bbox),
-        (None, Some(circle)) => Some(circle.bounding_box()),
-        (None, None) => None,
-    };
-    let (sql_limit, sql_offset) = match filter.circle {
-        Some(_) => (i64::MAX, 0),
-        None => (limit, offset),
-    };
-    let rows: Vec<RequestRow> = read!(db, |conn| {
+/// The accepted reports passing `filter` (its circle aside, which needs the exact
+/// distance), as a boxed query for the connection at hand.
+macro_rules! filtered {
+    ($filter:expr) => {{
+        let filter: &RequestFilter = $filter;
         let mut query = requests::table
             .filter(requests::accepted_at.is_not_null())
-            .select(RequestRow::as_select())
             .into_boxed();
         if let Some(ids) = &filter.ids {
             query = query.filter(requests::id.eq_any(ids.clone()));
@@ -364,26 +361,92 @@ pub fn list(
         if let Some(to) = filter.updated_to {
             query = query.filter(requests::updated_at.le(to));
         }
-        if let Some(bbox) = bbox {
+        if let Some(bbox) = filter.bbox {
             query = query
                 .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
                 .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
         }
         query
+    }};
+}
+
+/// One page of reports matching `filter`, newest first.
+pub fn list(
+    db: &Database,
+    filter: &RequestFilter,
+    limit: i64,
+    offset: i64,
+) -> DbResult<Vec<RequestRow>> {
+    match filter.circle {
+        None => read!(db, |conn| Ok(filtered!(filter)
+            .select(RequestRow::as_select())
             .order((requests::requested_at.desc(), requests::id.desc()))
-            .limit(sql_limit)
-            .offset(sql_offset)
+            .limit(limit)
+            .offset(offset)
+            .load(conn)?)),
+        Some(circle) => {
+            // The circle is cut to the true great-circle distance before paging.
+            let hits = Area::Circle(circle).search(Window::for_points, Order::AsFetched, |w| {
+                located(db, filter, w)
+            })?;
+            let ids: Vec<i64> = hits
+                .iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .map(|h| h.id)
+                .collect();
+            by_ids(db, &ids)
+        }
+    }
+}
+
+/// How many reports match `filter` (without its circle).
+pub fn count(db: &Database, filter: &RequestFilter) -> DbResult<i64> {
+    read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
+}
+
+/// The reports matching `filter` (without its circle) whose position lies in `window`,
+/// newest first: the candidates of a search by place.
+pub fn located(
+    db: &Database,
+    filter: &RequestFilter,
+    window: &Window,
+) -> DbResult<Vec<(i64, Located)>> {
+    let bbox = window.bbox;
+    let rows: Vec<(i64, Option<f64>, Option<f64>)> = read!(db, |conn| {
+        let mut query = filtered!(filter)
+            .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+            .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
+        if let Some(cells) = &window.cells {
+            query = query.filter(requests::cell.eq_any(cells.clone()));
+        }
+        query
+            .select((requests::id, requests::lon, requests::lat))
+            .order((requests::requested_at.desc(), requests::id.desc()))
             .load(conn)?
     });
-    Ok(match filter.circle {
-        None => rows,
-        Some(circle) => rows
-            .into_iter()
-            .filter(|row| row.position().is_some_and(|p| circle.contains(p)))
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .collect(),
-    })
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, lon, lat)| {
+            Some((
+                id,
+                Located::Point(Coordinates {
+                    lon: lon?,
+                    lat: lat?,
+                }),
+            ))
+        })
+        .collect())
+}
+
+/// Accepted reports by id, in the order of `ids`.
+pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<RequestRow>> {
+    let rows: Vec<RequestRow> = read!(db, |conn| requests::table
+        .filter(requests::id.eq_any(ids))
+        .filter(requests::accepted_at.is_not_null())
+        .select(RequestRow::as_select())
+        .load(conn)?);
+    Ok(super::in_order_of(ids, rows, |row| row.id))
 }
 
 /// An accepted report by id.

@@ -81,6 +81,7 @@ diesel::table! {
         properties -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        cell -> BigInt,
     }
 }
 
@@ -97,6 +98,7 @@ diesel::table! {
         updated_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
         first_request_id -> Nullable<BigInt>,
+        cell -> BigInt,
     }
 }
 
@@ -139,6 +141,7 @@ diesel::table! {
         updated_at -> Timestamp,
         expected_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        cell -> Nullable<BigInt>,
     }
 }
 
@@ -345,4 +348,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     truth_report_potholes,
     truth_segment_weeks,
     issue_reporters,
+);
+
+// Ward statistics group reports by their segment's ward.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    segments::ward_id,
+    requests::status,
+    requests::service_code,
 );

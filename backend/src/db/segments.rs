@@ -1,10 +1,169 @@
-//! The `segments` table, as the spatial index needs it.
+//! The `segments` table: the road network, cut into pieces of at most 250 m.
 
 use super::schema::segments;
 use super::{Database, DbResult};
+use crate::domain::BoundingBox;
+use crate::search::{Located, Window};
 use crate::spatial::{SegmentShape, lines_of_geojson};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+
+/// A stored segment, every column; also how segments are inserted (with their ids when
+/// bulk-loading a generated city, or `id` 0 and [`insert`]).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = segments, treat_none_as_default_value = false)]
+pub struct SegmentRow {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub road_class: String,
+    pub surface: Option<String>,
+    pub length_m: f64,
+    pub aadt: Option<i32>,
+    pub bus_route: bool,
+    pub last_resurfaced: Option<NaiveDate>,
+    pub ward_id: Option<i64>,
+    pub neighbourhood: Option<String>,
+    /// A GeoJSON LineString or MultiLineString, longitude first.
+    pub geometry: String,
+    pub min_lon: f64,
+    pub min_lat: f64,
+    pub max_lon: f64,
+    pub max_lat: f64,
+    /// The source file's properties (JSON object), kept whole on import.
+    pub properties: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    /// The grid cell of the centre of the bounding box ([`crate::grid`]).
+    pub cell: i64,
+}
+
+impl SegmentRow {
+    pub fn bounding_box(&self) -> BoundingBox {
+        BoundingBox {
+            south_west: crate::domain::Coordinates {
+                lon: self.min_lon,
+                lat: self.min_lat,
+            },
+            north_east: crate::domain::Coordinates {
+                lon: self.max_lon,
+                lat: self.max_lat,
+            },
+        }
+    }
+}
+
+/// What a list of segments is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct SegmentFilter {
+    pub road_classes: Option<Vec<String>>,
+    pub ward_ids: Option<Vec<i64>>,
+}
+
+macro_rules! filtered {
+    ($filter:expr) => {{
+        let filter: &SegmentFilter = $filter;
+        let mut query = segments::table.into_boxed();
+        if let Some(classes) = &filter.road_classes {
+            query = query.filter(segments::road_class.eq_any(classes.clone()));
+        }
+        if let Some(wards) = &filter.ward_ids {
+            query = query.filter(segments::ward_id.eq_any(wards.clone()));
+        }
+        query
+    }};
+}
+
+/// One page of segments matching `filter`, by id.
+pub fn list(
+    db: &Database,
+    filter: &SegmentFilter,
+    limit: i64,
+    offset: i64,
+) -> DbResult<Vec<SegmentRow>> {
+    read!(db, |conn| Ok(filtered!(filter)
+        .select(SegmentRow::as_select())
+        .order(segments::id)
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?))
+}
+
+pub fn count(db: &Database, filter: &SegmentFilter) -> DbResult<i64> {
+    read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
+}
+
+/// The segments matching `filter` whose bounding box meets the window's, by id, with
+/// their lines.
+pub fn located(
+    db: &Database,
+    filter: &SegmentFilter,
+    window: &Window,
+) -> DbResult<Vec<(i64, Located)>> {
+    let bbox = window.bbox;
+    let rows: Vec<(i64, String)> = read!(db, |conn| {
+        let mut query = filtered!(filter)
+            .filter(segments::min_lon.le(bbox.north_east.lon))
+            .filter(segments::max_lon.ge(bbox.south_west.lon))
+            .filter(segments::min_lat.le(bbox.north_east.lat))
+            .filter(segments::max_lat.ge(bbox.south_west.lat));
+        if let Some(cells) = &window.cells {
+            query = query.filter(segments::cell.eq_any(cells.clone()));
+        }
+        query
+            .select((segments::id, segments::geometry))
+            .order(segments::id)
+            .load(conn)?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, geometry)| Some((id, Located::Lines(lines_of_geojson(&geometry)?))))
+        .collect())
+}
+
+/// Segments by id, in the order of `ids`.
+pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<SegmentRow>> {
+    let rows: Vec<SegmentRow> = read!(db, |conn| segments::table
+        .filter(segments::id.eq_any(ids))
+        .select(SegmentRow::as_select())
+        .load(conn)?);
+    Ok(super::in_order_of(ids, rows, |row| row.id))
+}
+
+/// Stores new segments (their `id` is ignored) in one transaction; returns their ids.
+pub fn insert(db: &Database, rows: &[SegmentRow]) -> DbResult<Vec<i64>> {
+    write!(db, |conn| conn.transaction(|conn| {
+        let mut ids = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = diesel::insert_into(segments::table)
+                .values((
+                    segments::external_id.eq(&row.external_id),
+                    segments::name.eq(&row.name),
+                    segments::road_class.eq(&row.road_class),
+                    segments::surface.eq(&row.surface),
+                    segments::length_m.eq(row.length_m),
+                    segments::aadt.eq(row.aadt),
+                    segments::bus_route.eq(row.bus_route),
+                    segments::last_resurfaced.eq(row.last_resurfaced),
+                    segments::ward_id.eq(row.ward_id),
+                    segments::neighbourhood.eq(&row.neighbourhood),
+                    segments::geometry.eq(&row.geometry),
+                    segments::min_lon.eq(row.min_lon),
+                    segments::min_lat.eq(row.min_lat),
+                    segments::max_lon.eq(row.max_lon),
+                    segments::max_lat.eq(row.max_lat),
+                    segments::properties.eq(&row.properties),
+                    segments::created_at.eq(row.created_at),
+                    segments::updated_at.eq(row.updated_at),
+                    segments::cell.eq(row.cell),
+                ))
+                .returning(segments::id)
+                .get_result(conn)?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }))
+}
 
 /// What changes when segments are added, edited or removed: their count and the latest
 /// edit. Servers compare it to know when to rebuild their index.

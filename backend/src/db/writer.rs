@@ -116,6 +116,7 @@ mod tests {
                 requested_at: at,
                 updated_at: at,
                 expected_at: None,
+                cell: None,
             },
             photo: None,
             first_note: "Report received.",

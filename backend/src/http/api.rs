@@ -4,7 +4,7 @@
 
 use super::{ServerError, State, blocking};
 use crate::auth::{self, Caller};
-use crate::domain::{RequestStatus, format_datetime, now};
+use crate::domain::{RequestStatus, Role, format_datetime, now};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
@@ -90,6 +90,30 @@ pub async fn media(state: State, id: web::Path<String>) -> Result<HttpResponse, 
         .body(row.bytes))
 }
 
+/// A request body of at most `limit` bytes, or 413 saying so.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("the body could not be read: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Anything that is not a route.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     ApiError::new(
@@ -108,6 +132,30 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
         format!("{} is not served at {}", req.method(), req.path()),
     )
     .error_response()
+}
+
+/// The caller, if its key has one of `roles`: 401 without a valid key, 403 with
+/// another role. `action` completes "a crew key cannot …".
+pub async fn require_role(
+    state: &State,
+    req: &HttpRequest,
+    roles: &[Role],
+    action: &str,
+) -> Result<Caller, ApiError> {
+    let caller = authenticate(state, req).await?;
+    if roles.contains(&caller.role) {
+        return Ok(caller);
+    }
+    let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "a {} key cannot {action}; {} keys can",
+            caller.role.as_str(),
+            allowed.join(" and ")
+        ),
+    ))
 }
 
 /// The caller behind the request's API key (`Authorization: Bearer KEY` or `X-Api-Key`).

@@ -1,12 +1,25 @@
-//! `/api/v1/issues`: what is already reported, so a resident can add to it.
+//! `/api/v1/issues`: problems as the city tracks them (each gathering its reports), by
+//! place, status, category and time; and what is already reported near a point, so a
+//! resident can add to it.
 
-use super::api::ApiError;
+use super::api::{ApiError, read_body};
 use super::open311::Params;
-use super::{State, blocking};
+use super::query::{Listing, invalid as invalid_parameters, one, point};
+use super::{State, blocking, current_catalogue};
+use crate::catalogue::Catalogue;
+use crate::db::issues::{self, IssueFilter, IssueRow};
 use crate::domain::{Circle, Coordinates, FieldError, format_datetime, parse_number};
+use crate::search::{Source, Window, page_of};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
-use serde_json::json;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+const FILTERS: [&str; 4] = [
+    "status",
+    "service_code",
+    "reported_after",
+    "reported_before",
+];
 
 /// How far "nearby" reaches by default, metres (FixMyStreet shows 250 m).
 const DEFAULT_RADIUS_M: f64 = 250.0;
@@ -75,4 +88,117 @@ pub async fn nearby(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/v1/issues`
+pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
+    respond(state, req, listing).await
+}
+
+/// `POST /api/v1/issues/search`: the same, with the parameters in a JSON body.
+pub async fn search(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, state.settings.body_limit_bytes).await?;
+    let listing = Listing::parse(&req, Some(&body), &FILTERS, state.settings.max_page_size)?;
+    respond(state, req, listing).await
+}
+
+/// `GET /api/v1/issues/{id}`
+pub async fn show(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no issue '{id}'"),
+        )
+    };
+    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let worker = state.clone();
+    let row = blocking(move || issues::by_ids(&worker.db, &[numeric]))
+        .await?
+        .pop()
+        .ok_or_else(missing)?;
+    let catalogue = current_catalogue(&state).await?;
+    Ok(one(&req, describe(&row, &catalogue)))
+}
+
+async fn respond(
+    state: State,
+    req: HttpRequest,
+    listing: Listing,
+) -> Result<HttpResponse, ApiError> {
+    let statuses = listing.list("status");
+    if let Some(bad) = statuses
+        .iter()
+        .flatten()
+        .find(|s| !matches!(s.as_str(), "open" | "closed"))
+    {
+        return Err(invalid_parameters(vec![FieldError::new(
+            "status",
+            format!("'{bad}' is not open or closed"),
+        )]));
+    }
+    let filter = IssueFilter {
+        statuses,
+        service_codes: listing.list("service_code"),
+        reported_from: listing.time("reported_after")?,
+        reported_to: listing.time("reported_before")?,
+    };
+    let (limit, offset) = listing.window();
+    let area = listing.area.clone();
+    let worker = state.clone();
+    let page = blocking(move || {
+        let db = &worker.db;
+        page_of(
+            area.as_ref(),
+            limit,
+            offset,
+            Source {
+                window_for: Window::for_points,
+                located: &|window| issues::located(db, &filter, window),
+                by_ids: &|ids| issues::by_ids(db, ids),
+                page: &|limit, offset| issues::list(db, &filter, limit, offset),
+                count: &|| issues::count(db, &filter),
+                id_of: |row: &IssueRow| row.id,
+            },
+        )
+    })
+    .await?;
+    let catalogue = current_catalogue(&state).await?;
+    Ok(listing.respond(&req, page, |row| describe(row, &catalogue)))
+}
+
+/// An issue as the native API shows it: id, properties, geometry.
+fn describe(row: &IssueRow, catalogue: &Catalogue) -> (i64, Map<String, Value>, Value) {
+    let properties = json!({
+        "id": row.id,
+        "service_code": row.service_code,
+        "service_name": catalogue.get(&row.service_code).map(|s| s.name.clone()),
+        "status": row.status,
+        "lat": row.lat,
+        "lon": row.lon,
+        "segment_id": row.segment_id,
+        "reporter_count": row.reporter_count,
+        "first_service_request_id": row.first_request_id,
+        "first_reported_at": format_datetime(row.first_reported_at),
+        "updated_at": format_datetime(row.updated_at),
+        "closed_at": row.closed_at.map(format_datetime),
+    });
+    let Value::Object(properties) = properties else {
+        unreachable!("json! of an object literal is an object")
+    };
+    let geometry = point(Coordinates {
+        lon: row.lon,
+        lat: row.lat,
+    });
+    (row.id, properties, geometry)
 }

@@ -5,6 +5,11 @@ pub mod api;
 pub mod issues;
 pub mod middleware;
 pub mod open311;
+pub mod openapi;
+pub mod query;
+pub mod reports;
+pub mod segments;
+pub mod wards;
 
 use crate::catalogue::{Catalogue, CatalogueCache};
 use crate::config::Settings;
@@ -53,7 +58,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::scope("/api/v1")
+                .service(resource("/openapi.json").route(web::get().to(openapi::document)))
+                .service(resource("/reports").route(web::get().to(reports::list)))
+                .service(resource("/reports/search").route(web::post().to(reports::search)))
+                .service(resource("/reports/{id}").route(web::get().to(reports::show)))
+                .service(resource("/issues").route(web::get().to(issues::list)))
+                .service(resource("/issues/search").route(web::post().to(issues::search)))
                 .service(resource("/issues/nearby").route(web::get().to(issues::nearby)))
+                .service(resource("/issues/{id}").route(web::get().to(issues::show)))
+                .service(
+                    resource("/segments")
+                        .route(web::get().to(segments::list))
+                        .route(web::post().to(segments::import)),
+                )
+                .service(resource("/segments/search").route(web::post().to(segments::search)))
+                .service(resource("/segments/{id}").route(web::get().to(segments::show)))
+                .service(resource("/wards").route(web::get().to(wards::list)))
                 .service(
                     resource("/requests/{id}/status")
                         .route(web::post().to(api::change_request_status)),

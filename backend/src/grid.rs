@@ -1,0 +1,131 @@
+//! Grid cells: how the database finds rows near a place, the same way on every backend.
+//!
+//! The globe is cut into cells of [`CELL_DEG`] degrees (about 280 m north–south, 200 m
+//! east–west at 43°N). Every located row stores the number of its cell in an indexed
+//! column, so a query near a point reads the handful of cells that cover it: a few index
+//! seeks on SQLite and PostgreSQL alike, with no spatial extension. The cells only narrow
+//! the search; the exact test (great-circle distance, polygon) runs on the few candidates.
+//!
+//! The migration `000004_grid_cells` computes the same numbers in SQL for rows stored
+//! before it; change both together.
+
+use crate::domain::{BoundingBox, Coordinates};
+
+/// Side of a cell, degrees of latitude and of longitude.
+pub const CELL_DEG: f64 = 0.0025;
+const ROWS: i64 = 72_000; // 180 / CELL_DEG
+const COLUMNS: i64 = 144_000; // 360 / CELL_DEG
+
+/// A query covering more cells than this reads by latitude and longitude instead: past
+/// a few kilometres across, listing cells costs more than it saves.
+pub const MAX_CELLS: usize = 600;
+
+/// The farthest a segment's line reaches from the centre of its bounding box, degrees.
+/// Segments are stored at most [`MAX_SEGMENT_LENGTH_M`] long, and are found through the
+/// cell of that centre, so a search reaches this much further to find every segment that
+/// crosses it.
+pub const SEGMENT_REACH_DEG: f64 = CELL_DEG;
+
+/// Longest stored segment, metres: longer lines are split on import. Together with
+/// [`max_segment_span_deg`] it keeps every segment within [`SEGMENT_REACH_DEG`] of the
+/// centre of its bounding box.
+pub const MAX_SEGMENT_LENGTH_M: f64 = 250.0;
+
+/// Widest (or tallest) bounding box a stored segment may have, degrees.
+pub fn max_segment_span_deg() -> f64 {
+    2.0 * SEGMENT_REACH_DEG
+}
+
+fn row_of(lat: f64) -> i64 {
+    (((lat + 90.0) / CELL_DEG).floor() as i64).clamp(0, ROWS - 1)
+}
+
+fn column_of(lon: f64) -> i64 {
+    (((lon + 180.0) / CELL_DEG).floor() as i64).clamp(0, COLUMNS - 1)
+}
+
+/// The cell a point lies in.
+pub fn cell_of(point: Coordinates) -> i64 {
+    row_of(point.lat) * COLUMNS + column_of(point.lon)
+}
+
+/// The cell a segment is filed under: that of the centre of its bounding box.
+pub fn segment_cell(bbox: &BoundingBox) -> i64 {
+    cell_of(bbox.centre())
+}
+
+/// Every cell that touches `bbox`, or None if there are more than [`MAX_CELLS`].
+pub fn cells_covering(bbox: &BoundingBox) -> Option<Vec<i64>> {
+    let (row_from, row_to) = (row_of(bbox.south_west.lat), row_of(bbox.north_east.lat));
+    let (column_from, column_to) = (
+        column_of(bbox.south_west.lon),
+        column_of(bbox.north_east.lon),
+    );
+    let count = (row_to - row_from + 1) * (column_to - column_from + 1);
+    if count <= 0 || count as usize > MAX_CELLS {
+        return None;
+    }
+    Some(
+        (row_from..=row_to)
+            .flat_map(|row| (column_from..=column_to).map(move |column| row * COLUMNS + column))
+            .collect(),
+    )
+}
+
+/// `bbox` grown by `margin_deg` on every side, kept on the globe.
+pub fn widen(bbox: &BoundingBox, margin_deg: f64) -> BoundingBox {
+    BoundingBox {
+        south_west: Coordinates {
+            lon: (bbox.south_west.lon - margin_deg).max(-180.0),
+            lat: (bbox.south_west.lat - margin_deg).max(-90.0),
+        },
+        north_east: Coordinates {
+            lon: (bbox.north_east.lon + margin_deg).min(180.0),
+            lat: (bbox.north_east.lat + margin_deg).min(90.0),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(lon: f64, lat: f64) -> Coordinates {
+        Coordinates { lon, lat }
+    }
+
+    #[test]
+    fn a_point_lies_in_one_of_the_cells_covering_any_box_around_it() {
+        let centre = point(-76.1474, 43.0481);
+        for margin in [0.0001, 0.001, 0.01] {
+            let bbox = widen(
+                &BoundingBox {
+                    south_west: centre,
+                    north_east: centre,
+                },
+                margin,
+            );
+            let cells = cells_covering(&bbox).expect("a small box has few cells");
+            assert!(cells.contains(&cell_of(centre)));
+            assert!(cells.contains(&cell_of(bbox.south_west)));
+            assert!(cells.contains(&cell_of(bbox.north_east)));
+        }
+    }
+
+    #[test]
+    fn neighbouring_cells_differ_and_the_edges_of_the_globe_stay_in_range() {
+        assert_ne!(cell_of(point(0.0, 0.0)), cell_of(point(0.003, 0.0)));
+        assert_ne!(cell_of(point(0.0, 0.0)), cell_of(point(0.0, 0.003)));
+        assert_eq!(cell_of(point(180.0, 90.0)), ROWS * COLUMNS - 1);
+        assert_eq!(cell_of(point(-180.0, -90.0)), 0);
+    }
+
+    #[test]
+    fn a_box_too_large_to_list_has_no_cells() {
+        let city = BoundingBox {
+            south_west: point(-76.4, 42.9),
+            north_east: point(-75.9, 43.2),
+        };
+        assert_eq!(cells_covering(&city), None);
+    }
+}

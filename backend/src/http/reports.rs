@@ -1,0 +1,152 @@
+//! `/api/v1/reports`: residents' reports, by place, status, category and time.
+//!
+//! Contact details never leave the server here: a report is shown as the city sees it.
+
+use super::api::{ApiError, read_body};
+use super::query::{Listing, invalid, one, point};
+use super::{State, blocking, current_catalogue};
+use crate::catalogue::Catalogue;
+use crate::db::requests::{self, RequestFilter, RequestRow};
+use crate::domain::{FieldError, RequestStatus, format_datetime};
+use crate::search::{Source, Window, page_of};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+const FILTERS: [&str; 6] = [
+    "status",
+    "service_code",
+    "requested_after",
+    "requested_before",
+    "updated_after",
+    "updated_before",
+];
+
+/// `GET /api/v1/reports`
+pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
+    respond(state, req, listing).await
+}
+
+/// `POST /api/v1/reports/search`: the same, with the parameters in a JSON body.
+pub async fn search(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, state.settings.body_limit_bytes).await?;
+    let listing = Listing::parse(&req, Some(&body), &FILTERS, state.settings.max_page_size)?;
+    respond(state, req, listing).await
+}
+
+/// `GET /api/v1/reports/{id}`
+pub async fn show(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no report '{id}'"),
+        )
+    };
+    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let worker = state.clone();
+    let row = blocking(move || requests::find(&worker.db, numeric))
+        .await?
+        .ok_or_else(missing)?;
+    let catalogue = current_catalogue(&state).await?;
+    Ok(one(&req, describe(&row, &catalogue)))
+}
+
+async fn respond(
+    state: State,
+    req: HttpRequest,
+    listing: Listing,
+) -> Result<HttpResponse, ApiError> {
+    let filter = filter_of(&listing)?;
+    let (limit, offset) = listing.window();
+    let area = listing.area.clone();
+    let worker = state.clone();
+    let page = blocking(move || {
+        let db = &worker.db;
+        page_of(
+            area.as_ref(),
+            limit,
+            offset,
+            Source {
+                window_for: Window::for_points,
+                located: &|window| requests::located(db, &filter, window),
+                by_ids: &|ids| requests::by_ids(db, ids),
+                page: &|limit, offset| requests::list(db, &filter, limit, offset),
+                count: &|| requests::count(db, &filter),
+                id_of: |row: &RequestRow| row.id,
+            },
+        )
+    })
+    .await?;
+    let catalogue = current_catalogue(&state).await?;
+    Ok(listing.respond(&req, page, |row| describe(row, &catalogue)))
+}
+
+fn filter_of(listing: &Listing) -> Result<RequestFilter, ApiError> {
+    let statuses = match listing.list("status") {
+        None => None,
+        Some(words) => Some(
+            words
+                .iter()
+                .map(|w| {
+                    w.parse::<RequestStatus>().map_err(|_| {
+                        let known: Vec<&str> =
+                            RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
+                        invalid(vec![FieldError::new(
+                            "status",
+                            format!("'{w}' is not one of {}", known.join(", ")),
+                        )])
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    Ok(RequestFilter {
+        service_codes: listing.list("service_code"),
+        statuses,
+        requested_from: listing.time("requested_after")?,
+        requested_to: listing.time("requested_before")?,
+        updated_from: listing.time("updated_after")?,
+        updated_to: listing.time("updated_before")?,
+        ..RequestFilter::default()
+    })
+}
+
+/// A report as the native API shows it: id, properties, geometry.
+fn describe(row: &RequestRow, catalogue: &Catalogue) -> (i64, Map<String, Value>, Value) {
+    let time = |t: Option<chrono::NaiveDateTime>| t.map(format_datetime);
+    let properties = json!({
+        "id": row.id,
+        "service_code": row.service_code,
+        "service_name": catalogue.get(&row.service_code).map(|s| s.name.clone()),
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "description": row.description,
+        "address": row.address,
+        "media_url": row.media_url,
+        "lat": row.lat,
+        "lon": row.lon,
+        "segment_id": row.segment_id,
+        "snap_distance_m": row.snap_distance_m,
+        "issue_id": row.issue_id,
+        "requested_at": format_datetime(row.requested_at),
+        "updated_at": format_datetime(row.updated_at),
+        "expected_at": time(row.expected_at),
+        "closed_at": time(row.closed_at),
+    });
+    let Value::Object(properties) = properties else {
+        unreachable!("json! of an object literal is an object")
+    };
+    let geometry = row.position().map_or(Value::Null, point);
+    (row.id, properties, geometry)
+}

@@ -1,0 +1,212 @@
+//! `/api/v1/segments`: the road network, by place, class and ward; and importing it
+//! from GeoJSON (planners and admins).
+
+use super::api::{ApiError, read_body, require_role};
+use super::open311::Params;
+use super::query::{Listing, invalid, one};
+use super::{State, blocking};
+use crate::db::segments::{self, SegmentFilter, SegmentRow};
+use crate::domain::{FieldError, Role, format_datetime, now};
+use crate::roads::{self, Mapping};
+use crate::search::{Source, Window, page_of};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value, json};
+
+const FILTERS: [&str; 2] = ["road_class", "ward_id"];
+
+/// Largest road network file accepted over HTTP, bytes (the CLI takes any size).
+const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// `GET /api/v1/segments`
+pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
+    respond(state, req, listing).await
+}
+
+/// `POST /api/v1/segments/search`: the same, with the parameters in a JSON body.
+pub async fn search(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, state.settings.body_limit_bytes).await?;
+    let listing = Listing::parse(&req, Some(&body), &FILTERS, state.settings.max_page_size)?;
+    respond(state, req, listing).await
+}
+
+/// `GET /api/v1/segments/{id}`
+pub async fn show(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no segment '{id}'"),
+        )
+    };
+    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let worker = state.clone();
+    let row = blocking(move || segments::by_ids(&worker.db, &[numeric]))
+        .await?
+        .pop()
+        .ok_or_else(missing)?;
+    Ok(one(&req, describe(&row)))
+}
+
+/// `POST /api/v1/segments?class_field=…`: imports a GeoJSON FeatureCollection of
+/// LineStrings and MultiLineStrings, mapped as the query says ([`Mapping`]); with
+/// `dry_run=true` only reports what it would do. Answers 201 with what was imported and
+/// each rejected feature's index and reason; 422 when no feature could be imported.
+pub async fn import(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "import road segments",
+    )
+    .await?;
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params
+        .pairs()
+        .iter()
+        .find(|(name, _)| !Mapping::OPTIONS.contains(&name.as_str()))
+    {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            format!(
+                "is not an import option; known: {}",
+                Mapping::OPTIONS.join(", ")
+            ),
+        )]));
+    }
+    let mapping = Mapping::from_options(|name| params.get(name))
+        .map_err(|e| invalid(vec![FieldError::new(e.field, e.message)]))?;
+    let dry_run = params
+        .boolean("dry_run", false)
+        .map_err(|e| invalid(vec![e]))?;
+    let body = read_body(payload, MAX_IMPORT_BYTES).await?;
+    let text = String::from_utf8(body).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "the body is not UTF-8 text",
+        )
+    })?;
+    let worker = state.clone();
+    let outcome = blocking(move || {
+        let wards = crate::db::wards::lookup(&worker.db)?;
+        let imported = match roads::read(&text, &mapping, &wards, now()) {
+            Ok(imported) => imported,
+            Err(e) => return Ok(Err(e)),
+        };
+        let ids = if dry_run || imported.segments.is_empty() {
+            Vec::new()
+        } else {
+            segments::insert(&worker.db, &imported.segments)?
+        };
+        Ok::<_, crate::db::DbError>(Ok((imported, ids)))
+    })
+    .await?;
+    let (imported, ids) = outcome
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_geojson", e.to_string()))?;
+    let status = if imported.features_imported == 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut body = serde_json::to_value(&imported).unwrap_or(Value::Null);
+    body["dry_run"] = json!(dry_run);
+    body["segment_ids"] = json!(ids);
+    if imported.features_imported == 0 {
+        body["error"] = json!("nothing_imported");
+        body["message"] = json!("no feature could be imported; see rejected for each one's reason");
+    }
+    Ok(HttpResponse::build(status).json(body))
+}
+
+async fn respond(
+    state: State,
+    req: HttpRequest,
+    listing: Listing,
+) -> Result<HttpResponse, ApiError> {
+    let ward_ids = match listing.list("ward_id") {
+        None => None,
+        Some(raw) => Some(
+            raw.iter()
+                .map(|w| {
+                    w.parse::<i64>().map_err(|_| {
+                        invalid(vec![FieldError::new(
+                            "ward_id",
+                            format!("'{w}' is not a ward id"),
+                        )])
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let filter = SegmentFilter {
+        road_classes: listing.list("road_class"),
+        ward_ids,
+    };
+    let (limit, offset) = listing.window();
+    let area = listing.area.clone();
+    let worker = state.clone();
+    let page = blocking(move || {
+        let db = &worker.db;
+        page_of(
+            area.as_ref(),
+            limit,
+            offset,
+            Source {
+                window_for: Window::for_segments,
+                located: &|window| segments::located(db, &filter, window),
+                by_ids: &|ids| segments::by_ids(db, ids),
+                page: &|limit, offset| segments::list(db, &filter, limit, offset),
+                count: &|| segments::count(db, &filter),
+                id_of: |row: &SegmentRow| row.id,
+            },
+        )
+    })
+    .await?;
+    Ok(listing.respond(&req, page, describe))
+}
+
+/// A segment as the native API shows it: id, properties, geometry.
+fn describe(row: &SegmentRow) -> (i64, Map<String, Value>, Value) {
+    let source: Value = row
+        .properties
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or(Value::Null);
+    let properties = json!({
+        "id": row.id,
+        "external_id": row.external_id,
+        "name": row.name,
+        "road_class": row.road_class,
+        "surface": row.surface,
+        "length_m": row.length_m,
+        "aadt": row.aadt,
+        "bus_route": row.bus_route,
+        "last_resurfaced": row.last_resurfaced.map(|d| d.to_string()),
+        "ward_id": row.ward_id,
+        "neighbourhood": row.neighbourhood,
+        "source_properties": source,
+        "updated_at": format_datetime(row.updated_at),
+    });
+    let Value::Object(properties) = properties else {
+        unreachable!("json! of an object literal is an object")
+    };
+    let geometry = serde_json::from_str(&row.geometry).unwrap_or(Value::Null);
+    (row.id, properties, geometry)
+}

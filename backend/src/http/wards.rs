@@ -1,0 +1,104 @@
+//! `/api/v1/wards`: each ward with its reports counted by status and by category, and
+//! its open issues; as JSON or as a GeoJSON FeatureCollection of the ward boundaries.
+
+use super::api::ApiError;
+use super::open311::Params;
+use super::query::{feature, feature_collection, invalid, wants_geojson};
+use super::{State, blocking};
+use crate::domain::{FieldError, parse_datetime};
+use actix_web::{HttpRequest, HttpResponse};
+use geo::{Orient, orient::Direction};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+const PARAMETERS: [&str; 3] = ["requested_after", "requested_before", "format"];
+
+/// `GET /api/v1/wards[?requested_after=&requested_before=][&format=geojson]`
+pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params
+        .pairs()
+        .iter()
+        .find(|(n, _)| !PARAMETERS.contains(&n.as_str()))
+    {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            format!("is not a parameter here; known: {}", PARAMETERS.join(", ")),
+        )]));
+    }
+    let time = |name: &str| {
+        params
+            .get(name)
+            .map(|raw| parse_datetime(raw, name))
+            .transpose()
+            .map_err(|e| invalid(vec![e]))
+    };
+    let (from, to) = (time("requested_after")?, time("requested_before")?);
+    let worker = state.clone();
+    let (wards, reports, open_issues) = blocking(move || {
+        let db = &worker.db;
+        Ok::<_, crate::db::DbError>((
+            crate::db::wards::all(db)?,
+            crate::db::wards::report_counts(db, from, to)?,
+            crate::db::wards::open_issue_counts(db)?,
+        ))
+    })
+    .await?;
+    let mut counts: BTreeMap<i64, (i64, BTreeMap<String, i64>, BTreeMap<String, i64>)> =
+        BTreeMap::new();
+    for (ward, status, code, n) in reports {
+        let entry = counts.entry(ward).or_default();
+        entry.0 += n;
+        *entry.1.entry(status).or_default() += n;
+        *entry.2.entry(code).or_default() += n;
+    }
+    let geojson = wants_geojson(&req);
+    let items: Vec<Value> = wards
+        .iter()
+        .map(|ward| {
+            let (total, by_status, by_service) = counts.remove(&ward.id).unwrap_or_default();
+            let mut properties = Map::new();
+            properties.insert("id".into(), json!(ward.id));
+            properties.insert("name".into(), json!(ward.name));
+            properties.insert("population".into(), json!(ward.population));
+            properties.insert("reports".into(), json!(total));
+            properties.insert("reports_by_status".into(), json!(by_status));
+            properties.insert("reports_by_service".into(), json!(by_service));
+            properties.insert(
+                "open_issues".into(),
+                json!(open_issues.get(&ward.id).copied().unwrap_or(0)),
+            );
+            let geometry = ward.geometry.as_deref().map_or(Value::Null, right_hand);
+            if geojson {
+                feature(ward.id, properties, geometry)
+            } else {
+                properties.insert("geometry".into(), geometry);
+                Value::Object(properties)
+            }
+        })
+        .collect();
+    Ok(if geojson {
+        HttpResponse::Ok()
+            .content_type("application/geo+json")
+            .body(feature_collection(items).to_string())
+    } else {
+        HttpResponse::Ok().json(json!({"total": items.len(), "items": items}))
+    })
+}
+
+/// A stored boundary in RFC 7946's winding (§3.1.6): outer rings anticlockwise, holes
+/// clockwise. Null if it is not a polygon.
+pub fn right_hand(stored: &str) -> Value {
+    let Ok(geometry) = stored.parse::<geojson::Geometry>() else {
+        return Value::Null;
+    };
+    let Ok(shape) = geo::Geometry::<f64>::try_from(geometry) else {
+        return Value::Null;
+    };
+    let oriented = match shape {
+        geo::Geometry::Polygon(p) => geo::Geometry::Polygon(p.orient(Direction::Default)),
+        geo::Geometry::MultiPolygon(p) => geo::Geometry::MultiPolygon(p.orient(Direction::Default)),
+        _ => return Value::Null,
+    };
+    serde_json::to_value(geojson::Geometry::from(&oriented)).unwrap_or(Value::Null)
+}

@@ -1,0 +1,23 @@
+-- Grid cells for spatial queries (see backend/src/grid.rs): each located row keeps the
+-- number of the 0.0025-degree cell it lies in (a segment: the centre of its bounding
+-- box), so a query near a point reads a few index ranges instead of a stripe of the city.
+-- The formula must match grid::cell_of: row = floor((lat + 90) / 0.0025), column =
+-- floor((lon + 180) / 0.0025) (CAST truncates, which is floor for these positive values).
+ALTER TABLE requests ADD COLUMN cell BIGINT;
+UPDATE requests SET cell =
+    MIN(CAST((lat + 90.0) / 0.0025 AS INTEGER), 71999) * 144000
+    + MIN(CAST((lon + 180.0) / 0.0025 AS INTEGER), 143999)
+    WHERE lat IS NOT NULL AND lon IS NOT NULL;
+CREATE INDEX requests_cell ON requests (cell);
+
+ALTER TABLE issues ADD COLUMN cell BIGINT NOT NULL DEFAULT 0;
+UPDATE issues SET cell =
+    MIN(CAST((lat + 90.0) / 0.0025 AS INTEGER), 71999) * 144000
+    + MIN(CAST((lon + 180.0) / 0.0025 AS INTEGER), 143999);
+CREATE INDEX issues_cell ON issues (cell);
+
+ALTER TABLE segments ADD COLUMN cell BIGINT NOT NULL DEFAULT 0;
+UPDATE segments SET cell =
+    MIN(CAST(((min_lat + max_lat) / 2.0 + 90.0) / 0.0025 AS INTEGER), 71999) * 144000
+    + MIN(CAST(((min_lon + max_lon) / 2.0 + 180.0) / 0.0025 AS INTEGER), 143999);
+CREATE INDEX segments_cell ON segments (cell);
