@@ -211,14 +211,19 @@ pub struct Page<T> {
     pub total: usize,
 }
 
+/// The candidates of a search in a window: (id, where it is).
+pub type Candidates<E> = Result<Vec<(i64, Located)>, E>;
+
+pub type Rows<T, E> = Result<Vec<T>, E>;
+
 /// How to read one kind of row, for [`page_of`].
 pub struct Source<'a, T, E> {
     pub window_for: fn(BoundingBox) -> Window,
     /// The candidates in a window, in the listing's order.
-    pub located: &'a dyn Fn(&Window) -> Result<Vec<(i64, Located)>, E>,
-    pub by_ids: &'a dyn Fn(&[i64]) -> Result<Vec<T>, E>,
+    pub located: &'a dyn Fn(&Window) -> Candidates<E>,
+    pub by_ids: &'a dyn Fn(&[i64]) -> Rows<T, E>,
     /// A page of the listing with no area: (limit, offset) → rows.
-    pub page: &'a dyn Fn(i64, i64) -> Result<Vec<T>, E>,
+    pub page: &'a dyn Fn(i64, i64) -> Rows<T, E>,
     pub count: &'a dyn Fn() -> Result<i64, E>,
     pub id_of: fn(&T) -> i64,
 }

@@ -13,6 +13,8 @@ mod helpers;
 mod media;
 mod scale_out;
 mod search;
+mod segments;
 mod services;
 mod snapping;
+mod spatial;
 mod submit;

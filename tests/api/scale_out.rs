@@ -19,6 +19,18 @@ async fn two_servers_on_one_database_see_each_others_reports_at_once() {
         .await
         .unwrap();
     assert_eq!(seen[0]["service_request_id"], id.as_str());
+    let near: Value = first
+        .client
+        .get(format!(
+            "{second}/api/v1/reports?lat=43.05&lon=-76.15&radius_m=100"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(near["items"][0]["id"].to_string(), id);
 
     // A report to the second server joins the issue the first one started.
     let answer: Value = first

@@ -111,7 +111,11 @@ pub async fn import(
         let ids = if dry_run || imported.segments.is_empty() {
             Vec::new()
         } else {
-            segments::insert(&worker.db, &imported.segments)?
+            let ids = segments::insert(&worker.db, &imported.segments)?;
+            // Reports to this server snap to the new segments at once; other servers
+            // see them at their next periodic check.
+            worker.segments.refresh(&worker.db)?;
+            ids
         };
         Ok::<_, crate::db::DbError>(Ok((imported, ids)))
     })

@@ -11,6 +11,9 @@ use geo::{Orient, orient::Direction};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
+/// A ward's reports: in all, by status, by service.
+type Counts = (i64, BTreeMap<String, i64>, BTreeMap<String, i64>);
+
 const PARAMETERS: [&str; 3] = ["requested_after", "requested_before", "format"];
 
 /// `GET /api/v1/wards[?requested_after=&requested_before=][&format=geojson]`
@@ -44,8 +47,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         ))
     })
     .await?;
-    let mut counts: BTreeMap<i64, (i64, BTreeMap<String, i64>, BTreeMap<String, i64>)> =
-        BTreeMap::new();
+    let mut counts: BTreeMap<i64, Counts> = BTreeMap::new();
     for (ward, status, code, n) in reports {
         let entry = counts.entry(ward).or_default();
         entry.0 += n;
