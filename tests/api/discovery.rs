@@ -45,3 +45,31 @@ async fn discovery_in_xml_has_the_declaration_and_nested_containers() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_routes_that_exist() {
+    let app = spawn_app().await;
+    let document = app.get_json("/api/v1/openapi.json", 200).await;
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 12);
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let url = app.url(&path.replace("{id}", "1"));
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method.clone(), url)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            assert_ne!(status, 405, "{method} {path} is documented but not served");
+            assert!(
+                !body.contains("is not a resource here"),
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+}
