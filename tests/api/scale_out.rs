@@ -46,3 +46,28 @@ async fn two_servers_on_one_database_see_each_others_reports_at_once() {
     assert!(answer[0]["service_notice"].as_str().unwrap().contains(&id));
     assert_eq!(first.count_rows("issues"), 1);
 }
+
+#[tokio::test]
+async fn reports_of_one_pothole_arriving_at_once_on_two_servers_make_one_issue() {
+    let first = spawn_app().await;
+    let second = first.spawn_second_server().await;
+    let servers = [first.address.clone(), second];
+    let posts = (0..24).map(|i| {
+        let client = first.client.clone();
+        let url = format!("{}/open311/v2/requests.json", servers[i % 2]);
+        let lat = 43.05 + (i % 5) as f64 * 2.0 / 111_195.0;
+        async move {
+            let mut form = pothole_at(lat, -76.15);
+            form.retain(|(k, _)| k != "email");
+            client.post(url).form(&form).send().await.unwrap().status()
+        }
+    });
+    for status in futures_util::future::join_all(posts).await {
+        assert_eq!(status, 200);
+    }
+    assert_eq!(first.count_rows("issues"), 1);
+    assert_eq!(
+        first.query_number("SELECT CAST(reporter_count AS BIGINT) AS n FROM issues"),
+        24
+    );
+}

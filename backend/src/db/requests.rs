@@ -157,7 +157,17 @@ struct NewIssue<'a> {
 /// De-duplication happens here, inside the transaction, so two reports of one pothole
 /// arriving at once cannot both start an issue.
 pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<Stored>> {
+    // Services whose reports may join an issue, in one order so that two servers locking
+    // several never wait on each other in a cycle.
+    let mut services: Vec<&str> = submissions
+        .iter()
+        .filter(|s| s.duplicate_radius_m.is_some())
+        .map(|s| s.request.service_code.as_str())
+        .collect();
+    services.sort_unstable();
+    services.dedup();
     write!(db, |conn| conn.transaction(|conn| {
+        DedupLock::lock(conn, &services)?;
         let mut stored = Vec::with_capacity(submissions.len());
         for submission in submissions {
             if let Some(photo) = &submission.photo {
@@ -278,6 +288,32 @@ pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<St
         }
         Ok(stored)
     }))
+}
+
+/// Serialises de-duplication of one service's reports across servers until the end of
+/// the transaction, so two servers receiving reports of one pothole at the same instant
+/// cannot both start an issue. SQLite has one writer, which already does this.
+trait DedupLock {
+    fn lock(&mut self, services: &[&str]) -> diesel::QueryResult<()>;
+}
+
+impl DedupLock for diesel::sqlite::SqliteConnection {
+    fn lock(&mut self, _services: &[&str]) -> diesel::QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl DedupLock for diesel::pg::PgConnection {
+    fn lock(&mut self, services: &[&str]) -> diesel::QueryResult<()> {
+        for service in services {
+            // hashtext is stable across servers and sessions; the prefix keeps these
+            // keys apart from any other advisory lock on the database.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('upkeep-dedup:' || $1))")
+                .bind::<diesel::sql_types::Text, _>(*service)
+                .execute(self)?;
+        }
+        Ok(())
+    }
 }
 
 /// How the reporter of `request` may be recognised again: by e-mail, device or
