@@ -90,6 +90,37 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+/// A transaction that will write. On SQLite it takes the write lock when it begins
+/// (`BEGIN IMMEDIATE`): a transaction that reads first and then writes could otherwise
+/// fail at once with "database is locked" when another process (a second server on the
+/// same file) writes in between, instead of waiting its turn.
+pub(crate) trait WriteTransaction: diesel::Connection {
+    fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>;
+}
+
+impl WriteTransaction for SqliteConnection {
+    fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        self.immediate_transaction(work)
+    }
+}
+
+impl WriteTransaction for PgConnection {
+    fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        diesel::Connection::transaction(self, work)
+    }
+}
+
 /// `rows` in the order of `ids` (each row once; ids with no row are skipped).
 fn in_order_of<T>(ids: &[i64], rows: Vec<T>, id: impl Fn(&T) -> i64) -> Vec<T> {
     let mut by_id: std::collections::HashMap<i64, T> =

@@ -2,7 +2,7 @@
 
 use super::media::MediaRow;
 use super::schema::{issue_reporters, issues, media, request_updates, requests};
-use super::{Database, DbResult};
+use super::{Database, DbResult, WriteTransaction};
 use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
@@ -166,7 +166,7 @@ pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<St
         .collect();
     services.sort_unstable();
     services.dedup();
-    write!(db, |conn| conn.transaction(|conn| {
+    write!(db, |conn| conn.write_transaction(|conn| {
         DedupLock::lock(conn, &services)?;
         let mut stored = Vec::with_capacity(submissions.len());
         for submission in submissions {
@@ -443,13 +443,16 @@ pub fn count(db: &Database, filter: &RequestFilter) -> DbResult<i64> {
 
 /// The reports matching `filter` (without its circle) whose position lies in `window`,
 /// newest first: the candidates of a search by place.
+///
+/// Without other filters this reads only the covering index `requests_cell`, so it is
+/// ordered here rather than in SQL.
 pub fn located(
     db: &Database,
     filter: &RequestFilter,
     window: &Window,
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
-    let rows: Vec<(i64, Option<f64>, Option<f64>)> = read!(db, |conn| {
+    let mut rows: Vec<(i64, Option<f64>, Option<f64>, NaiveDateTime)> = read!(db, |conn| {
         let mut query = filtered!(filter)
             .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
@@ -457,13 +460,18 @@ pub fn located(
             query = query.filter(requests::cell.eq_any(cells.clone()));
         }
         query
-            .select((requests::id, requests::lon, requests::lat))
-            .order((requests::requested_at.desc(), requests::id.desc()))
+            .select((
+                requests::id,
+                requests::lon,
+                requests::lat,
+                requests::requested_at,
+            ))
             .load(conn)?
     });
+    rows.sort_unstable_by(|a, b| b.3.cmp(&a.3).then(b.0.cmp(&a.0)));
     Ok(rows
         .into_iter()
-        .filter_map(|(id, lon, lat)| {
+        .filter_map(|(id, lon, lat, _)| {
             Some((
                 id,
                 Located::Point(Coordinates {
@@ -543,7 +551,7 @@ pub fn change_status(
     at: NaiveDateTime,
 ) -> DbResult<Option<RequestRow>> {
     let closed_at = (!status.is_open()).then_some(at);
-    write!(db, |conn| conn.transaction(|conn| {
+    write!(db, |conn| conn.write_transaction(|conn| {
         let updated: Option<RequestRow> = diesel::update(
             requests::table
                 .filter(requests::id.eq(id))

@@ -1,7 +1,7 @@
 //! The `segments` table: the road network, cut into pieces of at most 250 m.
 
 use super::schema::segments;
-use super::{Database, DbResult};
+use super::{Database, DbResult, WriteTransaction};
 use crate::domain::BoundingBox;
 use crate::search::{Located, Window};
 use crate::spatial::{SegmentShape, lines_of_geojson};
@@ -132,7 +132,7 @@ pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<SegmentRow>> {
 
 /// Stores new segments (their `id` is ignored) in one transaction; returns their ids.
 pub fn insert(db: &Database, rows: &[SegmentRow]) -> DbResult<Vec<i64>> {
-    write!(db, |conn| conn.transaction(|conn| {
+    write!(db, |conn| conn.write_transaction(|conn| {
         let mut ids = Vec::with_capacity(rows.len());
         for row in rows {
             let id: i64 = diesel::insert_into(segments::table)

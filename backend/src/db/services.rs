@@ -1,7 +1,7 @@
 //! The `services` table: the catalogue as stored.
 
 use super::schema::services;
-use super::{Database, DbError, DbResult};
+use super::{Database, DbError, DbResult, WriteTransaction};
 use crate::catalogue::{Service, SlaDays};
 use crate::domain::now;
 use chrono::NaiveDateTime;
@@ -98,7 +98,7 @@ impl ServiceRow {
 /// Stored services are left as staff made them, retired ones included.
 pub fn seed(db: &Database, catalogue: &[Service]) -> DbResult<usize> {
     let at = now();
-    write!(db, |conn| conn.transaction(|conn| {
+    write!(db, |conn| conn.write_transaction(|conn| {
         let existing: Vec<String> = services::table.select(services::code).load(conn)?;
         let next_position = i32::try_from(existing.len()).unwrap_or(i32::MAX);
         let rows: Vec<ServiceRow> = catalogue
