@@ -17,7 +17,7 @@ use backend::db::requests::{self, NewRequest, RequestFilter};
 use backend::db::schema;
 use backend::domain::{Circle, Coordinates, now};
 use backend::search::{Area, Order, Source, Window, page_of};
-use backend::spatial::{SegmentIndex, lines_of_geojson};
+use backend::spatial::SegmentIndex;
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,8 +48,11 @@ fn open(url: &str) -> anyhow::Result<Database> {
     Ok(Database::open(&url, 4)?)
 }
 
+/// A segment's id and its (first) line, longitude first.
+type SegmentLine = (i64, Vec<(f64, f64)>);
+
 /// Every segment's line, for placing points and snapping.
-fn segment_lines(db: &Database) -> anyhow::Result<Vec<(i64, Vec<(f64, f64)>)>> {
+fn segment_lines(db: &Database) -> anyhow::Result<Vec<SegmentLine>> {
     Ok(backend::db::segments::shapes(db)?
         .into_iter()
         .filter_map(|s| Some((s.id, s.lines.into_iter().next()?)))
@@ -302,7 +305,6 @@ fn queries(db: &Database, postgis: &str, n: usize) -> anyhow::Result<()> {
         elapsed.as_secs_f64() * 1e3,
         elapsed.as_secs_f64() * 1e6 / snap_points.len() as f64
     );
-    let _ = lines_of_geojson;
     Ok(())
 }
 
