@@ -35,10 +35,13 @@ fn main() -> anyhow::Result<()> {
     {
         ["fill", db, n] => fill(&open(db)?, n.parse()?),
         ["export", db, file] => export(&open(db)?, file),
-        ["queries", db, postgis, n] => queries(&open(db)?, postgis, n.parse()?),
+        ["queries", db, postgis, n] => queries(&open(db)?, postgis, n.parse()?, None),
+        ["queries", db, postgis, n, upkeep_pg] => {
+            queries(&open(db)?, postgis, n.parse()?, Some(&open(upkeep_pg)?))
+        }
         ["http", url, db, n] => http(url, &open(db)?, n.parse()?),
         _ => anyhow::bail!(
-            "usage: spatial_bench fill DB N | export DB FILE | queries DB POSTGIS_URL N | http URL DB N"
+            "usage: spatial_bench fill DB N | export DB FILE | queries DB POSTGIS_URL N [UPKEEP_PG_URL] | http URL DB N"
         ),
     }
 }
@@ -155,20 +158,51 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes every located, accepted report as CSV: id, accepted_at, service_code, status,
+/// attributes, lat, lon, requested_at, updated_at, cell (the columns `requests` needs).
 fn export(db: &Database, file: &str) -> anyhow::Result<()> {
     let Database::Sqlite { readers, .. } = db else {
         anyhow::bail!("export reads a SQLite database");
     };
     use schema::requests::dsl as r;
-    let rows: Vec<(i64, Option<f64>, Option<f64>)> = r::requests
+    type Row = (
+        i64,
+        chrono::NaiveDateTime,
+        String,
+        String,
+        Option<f64>,
+        Option<f64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = r::requests
         .filter(r::accepted_at.is_not_null())
-        .select((r::id, r::lon, r::lat))
+        .select((
+            r::id,
+            r::requested_at,
+            r::service_code,
+            r::status,
+            r::lat,
+            r::lon,
+            r::cell,
+        ))
         .load(&mut readers.get()?)?;
     let mut out = csv::Writer::from_path(file)?;
     let mut n = 0;
-    for (id, lon, lat) in rows {
-        if let (Some(lon), Some(lat)) = (lon, lat) {
-            out.write_record([id.to_string(), format!("{lon:.9}"), format!("{lat:.9}")])?;
+    for (id, at, code, status, lat, lon, cell) in rows {
+        if let (Some(lat), Some(lon), Some(cell)) = (lat, lon, cell) {
+            let at = at.format("%Y-%m-%d %H:%M:%S").to_string();
+            out.write_record([
+                id.to_string(),
+                at.clone(),
+                code,
+                status,
+                "{}".into(),
+                format!("{lat:.9}"),
+                format!("{lon:.9}"),
+                at.clone(),
+                at,
+                cell.to_string(),
+            ])?;
             n += 1;
         }
     }
@@ -198,7 +232,12 @@ fn centres(db: &Database, n: usize, seed: u64) -> anyhow::Result<Vec<Coordinates
     Ok((0..n).map(|_| point_near(&mut rng, &lines, 0.0)).collect())
 }
 
-fn queries(db: &Database, postgis: &str, n: usize) -> anyhow::Result<()> {
+fn queries(
+    db: &Database,
+    postgis: &str,
+    n: usize,
+    upkeep_pg: Option<&Database>,
+) -> anyhow::Result<()> {
     let points = centres(db, n, 1)?;
     let filter = RequestFilter::default();
     let mut pg = diesel::PgConnection::establish(postgis)?;
@@ -211,7 +250,8 @@ fn queries(db: &Database, postgis: &str, n: usize) -> anyhow::Result<()> {
     let postgis_query = "SELECT id FROM bench_reports \
         WHERE ST_DWithin(geog, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, $3, false) \
         ORDER BY ST_Distance(geog, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, false), id";
-    let (mut ours, mut page, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut page, mut theirs, mut ours_pg) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut hits, mut mismatches) = (0usize, 0usize);
     // One warm-up pass each so both read from memory, as a running server does.
     for (round, centre) in points.iter().chain(points.iter()).enumerate() {
@@ -248,7 +288,21 @@ fn queries(db: &Database, postgis: &str, n: usize) -> anyhow::Result<()> {
             .bind::<diesel::sql_types::Double, _>(RADIUS_M)
             .load(&mut pg)?;
         let their_time = started.elapsed();
+        let mut pg_found = None;
+        if let Some(pg_db) = upkeep_pg {
+            let started = Instant::now();
+            let found = circle.search(Window::for_points, Order::Nearest, |w| {
+                requests::located(pg_db, &filter, w)
+            })?;
+            pg_found = Some(found.len());
+            if round >= points.len() {
+                ours_pg.push(started.elapsed());
+            }
+        }
         if round >= points.len() {
+            if let Some(count) = pg_found {
+                anyhow::ensure!(count == found.len(), "SQLite and PostgreSQL disagree");
+            }
             ours.push(our_time);
             page.push(page_time);
             theirs.push(their_time);
@@ -279,7 +333,13 @@ fn queries(db: &Database, postgis: &str, n: usize) -> anyhow::Result<()> {
         "  PostGIS ST_DWithin (geography, GiST, same points, every hit, nearest first): {}",
         quantiles(theirs)
     );
-    println!("  queries where the two found different reports: {mismatches} of {n}");
+    if !ours_pg.is_empty() {
+        println!(
+            "  Upkeep in process on PostgreSQL (same grid-cell query, same server as PostGIS): {}",
+            quantiles(ours_pg)
+        );
+    }
+    println!("  queries where Upkeep and PostGIS found different reports: {mismatches} of {n}");
 
     // Snapping.
     let shapes = backend::db::segments::shapes(db)?;

@@ -33,20 +33,35 @@ if [ ! -f "$WORK/streets-imported" ]; then
 fi
 "$BENCH" fill "$DB" 1000000
 
-# The same reports in PostGIS: geography points with a GiST index.
-"$BENCH" export "$DB" "$WORK/points.csv"
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS upkeep_postgis_bench" -c "CREATE DATABASE upkeep_postgis_bench"
+# The same reports in PostGIS (geography points, GiST index), and in an Upkeep database
+# on the same PostgreSQL server (its own grid-cell index).
+"$BENCH" export "$DB" "$WORK/reports.csv"
+psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS upkeep_postgis_bench" -c "CREATE DATABASE upkeep_postgis_bench" \
+  -c "DROP DATABASE IF EXISTS upkeep_pg_bench" -c "CREATE DATABASE upkeep_pg_bench"
 psql "$PG/upkeep_postgis_bench" -q <<SQL
 CREATE EXTENSION postgis;
-CREATE TABLE bench_points (id BIGINT PRIMARY KEY, lon DOUBLE PRECISION, lat DOUBLE PRECISION);
-\copy bench_points FROM '$WORK/points.csv' WITH (FORMAT csv)
+CREATE TABLE staging (id BIGINT, accepted_at TIMESTAMP, service_code TEXT, status TEXT,
+  attributes TEXT, lat DOUBLE PRECISION, lon DOUBLE PRECISION, requested_at TIMESTAMP,
+  updated_at TIMESTAMP, cell BIGINT);
+\copy staging FROM '$WORK/reports.csv' WITH (FORMAT csv)
 CREATE TABLE bench_reports AS
-  SELECT id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography AS geog FROM bench_points;
+  SELECT id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography AS geog FROM staging;
+ALTER TABLE bench_reports ADD PRIMARY KEY (id);
 CREATE INDEX bench_reports_geog ON bench_reports USING GIST (geog);
+DROP TABLE staging;
 VACUUM ANALYZE bench_reports;
 SQL
+# An Upkeep schema with its catalogue: start a server once on the empty database.
+UPKEEP_DATABASE_URL="$PG/upkeep_pg_bench" UPKEEP_DEMO=false "$BIN" serve --bind "127.0.0.1:$PORT" &
+seeder=$!
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.2; done
+kill $seeder; wait $seeder || true
+psql "$PG/upkeep_pg_bench" -q <<SQL
+\copy requests (id, accepted_at, service_code, status, attributes, lat, lon, requested_at, updated_at, cell) FROM '$WORK/reports.csv' WITH (FORMAT csv)
+VACUUM ANALYZE requests;
+SQL
 
-"$BENCH" queries "$DB" "$PG/upkeep_postgis_bench" "$N"
+"$BENCH" queries "$DB" "$PG/upkeep_postgis_bench" "$N" "$PG/upkeep_pg_bench"
 
 # Over HTTP, against a server on the same database.
 UPKEEP_DATABASE_URL="$DB" UPKEEP_DEMO=false UPKEEP_MAX_PAGE_SIZE=10000 \

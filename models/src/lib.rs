@@ -5,3 +5,4 @@
 
 pub mod city;
 pub mod network;
+pub mod risk;

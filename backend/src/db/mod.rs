@@ -49,6 +49,7 @@ pub mod demo;
 pub mod issues;
 pub mod media;
 pub mod requests;
+pub mod risk;
 pub mod schema;
 pub mod segments;
 pub mod services;

@@ -1,0 +1,456 @@
+//! Temporal evaluation: rolling-origin folds and a final untouched hold-out year, each
+//! with a gap of one horizon between training, calibration and test windows so that no
+//! label window overlaps the next block; the models beside simple baselines and (on the
+//! synthetic city) the oracle.
+
+use super::features::{FEATURES, History, row};
+use super::metrics::{brier, calibration_curve, ece, pr_auc, roc_auc, top};
+use super::model::{
+    ForestParams, LogisticParams, Model, Row, TrainError, fit_forest, fit_logistic,
+};
+use chrono::{Duration, NaiveDate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Days ahead a label looks.
+pub const HORIZON_DAYS: i64 = 28;
+/// Weeks of history before the first as-of date (the longest short window is 90 days).
+const WARM_UP_WEEKS: i64 = 13;
+/// Weeks a model is calibrated on, after its training window.
+const CALIBRATION_WEEKS: i64 = 8;
+const FOLD_WEEKS: i64 = 13;
+const FOLDS: i64 = 3;
+
+/// Confirmed surface defects per segment: the days they appeared, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct Defects(pub Vec<Vec<NaiveDate>>);
+
+impl Defects {
+    /// At least one new defect on segment `s` in `(as_of, as_of + horizon]`.
+    pub fn label(&self, s: usize, as_of: NaiveDate) -> bool {
+        let days = &self.0[s];
+        let after = days.partition_point(|d| *d <= as_of);
+        after < days.len() && days[after] <= as_of + Duration::days(HORIZON_DAYS)
+    }
+}
+
+/// Rows for every segment at each as-of date.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub rows: Vec<Row>,
+    pub labels: Vec<bool>,
+    pub segment: Vec<usize>,
+    pub as_of: Vec<NaiveDate>,
+}
+
+impl Rows {
+    pub fn build(history: &History, defects: &Defects, dates: &[NaiveDate]) -> Rows {
+        let n = history.segments.len();
+        let mut out = Rows::default();
+        for &date in dates {
+            for s in 0..n {
+                out.rows.push(row(history, s, date));
+                out.labels.push(defects.label(s, date));
+                out.segment.push(s);
+                out.as_of.push(date);
+            }
+        }
+        out
+    }
+
+    fn select(&self, from: NaiveDate, to: NaiveDate) -> Rows {
+        let mut out = Rows::default();
+        for i in 0..self.rows.len() {
+            if self.as_of[i] >= from && self.as_of[i] <= to {
+                out.rows.push(self.rows[i]);
+                out.labels.push(self.labels[i]);
+                out.segment.push(self.segment[i]);
+                out.as_of.push(self.as_of[i]);
+            }
+        }
+        out
+    }
+}
+
+/// Weekly as-of dates from `start` (the history's first day) whose labels end by `end`.
+pub fn as_of_dates(start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
+    (WARM_UP_WEEKS..)
+        .map(|w| start + Duration::weeks(w))
+        .take_while(|d| *d + Duration::days(HORIZON_DAYS) <= end)
+        .collect()
+}
+
+/// What the truth offers besides labels (synthetic city only).
+#[derive(Debug, Clone, Default)]
+pub struct Truth {
+    /// The true 28-day hazard per (segment, as-of date): the oracle's score.
+    pub hazard: HashMap<(usize, NaiveDate), f64>,
+    /// Each segment's neighbourhood reporting-propensity third (0 least eager … 2).
+    pub tercile: Vec<Option<usize>>,
+}
+
+/// Ranking metrics of one score on one block of weeks.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ranking {
+    pub roc_auc: f64,
+    pub pr_auc: f64,
+    pub precision_at_1pct: f64,
+    pub precision_at_5pct: f64,
+    pub precision_at_10pct: f64,
+    pub recall_at_1pct: f64,
+    pub recall_at_5pct: f64,
+    pub recall_at_10pct: f64,
+    pub lift_at_1pct: f64,
+    pub lift_at_5pct: f64,
+    pub lift_at_10pct: f64,
+    pub precision_at_10pct_of_length: f64,
+    pub recall_at_10pct_of_length: f64,
+    /// Recall in the top 10 % for defects in each reporting-propensity third.
+    pub tercile_recall_at_10pct: Vec<f64>,
+}
+
+/// A calibrated model's metrics on one block.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scored {
+    #[serde(flatten)]
+    pub ranking: Ranking,
+    pub brier: f64,
+    pub ece: f64,
+    /// (mean probability, observed rate, rows) in 10 equal-mass bins.
+    pub calibration: Vec<(f64, f64, usize)>,
+}
+
+/// Everything measured on one block of test weeks.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Block {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub rows: usize,
+    pub base_rate: f64,
+    pub logistic: Scored,
+    pub forest: Scored,
+    pub baselines: HashMap<String, Ranking>,
+    pub oracle: Option<Ranking>,
+}
+
+/// The full evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub folds: Vec<Block>,
+    pub holdout: Block,
+    /// The learner picked on the folds (mean PR-AUC): "logistic" or "forest".
+    pub selected: String,
+    pub features: Vec<&'static str>,
+    pub logistic_params: LogisticParams,
+    pub forest_params: ForestParams,
+}
+
+/// Scores a block by ranking each week's segments.
+fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>) -> Ranking {
+    let mut weeks: HashMap<NaiveDate, Vec<usize>> = HashMap::new();
+    for (i, d) in block.as_of.iter().enumerate() {
+        weeks.entry(*d).or_default().push(i);
+    }
+    let base_rate =
+        block.labels.iter().filter(|&&l| l).count() as f64 / block.labels.len().max(1) as f64;
+    let mut precision = [0.0; 3];
+    let mut hits = [0usize; 3];
+    let (mut length_precision, mut length_hits) = (0.0, 0usize);
+    let mut tercile = [(0usize, 0usize); 3];
+    let positives = block.labels.iter().filter(|&&l| l).count();
+    let shares = [0.01, 0.05, 0.10];
+    for rows in weeks.values() {
+        let week_scores: Vec<f64> = rows.iter().map(|&i| scores[i]).collect();
+        for (k, share) in shares.iter().enumerate() {
+            let chosen = top(&week_scores, *share, None);
+            let found = chosen.iter().filter(|&&c| block.labels[rows[c]]).count();
+            precision[k] += found as f64 / chosen.len().max(1) as f64;
+            hits[k] += found;
+            if k == 2
+                && let Some(truth) = truth
+            {
+                let in_top: std::collections::HashSet<usize> =
+                    chosen.iter().map(|&c| rows[c]).collect();
+                for &i in rows {
+                    if let (true, Some(Some(t))) =
+                        (block.labels[i], truth.tercile.get(block.segment[i]))
+                    {
+                        tercile[*t].1 += 1;
+                        tercile[*t].0 += usize::from(in_top.contains(&i));
+                    }
+                }
+            }
+        }
+        let week_lengths: Vec<f64> = rows.iter().map(|&i| lengths[block.segment[i]]).collect();
+        let chosen = top(&week_scores, 0.10, Some(&week_lengths));
+        let found = chosen.iter().filter(|&&c| block.labels[rows[c]]).count();
+        length_precision += found as f64 / chosen.len().max(1) as f64;
+        length_hits += found;
+    }
+    let weeks_n = weeks.len().max(1) as f64;
+    let recall = |h: usize| h as f64 / positives.max(1) as f64;
+    let lift = |p: f64| if base_rate > 0.0 { p / base_rate } else { 0.0 };
+    Ranking {
+        roc_auc: roc_auc(scores, &block.labels).unwrap_or(f64::NAN),
+        pr_auc: pr_auc(scores, &block.labels).unwrap_or(f64::NAN),
+        precision_at_1pct: precision[0] / weeks_n,
+        precision_at_5pct: precision[1] / weeks_n,
+        precision_at_10pct: precision[2] / weeks_n,
+        recall_at_1pct: recall(hits[0]),
+        recall_at_5pct: recall(hits[1]),
+        recall_at_10pct: recall(hits[2]),
+        lift_at_1pct: lift(precision[0] / weeks_n),
+        lift_at_5pct: lift(precision[1] / weeks_n),
+        lift_at_10pct: lift(precision[2] / weeks_n),
+        precision_at_10pct_of_length: length_precision / weeks_n,
+        recall_at_10pct_of_length: recall(length_hits),
+        tercile_recall_at_10pct: if truth.is_some() {
+            tercile
+                .iter()
+                .map(|(found, all)| *found as f64 / (*all).max(1) as f64)
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+fn scored(block: &Rows, model: &Model, lengths: &[f64], truth: Option<&Truth>) -> Scored {
+    let probabilities: Vec<f64> = block.rows.iter().map(|r| model.probability(r)).collect();
+    Scored {
+        ranking: ranking(block, &probabilities, lengths, truth),
+        brier: brier(&probabilities, &block.labels),
+        ece: ece(&probabilities, &block.labels, 10),
+        calibration: calibration_curve(&probabilities, &block.labels, 10),
+    }
+}
+
+/// Trains both learners on `train`, calibrates them on `calibrate`.
+pub fn train_both(
+    train: &Rows,
+    calibrate: &Rows,
+    logistic: LogisticParams,
+    forest: ForestParams,
+) -> Result<(Model, Model), TrainError> {
+    let (standardiser, learner) = fit_logistic(&train.rows, &train.labels, logistic)?;
+    let logistic_model = Model::calibrated(
+        "logistic",
+        standardiser,
+        learner,
+        &calibrate.rows,
+        &calibrate.labels,
+    );
+    let (standardiser, learner) = fit_forest(&train.rows, &train.labels, forest)?;
+    let forest_model = Model::calibrated(
+        "forest",
+        standardiser,
+        learner,
+        &calibrate.rows,
+        &calibrate.labels,
+    );
+    Ok((logistic_model, forest_model))
+}
+
+/// The windows around a test block starting at `origin`: (train end, calibration start,
+/// calibration end), each separated by one horizon.
+pub fn windows_before(origin: NaiveDate) -> (NaiveDate, NaiveDate, NaiveDate) {
+    let gap = Duration::days(HORIZON_DAYS);
+    let calibration_end = origin - gap - Duration::days(1);
+    let calibration_start = origin - gap - Duration::weeks(CALIBRATION_WEEKS);
+    let train_end = calibration_start - gap - Duration::days(1);
+    (train_end, calibration_start, calibration_end)
+}
+
+/// What every block of an evaluation shares.
+struct Setting<'a> {
+    all: &'a Rows,
+    lengths: &'a [f64],
+    truth: Option<&'a Truth>,
+    logistic: LogisticParams,
+    forest: ForestParams,
+}
+
+fn block(
+    setting: &Setting<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Block, TrainError> {
+    let Setting {
+        all,
+        lengths,
+        truth,
+        logistic,
+        forest,
+    } = *setting;
+    let first = all.as_of.iter().min().copied().unwrap_or(from);
+    let (train_end, calibration_start, calibration_end) = windows_before(from);
+    let train = all.select(first, train_end);
+    let calibrate = all.select(calibration_start, calibration_end);
+    let test = all.select(from, to);
+    progress(&format!(
+        "training on {first} – {train_end} ({} rows), calibrating on {calibration_start} – {calibration_end}, testing {from} – {to}",
+        train.rows.len()
+    ));
+    let (logistic_model, forest_model) = train_both(&train, &calibrate, logistic, forest)?;
+    let column = |name: &str| FEATURES.iter().position(|f| f.name == name).unwrap_or(0);
+    let (reports_365, reports_90, age, length) = (
+        column("reports_365d"),
+        column("reports_90d"),
+        column("surface_age_years"),
+        column("log_length"),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let mut baselines = HashMap::new();
+    let random: Vec<f64> = test.rows.iter().map(|_| rng.r#gen::<f64>()).collect();
+    baselines.insert("random".to_owned(), ranking(&test, &random, lengths, truth));
+    let prior: Vec<f64> = test.rows.iter().map(|r| r[reports_365]).collect();
+    baselines.insert(
+        "prior_reports".to_owned(),
+        ranking(&test, &prior, lengths, truth),
+    );
+    let age_scores: Vec<f64> = test
+        .rows
+        .iter()
+        .map(|r| if r[age].is_finite() { r[age] } else { 0.0 })
+        .collect();
+    baselines.insert(
+        "surface_age".to_owned(),
+        ranking(&test, &age_scores, lengths, truth),
+    );
+    let density: Vec<f64> = test
+        .rows
+        .iter()
+        .map(|r| r[reports_90] / (r[length].exp() / 1000.0))
+        .collect();
+    baselines.insert(
+        "report_density_90d".to_owned(),
+        ranking(&test, &density, lengths, truth),
+    );
+    let oracle = truth.filter(|t| !t.hazard.is_empty()).map(|t| {
+        let scores: Vec<f64> = (0..test.rows.len())
+            .map(|i| {
+                t.hazard
+                    .get(&(test.segment[i], test.as_of[i]))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        ranking(&test, &scores, lengths, truth)
+    });
+    Ok(Block {
+        from,
+        to,
+        rows: test.rows.len(),
+        base_rate: test.labels.iter().filter(|&&l| l).count() as f64
+            / test.labels.len().max(1) as f64,
+        logistic: scored(&test, &logistic_model, lengths, truth),
+        forest: scored(&test, &forest_model, lengths, truth),
+        baselines,
+        oracle,
+    })
+}
+
+/// The whole evaluation over weekly as-of dates `dates` (see [`as_of_dates`]).
+pub fn evaluate(
+    history: &History,
+    defects: &Defects,
+    dates: &[NaiveDate],
+    truth: Option<&Truth>,
+    logistic: LogisticParams,
+    forest: ForestParams,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Evaluation, TrainError> {
+    let all = Rows::build(history, defects, dates);
+    let lengths: Vec<f64> = history.segments.iter().map(|s| s.length_m).collect();
+    let last = *dates.last().ok_or(TrainError::NoRows("as-of"))?;
+    let holdout_from = last - Duration::weeks(51);
+    let setting = Setting {
+        all: &all,
+        lengths: &lengths,
+        truth,
+        logistic,
+        forest,
+    };
+    let mut folds = Vec::new();
+    for k in 0..FOLDS {
+        // Fold test blocks end a horizon before the hold-out year begins.
+        let to = holdout_from
+            - Duration::days(HORIZON_DAYS)
+            - Duration::days(1)
+            - Duration::weeks(FOLD_WEEKS * (FOLDS - 1 - k));
+        let from = to - Duration::weeks(FOLD_WEEKS) + Duration::days(1);
+        folds.push(block(&setting, from, to, progress)?);
+    }
+    let holdout = block(&setting, holdout_from, last, progress)?;
+    let mean_pr =
+        |pick: fn(&Block) -> f64| folds.iter().map(pick).sum::<f64>() / folds.len().max(1) as f64;
+    let selected = if mean_pr(|b| b.forest.ranking.pr_auc) > mean_pr(|b| b.logistic.ranking.pr_auc)
+    {
+        "forest"
+    } else {
+        "logistic"
+    };
+    Ok(Evaluation {
+        folds,
+        holdout,
+        selected: selected.to_owned(),
+        features: FEATURES.iter().map(|f| f.name).collect(),
+        logistic_params: logistic,
+        forest_params: forest,
+    })
+}
+
+impl Evaluation {
+    /// The selected model's hold-out metrics.
+    pub fn selected_scores(&self) -> &Scored {
+        if self.selected == "forest" {
+            &self.holdout.forest
+        } else {
+            &self.holdout.logistic
+        }
+    }
+
+    /// The headline figures as one flat JSON object.
+    pub fn summary(&self) -> serde_json::Value {
+        let s = self.selected_scores();
+        let h = &self.holdout;
+        let tercile_ratio = {
+            let t = &s.ranking.tercile_recall_at_10pct;
+            let best = t.iter().copied().fold(f64::NAN, f64::max);
+            let worst = t.iter().copied().fold(f64::NAN, f64::min);
+            if best > 0.0 { worst / best } else { f64::NAN }
+        };
+        serde_json::json!({
+            "model": self.selected,
+            "holdout_from": h.from,
+            "holdout_to": h.to,
+            "holdout_rows": h.rows,
+            "base_rate": h.base_rate,
+            "roc_auc": s.ranking.roc_auc,
+            "pr_auc": s.ranking.pr_auc,
+            "precision_at_1pct": s.ranking.precision_at_1pct,
+            "precision_at_5pct": s.ranking.precision_at_5pct,
+            "precision_at_10pct": s.ranking.precision_at_10pct,
+            "recall_at_10pct": s.ranking.recall_at_10pct,
+            "lift_at_1pct": s.ranking.lift_at_1pct,
+            "lift_at_10pct": s.ranking.lift_at_10pct,
+            "precision_at_10pct_of_length": s.ranking.precision_at_10pct_of_length,
+            "brier": s.brier,
+            "ece": s.ece,
+            "oracle_precision_at_10pct": h.oracle.as_ref().map(|o| o.precision_at_10pct),
+            "oracle_roc_auc": h.oracle.as_ref().map(|o| o.roc_auc),
+            "baseline_random_precision_at_10pct": h.baselines.get("random").map(|b| b.precision_at_10pct),
+            "baseline_prior_reports_precision_at_10pct": h.baselines.get("prior_reports").map(|b| b.precision_at_10pct),
+            "baseline_surface_age_precision_at_10pct": h.baselines.get("surface_age").map(|b| b.precision_at_10pct),
+            "baseline_report_density_precision_at_10pct": h.baselines.get("report_density_90d").map(|b| b.precision_at_10pct),
+            "tercile_recall_at_10pct": s.ranking.tercile_recall_at_10pct,
+            "tercile_recall_ratio": tercile_ratio,
+            "logistic_roc_auc": h.logistic.ranking.roc_auc,
+            "forest_roc_auc": h.forest.ranking.roc_auc,
+            "folds_roc_auc": self.folds.iter().map(|f| if self.selected == "forest" { f.forest.ranking.roc_auc } else { f.logistic.ranking.roc_auc }).collect::<Vec<_>>(),
+        })
+    }
+}

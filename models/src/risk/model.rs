@@ -1,0 +1,570 @@
+//! The two learners, their calibration, and per-segment explanations.
+//!
+//! - A standardised logistic regression (linfa-logistic): the calibrated baseline, and
+//!   the model whose explanations are exact (weight × standardised value).
+//! - A bagged forest of linfa decision trees. linfa's trees answer with a class only, so
+//!   each tree's splits are kept and every node's rate of positives is counted from the
+//!   rows that reach it: the forest averages leaf rates into a score, and a segment's
+//!   path through each tree says which features moved the score (Saabas attribution).
+//!
+//! Training rebalances the classes by sampling negatives; calibration on a later,
+//! untouched window (Platt for the regression, isotonic for the forest) turns scores
+//! back into true probabilities, so evaluation never sees the rebalancing.
+
+use super::features::{FEATURE_COUNT, FEATURES};
+use linfa::prelude::*;
+use ndarray::{Array1, Array2};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub type Row = [f64; FEATURE_COUNT];
+
+/// Why a model could not be trained.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("the training window has no {0} rows")]
+    NoRows(&'static str),
+    #[error("linfa failed: {0}")]
+    Linfa(String),
+}
+
+/// Mean and spread of each feature in training; missing values become the mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Standardiser {
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+}
+
+impl Standardiser {
+    pub fn fit(rows: &[Row]) -> Standardiser {
+        let mut mean = vec![0.0; FEATURE_COUNT];
+        let mut scale = vec![1.0; FEATURE_COUNT];
+        for j in 0..FEATURE_COUNT {
+            let values: Vec<f64> = rows
+                .iter()
+                .map(|r| r[j])
+                .filter(|v| v.is_finite())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let m = values.iter().sum::<f64>() / values.len() as f64;
+            let var = values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len() as f64;
+            mean[j] = m;
+            scale[j] = if var > 1e-12 { var.sqrt() } else { 1.0 };
+        }
+        Standardiser { mean, scale }
+    }
+
+    /// Standardised values; a missing value sits at the mean (0).
+    pub fn apply(&self, row: &Row) -> Row {
+        let mut z = [0.0; FEATURE_COUNT];
+        for j in 0..FEATURE_COUNT {
+            z[j] = if row[j].is_finite() {
+                (row[j] - self.mean[j]) / self.scale[j]
+            } else {
+                0.0
+            };
+        }
+        z
+    }
+}
+
+/// One tree as a flat list of nodes; node 0 is the root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Share of positives among the training rows that reached this node.
+    pub rate: f64,
+    /// (feature, threshold, left, right): rows with a value below the threshold go left.
+    pub split: Option<(usize, f64, usize, usize)>,
+}
+
+impl Tree {
+    /// The nodes a standardised row passes through, root first.
+    fn path(&self, z: &Row) -> Vec<usize> {
+        let mut at = 0;
+        let mut path = vec![0];
+        while let Some((feature, threshold, left, right)) = self.nodes[at].split {
+            at = if z[feature] < threshold { left } else { right };
+            path.push(at);
+        }
+        path
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Learner {
+    Logistic { weights: Vec<f64>, bias: f64 },
+    Forest { trees: Vec<Tree> },
+}
+
+/// Maps a raw score to a probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Calibration {
+    /// p = 1 / (1 + exp(-(a·score + b))), the score being the learner's log-odds.
+    Platt { a: f64, b: f64 },
+    /// Pool-adjacent-violators fit: increasing steps, interpolated between block centres.
+    Isotonic {
+        scores: Vec<f64>,
+        probabilities: Vec<f64>,
+    },
+}
+
+/// A trained, calibrated model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub kind: String,
+    pub standardiser: Standardiser,
+    pub learner: Learner,
+    pub calibration: Calibration,
+}
+
+/// A feature's push on one segment's score (positive: towards more risk).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    pub feature: String,
+    pub value: f64,
+    pub effect: f64,
+    pub sentence: String,
+}
+
+/// How the forest is grown.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ForestParams {
+    pub trees: usize,
+    pub max_depth: usize,
+    /// Rows sampled for each tree (half positives where there are enough).
+    pub rows_per_tree: usize,
+    pub min_rows_per_leaf: usize,
+    pub seed: u64,
+}
+
+impl Default for ForestParams {
+    fn default() -> Self {
+        ForestParams {
+            trees: 24,
+            max_depth: 8,
+            rows_per_tree: 24_000,
+            min_rows_per_leaf: 40,
+            seed: 7,
+        }
+    }
+}
+
+/// How the regression is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LogisticParams {
+    /// L2 penalty.
+    pub alpha: f64,
+    pub max_iterations: u64,
+    /// Negatives kept per positive in training (class rebalancing).
+    pub negatives_per_positive: f64,
+    pub seed: u64,
+}
+
+impl Default for LogisticParams {
+    fn default() -> Self {
+        LogisticParams {
+            alpha: 1.0,
+            max_iterations: 200,
+            negatives_per_positive: 2.0,
+            seed: 7,
+        }
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// Row indexes with all positives and a sample of negatives, `ratio` per positive.
+fn rebalanced(labels: &[bool], ratio: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let positives: Vec<usize> = (0..labels.len()).filter(|&i| labels[i]).collect();
+    let mut negatives: Vec<usize> = (0..labels.len()).filter(|&i| !labels[i]).collect();
+    negatives.shuffle(rng);
+    negatives.truncate(((positives.len() as f64 * ratio).ceil() as usize).max(1));
+    let mut chosen = positives;
+    chosen.extend(negatives);
+    chosen.sort_unstable();
+    chosen
+}
+
+fn matrix(rows: &[Row], indexes: &[usize], standardiser: &Standardiser) -> Array2<f64> {
+    let mut x = Array2::zeros((indexes.len(), FEATURE_COUNT));
+    for (r, &i) in indexes.iter().enumerate() {
+        let z = standardiser.apply(&rows[i]);
+        for j in 0..FEATURE_COUNT {
+            x[[r, j]] = z[j];
+        }
+    }
+    x
+}
+
+/// Fits the logistic regression on rebalanced rows (uncalibrated).
+pub fn fit_logistic(
+    rows: &[Row],
+    labels: &[bool],
+    params: LogisticParams,
+) -> Result<(Standardiser, Learner), TrainError> {
+    if !labels.iter().any(|&l| l) {
+        return Err(TrainError::NoRows("positive"));
+    }
+    if labels.iter().all(|&l| l) {
+        return Err(TrainError::NoRows("negative"));
+    }
+    let standardiser = Standardiser::fit(rows);
+    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let chosen = rebalanced(labels, params.negatives_per_positive, &mut rng);
+    let x = matrix(rows, &chosen, &standardiser);
+    let y: Array1<bool> = chosen.iter().map(|&i| labels[i]).collect();
+    let fitted = linfa_logistic::LogisticRegression::default()
+        .alpha(params.alpha)
+        .max_iterations(params.max_iterations)
+        .fit(&Dataset::new(x, y))
+        .map_err(|e| TrainError::Linfa(e.to_string()))?;
+    // linfa reports the probability of whichever class it calls positive: make it `true`.
+    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+    Ok((
+        standardiser,
+        Learner::Logistic {
+            weights: fitted.params().iter().map(|w| sign * w).collect(),
+            bias: sign * fitted.intercept(),
+        },
+    ))
+}
+
+/// Grows the forest, two trees at a time (uncalibrated).
+pub fn fit_forest(
+    rows: &[Row],
+    labels: &[bool],
+    params: ForestParams,
+) -> Result<(Standardiser, Learner), TrainError> {
+    if !labels.iter().any(|&l| l) {
+        return Err(TrainError::NoRows("positive"));
+    }
+    let standardiser = Standardiser::fit(rows);
+    let positives: Vec<usize> = (0..labels.len()).filter(|&i| labels[i]).collect();
+    let negatives: Vec<usize> = (0..labels.len()).filter(|&i| !labels[i]).collect();
+    if negatives.is_empty() {
+        return Err(TrainError::NoRows("negative"));
+    }
+    let grow = |t: usize| -> Result<Tree, TrainError> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(params.seed.wrapping_mul(1_000_003).wrapping_add(t as u64));
+        // Bootstrap, rebalanced: half positives (with replacement), half negatives.
+        let half = params.rows_per_tree / 2;
+        let mut sample: Vec<usize> = (0..half)
+            .map(|_| positives[rng.gen_range(0..positives.len())])
+            .collect();
+        sample.extend((0..half).map(|_| negatives[rng.gen_range(0..negatives.len())]));
+        // Each tree sees about two thirds of the features, as in a random forest.
+        let mut columns: Vec<usize> = (0..FEATURE_COUNT).collect();
+        columns.shuffle(&mut rng);
+        columns.truncate((FEATURE_COUNT * 2).div_ceil(3));
+        columns.sort_unstable();
+        let full = matrix(rows, &sample, &standardiser);
+        let x = full.select(ndarray::Axis(1), &columns);
+        let y: Array1<usize> = sample.iter().map(|&i| usize::from(labels[i])).collect();
+        let fitted = linfa_trees::DecisionTree::params()
+            .max_depth(Some(params.max_depth))
+            .min_weight_leaf(params.min_rows_per_leaf as f32)
+            .min_weight_split((2 * params.min_rows_per_leaf) as f32)
+            .fit(&Dataset::new(x, y))
+            .map_err(|e| TrainError::Linfa(e.to_string()))?;
+        let mut tree = Tree { nodes: Vec::new() };
+        flatten(fitted.root_node(), &columns, &mut tree.nodes);
+        // Every node's rate from the rows that reach it.
+        let mut counts = vec![(0usize, 0usize); tree.nodes.len()];
+        for (r, &i) in sample.iter().enumerate() {
+            let z: Row = std::array::from_fn(|j| full[[r, j]]);
+            for node in tree.path(&z) {
+                counts[node].0 += 1;
+                counts[node].1 += usize::from(labels[i]);
+            }
+        }
+        for (node, (n, k)) in tree.nodes.iter_mut().zip(counts) {
+            // A little smoothing keeps a tiny leaf from claiming certainty.
+            node.rate = (k as f64 + 1.0) / (n as f64 + 2.0);
+        }
+        Ok(tree)
+    };
+    let trees: Vec<Result<Tree, TrainError>> = std::thread::scope(|scope| {
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(1);
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let grow = &grow;
+                scope.spawn(move || {
+                    (w..params.trees)
+                        .step_by(workers)
+                        .map(|t| (t, grow(t)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, Result<Tree, TrainError>)> = handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| vec![(0, Err(TrainError::Linfa("a tree panicked".into())))])
+            })
+            .collect();
+        all.sort_by_key(|(t, _)| *t);
+        all.into_iter().map(|(_, tree)| tree).collect()
+    });
+    Ok((
+        standardiser,
+        Learner::Forest {
+            trees: trees.into_iter().collect::<Result<_, _>>()?,
+        },
+    ))
+}
+
+fn flatten(
+    node: &linfa_trees::TreeNode<f64, usize>,
+    columns: &[usize],
+    out: &mut Vec<Node>,
+) -> usize {
+    let at = out.len();
+    out.push(Node {
+        rate: 0.0,
+        split: None,
+    });
+    let children = node.children();
+    if let (false, Some(Some(left)), Some(Some(right))) = (
+        node.is_leaf(),
+        children.first().copied(),
+        children.get(1).copied(),
+    ) {
+        let (feature, threshold, _) = node.split();
+        let l = flatten(left, columns, out);
+        let r = flatten(right, columns, out);
+        out[at].split = Some((columns[feature], threshold, l, r));
+    }
+    at
+}
+
+impl Learner {
+    /// The uncalibrated score: log-odds for the regression, mean leaf rate for the forest.
+    pub fn score(&self, z: &Row) -> f64 {
+        match self {
+            Learner::Logistic { weights, bias } => {
+                bias + weights.iter().zip(z).map(|(w, x)| w * x).sum::<f64>()
+            }
+            Learner::Forest { trees } => {
+                trees
+                    .iter()
+                    .map(|t| t.nodes[*t.path(z).last().unwrap_or(&0)].rate)
+                    .sum::<f64>()
+                    / trees.len().max(1) as f64
+            }
+        }
+    }
+
+    /// Each feature's push on the score (sums to score − the average score).
+    fn contributions(&self, z: &Row) -> Row {
+        let mut push = [0.0; FEATURE_COUNT];
+        match self {
+            Learner::Logistic { weights, .. } => {
+                for j in 0..FEATURE_COUNT {
+                    push[j] = weights[j] * z[j];
+                }
+            }
+            Learner::Forest { trees } => {
+                for tree in trees {
+                    let path = tree.path(z);
+                    for pair in path.windows(2) {
+                        if let Some((feature, ..)) = tree.nodes[pair[0]].split {
+                            push[feature] += (tree.nodes[pair[1]].rate - tree.nodes[pair[0]].rate)
+                                / trees.len() as f64;
+                        }
+                    }
+                }
+            }
+        }
+        push
+    }
+}
+
+impl Calibration {
+    /// Platt scaling on log-odds scores, by Newton's method.
+    pub fn platt(scores: &[f64], labels: &[bool]) -> Calibration {
+        let (mut a, mut b) = (1.0, 0.0);
+        for _ in 0..50 {
+            let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+            for (&s, &l) in scores.iter().zip(labels) {
+                let p = sigmoid(a * s + b);
+                let d = p - f64::from(u8::from(l));
+                let w = p * (1.0 - p);
+                ga += d * s;
+                gb += d;
+                haa += w * s * s;
+                hab += w * s;
+                hbb += w;
+            }
+            let det = haa * hbb - hab * hab;
+            if det.abs() < 1e-12 {
+                break;
+            }
+            let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+            a -= da;
+            b -= db;
+            if da.abs() < 1e-9 && db.abs() < 1e-9 {
+                break;
+            }
+        }
+        Calibration::Platt { a, b }
+    }
+
+    /// Isotonic regression by pool-adjacent-violators.
+    pub fn isotonic(scores: &[f64], labels: &[bool]) -> Calibration {
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        // Blocks of (sum of scores, sum of labels, count).
+        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
+        for i in order {
+            blocks.push((scores[i], f64::from(u8::from(labels[i])), 1.0));
+            while blocks.len() > 1 {
+                let (s2, y2, n2) = blocks[blocks.len() - 1];
+                let (s1, y1, n1) = blocks[blocks.len() - 2];
+                if y1 / n1 >= y2 / n2 {
+                    blocks.truncate(blocks.len() - 2);
+                    blocks.push((s1 + s2, y1 + y2, n1 + n2));
+                } else {
+                    break;
+                }
+            }
+        }
+        Calibration::Isotonic {
+            scores: blocks.iter().map(|(s, _, n)| s / n).collect(),
+            probabilities: blocks.iter().map(|(_, y, n)| y / n).collect(),
+        }
+    }
+
+    pub fn apply(&self, score: f64) -> f64 {
+        match self {
+            Calibration::Platt { a, b } => sigmoid(a * score + b),
+            Calibration::Isotonic {
+                scores,
+                probabilities,
+            } => {
+                if scores.is_empty() {
+                    return 0.0;
+                }
+                let i = scores.partition_point(|s| *s <= score);
+                if i == 0 {
+                    probabilities[0]
+                } else if i == scores.len() {
+                    probabilities[scores.len() - 1]
+                } else {
+                    let t = (score - scores[i - 1]) / (scores[i] - scores[i - 1]).max(1e-12);
+                    probabilities[i - 1] + t * (probabilities[i] - probabilities[i - 1])
+                }
+            }
+        }
+    }
+}
+
+impl Model {
+    /// Calibrates a fitted learner on a later window's rows.
+    pub fn calibrated(
+        kind: &str,
+        standardiser: Standardiser,
+        learner: Learner,
+        rows: &[Row],
+        labels: &[bool],
+    ) -> Model {
+        let scores: Vec<f64> = rows
+            .iter()
+            .map(|r| learner.score(&standardiser.apply(r)))
+            .collect();
+        let calibration = match learner {
+            Learner::Logistic { .. } => Calibration::platt(&scores, labels),
+            Learner::Forest { .. } => Calibration::isotonic(&scores, labels),
+        };
+        Model {
+            kind: kind.to_owned(),
+            standardiser,
+            learner,
+            calibration,
+        }
+    }
+
+    pub fn probability(&self, row: &Row) -> f64 {
+        self.calibration
+            .apply(self.learner.score(&self.standardiser.apply(row)))
+    }
+
+    /// The features that moved this segment's score most, up or down, in words.
+    pub fn explain(&self, row: &Row, how_many: usize) -> Vec<Contribution> {
+        let push = self.learner.contributions(&self.standardiser.apply(row));
+        // The forest's pushes are in probability units, the regression's in log-odds:
+        // both are only compared within one segment, so the sign and order are what count.
+        let mut order: Vec<usize> = (0..FEATURE_COUNT)
+            .filter(|&j| push[j].abs() > 1e-9)
+            .collect();
+        order.sort_by(|&a, &b| push[b].abs().total_cmp(&push[a].abs()));
+        order
+            .into_iter()
+            .take(how_many)
+            .map(|j| {
+                let feature = FEATURES[j];
+                let direction = if push[j] > 0.0 { "higher" } else { "lower" };
+                let shown = describe_value(feature.name, row[j]);
+                Contribution {
+                    feature: feature.name.to_owned(),
+                    value: row[j],
+                    effect: push[j],
+                    sentence: format!(
+                        "Risk is {direction} because of {} ({shown}).",
+                        feature.meaning
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A feature's value as a planner reads it.
+fn describe_value(name: &str, value: f64) -> String {
+    if !value.is_finite() {
+        return "not known".into();
+    }
+    match name {
+        "arterial" | "collector" | "bus_route" => if value > 0.5 { "yes" } else { "no" }.into(),
+        "log_length" => format!("{:.0} m", value.exp()),
+        "log_traffic" => format!("{:.0} vehicles a day", value.exp()),
+        "log_days_since_repair" => {
+            let days = value.exp();
+            if days >= 3.0 * 365.0 - 1.0 {
+                "none in three years".into()
+            } else {
+                format!("{days:.0} days")
+            }
+        }
+        "surface_age_years" => format!("{value:.1} years"),
+        "roughness_mean_28d" | "roughness_max_28d" => format!("{value:.1} m/km"),
+        "roughness_trend_90d" => format!("{value:+.2} m/km"),
+        "season_sin" | "season_cos" => "season".into(),
+        "roughness_x_freeze_thaw" => format!("{value:.0}"),
+        _ => format!("{value:.0}"),
+    }
+}
+
+/// Logit of a probability, for baselines that need a score.
+pub fn log_odds(p: f64) -> f64 {
+    logit(p)
+}

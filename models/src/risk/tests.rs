@@ -1,0 +1,97 @@
+use super::*;
+use crate::city::{CityParams, CitySize, generate};
+
+fn tiny() -> City {
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
+    generate(&CityParams::demo(42, CitySize::Tiny, end), &mut |_| {})
+}
+
+#[test]
+fn the_models_rank_far_better_than_chance_and_below_the_oracle_on_a_generated_city() {
+    let city = tiny();
+    let (history, defects, truth) = from_city(&city);
+    let dates = evaluate::as_of_dates(city.params.start(), city.params.end);
+    let forest = ForestParams {
+        trees: 8,
+        rows_per_tree: 4_000,
+        ..ForestParams::default()
+    };
+    let evaluation = evaluate::evaluate(
+        &history,
+        &defects,
+        &dates,
+        Some(&truth),
+        LogisticParams::default(),
+        forest,
+        &mut |_| {},
+    )
+    .expect("trains");
+    let holdout = &evaluation.holdout;
+    let random = holdout.baselines["random"].roc_auc;
+    assert!(
+        (random - 0.5).abs() < 0.05,
+        "random ranks at chance: {random}"
+    );
+    for scored in [&holdout.logistic, &holdout.forest] {
+        assert!(
+            scored.ranking.roc_auc > random + 0.1,
+            "{}",
+            scored.ranking.roc_auc
+        );
+        assert!(scored.ece < 0.1, "calibrated: {}", scored.ece);
+    }
+    let oracle = holdout
+        .oracle
+        .as_ref()
+        .expect("the synthetic city has an oracle");
+    assert!(oracle.roc_auc >= holdout.logistic.ranking.roc_auc - 0.02);
+    assert_eq!(evaluation.folds.len(), 3);
+    for fold in &evaluation.folds {
+        assert!(fold.to < holdout.from - chrono::Duration::days(evaluate::HORIZON_DAYS));
+    }
+}
+
+#[test]
+fn a_label_is_a_new_defect_within_the_horizon_after_the_as_of_day() {
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().expect("a date");
+    let defects = Defects(vec![vec![day("2025-02-10")]]);
+    assert!(defects.label(0, day("2025-01-20")));
+    assert!(
+        !defects.label(0, day("2025-02-10")),
+        "formed on the as-of day: already known"
+    );
+    assert!(
+        !defects.label(0, day("2025-01-01")),
+        "more than 28 days ahead"
+    );
+}
+
+#[test]
+fn explanations_name_features_with_signed_effects_in_words() {
+    let city = tiny();
+    let (history, defects, _) = from_city(&city);
+    let dates = evaluate::as_of_dates(city.params.start(), city.params.end);
+    let rows = evaluate::Rows::build(&history, &defects, &dates);
+    let (standardiser, learner) =
+        model::fit_logistic(&rows.rows, &rows.labels, LogisticParams::default()).expect("fits");
+    let model = Model::calibrated("logistic", standardiser, learner, &rows.rows, &rows.labels);
+    let explanation = model.explain(&rows.rows[rows.rows.len() - 1], 4);
+    assert!(!explanation.is_empty());
+    for c in &explanation {
+        assert!(
+            c.sentence.starts_with("Risk is higher") || c.sentence.starts_with("Risk is lower")
+        );
+        assert_eq!(c.sentence.starts_with("Risk is higher"), c.effect > 0.0);
+    }
+    // Old pavement and rough pavement wear out first, as in the generator's truth.
+    let model::Learner::Logistic { weights, .. } = &model.learner else {
+        unreachable!("fitted a regression")
+    };
+    for name in ["surface_age_years", "roughness_mean_28d"] {
+        let j = FEATURES
+            .iter()
+            .position(|f| f.name == name)
+            .expect("a feature");
+        assert!(weights[j] > 0.0, "{name}: {weights:?}");
+    }
+}
