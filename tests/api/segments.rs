@@ -59,8 +59,15 @@ async fn a_planner_imports_segments_and_bad_features_are_listed_by_index_and_rea
         assert_eq!(piece["external_id"], "S1");
         assert_eq!(piece["aadt"], 15000);
         assert!(piece["length_m"].as_f64().unwrap() <= 250.0);
-        assert_eq!(piece["source_properties"]["CART_CLASS"], "MAJOR");
+        assert!(piece.get("source_properties").is_none(), "not in listings");
     }
+    let one = app
+        .get_json(&format!("/api/v1/segments/{}", pieces[0]["id"]), 200)
+        .await;
+    assert_eq!(
+        one["source_properties"]["CART_CLASS"], "MAJOR",
+        "the file's own properties are kept"
+    );
     let driveway = app
         .get_json("/api/v1/segments?road_class=DRIVEWAY", 200)
         .await;

@@ -93,15 +93,15 @@ pub fn count(db: &Database, filter: &SegmentFilter) -> DbResult<i64> {
     read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
 }
 
-/// The segments matching `filter` whose bounding box meets the window's, by id, with
-/// their lines.
+/// The segments matching `filter` whose bounding box meets the window's, by id, whole
+/// (a segment row is small, and the caller then needs no second read to show them).
 pub fn located(
     db: &Database,
     filter: &SegmentFilter,
     window: &Window,
-) -> DbResult<Vec<(i64, Located)>> {
+) -> DbResult<Vec<SegmentRow>> {
     let bbox = window.bbox;
-    let rows: Vec<(i64, String)> = read!(db, |conn| {
+    read!(db, |conn| {
         let mut query = filtered!(filter)
             .filter(segments::min_lon.le(bbox.north_east.lon))
             .filter(segments::max_lon.ge(bbox.south_west.lon))
@@ -110,15 +110,19 @@ pub fn located(
         if let Some(cells) = &window.cells {
             query = query.filter(segments::cell.eq_any(cells.clone()));
         }
-        query
-            .select((segments::id, segments::geometry))
+        Ok(query
+            .select(SegmentRow::as_select())
             .order(segments::id)
-            .load(conn)?
-    });
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, geometry)| Some((id, Located::Lines(lines_of_geojson(&geometry)?))))
-        .collect())
+            .load(conn)?)
+    })
+}
+
+impl SegmentRow {
+    /// Where the segment is, for the exact test of a search; None if its stored
+    /// geometry does not read (imports check it, so there should be none).
+    pub fn located(&self) -> Option<Located> {
+        lines_of_geojson(&self.geometry).map(Located::Lines)
+    }
 }
 
 /// Segments by id, in the order of `ids`.

@@ -4,7 +4,7 @@
 
 use super::api::{ApiError, read_body};
 use super::open311::Params;
-use super::query::{Listing, invalid as invalid_parameters, one, point};
+use super::query::{Described, Listing, invalid as invalid_parameters, one, point};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::issues::{self, IssueFilter, IssueRow};
@@ -12,7 +12,9 @@ use crate::domain::{Circle, Coordinates, FieldError, format_datetime, parse_numb
 use crate::search::{Source, Window, page_of};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::json;
+use std::borrow::Cow;
 
 const FILTERS: [&str; 4] = [
     "status",
@@ -128,7 +130,7 @@ pub async fn show(
         .pop()
         .ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
-    Ok(one(&req, describe(&row, &catalogue)))
+    Ok(one(&req, describe(&row, &catalogue, None)))
 }
 
 async fn respond(
@@ -174,31 +176,55 @@ async fn respond(
     })
     .await?;
     let catalogue = current_catalogue(&state).await?;
-    Ok(listing.respond(&req, page, |row| describe(row, &catalogue)))
+    Ok(listing.respond(&req, page, |row, d, format, out| {
+        describe(row, &catalogue, d).write(format, out)
+    }))
 }
 
-/// An issue as the native API shows it: id, properties, geometry.
-fn describe(row: &IssueRow, catalogue: &Catalogue) -> (i64, Map<String, Value>, Value) {
-    let properties = json!({
-        "id": row.id,
-        "service_code": row.service_code,
-        "service_name": catalogue.get(&row.service_code).map(|s| s.name.clone()),
-        "status": row.status,
-        "lat": row.lat,
-        "lon": row.lon,
-        "segment_id": row.segment_id,
-        "reporter_count": row.reporter_count,
-        "first_service_request_id": row.first_request_id,
-        "first_reported_at": format_datetime(row.first_reported_at),
-        "updated_at": format_datetime(row.updated_at),
-        "closed_at": row.closed_at.map(format_datetime),
-    });
-    let Value::Object(properties) = properties else {
-        unreachable!("json! of an object literal is an object")
-    };
-    let geometry = point(Coordinates {
-        lon: row.lon,
-        lat: row.lat,
-    });
-    (row.id, properties, geometry)
+/// An issue as the native API shows it.
+#[derive(Serialize)]
+struct IssueView<'a> {
+    id: i64,
+    service_code: &'a str,
+    service_name: Option<&'a str>,
+    status: &'a str,
+    lat: f64,
+    lon: f64,
+    segment_id: Option<i64>,
+    reporter_count: i32,
+    first_service_request_id: Option<i64>,
+    first_reported_at: String,
+    updated_at: String,
+    closed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+fn describe<'a>(
+    row: &'a IssueRow,
+    catalogue: &'a Catalogue,
+    distance_m: Option<f64>,
+) -> Described<'a, IssueView<'a>> {
+    Described {
+        id: row.id,
+        properties: IssueView {
+            id: row.id,
+            service_code: &row.service_code,
+            service_name: catalogue.get(&row.service_code).map(|s| s.name.as_str()),
+            status: &row.status,
+            lat: row.lat,
+            lon: row.lon,
+            segment_id: row.segment_id,
+            reporter_count: row.reporter_count,
+            first_service_request_id: row.first_request_id,
+            first_reported_at: format_datetime(row.first_reported_at),
+            updated_at: format_datetime(row.updated_at),
+            closed_at: row.closed_at.map(format_datetime),
+            distance_m,
+        },
+        geometry: Cow::Owned(point(Coordinates {
+            lon: row.lon,
+            lat: row.lat,
+        })),
+    }
 }

@@ -12,7 +12,9 @@ use crate::search::{Area, MAX_NEAREST, Page, Region};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 /// Parameters every listing understands.
 const COMMON: [&str; 9] = [
@@ -136,54 +138,127 @@ impl Listing {
             .map_err(|e| invalid(vec![e]))
     }
 
-    /// The page as a JSON or GeoJSON response. `describe` gives each row's id, its
-    /// properties and its geometry (a GeoJSON geometry object, or null).
+    /// The page as a JSON or GeoJSON response. `write` writes one row, given its
+    /// distance from the area's centre (metres, if the area has one), usually as
+    /// `describe(row, distance).write(format, out)`.
     pub fn respond<T>(
         &self,
         req: &HttpRequest,
         page: Page<T>,
-        describe: impl Fn(&T) -> (i64, Map<String, Value>, Value),
+        write: impl Fn(&T, Option<f64>, Format, &mut Vec<u8>),
     ) -> HttpResponse {
         let (limit, offset) = self.window();
         let shown = page.items.len();
-        let items = page.items.iter().map(|(row, distance_m)| {
-            let (id, mut properties, geometry) = describe(row);
-            if let Some(d) = distance_m {
-                properties.insert("distance_m".into(), json!((d * 10.0).round() / 10.0));
-            }
-            (id, properties, geometry)
-        });
         let mut response = HttpResponse::Ok();
         response.insert_header(("X-Total-Count", page.total.to_string()));
         let more = offset + shown < page.total && !matches!(self.area, Some(Area::Nearest { .. }));
         if more {
             response.insert_header(("Link", next_link(req, self.page + 1)));
         }
+        // Written straight out, row by row: a 10,000-segment map layer would otherwise
+        // be built twice as a tree of JSON values.
+        let mut out = Vec::with_capacity(256 * shown + 128);
         match self.format {
-            Format::Json => {
-                let items: Vec<Value> = items
-                    .map(|(_, mut properties, geometry)| {
-                        properties.insert("geometry".into(), geometry);
-                        Value::Object(properties)
-                    })
-                    .collect();
-                response.json(json!({
-                    "total": page.total,
-                    "page": self.page,
-                    "page_size": limit,
-                    "items": items,
-                }))
-            }
+            Format::Json => out.extend_from_slice(
+                format!(
+                    "{{\"total\":{},\"page\":{},\"page_size\":{limit},\"items\":[",
+                    page.total, self.page
+                )
+                .as_bytes(),
+            ),
             Format::GeoJson => {
-                let features: Vec<Value> = items
-                    .map(|(id, properties, geometry)| feature(id, properties, geometry))
-                    .collect();
-                response
-                    .content_type("application/geo+json")
-                    .body(feature_collection(features).to_string())
+                out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[")
             }
         }
+        for (i, (row, distance_m)) in page.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write(
+                row,
+                distance_m.map(|d| (d * 10.0).round() / 10.0),
+                self.format,
+                &mut out,
+            );
+        }
+        out.extend_from_slice(b"]}");
+        let content_type = match self.format {
+            Format::Json => "application/json",
+            Format::GeoJson => "application/geo+json",
+        };
+        response.content_type(content_type).body(out)
     }
+}
+
+/// One row as the API shows it: its id, its properties (a struct that serialises to a
+/// JSON object) and its geometry as GeoJSON text.
+pub struct Described<'a, V> {
+    pub id: i64,
+    pub properties: V,
+    pub geometry: Cow<'a, str>,
+}
+
+impl<V: Serialize> Described<'_, V> {
+    pub fn write(&self, format: Format, out: &mut Vec<u8>) {
+        match format {
+            Format::Json => self.write_json(out),
+            Format::GeoJson => self.write_feature(out),
+        }
+    }
+
+    /// The properties with the geometry added as a member.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        if serde_json::to_writer(&mut *out, &self.properties).is_err() || out.last() != Some(&b'}')
+        {
+            out.truncate(start);
+            out.extend_from_slice(b"{}");
+        }
+        out.pop();
+        if out.len() > start + 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"geometry\":");
+        out.extend_from_slice(self.geometry.as_bytes());
+        out.push(b'}');
+    }
+
+    /// A GeoJSON Feature (RFC 7946 §3.2).
+    fn write_feature(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(
+            format!("{{\"type\":\"Feature\",\"id\":{},\"geometry\":", self.id).as_bytes(),
+        );
+        out.extend_from_slice(self.geometry.as_bytes());
+        out.extend_from_slice(b",\"properties\":");
+        if serde_json::to_writer(&mut *out, &self.properties).is_err() {
+            out.extend_from_slice(b"{}");
+        }
+        out.push(b'}');
+    }
+}
+
+/// One item as JSON (its properties and geometry) or as a GeoJSON Feature.
+pub fn one<V: Serialize>(req: &HttpRequest, item: Described<'_, V>) -> HttpResponse {
+    let mut out = Vec::new();
+    if wants_geojson(req) {
+        item.write_feature(&mut out);
+        HttpResponse::Ok()
+            .content_type("application/geo+json")
+            .body(out)
+    } else {
+        item.write_json(&mut out);
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(out)
+    }
+}
+
+/// A GeoJSON Point, longitude first, as text.
+pub fn point(position: Coordinates) -> String {
+    format!(
+        "{{\"type\":\"Point\",\"coordinates\":[{},{}]}}",
+        position.lon, position.lat
+    )
 }
 
 fn accepts_geojson(req: &HttpRequest) -> bool {
@@ -202,21 +277,6 @@ pub fn wants_geojson(req: &HttpRequest) -> bool {
     }
 }
 
-/// One item as JSON (its properties and geometry) or as a GeoJSON Feature.
-pub fn one(
-    req: &HttpRequest,
-    (id, mut properties, geometry): (i64, Map<String, Value>, Value),
-) -> HttpResponse {
-    if wants_geojson(req) {
-        HttpResponse::Ok()
-            .content_type("application/geo+json")
-            .body(feature(id, properties, geometry).to_string())
-    } else {
-        properties.insert("geometry".into(), geometry);
-        HttpResponse::Ok().json(properties)
-    }
-}
-
 /// A GeoJSON Feature (RFC 7946 §3.2).
 pub fn feature(id: i64, properties: Map<String, Value>, geometry: Value) -> Value {
     json!({"type": "Feature", "id": id, "geometry": geometry, "properties": properties})
@@ -225,11 +285,6 @@ pub fn feature(id: i64, properties: Map<String, Value>, geometry: Value) -> Valu
 /// A GeoJSON FeatureCollection (RFC 7946 §3.3).
 pub fn feature_collection(features: Vec<Value>) -> Value {
     json!({"type": "FeatureCollection", "features": features})
-}
-
-/// A GeoJSON Point, longitude first.
-pub fn point(position: Coordinates) -> Value {
-    json!({"type": "Point", "coordinates": [position.lon, position.lat]})
 }
 
 /// 400 with every problem found, each saying which parameter and why.

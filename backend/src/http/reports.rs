@@ -3,7 +3,7 @@
 //! Contact details never leave the server here: a report is shown as the city sees it.
 
 use super::api::{ApiError, read_body};
-use super::query::{Listing, invalid, one, point};
+use super::query::{Described, Listing, invalid, one, point};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::requests::{self, RequestFilter, RequestRow};
@@ -11,7 +11,8 @@ use crate::domain::{FieldError, RequestStatus, format_datetime};
 use crate::search::{Source, Window, page_of};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use std::borrow::Cow;
 
 const FILTERS: [&str; 6] = [
     "status",
@@ -59,7 +60,7 @@ pub async fn show(
         .await?
         .ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
-    Ok(one(&req, describe(&row, &catalogue)))
+    Ok(one(&req, describe(&row, &catalogue, None)))
 }
 
 async fn respond(
@@ -89,7 +90,9 @@ async fn respond(
     })
     .await?;
     let catalogue = current_catalogue(&state).await?;
-    Ok(listing.respond(&req, page, |row| describe(row, &catalogue)))
+    Ok(listing.respond(&req, page, |row, d, format, out| {
+        describe(row, &catalogue, d).write(format, out)
+    }))
 }
 
 fn filter_of(listing: &Listing) -> Result<RequestFilter, ApiError> {
@@ -122,31 +125,59 @@ fn filter_of(listing: &Listing) -> Result<RequestFilter, ApiError> {
     })
 }
 
-/// A report as the native API shows it: id, properties, geometry.
-fn describe(row: &RequestRow, catalogue: &Catalogue) -> (i64, Map<String, Value>, Value) {
-    let time = |t: Option<chrono::NaiveDateTime>| t.map(format_datetime);
-    let properties = json!({
-        "id": row.id,
-        "service_code": row.service_code,
-        "service_name": catalogue.get(&row.service_code).map(|s| s.name.clone()),
-        "status": row.status,
-        "status_notes": row.status_notes,
-        "description": row.description,
-        "address": row.address,
-        "media_url": row.media_url,
-        "lat": row.lat,
-        "lon": row.lon,
-        "segment_id": row.segment_id,
-        "snap_distance_m": row.snap_distance_m,
-        "issue_id": row.issue_id,
-        "requested_at": format_datetime(row.requested_at),
-        "updated_at": format_datetime(row.updated_at),
-        "expected_at": time(row.expected_at),
-        "closed_at": time(row.closed_at),
-    });
-    let Value::Object(properties) = properties else {
-        unreachable!("json! of an object literal is an object")
-    };
-    let geometry = row.position().map_or(Value::Null, point);
-    (row.id, properties, geometry)
+/// A report as the native API shows it (never its reporter's contact details).
+#[derive(Serialize)]
+struct ReportView<'a> {
+    id: i64,
+    service_code: &'a str,
+    service_name: Option<&'a str>,
+    status: &'a str,
+    status_notes: Option<&'a str>,
+    description: Option<&'a str>,
+    address: Option<&'a str>,
+    media_url: Option<&'a str>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    segment_id: Option<i64>,
+    snap_distance_m: Option<f64>,
+    issue_id: Option<i64>,
+    requested_at: String,
+    updated_at: String,
+    expected_at: Option<String>,
+    closed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+fn describe<'a>(
+    row: &'a RequestRow,
+    catalogue: &'a Catalogue,
+    distance_m: Option<f64>,
+) -> Described<'a, ReportView<'a>> {
+    Described {
+        id: row.id,
+        properties: ReportView {
+            id: row.id,
+            service_code: &row.service_code,
+            service_name: catalogue.get(&row.service_code).map(|s| s.name.as_str()),
+            status: &row.status,
+            status_notes: row.status_notes.as_deref(),
+            description: row.description.as_deref(),
+            address: row.address.as_deref(),
+            media_url: row.media_url.as_deref(),
+            lat: row.lat,
+            lon: row.lon,
+            segment_id: row.segment_id,
+            snap_distance_m: row.snap_distance_m,
+            issue_id: row.issue_id,
+            requested_at: format_datetime(row.requested_at),
+            updated_at: format_datetime(row.updated_at),
+            expected_at: row.expected_at.map(format_datetime),
+            closed_at: row.closed_at.map(format_datetime),
+            distance_m,
+        },
+        geometry: row
+            .position()
+            .map_or(Cow::Borrowed("null"), |p| Cow::Owned(point(p))),
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::api::{ApiError, read_body, require_role};
 use super::open311::Params;
-use super::query::{Listing, invalid, one};
+use super::query::{Described, Listing, invalid, one};
 use super::{State, blocking};
 use crate::db::segments::{self, SegmentFilter, SegmentRow};
 use crate::domain::{FieldError, Role, format_datetime, now};
@@ -11,7 +11,9 @@ use crate::roads::{self, Mapping};
 use crate::search::{Source, Window, page_of};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::borrow::Cow;
 
 const FILTERS: [&str; 2] = ["road_class", "ward_id"];
 
@@ -55,7 +57,7 @@ pub async fn show(
         .await?
         .pop()
         .ok_or_else(missing)?;
-    Ok(one(&req, describe(&row)))
+    Ok(one(&req, describe(&row, None, true)))
 }
 
 /// `POST /api/v1/segments?class_field=…`: imports a GeoJSON FeatureCollection of
@@ -168,14 +170,28 @@ async fn respond(
     let worker = state.clone();
     let page = blocking(move || {
         let db = &worker.db;
+        // The candidates are read whole and kept, so the page needs no second read.
+        let seen = std::cell::RefCell::new(std::collections::HashMap::new());
         page_of(
             area.as_ref(),
             limit,
             offset,
             Source {
                 window_for: Window::for_segments,
-                located: &|window| segments::located(db, &filter, window),
-                by_ids: &|ids| segments::by_ids(db, ids),
+                located: &|window| {
+                    let rows = segments::located(db, &filter, window)?;
+                    let candidates = rows
+                        .iter()
+                        .filter_map(|r| Some((r.id, r.located()?)))
+                        .collect();
+                    seen.borrow_mut()
+                        .extend(rows.into_iter().map(|r| (r.id, r)));
+                    Ok(candidates)
+                },
+                by_ids: &|ids| {
+                    let mut seen = seen.borrow_mut();
+                    Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
+                },
                 page: &|limit, offset| segments::list(db, &filter, limit, offset),
                 count: &|| segments::count(db, &filter),
                 id_of: |row: &SegmentRow| row.id,
@@ -183,34 +199,63 @@ async fn respond(
         )
     })
     .await?;
-    Ok(listing.respond(&req, page, describe))
+    Ok(listing.respond(&req, page, |row, d, format, out| {
+        describe(row, d, false).write(format, out)
+    }))
 }
 
-/// A segment as the native API shows it: id, properties, geometry.
-fn describe(row: &SegmentRow) -> (i64, Map<String, Value>, Value) {
-    let source: Value = row
-        .properties
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or(Value::Null);
-    let properties = json!({
-        "id": row.id,
-        "external_id": row.external_id,
-        "name": row.name,
-        "road_class": row.road_class,
-        "surface": row.surface,
-        "length_m": row.length_m,
-        "aadt": row.aadt,
-        "bus_route": row.bus_route,
-        "last_resurfaced": row.last_resurfaced.map(|d| d.to_string()),
-        "ward_id": row.ward_id,
-        "neighbourhood": row.neighbourhood,
-        "source_properties": source,
-        "updated_at": format_datetime(row.updated_at),
+/// A segment as the native API shows it. Listings leave out the imported file's own
+/// properties (a map layer does not need them); one segment shows them.
+#[derive(Serialize)]
+struct SegmentView<'a> {
+    id: i64,
+    external_id: Option<&'a str>,
+    name: Option<&'a str>,
+    road_class: &'a str,
+    surface: Option<&'a str>,
+    length_m: f64,
+    aadt: Option<i32>,
+    bus_route: bool,
+    last_resurfaced: Option<String>,
+    ward_id: Option<i64>,
+    neighbourhood: Option<&'a str>,
+    updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_properties: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+fn describe(
+    row: &SegmentRow,
+    distance_m: Option<f64>,
+    with_source: bool,
+) -> Described<'_, SegmentView<'_>> {
+    let source_properties = with_source.then(|| {
+        row.properties
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .unwrap_or(Value::Null)
     });
-    let Value::Object(properties) = properties else {
-        unreachable!("json! of an object literal is an object")
-    };
-    let geometry = serde_json::from_str(&row.geometry).unwrap_or(Value::Null);
-    (row.id, properties, geometry)
+    Described {
+        id: row.id,
+        properties: SegmentView {
+            id: row.id,
+            external_id: row.external_id.as_deref(),
+            name: row.name.as_deref(),
+            road_class: &row.road_class,
+            surface: row.surface.as_deref(),
+            length_m: row.length_m,
+            aadt: row.aadt,
+            bus_route: row.bus_route,
+            last_resurfaced: row.last_resurfaced.map(|d| d.to_string()),
+            ward_id: row.ward_id,
+            neighbourhood: row.neighbourhood.as_deref(),
+            updated_at: format_datetime(row.updated_at),
+            source_properties,
+            distance_m,
+        },
+        // Stored geometry is written by Upkeep's own import and loader: valid GeoJSON.
+        geometry: Cow::Borrowed(&row.geometry),
+    }
 }
