@@ -58,6 +58,21 @@ enum Command {
     /// Manage the road network.
     #[command(subcommand)]
     Segments(SegmentsCommand),
+    /// Train a risk model on everything observed and make it the active one.
+    Train {
+        /// logistic, forest, or auto (evaluate both in time order first, keep the better
+        /// one, and store its hold-out figures with it).
+        #[arg(long, default_value = "auto")]
+        model: String,
+    },
+    /// Score every segment with the active model and store the scores.
+    Score,
+    /// Evaluate both learners in time order (rolling-origin folds and a hold-out year)
+    /// beside the baselines; prints a table, or one JSON object with --json.
+    Evaluate {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -189,6 +204,9 @@ fn main() -> anyhow::Result<()> {
             })?;
             import_segments(&settings, &file, &mapping, dry_run)
         }
+        Command::Train { model } => train(&settings, &model),
+        Command::Score => score(&settings),
+        Command::Evaluate { json } => evaluate(&settings, json),
         Command::ApiKey(command) => {
             let db = open_database(&settings)?;
             match command {
@@ -360,5 +378,153 @@ fn import_segments(
     if imported.features_imported == 0 && imported.features > 0 {
         anyhow::bail!("no feature could be imported");
     }
+    Ok(())
+}
+
+/// A spinner that shows what long work is doing.
+fn spinner() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn observe(db: &Database, bar: &indicatif::ProgressBar) -> anyhow::Result<backend::risk::Observed> {
+    let started = std::time::Instant::now();
+    let observed =
+        backend::risk::observe(db, &mut |what| bar.set_message(format!("reading {what}")))?;
+    bar.println(format!(
+        "read {} segments, history {} – {}, in {:.1} s",
+        observed.segment_ids.len(),
+        observed.start,
+        observed.end,
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(observed)
+}
+
+fn train(settings: &Settings, model: &str) -> anyhow::Result<()> {
+    let db = open_database(settings)?;
+    let bar = spinner();
+    let started = std::time::Instant::now();
+    let observed = observe(&db, &bar)?;
+    let (kind, metrics) = match model {
+        "auto" => {
+            let evaluation =
+                backend::risk::evaluate(&observed, &mut |what| bar.set_message(what.to_owned()))?;
+            let kind: backend::risk::Kind =
+                evaluation.selected.parse().map_err(anyhow::Error::msg)?;
+            bar.println(format!(
+                "evaluated both learners; keeping the {}",
+                kind.as_str()
+            ));
+            (kind, evaluation.summary())
+        }
+        other => (
+            other.parse().map_err(anyhow::Error::msg)?,
+            serde_json::json!({}),
+        ),
+    };
+    let trained = backend::risk::train(&db, &observed, kind, metrics, &mut |what| {
+        bar.set_message(what.to_owned())
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "model {} ({}) trained on {} rows: fit and calibration {:.1} s, whole command {:.1} s; it is now active",
+        trained.version,
+        trained.kind.as_str(),
+        trained.rows,
+        trained.fit_seconds,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn score(settings: &Settings) -> anyhow::Result<()> {
+    let db = open_database(settings)?;
+    let bar = spinner();
+    let observed = observe(&db, &bar)?;
+    bar.set_message("scoring");
+    let run = backend::risk::score(&db, &observed)?;
+    bar.finish_and_clear();
+    println!(
+        "scored {} segments as of {} with model {} in {:.2} s (features, probabilities and explanations; storing not included)",
+        run.segments, run.as_of, run.version, run.seconds
+    );
+    Ok(())
+}
+
+fn evaluate(settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let db = open_database(settings)?;
+    let bar = spinner();
+    let observed = observe(&db, &bar)?;
+    let started = std::time::Instant::now();
+    let evaluation =
+        backend::risk::evaluate(&observed, &mut |what| bar.set_message(what.to_owned()))?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", evaluation.summary());
+        return Ok(());
+    }
+    let h = &evaluation.holdout;
+    println!(
+        "hold-out {} – {}: {} rows, base rate {:.3}; evaluated in {:.1} s",
+        h.from,
+        h.to,
+        h.rows,
+        h.base_rate,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "{:<22} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7} {:>7}",
+        "score",
+        "ROC-AUC",
+        "PR-AUC",
+        "P@1%",
+        "P@10%",
+        "R@10%",
+        "lift@1%",
+        "P@10%len",
+        "Brier",
+        "ECE"
+    );
+    let line =
+        |name: &str, r: &models::risk::evaluate::Ranking, brier: Option<f64>, ece: Option<f64>| {
+            let opt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.4}"));
+            println!(
+                "{:<22} {:>7.3} {:>7.3} {:>8.3} {:>8.3} {:>8.3} {:>9.2} {:>8.3} {:>7} {:>7}",
+                name,
+                r.roc_auc,
+                r.pr_auc,
+                r.precision_at_1pct,
+                r.precision_at_10pct,
+                r.recall_at_10pct,
+                r.lift_at_1pct,
+                r.precision_at_10pct_of_length,
+                opt(brier),
+                opt(ece)
+            );
+        };
+    line(
+        "logistic regression",
+        &h.logistic.ranking,
+        Some(h.logistic.brier),
+        Some(h.logistic.ece),
+    );
+    line(
+        "forest",
+        &h.forest.ranking,
+        Some(h.forest.brier),
+        Some(h.forest.ece),
+    );
+    let mut names: Vec<&String> = h.baselines.keys().collect();
+    names.sort();
+    for name in names {
+        line(&format!("baseline: {name}"), &h.baselines[name], None, None);
+    }
+    if let Some(oracle) = &h.oracle {
+        line("oracle (true hazard)", oracle, None, None);
+    }
+    println!("selected on the folds: {}", evaluation.selected);
+    println!("{}", serde_json::to_string_pretty(&evaluation.summary())?);
     Ok(())
 }

@@ -188,3 +188,85 @@ async fn a_key_made_on_the_command_line_opens_a_server_that_requires_keys() {
         "the key never reaches the log"
     );
 }
+
+#[test]
+fn evaluate_train_and_score_work_on_a_demo_city() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = upkeep(dir.path()).args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    run(&["demo", "--seed", "3", "--size", "tiny"]);
+
+    let summary: serde_json::Value = serde_json::from_str(&run(&["evaluate", "--json"])).unwrap();
+    for key in [
+        "roc_auc",
+        "pr_auc",
+        "precision_at_1pct",
+        "precision_at_10pct",
+        "recall_at_10pct",
+        "lift_at_1pct",
+        "brier",
+        "ece",
+        "oracle_precision_at_10pct",
+        "baseline_prior_reports_precision_at_10pct",
+        "tercile_recall_ratio",
+    ] {
+        assert!(summary[key].is_number(), "{key} in {summary}");
+    }
+    assert!(summary["roc_auc"].as_f64().unwrap() > 0.6, "{summary}");
+
+    assert!(run(&["train", "--model", "logistic"]).contains("now active"));
+    assert!(run(&["train", "--model", "forest"]).contains("now active"));
+    let scored = run(&["score"]);
+    assert!(
+        scored.contains("-forest"),
+        "the newest model is the active one: {scored}"
+    );
+
+    let db = diesel_db(dir.path());
+    let count = |sql: &str| -> i64 {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<N>(&mut *db.borrow_mut())
+            .unwrap()
+            .n
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM model_versions"),
+        2,
+        "older models stay listed"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM model_versions WHERE active"),
+        1
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM risk_scores"),
+        count("SELECT COUNT(*) AS n FROM segments"),
+        "every segment scored once"
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) AS n FROM risk_scores WHERE probability < 0 OR probability > 1 OR explanation NOT LIKE '%Risk is%'"
+        ),
+        0
+    );
+}
+
+fn diesel_db(dir: &std::path::Path) -> std::cell::RefCell<diesel::SqliteConnection> {
+    use diesel::Connection;
+    std::cell::RefCell::new(
+        diesel::SqliteConnection::establish(&dir.join("cli.db").display().to_string()).unwrap(),
+    )
+}

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod grid;
 pub mod http;
 pub mod intake;
+pub mod risk;
 pub mod roads;
 pub mod search;
 pub mod spatial;

@@ -19,7 +19,7 @@ pub const HORIZON_DAYS: i64 = 28;
 /// Weeks of history before the first as-of date (the longest short window is 90 days).
 const WARM_UP_WEEKS: i64 = 13;
 /// Weeks a model is calibrated on, after its training window.
-const CALIBRATION_WEEKS: i64 = 8;
+const CALIBRATION_WEEKS: i64 = 26;
 const FOLD_WEEKS: i64 = 13;
 const FOLDS: i64 = 3;
 

@@ -1,0 +1,370 @@
+//! Segment risk in the server: reads what Upkeep observed into a [`History`], trains and
+//! registers models, scores every segment, and evaluates on the demo city's truth.
+//! The learning itself lives in `models::risk`.
+
+use crate::db::risk as store;
+use crate::db::{Database, DbError};
+use chrono::{Duration, NaiveDate};
+use models::network::RoadClass;
+use models::risk::evaluate::{self, Rows};
+use models::risk::model::TrainError;
+use models::risk::{
+    Defects, Evaluation, FEATURES, ForestParams, History, LogisticParams, Model, SegmentFacts,
+    Truth, features,
+};
+use std::collections::HashMap;
+
+/// Why risk work failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RiskError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error("there are no road segments to score")]
+    NoSegments,
+    #[error("the history is too short: {0}")]
+    TooShort(String),
+    #[error("no model is active: run `upkeep train` first")]
+    NoModel,
+    #[error("the stored model {0} cannot be read: {1}")]
+    BadArtifact(String, String),
+}
+
+/// What the database holds, ready for the model.
+pub struct Observed {
+    pub history: History,
+    /// Segment ids, in the order of `history.segments`.
+    pub segment_ids: Vec<i64>,
+    /// Confirmed defects: the demo city's true potholes, or else completed pothole repairs.
+    pub defects: Defects,
+    /// The demo city's truth, if there is one.
+    pub truth: Option<Truth>,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+/// Reads everything the model uses. `progress` hears what is being read.
+pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
+    progress("segments");
+    let rows = store::segments(db)?;
+    if rows.is_empty() {
+        return Err(RiskError::NoSegments);
+    }
+    let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
+    let ends: Vec<features::Ends> = rows
+        .iter()
+        .map(|r| {
+            let lines = crate::spatial::lines_of_geojson(&r.6).unwrap_or_default();
+            let first = lines
+                .first()
+                .and_then(|l| l.first())
+                .copied()
+                .unwrap_or((0.0, 0.0));
+            let last = lines
+                .last()
+                .and_then(|l| l.last())
+                .copied()
+                .unwrap_or(first);
+            (first, last)
+        })
+        .collect();
+    let neighbours = features::neighbours(&ends);
+    let facts = rows
+        .iter()
+        .zip(neighbours)
+        .map(|(r, neighbours)| SegmentFacts {
+            length_m: r.1,
+            class: r.2.parse::<RoadClass>().ok(),
+            aadt: r.3.map(f64::from),
+            bus_route: r.4,
+            surfaced_on: r.5,
+            neighbours,
+        })
+        .collect();
+    let mut history = History::new(facts);
+    progress("reports");
+    let mut first_day: Option<NaiveDate> = None;
+    for (segment, at) in store::pothole_reports(db)? {
+        if let Some(&s) = index.get(&segment) {
+            history.reports[s].push(at.date());
+            first_day = Some(first_day.map_or(at.date(), |d: NaiveDate| d.min(at.date())));
+        }
+    }
+    progress("maintenance");
+    let mut repairs = vec![Vec::new(); rows.len()];
+    for (segment, kind, at) in store::maintenance(db)? {
+        if let Some(&s) = index.get(&segment) {
+            match kind.as_str() {
+                "resurfacing" => history.resurfacings[s].push(at.date()),
+                _ => {
+                    history.repairs[s].push(at.date());
+                    repairs[s].push(at.date());
+                }
+            }
+        }
+    }
+    progress("probe readings");
+    for (segment, at, value) in store::roughness(db)? {
+        if let Some(&s) = index.get(&segment) {
+            history.roughness[s].push((at.date(), value));
+        }
+    }
+    progress("weather");
+    // The generator's definition and the usual one: a frost and a thaw in one day.
+    history.freeze_thaw_days = store::weather(db)?
+        .into_iter()
+        .filter(|(_, tmin, tmax)| *tmin < -1.0 && *tmax > 1.0)
+        .map(|(day, ..)| day)
+        .collect();
+    history.sort();
+    let window = store::demo_window(db)?;
+    let today = crate::domain::now().date();
+    let (start, end) = match window {
+        Some((start, end)) => (start, end.min(today)),
+        None => (first_day.unwrap_or(today), today),
+    };
+    progress("truth");
+    let potholes = store::true_potholes(db)?;
+    let (defects, truth) = if potholes.is_empty() {
+        for list in &mut repairs {
+            list.sort_unstable();
+        }
+        (Defects(repairs), None)
+    } else {
+        let mut days = vec![Vec::new(); rows.len()];
+        for (segment, formed) in potholes {
+            if let Some(&s) = index.get(&segment) {
+                days[s].push(formed);
+            }
+        }
+        for list in &mut days {
+            list.sort_unstable();
+        }
+        let hazard = store::true_hazard(db)?
+            .into_iter()
+            .filter_map(|(segment, week, h)| Some(((*index.get(&segment)?, week), h)))
+            .collect();
+        let propensity: HashMap<String, f64> = store::true_propensity(db)?.into_iter().collect();
+        let tercile = models::risk::terciles(
+            &rows
+                .iter()
+                .map(|r| r.7.as_ref().and_then(|n| propensity.get(n)).copied())
+                .collect::<Vec<_>>(),
+        );
+        (Defects(days), Some(Truth { hazard, tercile }))
+    };
+    Ok(Observed {
+        history,
+        segment_ids: rows.iter().map(|r| r.0).collect(),
+        defects,
+        truth,
+        start,
+        end,
+    })
+}
+
+/// Which learner to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Logistic,
+    Forest,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Logistic => "logistic",
+            Kind::Forest => "forest",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "logistic" => Ok(Kind::Logistic),
+            "forest" => Ok(Kind::Forest),
+            other => Err(format!(
+                "'{other}' is not a model kind (logistic or forest)"
+            )),
+        }
+    }
+}
+
+/// Runs the temporal evaluation of both learners.
+pub fn evaluate(
+    observed: &Observed,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Evaluation, RiskError> {
+    let dates = evaluate::as_of_dates(observed.start, observed.end);
+    if dates.len() < 52 + 40 {
+        return Err(RiskError::TooShort(format!(
+            "{} weekly as-of dates between {} and {}; the evaluation needs about two years",
+            dates.len(),
+            observed.start,
+            observed.end
+        )));
+    }
+    Ok(evaluate::evaluate(
+        &observed.history,
+        &observed.defects,
+        &dates,
+        observed.truth.as_ref(),
+        LogisticParams::default(),
+        ForestParams::default(),
+        progress,
+    )?)
+}
+
+/// What a training run made.
+pub struct Trained {
+    pub model_id: i64,
+    pub version: String,
+    pub kind: Kind,
+    pub fit_seconds: f64,
+    pub rows: usize,
+}
+
+/// Trains `kind` on everything labelled but the last weeks, calibrates it on those
+/// weeks, and registers it as the active model with `metrics` (for example an
+/// evaluation's summary).
+pub fn train(
+    db: &Database,
+    observed: &Observed,
+    kind: Kind,
+    metrics: serde_json::Value,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Trained, RiskError> {
+    let dates = evaluate::as_of_dates(observed.start, observed.end);
+    let last = *dates
+        .last()
+        .ok_or_else(|| RiskError::TooShort("no as-of date has a complete label window".into()))?;
+    // The calibration window ends with the last complete label; training ends a
+    // horizon before it begins.
+    let origin = last + Duration::days(evaluate::HORIZON_DAYS) + Duration::days(1);
+    let (train_end, calibration_start, calibration_end) = evaluate::windows_before(origin);
+    let train_dates: Vec<NaiveDate> = dates.iter().copied().filter(|d| *d <= train_end).collect();
+    let calibration_dates: Vec<NaiveDate> = dates
+        .iter()
+        .copied()
+        .filter(|d| *d >= calibration_start && *d <= calibration_end)
+        .collect();
+    if train_dates.len() < 8 || calibration_dates.is_empty() {
+        return Err(RiskError::TooShort(format!(
+            "{} training weeks before {train_end}",
+            train_dates.len()
+        )));
+    }
+    progress("building rows");
+    let train_rows = Rows::build(&observed.history, &observed.defects, &train_dates);
+    let calibration_rows = Rows::build(&observed.history, &observed.defects, &calibration_dates);
+    progress("fitting");
+    let started = std::time::Instant::now();
+    let (standardiser, learner, hyperparameters) = match kind {
+        Kind::Logistic => {
+            let params = LogisticParams::default();
+            let (s, l) =
+                models::risk::model::fit_logistic(&train_rows.rows, &train_rows.labels, params)?;
+            (s, l, serde_json::to_value(params).unwrap_or_default())
+        }
+        Kind::Forest => {
+            let params = ForestParams::default();
+            let (s, l) =
+                models::risk::model::fit_forest(&train_rows.rows, &train_rows.labels, params)?;
+            (s, l, serde_json::to_value(params).unwrap_or_default())
+        }
+    };
+    let model = Model::calibrated(
+        kind.as_str(),
+        standardiser,
+        learner,
+        &calibration_rows.rows,
+        &calibration_rows.labels,
+    );
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let now = crate::domain::now();
+    let version = format!("{}-{}", now.format("%Y%m%dT%H%M%S"), kind.as_str());
+    let artifact = serde_json::to_vec(&model)
+        .map_err(|e| RiskError::BadArtifact(version.clone(), e.to_string()))?;
+    progress("registering");
+    let model_id = store::register(
+        db,
+        &store::NewModelVersion {
+            version: version.clone(),
+            kind: kind.as_str().to_owned(),
+            trained_from: train_dates[0],
+            trained_to: train_end,
+            features: serde_json::to_string(&FEATURES.iter().map(|f| f.name).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            hyperparameters: hyperparameters.to_string(),
+            metrics: metrics.to_string(),
+            artifact,
+            active: true,
+            created_at: now,
+        },
+    )?;
+    Ok(Trained {
+        model_id,
+        version,
+        kind,
+        fit_seconds,
+        rows: train_rows.rows.len(),
+    })
+}
+
+/// What a scoring run did.
+pub struct ScoredRun {
+    pub segments: usize,
+    pub as_of: NaiveDate,
+    pub seconds: f64,
+    pub version: String,
+}
+
+/// Scores every segment with the active model as of the end of the history, with the
+/// three features that moved each score most, and stores the run.
+pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError> {
+    let active = store::active_model(db)?.ok_or(RiskError::NoModel)?;
+    let model: Model = serde_json::from_slice(&active.artifact)
+        .map_err(|e| RiskError::BadArtifact(active.version.clone(), e.to_string()))?;
+    let started = std::time::Instant::now();
+    let as_of = observed.end;
+    let scored_at = crate::domain::now();
+    let scores = score_all(&model, &observed.history, as_of)
+        .into_iter()
+        .zip(&observed.segment_ids)
+        .map(
+            |((probability, explanation), &segment_id)| store::RiskScore {
+                segment_id,
+                model_version_id: active.id,
+                scored_at,
+                probability,
+                explanation: serde_json::to_string(&explanation).unwrap_or_else(|_| "[]".into()),
+            },
+        )
+        .collect::<Vec<_>>();
+    let seconds = started.elapsed().as_secs_f64();
+    store::store_scores(db, &scores)?;
+    Ok(ScoredRun {
+        segments: scores.len(),
+        as_of,
+        seconds,
+        version: active.version,
+    })
+}
+
+/// Every segment's probability and explanation as of `as_of` (pure computation).
+pub fn score_all(
+    model: &Model,
+    history: &History,
+    as_of: NaiveDate,
+) -> Vec<(f64, Vec<models::risk::Contribution>)> {
+    (0..history.segments.len())
+        .map(|s| {
+            let row = features::row(history, s, as_of);
+            (model.probability(&row), model.explain(&row, 3))
+        })
+        .collect()
+}
