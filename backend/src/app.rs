@@ -64,10 +64,12 @@ impl Application {
             segments,
             db,
             settings,
+            risk_busy: std::sync::atomic::AtomicBool::new(false),
         });
         let server = serve(listener, state.clone())?;
         tokio::spawn(accept_batch_requests(state.clone()));
         tokio::spawn(refresh_segments(state.clone()));
+        tokio::spawn(maintain_risk(state.clone()));
         tracing::info!(
             port,
             database = %state.settings.database_url,
@@ -169,6 +171,49 @@ async fn refresh_segments(state: Arc<AppState>) {
             Ok(Ok(true)) => tracing::info!("road segments changed: snapping index rebuilt"),
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not check road segments"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// How often a server checks whether the risk scores are due.
+const RISK_CHECK: Duration = Duration::from_secs(600);
+
+/// Trains a first model when none is active (if configured), and re-scores every
+/// segment when the last scores are older than `risk_rescore_hours`.
+async fn maintain_risk(state: Arc<AppState>) {
+    if state.settings.risk_train_on_start {
+        let worker = state.clone();
+        let needed = tokio::task::spawn_blocking(move || {
+            crate::db::risk::active_model(&worker.db).map(|m| m.is_none())
+        })
+        .await;
+        if let Ok(Ok(true)) = needed {
+            crate::http::risk::spawn_training(state.clone(), "start-up".into());
+        }
+    }
+    if state.settings.risk_rescore_hours == 0 {
+        return;
+    }
+    let due_after = ChronoDuration::hours(
+        i64::try_from(state.settings.risk_rescore_hours).unwrap_or(i64::MAX / 3_600_000),
+    );
+    let mut tick = tokio::time::interval(RISK_CHECK);
+    loop {
+        tick.tick().await;
+        let worker = state.clone();
+        let due = tokio::task::spawn_blocking(move || -> Result<bool, crate::db::DbError> {
+            let Some(model) = crate::db::risk::active_model(&worker.db)? else {
+                return Ok(false);
+            };
+            let last = crate::db::risk::latest_run(&worker.db, model.id)?;
+            Ok(last.is_none_or(|at| now() - at >= due_after))
+        })
+        .await;
+        match due {
+            Ok(Ok(true)) => crate::http::risk::spawn_scoring(state.clone()),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not check the risk scores"),
             Err(_) => return,
         }
     }

@@ -103,6 +103,8 @@ struct RawSettings {
     demo_seed: u64,
     demo_size: String,
     snap_limit_m: f64,
+    risk_rescore_hours: u64,
+    risk_train_on_start: bool,
 }
 
 impl Default for RawSettings {
@@ -130,6 +132,8 @@ impl Default for RawSettings {
             demo_seed: 42,
             demo_size: "small".into(),
             snap_limit_m: 50.0,
+            risk_rescore_hours: 24,
+            risk_train_on_start: true,
         }
     }
 }
@@ -175,6 +179,11 @@ pub struct Settings {
     pub demo_size: models::city::CitySize,
     /// Reports snap to the nearest road segment within this many metres.
     pub snap_limit_m: f64,
+    /// Re-score every segment with the active model when the last scores are this many
+    /// hours old; 0 never.
+    pub risk_rescore_hours: u64,
+    /// Train and score a first model in the background when none is active.
+    pub risk_train_on_start: bool,
 }
 
 /// A setting that could not be read or does not make sense.
@@ -232,6 +241,7 @@ impl Settings {
         settings.database_url = database_url;
         settings.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.demo = false;
+        settings.risk_train_on_start = false;
         settings
     }
 
@@ -334,6 +344,8 @@ impl Settings {
             demo_size: models::city::CitySize::parse(&raw.demo_size)
                 .map_err(|reason| invalid("demo_size", reason))?,
             snap_limit_m: raw.snap_limit_m,
+            risk_rescore_hours: raw.risk_rescore_hours,
+            risk_train_on_start: raw.risk_train_on_start,
         })
     }
 }

@@ -11,6 +11,7 @@ mod errors;
 mod follow;
 mod helpers;
 mod media;
+mod risk;
 mod scale_out;
 mod search;
 mod segments;

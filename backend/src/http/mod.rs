@@ -8,6 +8,7 @@ pub mod open311;
 pub mod openapi;
 pub mod query;
 pub mod reports;
+pub mod risk;
 pub mod segments;
 pub mod wards;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub writer: ReportWriter,
     /// Road segments for snapping.
     pub segments: crate::spatial::SegmentCache,
+    /// Set while this server trains or scores, so only one such job runs at a time.
+    pub risk_busy: std::sync::atomic::AtomicBool,
 }
 
 pub type State = web::Data<Arc<AppState>>;
@@ -74,6 +77,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/segments/search").route(web::post().to(segments::search)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))
                 .service(resource("/wards").route(web::get().to(wards::list)))
+                .service(resource("/risk").route(web::get().to(risk::list)))
+                .service(resource("/segments/{id}/risk").route(web::get().to(risk::segment)))
+                .service(resource("/models").route(web::get().to(risk::models)))
+                .service(resource("/models/train").route(web::post().to(risk::train)))
                 .service(
                     resource("/requests/{id}/status")
                         .route(web::post().to(api::change_request_status)),

@@ -1,0 +1,307 @@
+//! `/api/v1/risk`, `/api/v1/segments/{id}/risk` and `/api/v1/models`: the risk map,
+//! one segment's risk with its explanation and history, the model registry, and a
+//! planners' retrain.
+
+use super::api::{ApiError, require_role};
+use super::query::{Described, Listing, one};
+use super::{AppState, State, blocking};
+use crate::db::risk::{self as store, RiskScore};
+use crate::db::segments::{self, SegmentFilter, SegmentRow};
+use crate::domain::{Role, format_datetime};
+use crate::search::{Source, Window, page_of};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+const FILTERS: [&str; 1] = ["road_class"];
+
+fn no_model() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_model",
+        "no risk model is active yet: a planner can train one (POST /api/v1/models/train)",
+    )
+}
+
+#[derive(Serialize)]
+struct RiskView<'a> {
+    id: i64,
+    name: Option<&'a str>,
+    road_class: &'a str,
+    length_m: f64,
+    probability: Option<f64>,
+    /// The strongest reason, in words.
+    reason: Option<String>,
+    scored_at: Option<String>,
+    model_version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+/// `GET /api/v1/risk?bbox=…[&format=geojson]`: every segment in the area with its
+/// latest risk from the active model (a map layer, bounding-box filtered).
+pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
+    let filter = SegmentFilter {
+        road_classes: listing.list("road_class"),
+        ward_ids: None,
+    };
+    let (limit, offset) = listing.window();
+    let area = listing.area.clone();
+    let worker = state.clone();
+    let (page, scores, version) = blocking(move || {
+        let db = &worker.db;
+        let Some(model) = store::active_model(db)? else {
+            return Ok(None);
+        };
+        let seen = std::cell::RefCell::new(HashMap::new());
+        let page = page_of(
+            area.as_ref(),
+            limit,
+            offset,
+            Source {
+                window_for: Window::for_segments,
+                located: &|window| {
+                    let rows = segments::located(db, &filter, window)?;
+                    let candidates = rows
+                        .iter()
+                        .filter_map(|r| Some((r.id, r.located()?)))
+                        .collect();
+                    seen.borrow_mut()
+                        .extend(rows.into_iter().map(|r| (r.id, r)));
+                    Ok(candidates)
+                },
+                by_ids: &|ids| {
+                    let mut seen = seen.borrow_mut();
+                    Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
+                },
+                page: &|limit, offset| segments::list(db, &filter, limit, offset),
+                count: &|| segments::count(db, &filter),
+                id_of: |row: &SegmentRow| row.id,
+            },
+        )?;
+        let ids: Vec<i64> = page.items.iter().map(|(row, _)| row.id).collect();
+        let scores: HashMap<i64, RiskScore> = match store::latest_run(db, model.id)? {
+            Some(at) => store::scores_of_run(db, model.id, at, &ids)?
+                .into_iter()
+                .map(|s| (s.segment_id, s))
+                .collect(),
+            None => HashMap::new(),
+        };
+        Ok::<_, crate::db::DbError>(Some((page, scores, model.version)))
+    })
+    .await?
+    .ok_or_else(no_model)?;
+    Ok(listing.respond(&req, page, |row, distance_m, format, out| {
+        let score = scores.get(&row.id);
+        Described {
+            id: row.id,
+            properties: RiskView {
+                id: row.id,
+                name: row.name.as_deref(),
+                road_class: &row.road_class,
+                length_m: row.length_m,
+                probability: score.map(|s| (s.probability * 10_000.0).round() / 10_000.0),
+                reason: score.and_then(|s| first_sentence(&s.explanation)),
+                scored_at: score.map(|s| format_datetime(s.scored_at)),
+                model_version: &version,
+                distance_m,
+            },
+            geometry: Cow::Borrowed(&row.geometry),
+        }
+        .write(format, out)
+    }))
+}
+
+fn first_sentence(explanation: &str) -> Option<String> {
+    let parsed: Value = serde_json::from_str(explanation).ok()?;
+    parsed.get(0)?.get("sentence")?.as_str().map(str::to_owned)
+}
+
+#[derive(Serialize)]
+struct SegmentRisk<'a> {
+    id: i64,
+    name: Option<&'a str>,
+    road_class: &'a str,
+    model_version: &'a str,
+    probability: Option<f64>,
+    scored_at: Option<String>,
+    /// The features that pushed this segment's risk up or down, strongest first.
+    explanation: Value,
+    /// Earlier scores, newest first.
+    history: Vec<Value>,
+}
+
+/// `GET /api/v1/segments/{id}/risk`: the latest risk with its explanation, and its
+/// history.
+pub async fn segment(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no segment '{id}'"),
+        )
+    };
+    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let worker = state.clone();
+    let found = blocking(move || {
+        let db = &worker.db;
+        let Some(row) = segments::by_ids(db, &[numeric])?.pop() else {
+            return Ok(None);
+        };
+        let model = store::active_model(db)?;
+        let history = store::segment_scores(db, numeric, 104)?;
+        Ok::<_, crate::db::DbError>(Some((row, model, history)))
+    })
+    .await?
+    .ok_or_else(missing)?;
+    let (row, model, history) = found;
+    let model = model.ok_or_else(no_model)?;
+    let latest = history.iter().find(|s| s.model_version_id == model.id);
+    let view = SegmentRisk {
+        id: row.id,
+        name: row.name.as_deref(),
+        road_class: &row.road_class,
+        model_version: &model.version,
+        probability: latest.map(|s| s.probability),
+        scored_at: latest.map(|s| format_datetime(s.scored_at)),
+        explanation: latest
+            .and_then(|s| serde_json::from_str(&s.explanation).ok())
+            .unwrap_or(Value::Array(Vec::new())),
+        history: history
+            .iter()
+            .map(|s| {
+                json!({
+                    "scored_at": format_datetime(s.scored_at),
+                    "probability": s.probability,
+                    "model_version_id": s.model_version_id,
+                })
+            })
+            .collect(),
+    };
+    Ok(one(
+        &req,
+        Described {
+            id: row.id,
+            properties: view,
+            geometry: Cow::Borrowed(&row.geometry),
+        },
+    ))
+}
+
+/// `GET /api/v1/models`: every model, newest first, with its figures; one is active.
+pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
+    let worker = state.clone();
+    let models = blocking(move || store::models(&worker.db)).await?;
+    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+    let items: Vec<Value> = models
+        .iter()
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "version": m.version,
+                "kind": m.kind,
+                "active": m.active,
+                "trained_from": m.trained_from.to_string(),
+                "trained_to": m.trained_to.to_string(),
+                "features": parse(&m.features),
+                "hyperparameters": parse(&m.hyperparameters),
+                "metrics": parse(&m.metrics),
+                "created_at": format_datetime(m.created_at),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "total": items.len(),
+        "training": state.risk_busy.load(Ordering::SeqCst),
+        "items": items,
+    })))
+}
+
+/// `POST /api/v1/models/train` (planners and admins): evaluates both learners in time
+/// order, trains the better one on everything, makes it active and re-scores every
+/// segment, in the background. 202 when started, 409 while another run is going.
+pub async fn train(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let caller = require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "retrain the risk model",
+    )
+    .await?;
+    if !spawn_training(Arc::clone(&state), caller.name.clone()) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "busy",
+            "a training or scoring run is already going on this server; try again when GET /api/v1/models shows training: false",
+        ));
+    }
+    Ok(HttpResponse::Accepted().json(json!({
+        "status": "training",
+        "message": "training started; the new model appears in GET /api/v1/models when it is done",
+    })))
+}
+
+/// Starts a background evaluation, training and scoring run unless one is going;
+/// returns whether it started.
+pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
+    if state.risk_busy.swap(true, Ordering::SeqCst) {
+        return false;
+    }
+    std::thread::spawn(move || {
+        let result = (|| -> Result<String, crate::risk::RiskError> {
+            let observed = crate::risk::observe(&state.db, &mut |_| {})?;
+            let evaluation = crate::risk::evaluate(&observed, &mut |_| {})?;
+            let kind = if evaluation.selected == "forest" {
+                crate::risk::Kind::Forest
+            } else {
+                crate::risk::Kind::Logistic
+            };
+            let trained = crate::risk::train(
+                &state.db,
+                &observed,
+                kind,
+                evaluation.summary(),
+                &mut |_| {},
+            )?;
+            crate::risk::score(&state.db, &observed)?;
+            Ok(trained.version)
+        })();
+        match result {
+            Ok(version) => tracing::info!(version, by, "risk model trained and segments scored"),
+            Err(e) => tracing::warn!(error = %e, by, "risk model training failed"),
+        }
+        state.risk_busy.store(false, Ordering::SeqCst);
+    });
+    true
+}
+
+/// Starts a background scoring run with the active model unless a run is going.
+pub fn spawn_scoring(state: Arc<AppState>) {
+    if state.risk_busy.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    std::thread::spawn(move || {
+        let result = crate::risk::observe(&state.db, &mut |_| {})
+            .and_then(|observed| crate::risk::score(&state.db, &observed));
+        match result {
+            Ok(run) => tracing::info!(
+                segments = run.segments,
+                version = run.version,
+                "segments re-scored"
+            ),
+            Err(e) => tracing::warn!(error = %e, "re-scoring failed"),
+        }
+        state.risk_busy.store(false, Ordering::SeqCst);
+    });
+}

@@ -1,0 +1,153 @@
+//! The risk model in the server: the map layer, one segment's explanation, the model
+//! list, and who may retrain.
+
+use crate::helpers::spawn_app_with;
+use backend::domain::Role;
+use models::city::CitySize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn planners_see_scored_segments_explanations_and_models_and_only_they_retrain() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let none = app.get_json("/api/v1/risk", 404).await;
+    assert_eq!(none["error"], "no_model");
+
+    // Train and score as `upkeep train --model logistic` and `upkeep score` do.
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
+        let kind = backend::risk::Kind::Logistic;
+        backend::risk::train(
+            &db,
+            &observed,
+            kind,
+            serde_json::json!({"roc_auc": 0.9}),
+            &mut |_| {},
+        )
+        .unwrap();
+        backend::risk::score(&db, &observed).unwrap();
+    })
+    .await
+    .unwrap();
+
+    let models = app.get_json("/api/v1/models", 200).await;
+    assert_eq!(models["total"], 1);
+    assert_eq!(models["items"][0]["active"], true);
+    assert_eq!(models["items"][0]["metrics"]["roc_auc"], 0.9);
+    assert!(models["items"][0]["features"].as_array().unwrap().len() > 10);
+
+    let segments = app.count_rows("segments");
+    let layer: Value = app
+        .client
+        .get(app.url("/api/v1/risk?format=geojson&page_size=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let features = layer["features"].as_array().unwrap();
+    assert_eq!(features.len() as i64, segments);
+    for feature in features {
+        let p = feature["properties"]["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+        assert!(
+            feature["properties"]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("Risk is")
+        );
+        assert_eq!(feature["geometry"]["type"], "LineString");
+    }
+    // A bounding box narrows the layer.
+    let first = features[0]["geometry"]["coordinates"][0].clone();
+    let (lon, lat) = (first[0].as_f64().unwrap(), first[1].as_f64().unwrap());
+    let near = app
+        .get_json(
+            &format!(
+                "/api/v1/risk?bbox={},{},{},{}",
+                lon - 0.001,
+                lat - 0.001,
+                lon + 0.001,
+                lat + 0.001
+            ),
+            200,
+        )
+        .await;
+    let shown = near["total"].as_i64().unwrap();
+    assert!(shown >= 1 && shown < segments);
+
+    let id = features[0]["id"].as_i64().unwrap();
+    let one = app
+        .get_json(&format!("/api/v1/segments/{id}/risk"), 200)
+        .await;
+    assert_eq!(one["id"], id);
+    let explanation = one["explanation"].as_array().unwrap();
+    assert!(!explanation.is_empty());
+    assert!(
+        explanation
+            .iter()
+            .all(|c| c["effect"].is_number() && c["feature"].is_string())
+    );
+    assert_eq!(one["history"].as_array().unwrap().len(), 1);
+
+    // Who may retrain.
+    let post = |key: Option<String>| {
+        let mut request = app.client.post(app.url("/api/v1/models/train"));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 401);
+    assert_eq!(
+        post(Some(app.issue_key(Role::Crew)))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        post(Some(app.issue_key(Role::Client)))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let response = post(Some(app.issue_key(Role::Planner))).await.unwrap();
+    assert_eq!(response.status(), 202);
+    let started = Instant::now();
+    loop {
+        let models = app.get_json("/api/v1/models", 200).await;
+        if models["total"] == 2 && models["training"] == false {
+            assert_eq!(
+                models["items"][0]["active"], true,
+                "the new model is active"
+            );
+            assert_eq!(
+                models["items"][1]["active"], false,
+                "the old one stays listed"
+            );
+            assert!(models["items"][0]["metrics"]["roc_auc"].as_f64().unwrap() > 0.5);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "retraining finished: {models}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let one = app
+        .get_json(&format!("/api/v1/segments/{id}/risk"), 200)
+        .await;
+    assert_eq!(
+        one["history"].as_array().unwrap().len(),
+        2,
+        "re-scored after retraining"
+    );
+}
