@@ -105,8 +105,16 @@ pub struct Ranking {
     pub lift_at_1pct: f64,
     pub lift_at_5pct: f64,
     pub lift_at_10pct: f64,
+    /// The same shares of road length: the highest-scored segments until their length
+    /// reaches 1, 5 or 10 % of the network.
+    pub precision_at_1pct_of_length: f64,
+    pub precision_at_5pct_of_length: f64,
     pub precision_at_10pct_of_length: f64,
+    pub recall_at_1pct_of_length: f64,
+    pub recall_at_5pct_of_length: f64,
     pub recall_at_10pct_of_length: f64,
+    pub lift_at_1pct_of_length: f64,
+    pub lift_at_10pct_of_length: f64,
     /// Recall in the top 10 % for defects in each reporting-propensity third.
     pub tercile_recall_at_10pct: Vec<f64>,
 }
@@ -157,7 +165,7 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
         block.labels.iter().filter(|&&l| l).count() as f64 / block.labels.len().max(1) as f64;
     let mut precision = [0.0; 3];
     let mut hits = [0usize; 3];
-    let (mut length_precision, mut length_hits) = (0.0, 0usize);
+    let (mut length_precision, mut length_hits) = ([0.0; 3], [0usize; 3]);
     let mut tercile = [(0usize, 0usize); 3];
     let positives = block.labels.iter().filter(|&&l| l).count();
     let shares = [0.01, 0.05, 0.10];
@@ -184,10 +192,12 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
             }
         }
         let week_lengths: Vec<f64> = rows.iter().map(|&i| lengths[block.segment[i]]).collect();
-        let chosen = top(&week_scores, 0.10, Some(&week_lengths));
-        let found = chosen.iter().filter(|&&c| block.labels[rows[c]]).count();
-        length_precision += found as f64 / chosen.len().max(1) as f64;
-        length_hits += found;
+        for (k, share) in shares.iter().enumerate() {
+            let chosen = top(&week_scores, *share, Some(&week_lengths));
+            let found = chosen.iter().filter(|&&c| block.labels[rows[c]]).count();
+            length_precision[k] += found as f64 / chosen.len().max(1) as f64;
+            length_hits[k] += found;
+        }
     }
     let weeks_n = weeks.len().max(1) as f64;
     let recall = |h: usize| h as f64 / positives.max(1) as f64;
@@ -204,8 +214,14 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
         lift_at_1pct: lift(precision[0] / weeks_n),
         lift_at_5pct: lift(precision[1] / weeks_n),
         lift_at_10pct: lift(precision[2] / weeks_n),
-        precision_at_10pct_of_length: length_precision / weeks_n,
-        recall_at_10pct_of_length: recall(length_hits),
+        precision_at_1pct_of_length: length_precision[0] / weeks_n,
+        precision_at_5pct_of_length: length_precision[1] / weeks_n,
+        precision_at_10pct_of_length: length_precision[2] / weeks_n,
+        recall_at_1pct_of_length: recall(length_hits[0]),
+        recall_at_5pct_of_length: recall(length_hits[1]),
+        recall_at_10pct_of_length: recall(length_hits[2]),
+        lift_at_1pct_of_length: lift(length_precision[0] / weeks_n),
+        lift_at_10pct_of_length: lift(length_precision[2] / weeks_n),
         tercile_recall_at_10pct: if truth.is_some() {
             tercile
                 .iter()
@@ -437,7 +453,10 @@ impl Evaluation {
             "recall_at_10pct": s.ranking.recall_at_10pct,
             "lift_at_1pct": s.ranking.lift_at_1pct,
             "lift_at_10pct": s.ranking.lift_at_10pct,
+            "precision_at_1pct_of_length": s.ranking.precision_at_1pct_of_length,
             "precision_at_10pct_of_length": s.ranking.precision_at_10pct_of_length,
+            "recall_at_10pct_of_length": s.ranking.recall_at_10pct_of_length,
+            "lift_at_1pct_of_length": s.ranking.lift_at_1pct_of_length,
             "brier": s.brier,
             "ece": s.ece,
             "oracle_precision_at_10pct": h.oracle.as_ref().map(|o| o.precision_at_10pct),
