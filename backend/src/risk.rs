@@ -358,7 +358,8 @@ pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError>
 /// Every segment's probability and explanation as of `as_of` (pure computation).
 ///
 /// One thread: splitting the segments over both cores measured slower (2.3 s against
-/// 1.4 s for 100,000 segments), the work being allocation and memory reads.
+/// 1.4 s for 100,000 segments, before tree walks stopped allocating), the work being
+/// allocation and memory reads.
 pub fn score_all(
     model: &Model,
     history: &History,

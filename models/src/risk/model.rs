@@ -87,15 +87,17 @@ pub struct Node {
 }
 
 impl Tree {
-    /// The nodes a standardised row passes through, root first.
-    fn path(&self, z: &Row) -> Vec<usize> {
+    /// Walks a standardised row from the root to its leaf, calling `step(node, child)`
+    /// for each split passed; returns the leaf. (No allocation: scoring walks every tree
+    /// for every segment.)
+    fn walk(&self, z: &Row, mut step: impl FnMut(usize, usize)) -> usize {
         let mut at = 0;
-        let mut path = vec![0];
         while let Some((feature, threshold, left, right)) = self.nodes[at].split {
-            at = if z[feature] < threshold { left } else { right };
-            path.push(at);
+            let next = if z[feature] < threshold { left } else { right };
+            step(at, next);
+            at = next;
         }
-        path
+        at
     }
 }
 
@@ -292,10 +294,13 @@ pub fn fit_forest(
         let mut counts = vec![(0usize, 0usize); tree.nodes.len()];
         for (r, &i) in sample.iter().enumerate() {
             let z: Row = std::array::from_fn(|j| full[[r, j]]);
-            for node in tree.path(&z) {
+            let positive = usize::from(labels[i]);
+            let leaf = tree.walk(&z, |node, _| {
                 counts[node].0 += 1;
-                counts[node].1 += usize::from(labels[i]);
-            }
+                counts[node].1 += positive;
+            });
+            counts[leaf].0 += 1;
+            counts[leaf].1 += positive;
         }
         for (node, (n, k)) in tree.nodes.iter_mut().zip(counts) {
             // A little smoothing keeps a tiny leaf from claiming certainty.
@@ -370,7 +375,7 @@ impl Learner {
             Learner::Forest { trees } => {
                 trees
                     .iter()
-                    .map(|t| t.nodes[*t.path(z).last().unwrap_or(&0)].rate)
+                    .map(|t| t.nodes[t.walk(z, |_, _| {})].rate)
                     .sum::<f64>()
                     / trees.len().max(1) as f64
             }
@@ -387,14 +392,14 @@ impl Learner {
                 }
             }
             Learner::Forest { trees } => {
+                let share = 1.0 / trees.len() as f64;
                 for tree in trees {
-                    let path = tree.path(z);
-                    for pair in path.windows(2) {
-                        if let Some((feature, ..)) = tree.nodes[pair[0]].split {
-                            push[feature] += (tree.nodes[pair[1]].rate - tree.nodes[pair[0]].rate)
-                                / trees.len() as f64;
+                    tree.walk(z, |node, child| {
+                        if let Some((feature, ..)) = tree.nodes[node].split {
+                            push[feature] +=
+                                (tree.nodes[child].rate - tree.nodes[node].rate) * share;
                         }
-                    }
+                    });
                 }
             }
         }
