@@ -2,9 +2,11 @@
 //! place, status, category and time; and what is already reported near a point, so a
 //! resident can add to it.
 
-use super::api::{ApiError, read_body};
+use super::api::ApiError;
 use super::open311::Params;
-use super::query::{Described, Listing, invalid as invalid_parameters, one, point};
+use super::query::{
+    Described, Listing, invalid as invalid_parameters, item_id, not_found, one, point,
+};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::issues::{self, IssueFilter, IssueRow};
@@ -92,23 +94,6 @@ pub async fn nearby(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// `GET /api/v1/issues`
-pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
-    respond(state, req, listing).await
-}
-
-/// `POST /api/v1/issues/search`: the same, with the parameters in a JSON body.
-pub async fn search(
-    state: State,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let body = read_body(payload, state.settings.body_limit_bytes).await?;
-    let listing = Listing::parse(&req, Some(&body), &FILTERS, state.settings.max_page_size)?;
-    respond(state, req, listing).await
-}
-
 /// `GET /api/v1/issues/{id}`
 pub async fn show(
     state: State,
@@ -116,14 +101,8 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no issue '{id}'"),
-        )
-    };
-    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let missing = || not_found("issue", &id);
+    let numeric = item_id(&id, "issue")?;
     let worker = state.clone();
     let row = blocking(move || issues::by_ids(&worker.db, &[numeric]))
         .await?
@@ -133,11 +112,14 @@ pub async fn show(
     Ok(one(&req, describe(&row, &catalogue, None)))
 }
 
-async fn respond(
+/// `GET /api/v1/issues`, and `POST /api/v1/issues/search` with the parameters in a JSON
+/// body.
+pub async fn list(
     state: State,
     req: HttpRequest,
-    listing: Listing,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
     let statuses = listing.list("status");
     if let Some(bad) = statuses
         .iter()

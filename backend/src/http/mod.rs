@@ -63,10 +63,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .service(resource("/openapi.json").route(web::get().to(openapi::document)))
                 .service(resource("/reports").route(web::get().to(reports::list)))
-                .service(resource("/reports/search").route(web::post().to(reports::search)))
+                .service(resource("/reports/search").route(web::post().to(reports::list)))
                 .service(resource("/reports/{id}").route(web::get().to(reports::show)))
                 .service(resource("/issues").route(web::get().to(issues::list)))
-                .service(resource("/issues/search").route(web::post().to(issues::search)))
+                .service(resource("/issues/search").route(web::post().to(issues::list)))
                 .service(resource("/issues/nearby").route(web::get().to(issues::nearby)))
                 .service(resource("/issues/{id}").route(web::get().to(issues::show)))
                 .service(
@@ -74,7 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(segments::list))
                         .route(web::post().to(segments::import)),
                 )
-                .service(resource("/segments/search").route(web::post().to(segments::search)))
+                .service(resource("/segments/search").route(web::post().to(segments::list)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))
                 .service(resource("/wards").route(web::get().to(wards::list)))
                 .service(resource("/risk").route(web::get().to(risk::list)))

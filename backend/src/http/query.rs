@@ -5,12 +5,13 @@
 //! same names in a JSON object (where a polygon can be sent as an object rather than
 //! URL-encoded text).
 
-use super::api::ApiError;
+use super::State;
+use super::api::{ApiError, read_body};
 use super::open311::Params;
 use crate::domain::{BoundingBox, Circle, Coordinates, FieldError, parse_datetime, parse_number};
 use crate::search::{Area, MAX_NEAREST, Page, Region};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -109,6 +110,23 @@ impl Listing {
             page_size,
             format,
         })
+    }
+
+    /// The listing a request asks for: a POST (`…/search`) carries the parameters in its
+    /// JSON body, a GET in its query string.
+    pub async fn read(
+        state: &State,
+        req: &HttpRequest,
+        payload: web::Payload,
+        filters: &[&str],
+    ) -> Result<Listing, ApiError> {
+        let max_page_size = state.settings.max_page_size;
+        if req.method() == actix_web::http::Method::POST {
+            let body = read_body(payload, state.settings.body_limit_bytes).await?;
+            Listing::parse(req, Some(&body), filters, max_page_size)
+        } else {
+            Listing::parse(req, None, filters, max_page_size)
+        }
     }
 
     /// (limit, offset) of the requested page; a nearest-k search is one page of k.
@@ -285,6 +303,20 @@ pub fn feature(id: i64, properties: Map<String, Value>, geometry: Value) -> Valu
 /// A GeoJSON FeatureCollection (RFC 7946 §3.3).
 pub fn feature_collection(features: Vec<Value>) -> Value {
     json!({"type": "FeatureCollection", "features": features})
+}
+
+/// The id in an item's path, or 404 naming the kind of item (`what`) and the id.
+pub fn item_id(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.trim().parse().map_err(|_| not_found(what, raw))
+}
+
+/// 404: there is no such `what` with this id.
+pub fn not_found(what: &str, id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no {what} '{id}'"),
+    )
 }
 
 /// 400 with every problem found, each saying which parameter and why.

@@ -2,14 +2,13 @@
 //!
 //! Contact details never leave the server here: a report is shown as the city sees it.
 
-use super::api::{ApiError, read_body};
-use super::query::{Described, Listing, invalid, one, point};
+use super::api::ApiError;
+use super::query::{Described, Listing, invalid, item_id, not_found, one, point};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::requests::{self, RequestFilter, RequestRow};
 use crate::domain::{FieldError, RequestStatus, format_datetime};
 use crate::search::{Source, Window, page_of};
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -23,23 +22,6 @@ const FILTERS: [&str; 6] = [
     "updated_before",
 ];
 
-/// `GET /api/v1/reports`
-pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
-    respond(state, req, listing).await
-}
-
-/// `POST /api/v1/reports/search`: the same, with the parameters in a JSON body.
-pub async fn search(
-    state: State,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let body = read_body(payload, state.settings.body_limit_bytes).await?;
-    let listing = Listing::parse(&req, Some(&body), &FILTERS, state.settings.max_page_size)?;
-    respond(state, req, listing).await
-}
-
 /// `GET /api/v1/reports/{id}`
 pub async fn show(
     state: State,
@@ -47,14 +29,8 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no report '{id}'"),
-        )
-    };
-    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let missing = || not_found("report", &id);
+    let numeric = item_id(&id, "report")?;
     let worker = state.clone();
     let row = blocking(move || requests::find(&worker.db, numeric))
         .await?
@@ -63,11 +39,14 @@ pub async fn show(
     Ok(one(&req, describe(&row, &catalogue, None)))
 }
 
-async fn respond(
+/// `GET /api/v1/reports`, and `POST /api/v1/reports/search` with the parameters in a JSON
+/// body.
+pub async fn list(
     state: State,
     req: HttpRequest,
-    listing: Listing,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
     let filter = filter_of(&listing)?;
     let (limit, offset) = listing.window();
     let area = listing.area.clone();

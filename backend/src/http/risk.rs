@@ -3,12 +3,11 @@
 //! planners' retrain.
 
 use super::api::{ApiError, require_role};
-use super::query::{Described, Listing, one};
+use super::query::{Described, Listing, item_id, not_found, one};
 use super::{AppState, State, blocking};
 use crate::db::risk::{self as store, RiskScore};
-use crate::db::segments::{self, SegmentFilter, SegmentRow};
+use crate::db::segments::{self, SegmentFilter};
 use crate::domain::{Role, format_datetime};
-use crate::search::{Source, Window, page_of};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -59,32 +58,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         let Some(model) = store::active_model(db)? else {
             return Ok(None);
         };
-        let seen = std::cell::RefCell::new(HashMap::new());
-        let page = page_of(
-            area.as_ref(),
-            limit,
-            offset,
-            Source {
-                window_for: Window::for_segments,
-                located: &|window| {
-                    let rows = segments::located(db, &filter, window)?;
-                    let candidates = rows
-                        .iter()
-                        .filter_map(|r| Some((r.id, r.located()?)))
-                        .collect();
-                    seen.borrow_mut()
-                        .extend(rows.into_iter().map(|r| (r.id, r)));
-                    Ok(candidates)
-                },
-                by_ids: &|ids| {
-                    let mut seen = seen.borrow_mut();
-                    Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
-                },
-                page: &|limit, offset| segments::list(db, &filter, limit, offset),
-                count: &|| segments::count(db, &filter),
-                id_of: |row: &SegmentRow| row.id,
-            },
-        )?;
+        let page = super::segments::page(db, area.as_ref(), &filter, limit, offset)?;
         let ids: Vec<i64> = page.items.iter().map(|(row, _)| row.id).collect();
         let scores: HashMap<i64, RiskScore> = match store::latest_run(db, model.id)? {
             Some(at) => store::scores_of_run(db, model.id, at, &ids)?
@@ -145,14 +119,7 @@ pub async fn segment(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no segment '{id}'"),
-        )
-    };
-    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let numeric = item_id(&id, "segment")?;
     let worker = state.clone();
     let found = blocking(move || {
         let db = &worker.db;
@@ -164,7 +131,7 @@ pub async fn segment(
         Ok::<_, crate::db::DbError>(Some((row, model, history)))
     })
     .await?
-    .ok_or_else(missing)?;
+    .ok_or_else(|| not_found("segment", &id))?;
     let (row, model, history) = found;
     let model = model.ok_or_else(no_model)?;
     let latest = history.iter().find(|s| s.model_version_id == model.id);

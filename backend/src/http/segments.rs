@@ -3,12 +3,13 @@
 
 use super::api::{ApiError, read_body, require_role};
 use super::open311::Params;
-use super::query::{Described, Listing, invalid, one};
+use super::query::{Described, Listing, invalid, item_id, not_found, one};
 use super::{State, blocking};
 use crate::db::segments::{self, SegmentFilter, SegmentRow};
+use crate::db::{Database, DbResult};
 use crate::domain::{FieldError, Role, format_datetime, now};
 use crate::roads::{self, Mapping};
-use crate::search::{Source, Window, page_of};
+use crate::search::{Area, Page, Source, Window, page_of};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -20,23 +21,6 @@ const FILTERS: [&str; 2] = ["road_class", "ward_id"];
 /// Largest road network file accepted over HTTP, bytes (the CLI takes any size).
 const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
-/// `GET /api/v1/segments`
-pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
-    respond(state, req, listing).await
-}
-
-/// `POST /api/v1/segments/search`: the same, with the parameters in a JSON body.
-pub async fn search(
-    state: State,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let body = read_body(payload, state.settings.body_limit_bytes).await?;
-    let listing = Listing::parse(&req, Some(&body), &FILTERS, state.settings.max_page_size)?;
-    respond(state, req, listing).await
-}
-
 /// `GET /api/v1/segments/{id}`
 pub async fn show(
     state: State,
@@ -44,14 +28,8 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let missing = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no segment '{id}'"),
-        )
-    };
-    let numeric: i64 = id.trim().parse().map_err(|_| missing())?;
+    let missing = || not_found("segment", &id);
+    let numeric = item_id(&id, "segment")?;
     let worker = state.clone();
     let row = blocking(move || segments::by_ids(&worker.db, &[numeric]))
         .await?
@@ -141,11 +119,14 @@ pub async fn import(
     Ok(HttpResponse::build(status).json(body))
 }
 
-async fn respond(
+/// `GET /api/v1/segments`, and `POST /api/v1/segments/search` with the parameters in a JSON
+/// body.
+pub async fn list(
     state: State,
     req: HttpRequest,
-    listing: Listing,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
     let ward_ids = match listing.list("ward_id") {
         None => None,
         Some(raw) => Some(
@@ -168,40 +149,47 @@ async fn respond(
     let (limit, offset) = listing.window();
     let area = listing.area.clone();
     let worker = state.clone();
-    let page = blocking(move || {
-        let db = &worker.db;
-        // The candidates are read whole and kept, so the page needs no second read.
-        let seen = std::cell::RefCell::new(std::collections::HashMap::new());
-        page_of(
-            area.as_ref(),
-            limit,
-            offset,
-            Source {
-                window_for: Window::for_segments,
-                located: &|window| {
-                    let rows = segments::located(db, &filter, window)?;
-                    let candidates = rows
-                        .iter()
-                        .filter_map(|r| Some((r.id, r.located()?)))
-                        .collect();
-                    seen.borrow_mut()
-                        .extend(rows.into_iter().map(|r| (r.id, r)));
-                    Ok(candidates)
-                },
-                by_ids: &|ids| {
-                    let mut seen = seen.borrow_mut();
-                    Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
-                },
-                page: &|limit, offset| segments::list(db, &filter, limit, offset),
-                count: &|| segments::count(db, &filter),
-                id_of: |row: &SegmentRow| row.id,
-            },
-        )
-    })
-    .await?;
+    let page = blocking(move || page(&worker.db, area.as_ref(), &filter, limit, offset)).await?;
     Ok(listing.respond(&req, page, |row, d, format, out| {
         describe(row, d, false).write(format, out)
     }))
+}
+
+/// A page of segments in `area` (or of all of them), for the segment listing and the
+/// risk map. The candidates are read whole and kept, so the page needs no second read.
+pub(super) fn page(
+    db: &Database,
+    area: Option<&Area>,
+    filter: &SegmentFilter,
+    limit: usize,
+    offset: usize,
+) -> DbResult<Page<SegmentRow>> {
+    let seen = std::cell::RefCell::new(std::collections::HashMap::new());
+    page_of(
+        area,
+        limit,
+        offset,
+        Source {
+            window_for: Window::for_segments,
+            located: &|window| {
+                let rows = segments::located(db, filter, window)?;
+                let candidates = rows
+                    .iter()
+                    .filter_map(|r| Some((r.id, r.located()?)))
+                    .collect();
+                seen.borrow_mut()
+                    .extend(rows.into_iter().map(|r| (r.id, r)));
+                Ok(candidates)
+            },
+            by_ids: &|ids| {
+                let mut seen = seen.borrow_mut();
+                Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
+            },
+            page: &|limit, offset| segments::list(db, filter, limit, offset),
+            count: &|| segments::count(db, filter),
+            id_of: |row: &SegmentRow| row.id,
+        },
+    )
 }
 
 /// A segment as the native API shows it. Listings leave out the imported file's own
