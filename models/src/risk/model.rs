@@ -189,11 +189,6 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-fn logit(p: f64) -> f64 {
-    let p = p.clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln()
-}
-
 /// Row indexes with all positives and a sample of negatives, `ratio` per positive.
 fn rebalanced(labels: &[bool], ratio: f64, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let positives: Vec<usize> = (0..labels.len()).filter(|&i| labels[i]).collect();
@@ -570,9 +565,4 @@ fn describe_value(name: &str, value: f64) -> String {
         "roughness_x_freeze_thaw" => format!("{value:.0}"),
         _ => format!("{value:.0}"),
     }
-}
-
-/// Logit of a probability, for baselines that need a score.
-pub fn log_odds(p: f64) -> f64 {
-    logit(p)
 }
