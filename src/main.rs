@@ -123,6 +123,9 @@ enum ApiKeyCommand {
         /// client (Open311 apps), crew, planner or admin.
         #[arg(long, default_value = "client")]
         role: String,
+        /// For a crew key: the crew's id (see GET /api/v1/crews).
+        #[arg(long)]
+        crew: Option<i64>,
     },
     /// List keys (never their secrets).
     List,
@@ -210,9 +213,21 @@ fn main() -> anyhow::Result<()> {
         Command::ApiKey(command) => {
             let db = open_database(&settings)?;
             match command {
-                ApiKeyCommand::Create { name, role } => {
+                ApiKeyCommand::Create { name, role, crew } => {
                     let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-                    let key = backend::auth::issue(&db, &name, role)?;
+                    match (role, crew) {
+                        (Role::Crew, None) => {
+                            anyhow::bail!("a crew key needs --crew ID (see GET /api/v1/crews)")
+                        }
+                        (Role::Crew, Some(id)) => {
+                            if backend::db::crews::find(&db, id)?.is_none() {
+                                anyhow::bail!("there is no crew {id}");
+                            }
+                        }
+                        (_, Some(_)) => anyhow::bail!("--crew is only for crew keys"),
+                        (_, None) => {}
+                    }
+                    let key = backend::auth::issue_for_crew(&db, &name, role, crew)?;
                     println!("created key {} for {name} ({})", key.id, role.as_str());
                     println!("{}", key.secret);
                     eprintln!("store it now: it is not shown again");
@@ -224,8 +239,9 @@ fn main() -> anyhow::Result<()> {
                         } else {
                             "live"
                         };
+                        let crew = key.crew_id.map(|c| format!("crew {c}")).unwrap_or_default();
                         println!(
-                            "{}\t{}\t{}\t{}\t{state}",
+                            "{}\t{}\t{}\t{}\t{state}\t{crew}",
                             key.id, key.role, key.name, key.created_at
                         );
                     }

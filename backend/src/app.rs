@@ -65,11 +65,13 @@ impl Application {
             db,
             settings,
             risk_busy: std::sync::atomic::AtomicBool::new(false),
+            work_orders_due: tokio::sync::Notify::new(),
         });
         let server = serve(listener, state.clone())?;
         tokio::spawn(accept_batch_requests(state.clone()));
         tokio::spawn(refresh_segments(state.clone()));
         tokio::spawn(maintain_risk(state.clone()));
+        tokio::spawn(maintain_work_orders(state.clone()));
         tracing::info!(
             port,
             database = %state.settings.database_url,
@@ -214,6 +216,53 @@ async fn maintain_risk(state: Arc<AppState>) {
             Ok(Ok(true)) => crate::http::risk::spawn_scoring(state.clone()),
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not check the risk scores"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// How often work orders are looked after when nothing asks sooner.
+const WORK_ORDER_CHECK: Duration = Duration::from_secs(60);
+
+/// Gives new issues their work orders, plans the week's inspections once scores exist,
+/// and recomputes priorities (they age). Runs every minute, and at once when a report,
+/// a weight, a score or an order changes ([`AppState::work_orders_due`]). Every server
+/// runs it; each step is idempotent.
+async fn maintain_work_orders(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(WORK_ORDER_CHECK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = state.work_orders_due.notified() => {}
+        }
+        let worker = state.clone();
+        let done = tokio::task::spawn_blocking(move || -> Result<_, crate::db::DbError> {
+            let db = &worker.db;
+            let settings = &worker.settings;
+            let catalogue = worker.catalogue.get()?;
+            let at = now();
+            let made = crate::work_orders::open_for_issues(db, &catalogue, at)?;
+            let planned = crate::work_orders::plan_inspections(
+                db,
+                &catalogue,
+                settings.inspection_budget_per_week as usize,
+                at,
+                false,
+                "system:weekly inspection plan",
+            )?
+            .len();
+            let (weights, _, _) =
+                crate::work_orders::current_weights(db, &settings.priority_weights)?;
+            let changed = crate::work_orders::reprioritise(db, &catalogue, &weights, at)?;
+            Ok((made, planned, changed))
+        })
+        .await;
+        match done {
+            Ok(Ok((0, 0, _))) => {}
+            Ok(Ok((made, planned, changed))) => {
+                tracing::info!(made, planned, changed, "work orders opened and prioritised")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not look after work orders"),
             Err(_) => return,
         }
     }

@@ -24,6 +24,8 @@ pub struct Caller {
     pub key_id: i64,
     pub name: String,
     pub role: Role,
+    /// The crew a crew key belongs to.
+    pub crew_id: Option<i64>,
 }
 
 pub fn hash_key(secret: &str) -> String {
@@ -33,12 +35,22 @@ pub fn hash_key(secret: &str) -> String {
 
 /// Creates a key for `name` with `role` and returns its secret.
 pub fn issue(db: &Database, name: &str, role: Role) -> DbResult<IssuedKey> {
+    issue_for_crew(db, name, role, None)
+}
+
+/// Creates a key, bound to `crew_id` for a crew key, and returns its secret.
+pub fn issue_for_crew(
+    db: &Database,
+    name: &str,
+    role: Role,
+    crew_id: Option<i64>,
+) -> DbResult<IssuedKey> {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret: String = std::iter::once(KEY_PREFIX.to_owned())
         .chain(bytes.iter().map(|b| format!("{b:02x}")))
         .collect();
-    let row = db::api_keys::insert(db, name, role.as_str(), &hash_key(&secret))?;
+    let row = db::api_keys::insert(db, name, role.as_str(), &hash_key(&secret), crew_id)?;
     Ok(IssuedKey { id: row.id, secret })
 }
 
@@ -57,6 +69,7 @@ fn caller_from_row(row: ApiKeyRow) -> Option<Caller> {
         key_id: row.id,
         name: row.name,
         role,
+        crew_id: row.crew_id,
     })
 }
 

@@ -105,6 +105,9 @@ struct RawSettings {
     snap_limit_m: f64,
     risk_rescore_hours: u64,
     risk_train_on_start: bool,
+    inspection_budget_per_week: u32,
+    /// A table, the one exception to flat keys: `[priority_weights]` in the file.
+    priority_weights: crate::priority::Weights,
 }
 
 impl Default for RawSettings {
@@ -134,6 +137,8 @@ impl Default for RawSettings {
             snap_limit_m: 50.0,
             risk_rescore_hours: 24,
             risk_train_on_start: true,
+            inspection_budget_per_week: 20,
+            priority_weights: crate::priority::Weights::default(),
         }
     }
 }
@@ -184,6 +189,10 @@ pub struct Settings {
     pub risk_rescore_hours: u64,
     /// Train and score a first model in the background when none is active.
     pub risk_train_on_start: bool,
+    /// Proactive inspection orders made each week for the riskiest segments; 0 none.
+    pub inspection_budget_per_week: u32,
+    /// Priority weights until a planner sets others through the API.
+    pub priority_weights: crate::priority::Weights,
 }
 
 /// A setting that could not be read or does not make sense.
@@ -311,6 +320,15 @@ impl Settings {
         if !(raw.snap_limit_m.is_finite() && (0.0..=1000.0).contains(&raw.snap_limit_m)) {
             return Err(invalid("snap_limit_m", "must be between 0 and 1000 metres"));
         }
+        if raw.inspection_budget_per_week > 10_000 {
+            return Err(invalid(
+                "inspection_budget_per_week",
+                "must be at most 10000 orders",
+            ));
+        }
+        raw.priority_weights
+            .check()
+            .map_err(|e| invalid("priority_weights", e.to_string()))?;
         if tracing_subscriber::EnvFilter::try_new(&raw.log_level).is_err() {
             return Err(invalid(
                 "log_level",
@@ -346,6 +364,8 @@ impl Settings {
             snap_limit_m: raw.snap_limit_m,
             risk_rescore_hours: raw.risk_rescore_hours,
             risk_train_on_start: raw.risk_train_on_start,
+            inspection_budget_per_week: raw.inspection_budget_per_week,
+            priority_weights: raw.priority_weights,
         })
     }
 }

@@ -32,6 +32,81 @@ fn outcome_words(outcome: WorkOrderOutcome) -> (RequestStatus, &'static str) {
     }
 }
 
+/// A ward's vulnerability: its place among the city's wards by income, the poorest 1
+/// and the richest 0. Poorer wards report less (the demo city's residents do, as real
+/// ones do), so the weight helps their problems get the attention reports alone would not.
+fn set_vulnerability(wards: &mut [WardRow]) {
+    let mut incomes: Vec<f64> = wards.iter().filter_map(|w| w.income_index).collect();
+    incomes.sort_by(f64::total_cmp);
+    let top = (incomes.len().max(2) - 1) as f64;
+    for ward in wards {
+        if let Some(income) = ward.income_index {
+            let richer = incomes.iter().filter(|i| **i > income).count() as f64;
+            ward.vulnerability = (richer / top).clamp(0.0, 1.0);
+        }
+    }
+}
+
+/// The demo city's crews: its road crews (as many, and as productive, as the ones that
+/// repaired its potholes), each based in a ward, and three crews for everything else.
+fn crews(city: &City, created: NaiveDateTime) -> Vec<CrewRow> {
+    let road = ["pothole", "sidewalk_damage", "damaged_sign", "other"];
+    let depots: Vec<Coordinates> = city
+        .wards
+        .iter()
+        .filter_map(|w| {
+            BoundingBox::around(
+                w.boundary
+                    .iter()
+                    .map(|&(lon, lat)| Coordinates { lon, lat }),
+            )
+        })
+        .map(|b| b.centre())
+        .collect();
+    let centre = Coordinates {
+        lon: city.params.centre.0,
+        lat: city.params.centre.1,
+    };
+    let depot = |i: usize| {
+        depots
+            .get(i % depots.len().max(1))
+            .copied()
+            .unwrap_or(centre)
+    };
+    let mut crews: Vec<(String, Coordinates, Vec<&str>)> = (0..city.road_crews())
+        .map(|i| (format!("Road crew {}", i + 1), depot(i), road.to_vec()))
+        .collect();
+    crews.push((
+        "Lights and signals".into(),
+        centre,
+        vec!["street_light_out", "traffic_signal_fault"],
+    ));
+    crews.push((
+        "Clean streets".into(),
+        centre,
+        vec!["graffiti", "illegal_dumping", "missed_collection"],
+    ));
+    crews.push((
+        "Drains and trees".into(),
+        centre,
+        vec!["blocked_drain", "tree_hazard"],
+    ));
+    crews
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, depot, codes))| CrewRow {
+            id: i as i64 + 1,
+            name,
+            depot_lat: depot.lat,
+            depot_lon: depot.lon,
+            service_codes: json!(codes).to_string(),
+            daily_capacity: i32::try_from(models::city::REPAIRS_PER_CREW_DAY).unwrap_or(10),
+            created_at: created,
+            retired_at: None,
+        })
+        .collect()
+}
+
 /// Turns a generated city into database rows. Events after `now` (the generator works
 /// in whole days) are left out, so the database never holds the future.
 pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m: f64) -> CityRows {
@@ -58,8 +133,11 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             population: i32::try_from(ward.population).ok(),
             income_index: (people > 0.0).then(|| weighted / people),
             geometry: Some(json!({"type": "Polygon", "coordinates": [ring]}).to_string()),
+            vulnerability: 0.0,
         });
     }
+    set_vulnerability(&mut rows.wards);
+    rows.crews = crews(city, created);
     for hood in &city.neighbourhoods {
         rows.neighbourhoods.push(NeighbourhoodRow {
             id: i64::from(hood.id),
@@ -166,8 +244,9 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             id,
             issue_id: (reporters[index] > 0).then_some(id),
             segment_id: order.segment.map(i64::from),
-            kind: "repair".to_owned(),
+            kind: crate::db::work_orders::REPAIR.to_owned(),
             status: if done.is_some() { "completed" } else { "new" }.to_owned(),
+            crew_id: None,
             priority: 0.0,
             priority_breakdown: "{}".to_owned(),
             due_at: Some(order.due_at),
@@ -175,6 +254,23 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             created_at: order.created_at,
             updated_at: done.map_or(order.created_at, |(at, _)| at),
             completed_at: done.map(|(at, _)| at),
+            service_code: order.service_code.to_owned(),
+            lat: order.lat,
+            lon: order.lon,
+            cell: crate::grid::cell_of(Coordinates {
+                lon: order.lon,
+                lat: order.lat,
+            }),
+            photo_urls: "[]".to_owned(),
+            materials: "[]".to_owned(),
+            labour_minutes: 0,
+            outcome: done.map(|(_, outcome)| {
+                match outcome {
+                    WorkOrderOutcome::NothingFound => "nothing_found",
+                    _ => "repaired",
+                }
+                .to_owned()
+            }),
         });
     }
 

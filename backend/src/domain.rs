@@ -266,6 +266,118 @@ impl FromStr for RequestStatus {
     }
 }
 
+/// Where a work order is in its life: `new → assigned → in_progress → completed |
+/// cancelled`, and back to `new` or `assigned` when a closed order is reopened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkOrderStatus {
+    New,
+    Assigned,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl WorkOrderStatus {
+    pub const ALL: [WorkOrderStatus; 5] = [
+        WorkOrderStatus::New,
+        WorkOrderStatus::Assigned,
+        WorkOrderStatus::InProgress,
+        WorkOrderStatus::Completed,
+        WorkOrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkOrderStatus::New => "new",
+            WorkOrderStatus::Assigned => "assigned",
+            WorkOrderStatus::InProgress => "in_progress",
+            WorkOrderStatus::Completed => "completed",
+            WorkOrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            WorkOrderStatus::Completed | WorkOrderStatus::Cancelled
+        )
+    }
+
+    /// Whether an order may go from `self` to `to` in one step. Reopening (from completed
+    /// or cancelled) is allowed here; the caller must also demand a reason.
+    pub fn can_become(self, to: WorkOrderStatus) -> bool {
+        use WorkOrderStatus::*;
+        matches!(
+            (self, to),
+            (New, Assigned | Cancelled)
+                | (Assigned, New | InProgress | Completed | Cancelled)
+                | (InProgress, Assigned | Completed | Cancelled)
+                | (Completed | Cancelled, New | Assigned)
+        )
+    }
+}
+
+impl fmt::Display for WorkOrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WorkOrderStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WorkOrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "'{s}' is not a work order status (expected new, assigned, in_progress, completed or cancelled)"
+                )
+            })
+    }
+}
+
+/// What a completed order found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The problem was fixed (for an inspection: defects were found and fixed).
+    Repaired,
+    /// The crew found nothing to fix.
+    NothingFound,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Repaired => "repaired",
+            Outcome::NothingFound => "nothing_found",
+        }
+    }
+
+    /// The status the order's reports get.
+    pub fn report_status(self) -> RequestStatus {
+        match self {
+            Outcome::Repaired => RequestStatus::Fixed,
+            Outcome::NothingFound => RequestStatus::NothingFound,
+        }
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "repaired" => Ok(Outcome::Repaired),
+            "nothing_found" => Ok(Outcome::NothingFound),
+            other => Err(format!(
+                "'{other}' is not an outcome (expected repaired or nothing_found)"
+            )),
+        }
+    }
+}
+
 /// Open311's two statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Open311Status {

@@ -14,10 +14,14 @@ pub mod domain;
 pub mod grid;
 pub mod http;
 pub mod intake;
+pub mod priority;
 pub mod risk;
 pub mod roads;
+pub mod route;
 pub mod search;
 pub mod spatial;
+pub mod stats;
+pub mod work_orders;
 
 pub use app::Application;
 pub use config::Settings;

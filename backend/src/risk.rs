@@ -97,6 +97,8 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
         if let Some(&s) = index.get(&segment) {
             match kind.as_str() {
                 "resurfacing" => history.resurfacings[s].push(at.date()),
+                // An inspection that found nothing repaired nothing.
+                "inspection" => {}
                 _ => {
                     history.repairs[s].push(at.date());
                     repairs[s].push(at.date());

@@ -86,6 +86,29 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     }
 }
 
+/// A spot 12 m north of the middle of a straight east-west arterial of the tiny demo
+/// city the test servers load (same seed, same day): (lat, lon, segment id).
+pub fn arterial_spot() -> (f64, f64, u32) {
+    use models::city::{CityParams, CitySize, generate};
+    use models::network::RoadClass;
+    let city = generate(
+        &CityParams::demo(42, CitySize::Tiny, backend::domain::now().date()),
+        &mut |_| {},
+    );
+    let arterial = city
+        .segments
+        .iter()
+        .find(|s| {
+            s.class == RoadClass::Arterial && (s.geometry[0].1 - s.geometry[1].1).abs() < 1e-9
+        })
+        .expect("a straight east-west arterial");
+    (
+        (arterial.geometry[0].1 + arterial.geometry[1].1) / 2.0 + 12.0 / 111_195.0,
+        (arterial.geometry[0].0 + arterial.geometry[1].0) / 2.0,
+        arterial.id,
+    )
+}
+
 /// A pothole report that passes every check.
 pub fn pothole_at(lat: f64, long: f64) -> Vec<(String, String)> {
     form(&[
@@ -207,6 +230,72 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// Creates a crew key bound to `crew_id`, as `upkeep api-key create --role crew
+    /// --crew ID` does.
+    pub fn crew_key(&self, crew_id: i64) -> String {
+        backend::auth::issue_for_crew(&self.db, "crew phone", Role::Crew, Some(crew_id))
+            .expect("key issued")
+            .secret
+    }
+
+    /// Sends `body` (if any) as JSON with `method` to `path`, with `key` as bearer
+    /// token (if any); returns the status and the JSON body (Null when there is none).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Polls `path` until `ready` holds for its JSON (at most 20 s), and returns it.
+    pub async fn wait_for(&self, path: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let body = self.get_json(path, 200).await;
+            if ready(&body) {
+                return body;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "GET {path} never became ready: {body}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Trains a logistic model on the stored history and scores every segment, as
+    /// `upkeep train --model logistic` and `upkeep score` do.
+    pub async fn train_and_score(&self) {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
+            backend::risk::train(
+                &db,
+                &observed,
+                backend::risk::Kind::Logistic,
+                serde_json::json!({"roc_auc": 0.9}),
+                &mut |_| {},
+            )
+            .unwrap();
+            backend::risk::score(&db, &observed).unwrap();
+        })
+        .await
+        .unwrap();
     }
 
     /// Counts stored rows of a table.

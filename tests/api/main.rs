@@ -19,3 +19,4 @@ mod services;
 mod snapping;
 mod spatial;
 mod submit;
+mod work_orders;

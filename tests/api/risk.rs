@@ -17,23 +17,7 @@ async fn planners_see_scored_segments_explanations_and_models_and_only_they_retr
     let none = app.get_json("/api/v1/risk", 404).await;
     assert_eq!(none["error"], "no_model");
 
-    // Train and score as `upkeep train --model logistic` and `upkeep score` do.
-    let db = app.db.clone();
-    tokio::task::spawn_blocking(move || {
-        let observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
-        let kind = backend::risk::Kind::Logistic;
-        backend::risk::train(
-            &db,
-            &observed,
-            kind,
-            serde_json::json!({"roc_auc": 0.9}),
-            &mut |_| {},
-        )
-        .unwrap();
-        backend::risk::score(&db, &observed).unwrap();
-    })
-    .await
-    .unwrap();
+    app.train_and_score().await;
 
     let models = app.get_json("/api/v1/models", 200).await;
     assert_eq!(models["total"], 1);

@@ -1,6 +1,5 @@
-use crate::helpers::{pothole_at, spawn_app_with};
-use models::city::{CityParams, CitySize, generate};
-use models::network::RoadClass;
+use crate::helpers::{arterial_spot, pothole_at, spawn_app_with};
+use models::city::CitySize;
 
 fn days_between(request: &serde_json::Value) -> i64 {
     let at =
@@ -15,26 +14,11 @@ async fn a_report_snaps_to_the_nearest_segment_and_takes_its_road_class_service_
         s.demo_size = CitySize::Tiny;
     })
     .await;
-    // The server's demo city: the same seed and day give the same streets.
-    let city = generate(
-        &CityParams::demo(42, CitySize::Tiny, backend::domain::now().date()),
-        &mut |_| {},
-    );
-    let arterial = city
-        .segments
-        .iter()
-        .find(|s| {
-            s.class == RoadClass::Arterial && (s.geometry[0].1 - s.geometry[1].1).abs() < 1e-9
-        })
-        .expect("a straight east-west arterial");
-    let (lon, lat) = (
-        (arterial.geometry[0].0 + arterial.geometry[1].0) / 2.0,
-        (arterial.geometry[0].1 + arterial.geometry[1].1) / 2.0 + 12.0 / 111_195.0,
-    );
+    let (lat, lon, arterial) = arterial_spot();
     let id = app.submit(&pothole_at(lat, lon)).await;
     let request = app.request_with_extensions(&id).await;
     let extended = &request["extended_attributes"];
-    assert_eq!(extended["segment_id"], arterial.id.to_string());
+    assert_eq!(extended["segment_id"], arterial.to_string());
     let distance = extended["snap_distance_m"].as_f64().unwrap();
     assert!((distance - 12.0).abs() < 0.5, "{distance}");
     assert_eq!(days_between(&request), 2, "potholes on arterials: 2 days");

@@ -29,12 +29,18 @@ struct NewApiKey<'a> {
     created_at: NaiveDateTime,
 }
 
-pub fn insert(db: &Database, name: &str, role: &str, key_hash: &str) -> DbResult<ApiKeyRow> {
+pub fn insert(
+    db: &Database,
+    name: &str,
+    role: &str,
+    key_hash: &str,
+    crew_id: Option<i64>,
+) -> DbResult<ApiKeyRow> {
     let row = NewApiKey {
         name,
         role,
         key_hash,
-        crew_id: None,
+        crew_id,
         created_at: now(),
     };
     write!(db, |conn| Ok(diesel::insert_into(api_keys::table)

@@ -20,6 +20,7 @@ pub struct WardRow {
     pub population: Option<i32>,
     pub income_index: Option<f64>,
     pub geometry: Option<String>,
+    pub vulnerability: f64,
 }
 
 #[derive(Insertable)]
@@ -69,23 +70,8 @@ pub struct HistoricUpdateRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Insertable)]
-#[diesel(treat_none_as_default_value = false)]
-#[diesel(table_name = work_orders)]
-pub struct WorkOrderRow {
-    pub id: i64,
-    pub issue_id: Option<i64>,
-    pub segment_id: Option<i64>,
-    pub kind: String,
-    pub status: String,
-    pub priority: f64,
-    pub priority_breakdown: String,
-    pub due_at: Option<NaiveDateTime>,
-    pub notes: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub completed_at: Option<NaiveDateTime>,
-}
+pub use super::crews::CrewRow;
+pub use super::work_orders::WorkOrderRow;
 
 #[derive(Insertable)]
 #[diesel(treat_none_as_default_value = false)]
@@ -181,6 +167,7 @@ pub struct TruthSegmentWeekRow {
 #[derive(Default)]
 pub struct CityRows {
     pub wards: Vec<WardRow>,
+    pub crews: Vec<CrewRow>,
     pub neighbourhoods: Vec<NeighbourhoodRow>,
     pub segments: Vec<SegmentRow>,
     pub issues: Vec<IssueRow>,
@@ -201,6 +188,7 @@ pub struct CityRows {
 impl CityRows {
     pub fn row_count(&self) -> usize {
         self.wards.len()
+            + self.crews.len()
             + self.neighbourhoods.len()
             + self.segments.len()
             + self.issues.len()
@@ -231,11 +219,12 @@ pub fn is_empty(db: &Database) -> DbResult<bool> {
 /// Calls `$action!(table, rows, columns)` for every table of a city, parents first.
 macro_rules! each_table {
     ($rows:expr, $action:ident) => {
-        $action!(wards::table, $rows.wards, 5);
+        $action!(wards::table, $rows.wards, 6);
+        $action!(crews::table, $rows.crews, 8);
         $action!(neighbourhoods::table, $rows.neighbourhoods, 6);
         $action!(segments::table, $rows.segments, 19);
         $action!(issues::table, $rows.issues, 11);
-        $action!(work_orders::table, $rows.work_orders, 12);
+        $action!(work_orders::table, $rows.work_orders, 21);
         $action!(requests::table, $rows.requests, 17);
         $action!(request_updates::table, $rows.updates, 5);
         $action!(maintenance_history::table, $rows.maintenance, 4);
@@ -303,6 +292,7 @@ pub fn load(db: &Database, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> 
         let mut conn = pool.get()?;
         for table in [
             "wards",
+            "crews",
             "neighbourhoods",
             "segments",
             "issues",

@@ -45,15 +45,18 @@ macro_rules! write {
 }
 
 pub mod api_keys;
+pub mod crews;
 pub mod demo;
 pub mod issues;
 pub mod media;
+pub mod priority;
 pub mod requests;
 pub mod risk;
 pub mod schema;
 pub mod segments;
 pub mod services;
 pub mod wards;
+pub mod work_orders;
 pub mod writer;
 
 use crate::config::DatabaseUrl;
@@ -295,7 +298,9 @@ mod tests {
             truth_potholes,
             truth_report_potholes,
             truth_segment_weeks,
-            issue_reporters
+            issue_reporters,
+            priority_weights,
+            inspection_plans
         );
     }
 

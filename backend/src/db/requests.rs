@@ -109,13 +109,13 @@ pub struct UpdateRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = request_updates)]
-struct NewUpdate<'a> {
-    request_id: i64,
-    status: &'a str,
-    description: Option<&'a str>,
-    media_url: Option<&'a str>,
-    author: &'a str,
-    created_at: NaiveDateTime,
+pub(super) struct NewUpdate<'a> {
+    pub(super) request_id: i64,
+    pub(super) status: &'a str,
+    pub(super) description: Option<&'a str>,
+    pub(super) media_url: Option<&'a str>,
+    pub(super) author: &'a str,
+    pub(super) created_at: NaiveDateTime,
 }
 
 /// A report to store with its photo (if any) and the first line of its history.

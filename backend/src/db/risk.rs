@@ -251,3 +251,19 @@ pub fn segment_scores(db: &Database, segment_id: i64, limit: i64) -> DbResult<Ve
         .select(RiskScore::as_select())
         .load(conn)?))
 }
+
+/// Every segment's probability in the active model's latest run, or nothing before the
+/// first run.
+pub fn latest_probabilities(db: &Database) -> DbResult<Vec<(i64, f64)>> {
+    let Some(model) = active_model(db)? else {
+        return Ok(Vec::new());
+    };
+    let Some(at) = latest_run(db, model.id)? else {
+        return Ok(Vec::new());
+    };
+    read!(db, |conn| Ok(risk_scores::table
+        .filter(risk_scores::model_version_id.eq(model.id))
+        .filter(risk_scores::scored_at.eq(at))
+        .select((risk_scores::segment_id, risk_scores::probability))
+        .load(conn)?))
+}

@@ -57,6 +57,24 @@ diesel::table! {
         population -> Nullable<Integer>,
         income_index -> Nullable<Double>,
         geometry -> Nullable<Text>,
+        vulnerability -> Double,
+    }
+}
+
+diesel::table! {
+    priority_weights (id) {
+        id -> BigInt,
+        weights -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspection_plans (week_start) {
+        week_start -> Date,
+        planned_at -> Timestamp,
+        orders -> Integer,
     }
 }
 
@@ -183,6 +201,14 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        service_code -> Text,
+        lat -> Double,
+        lon -> Double,
+        cell -> BigInt,
+        photo_urls -> Text,
+        materials -> Text,
+        labour_minutes -> Integer,
+        outcome -> Nullable<Text>,
     }
 }
 
@@ -348,6 +374,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     truth_report_potholes,
     truth_segment_weeks,
     issue_reporters,
+    priority_weights,
+    inspection_plans,
 );
 
 // Ward statistics group reports by their segment's ward.

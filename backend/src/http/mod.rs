@@ -2,15 +2,19 @@
 //! failures to responses. Below this module nothing knows about HTTP.
 
 pub mod api;
+pub mod crews;
 pub mod issues;
 pub mod middleware;
 pub mod open311;
 pub mod openapi;
+pub mod priority;
 pub mod query;
 pub mod reports;
 pub mod risk;
 pub mod segments;
+pub mod stats;
 pub mod wards;
+pub mod work_orders;
 
 use crate::catalogue::{Catalogue, CatalogueCache};
 use crate::config::Settings;
@@ -31,6 +35,9 @@ pub struct AppState {
     pub segments: crate::spatial::SegmentCache,
     /// Set while this server trains or scores, so only one such job runs at a time.
     pub risk_busy: std::sync::atomic::AtomicBool,
+    /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
+    /// minute.
+    pub work_orders_due: tokio::sync::Notify,
 }
 
 pub type State = web::Data<Arc<AppState>>;
@@ -81,6 +88,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/segments/{id}/risk").route(web::get().to(risk::segment)))
                 .service(resource("/models").route(web::get().to(risk::models)))
                 .service(resource("/models/train").route(web::post().to(risk::train)))
+                .service(
+                    resource("/work-orders")
+                        .route(web::get().to(work_orders::list))
+                        .route(web::post().to(work_orders::create)),
+                )
+                .service(resource("/work-orders/search").route(web::post().to(work_orders::list)))
+                .service(
+                    resource("/work-orders/{id}")
+                        .route(web::get().to(work_orders::show))
+                        .route(web::patch().to(work_orders::update)),
+                )
+                .service(resource("/inspections").route(web::post().to(work_orders::plan)))
+                .service(
+                    resource("/crews")
+                        .route(web::get().to(crews::list))
+                        .route(web::post().to(crews::create)),
+                )
+                .service(resource("/crews/{id}").route(web::get().to(crews::show)))
+                .service(resource("/crews/{id}/day").route(web::get().to(crews::day)))
+                .service(
+                    resource("/priority/weights")
+                        .route(web::get().to(priority::show))
+                        .route(web::put().to(priority::update)),
+                )
+                .service(resource("/stats").route(web::get().to(stats::show)))
                 .service(
                     resource("/requests/{id}/status")
                         .route(web::post().to(api::change_request_status)),

@@ -249,6 +249,8 @@ pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
             Err(e) => tracing::warn!(error = %e, by, "risk model training failed"),
         }
         state.risk_busy.store(false, Ordering::SeqCst);
+        // New scores move priorities and may allow this week's inspections.
+        state.work_orders_due.notify_one();
     });
     true
 }
@@ -270,5 +272,7 @@ pub fn spawn_scoring(state: Arc<AppState>) {
             Err(e) => tracing::warn!(error = %e, "re-scoring failed"),
         }
         state.risk_busy.store(false, Ordering::SeqCst);
+        // New scores move priorities and may allow this week's inspections.
+        state.work_orders_due.notify_one();
     });
 }

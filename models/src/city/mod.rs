@@ -14,8 +14,9 @@ mod weather;
 
 pub use network::{Neighbourhood, Segment, Surface, Ward};
 pub use simulate::{
-    GroundTruth, Maintenance, MaintenanceKind, ProbeReading, ProbeSource, Report, TruePothole,
-    TrueSegmentWeek, WorkOrder, WorkOrderOutcome,
+    GroundTruth, Maintenance, MaintenanceKind, ProbeReading, ProbeSource, REPAIRS_PER_CREW_DAY,
+    Report, SEGMENTS_PER_CREW, TruePothole, TrueSegmentWeek, WorkOrder, WorkOrderOutcome,
+    road_crews, sla_days,
 };
 pub use weather::WeatherDay;
 
@@ -122,6 +123,11 @@ pub struct City {
 }
 
 impl City {
+    /// How many road crews repair its potholes.
+    pub fn road_crews(&self) -> usize {
+        road_crews(self.segments.len())
+    }
+
     /// Total road length, metres.
     pub fn road_length_m(&self) -> f64 {
         self.segments.iter().map(|s| s.length_m).sum()

@@ -29,8 +29,8 @@ const FREEZE_THAW_AGEING_DAYS: f64 = 2.0;
 /// Potholes form this many days after freeze–thaw spells (window start and end).
 const FREEZE_THAW_LAG_DAYS: (usize, usize) = (75, 40);
 /// Repairs a crew can do on a working day; the city has one crew per this many segments.
-const REPAIRS_PER_CREW_DAY: usize = 10;
-const SEGMENTS_PER_CREW: usize = 400;
+pub const REPAIRS_PER_CREW_DAY: usize = 10;
+pub const SEGMENTS_PER_CREW: usize = 400;
 /// Standard deviation of a probe reading around the true roughness, m/km.
 const PROBE_NOISE_M_PER_KM: f64 = 1.28;
 
@@ -163,7 +163,13 @@ pub(crate) struct History {
     pub truth: GroundTruth,
 }
 
-fn sla_days(class: RoadClass) -> i64 {
+/// How many road crews a city of `segments` segments has.
+pub fn road_crews(segments: usize) -> usize {
+    segments.div_ceil(SEGMENTS_PER_CREW)
+}
+
+/// Days the city gives itself to fix a pothole on a road of `class`.
+pub fn sla_days(class: RoadClass) -> i64 {
     match class {
         RoadClass::Arterial => 2,
         RoadClass::Collector => 5,
@@ -428,7 +434,7 @@ pub(crate) fn run(
     let propensity = |s: usize| {
         network.neighbourhoods[segments[s].neighbourhood as usize - 1].reporting_propensity
     };
-    let crews = segments.len().div_ceil(SEGMENTS_PER_CREW);
+    let crews = road_crews(segments.len());
     let daily_capacity = crews * REPAIRS_PER_CREW_DAY;
     let noise = Normal::new(0.0, PROBE_NOISE_M_PER_KM).expect("valid");
     let freeze_thaw: Vec<f64> = weather

@@ -414,6 +414,8 @@ pub async fn create(
             return Err(Open311Error::internal(format, &ServerError::Blocking));
         }
     };
+    // A new issue needs its work order, a joined one a new priority.
+    state.work_orders_due.notify_one();
     let mut entry = Vec::new();
     match (receipt.service_request_id, &receipt.token) {
         (Some(id), _) => entry.push(("service_request_id", Node::text(id.to_string()))),

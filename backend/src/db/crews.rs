@@ -1,0 +1,85 @@
+//! The `crews` table: who does the work, from where, of what kinds, how much a day.
+
+use super::schema::crews;
+use super::{Database, DbResult};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+/// A crew as stored. `service_codes` is a JSON list of the categories it handles.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crews, treat_none_as_default_value = false)]
+pub struct CrewRow {
+    pub id: i64,
+    pub name: String,
+    pub depot_lat: f64,
+    pub depot_lon: f64,
+    pub service_codes: String,
+    pub daily_capacity: i32,
+    pub created_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+impl CrewRow {
+    /// The categories this crew handles.
+    pub fn handles(&self) -> Vec<String> {
+        serde_json::from_str(&self.service_codes).unwrap_or_default()
+    }
+}
+
+/// A crew to create.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = crews)]
+pub struct NewCrew {
+    pub name: String,
+    pub depot_lat: f64,
+    pub depot_lon: f64,
+    pub service_codes: String,
+    pub daily_capacity: i32,
+    pub created_at: NaiveDateTime,
+}
+
+/// Stores a crew; None when the name is taken.
+pub fn insert(db: &Database, crew: &NewCrew) -> DbResult<Option<CrewRow>> {
+    write!(db, |conn| {
+        let taken: i64 = crews::table
+            .filter(crews::name.eq(&crew.name))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            diesel::insert_into(crews::table)
+                .values(crew)
+                .returning(CrewRow::as_returning())
+                .get_result(conn)?,
+        ))
+    })
+}
+
+/// Bulk load with ids (the demo city).
+pub fn insert_all(db: &Database, rows: &[CrewRow]) -> DbResult<()> {
+    write!(db, |conn| {
+        diesel::insert_into(crews::table)
+            .values(rows)
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Every crew still working, by id.
+pub fn active(db: &Database) -> DbResult<Vec<CrewRow>> {
+    read!(db, |conn| Ok(crews::table
+        .filter(crews::retired_at.is_null())
+        .order(crews::id)
+        .select(CrewRow::as_select())
+        .load(conn)?))
+}
+
+pub fn find(db: &Database, id: i64) -> DbResult<Option<CrewRow>> {
+    read!(db, |conn| Ok(crews::table
+        .find(id)
+        .select(CrewRow::as_select())
+        .first(conn)
+        .optional()?))
+}

@@ -1,0 +1,212 @@
+//! `/api/v1/crews`: who does the work, and a crew's day in route order.
+
+use super::api::{ApiError, require_role};
+use super::query::{invalid, item_id, not_found};
+use super::{State, blocking, current_catalogue};
+use crate::db::crews::{self, CrewRow, NewCrew};
+use crate::domain::{Coordinates, FieldError, Role, format_datetime, now, parse_number};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn crew_json(crew: &CrewRow) -> Value {
+    json!({
+        "id": crew.id,
+        "name": crew.name,
+        "depot": {"lat": crew.depot_lat, "lon": crew.depot_lon},
+        "service_codes": crew.handles(),
+        "daily_capacity": crew.daily_capacity,
+        "created_at": format_datetime(crew.created_at),
+    })
+}
+
+/// `GET /api/v1/crews`: every active crew.
+pub async fn list(state: State) -> Result<HttpResponse, ApiError> {
+    let worker = state.clone();
+    let crews = blocking(move || crews::active(&worker.db)).await?;
+    Ok(HttpResponse::Ok().json(crews.iter().map(crew_json).collect::<Vec<_>>()))
+}
+
+async fn find(state: &State, raw: &str) -> Result<CrewRow, ApiError> {
+    let id = item_id(raw, "crew")?;
+    let worker = state.clone();
+    blocking(move || crews::find(&worker.db, id))
+        .await?
+        .ok_or_else(|| not_found("crew", raw))
+}
+
+/// `GET /api/v1/crews/{id}`
+pub async fn show(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let crew = find(&state, &id).await?;
+    Ok(HttpResponse::Ok().json(crew_json(&crew)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCrewBody {
+    name: String,
+    depot_lat: f64,
+    depot_lon: f64,
+    service_codes: Vec<String>,
+    daily_capacity: i32,
+}
+
+/// `POST /api/v1/crews` (planners and admins): 201 with the crew.
+pub async fn create(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<NewCrewBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_role(&state, &req, &[Role::Planner, Role::Admin], "create crews").await?;
+    let body = body.into_inner();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid(vec![FieldError::new(
+            "name",
+            "must be 1 to 100 characters",
+        )]));
+    }
+    let depot = Coordinates::new(body.depot_lon, body.depot_lat, "depot_lon", "depot_lat")
+        .map_err(|e| invalid(vec![e]))?;
+    if !(1..=1000).contains(&body.daily_capacity) {
+        return Err(invalid(vec![FieldError::new(
+            "daily_capacity",
+            "must be between 1 and 1000 orders a day",
+        )]));
+    }
+    let catalogue = current_catalogue(&state).await?;
+    if body.service_codes.is_empty() {
+        return Err(invalid(vec![FieldError::new(
+            "service_codes",
+            "must name at least one service the crew handles",
+        )]));
+    }
+    if let Some((i, code)) = body
+        .service_codes
+        .iter()
+        .enumerate()
+        .find(|(_, c)| catalogue.get(c).is_none())
+    {
+        return Err(invalid(vec![FieldError::new(
+            format!("service_codes[{i}]"),
+            format!("'{code}' is not a service in the catalogue"),
+        )]));
+    }
+    let crew = NewCrew {
+        name: name.clone(),
+        depot_lat: depot.lat,
+        depot_lon: depot.lon,
+        service_codes: json!(body.service_codes).to_string(),
+        daily_capacity: body.daily_capacity,
+        created_at: now(),
+    };
+    let worker = state.clone();
+    let stored = blocking(move || crews::insert(&worker.db, &crew))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("a crew named '{name}' already exists"),
+            )
+        })?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/crews/{}", stored.id)))
+        .json(crew_json(&stored)))
+}
+
+/// `GET /api/v1/crews/{id}/day?lat=&lon=`: the crew's open orders and nearby unassigned
+/// ones up to its daily capacity, in the order a route from (lat, lon) visits them
+/// (the depot when no position is given), with the route's length. A crew key sees
+/// only its own crew's day.
+pub async fn day(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = require_role(
+        &state,
+        &req,
+        &[Role::Crew, Role::Planner, Role::Admin],
+        "see a crew's day",
+    )
+    .await?;
+    let crew = find(&state, &id).await?;
+    if caller.role == Role::Crew && caller.crew_id != Some(crew.id) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "a crew key sees only its own crew's day, not crew {}'s",
+                crew.id
+            ),
+        ));
+    }
+    let params = super::open311::Params::parse_urlencoded(req.query_string().as_bytes());
+    let start = match (params.get("lat"), params.get("lon")) {
+        (None, None) => Coordinates {
+            lon: crew.depot_lon,
+            lat: crew.depot_lat,
+        },
+        (Some(lat), Some(lon)) => Coordinates::new(
+            parse_number(lon, "lon").map_err(|e| invalid(vec![e]))?,
+            parse_number(lat, "lat").map_err(|e| invalid(vec![e]))?,
+            "lon",
+            "lat",
+        )
+        .map_err(|e| invalid(vec![e]))?,
+        (Some(_), None) => {
+            return Err(invalid(vec![FieldError::new(
+                "lon",
+                "is required with lat",
+            )]));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(vec![FieldError::new(
+                "lat",
+                "is required with lon",
+            )]));
+        }
+    };
+    let catalogue = current_catalogue(&state).await?;
+    let worker = state.clone();
+    let planning_crew = crew.clone();
+    let plan_catalogue = catalogue.clone();
+    let day = blocking(move || {
+        crate::work_orders::day(&worker.db, &plan_catalogue, &planning_crew, start)
+    })
+    .await?;
+    let at = now();
+    let orders: Vec<Value> = day
+        .orders
+        .iter()
+        .enumerate()
+        .map(|(stop, order)| {
+            let mut item = serde_json::to_value(super::work_orders::view(
+                order,
+                &catalogue,
+                at,
+                Some(
+                    (start.distance_m(Coordinates {
+                        lon: order.lon,
+                        lat: order.lat,
+                    }) * 10.0)
+                        .round()
+                        / 10.0,
+                ),
+            ))
+            .unwrap_or_default();
+            item["stop"] = json!(stop + 1);
+            item["assigned_to_crew"] = json!(day.own.contains(&order.id));
+            item
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "crew": crew_json(&crew),
+        "start": {"lat": start.lat, "lon": start.lon},
+        "route_length_m": day.route_length_m.round(),
+        "priority_order_length_m": day.priority_order_length_m.round(),
+        "orders": orders,
+    })))
+}

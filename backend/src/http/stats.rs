@@ -1,0 +1,136 @@
+//! `/api/v1/stats`: planner statistics by ward and category (counts open and closed,
+//! median and 90th-percentile days to close, overdue orders), as JSON, or as GeoJSON
+//! ward features with the figures in their properties.
+
+use super::api::ApiError;
+use super::open311::Params;
+use super::query::{feature, feature_collection, invalid, wants_geojson};
+use super::wards::right_hand;
+use super::{State, blocking};
+use crate::domain::{FieldError, now, parse_datetime};
+use crate::stats::{GroupBy, tally};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Duration;
+use serde_json::{Map, Value, json};
+
+const PARAMETERS: [&str; 4] = ["group_by", "reported_after", "reported_before", "format"];
+/// The window when none is given: the last year, days.
+const DEFAULT_DAYS: i64 = 365;
+
+/// `GET /api/v1/stats[?group_by=ward|service_code|ward,service_code][&reported_after=]
+/// [&reported_before=][&format=geojson]`: issues first reported in the window (the last
+/// year by default); overdue orders as of now.
+pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params
+        .pairs()
+        .iter()
+        .find(|(n, _)| !PARAMETERS.contains(&n.as_str()))
+    {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            format!("is not a parameter here; known: {}", PARAMETERS.join(", ")),
+        )]));
+    }
+    let geojson = wants_geojson(&req);
+    let group = match params.get("group_by").unwrap_or("ward,service_code") {
+        "ward" => GroupBy::Ward,
+        "service_code" => GroupBy::Category,
+        "ward,service_code" | "service_code,ward" => GroupBy::WardAndCategory,
+        other => {
+            return Err(invalid(vec![FieldError::new(
+                "group_by",
+                format!("'{other}' is not ward, service_code or ward,service_code"),
+            )]));
+        }
+    };
+    if geojson && group == GroupBy::Category {
+        return Err(invalid(vec![FieldError::new(
+            "group_by",
+            "GeoJSON maps wards: group by ward or ward,service_code",
+        )]));
+    }
+    let time = |name: &str| {
+        params
+            .get(name)
+            .map(|raw| parse_datetime(raw, name))
+            .transpose()
+            .map_err(|e| invalid(vec![e]))
+    };
+    let at = now();
+    let to = time("reported_before")?.unwrap_or(at);
+    let from = time("reported_after")?.unwrap_or(to - Duration::days(DEFAULT_DAYS));
+    if from > to {
+        return Err(invalid(vec![FieldError::new(
+            "reported_after",
+            "is after reported_before",
+        )]));
+    }
+    let worker = state.clone();
+    let (lives, overdue, wards) = blocking(move || {
+        let db = &worker.db;
+        Ok::<_, crate::db::DbError>((
+            crate::db::work_orders::issue_lives(db, from, to)?,
+            crate::db::work_orders::overdue(db, at)?,
+            crate::db::wards::all(db)?,
+        ))
+    })
+    .await?;
+    let tallies = tally(&lives, &overdue, group);
+    let ward_name = |id: Option<i64>| {
+        id.and_then(|id| wards.iter().find(|w| w.id == id))
+            .map(|w| w.name.clone())
+    };
+    let window = json!({
+        "reported_after": crate::domain::format_datetime(from),
+        "reported_before": crate::domain::format_datetime(to),
+    });
+    if !geojson {
+        let items: Vec<Value> = tallies
+            .iter()
+            .map(|((ward, code), t)| {
+                let mut item = serde_json::to_value(t).unwrap_or_default();
+                if group != GroupBy::Category {
+                    item["ward_id"] = json!(ward);
+                    item["ward_name"] = json!(ward_name(*ward));
+                }
+                if let Some(code) = code {
+                    item["service_code"] = json!(code);
+                }
+                item
+            })
+            .collect();
+        return Ok(HttpResponse::Ok().json(json!({"window": window, "items": items})));
+    }
+    // One feature per ward, its figures (and per category, when asked) inside.
+    let features: Vec<Value> = wards
+        .iter()
+        .map(|ward| {
+            let mut properties = Map::new();
+            properties.insert("id".into(), json!(ward.id));
+            properties.insert("name".into(), json!(ward.name));
+            let mine = tallies.iter().filter(|((w, _), _)| *w == Some(ward.id));
+            if group == GroupBy::Ward {
+                let t = mine.map(|(_, t)| t.clone()).next().unwrap_or_default();
+                if let Value::Object(figures) = serde_json::to_value(t).unwrap_or_default() {
+                    properties.extend(figures);
+                }
+            } else {
+                let by_service: Map<String, Value> = mine
+                    .map(|((_, code), t)| {
+                        (
+                            code.clone().unwrap_or_default(),
+                            serde_json::to_value(t).unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                properties.insert("by_service".into(), Value::Object(by_service));
+            }
+            let geometry = ward.geometry.as_deref().map_or(Value::Null, right_hand);
+            feature(ward.id, properties, geometry)
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .body(feature_collection(features).to_string()))
+}

@@ -1,0 +1,438 @@
+//! `/api/v1/work-orders`: the jobs crews do, with their priority and why, their history,
+//! and the changes crews and planners make; `/api/v1/inspections` plans proactive ones.
+
+use super::api::{ApiError, require_role};
+use super::query::{Described, Listing, invalid, item_id, not_found, one, point};
+use super::{State, blocking, current_catalogue};
+use crate::catalogue::Catalogue;
+use crate::db::work_orders::{self as store, EventRow, WorkOrderFilter, WorkOrderRow};
+use crate::domain::{
+    Coordinates, FieldError, Outcome, Role, WorkOrderStatus, format_datetime, now, parse_datetime,
+};
+use crate::work_orders::{self as service, Edit, Material, WorkOrderError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use std::borrow::Cow;
+
+const FILTERS: [&str; 7] = [
+    "status",
+    "service_code",
+    "kind",
+    "crew_id",
+    "segment_id",
+    "issue_id",
+    "overdue",
+];
+
+const STAFF: [Role; 3] = [Role::Crew, Role::Planner, Role::Admin];
+const PLANNERS: [Role; 2] = [Role::Planner, Role::Admin];
+
+impl From<WorkOrderError> for ApiError {
+    fn from(error: WorkOrderError) -> Self {
+        match error {
+            WorkOrderError::NotFound(id) => not_found("work order", &id.to_string()),
+            WorkOrderError::Forbidden(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", why)
+            }
+            WorkOrderError::Invalid(e) => invalid(vec![e]),
+            WorkOrderError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            WorkOrderError::Db(e) => super::ServerError::Db(e).into(),
+        }
+    }
+}
+
+fn one_number(listing: &Listing, name: &str) -> Result<Option<i64>, ApiError> {
+    match listing.params.get(name) {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse().map(Some).map_err(|_| {
+            invalid(vec![FieldError::new(
+                name,
+                format!("'{raw}' is not a whole number"),
+            )])
+        }),
+    }
+}
+
+/// `GET /api/v1/work-orders`, and `POST /api/v1/work-orders/search`: highest priority
+/// first, filtered by status, category, kind, crew (`none`: unassigned), segment, issue
+/// and `overdue=true`, by place like every listing.
+pub async fn list(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
+    let statuses = listing.list("status");
+    for status in statuses.iter().flatten() {
+        status
+            .parse::<WorkOrderStatus>()
+            .map_err(|why| invalid(vec![FieldError::new("status", why)]))?;
+    }
+    let kinds = listing.list("kind");
+    if let Some(bad) = kinds
+        .iter()
+        .flatten()
+        .find(|k| !matches!(k.as_str(), store::REPAIR | store::INSPECTION))
+    {
+        return Err(invalid(vec![FieldError::new(
+            "kind",
+            format!("'{bad}' is not repair or inspection"),
+        )]));
+    }
+    let crew_id = match listing.params.get("crew_id") {
+        None => None,
+        Some("none") => Some(None),
+        Some(_) => Some(one_number(&listing, "crew_id")?),
+    };
+    let overdue_at = match listing.params.get("overdue") {
+        None | Some("false") => None,
+        Some("true") => Some(now()),
+        Some(other) => {
+            return Err(invalid(vec![FieldError::new(
+                "overdue",
+                format!("'{other}' is not true or false"),
+            )]));
+        }
+    };
+    let filter = WorkOrderFilter {
+        statuses,
+        service_codes: listing.list("service_code"),
+        kinds,
+        crew_id,
+        segment_id: one_number(&listing, "segment_id")?,
+        issue_id: one_number(&listing, "issue_id")?,
+        overdue_at,
+    };
+    let (limit, offset) = listing.window();
+    let area = listing.area.clone();
+    let worker = state.clone();
+    let page = blocking(move || {
+        let db = &worker.db;
+        crate::search::page_of(
+            area.as_ref(),
+            limit,
+            offset,
+            crate::search::Source {
+                window_for: crate::search::Window::for_points,
+                located: &|window| store::located(db, &filter, window),
+                by_ids: &|ids| store::by_ids(db, ids),
+                page: &|limit, offset| store::list(db, &filter, limit, offset),
+                count: &|| store::count(db, &filter),
+                id_of: |row: &WorkOrderRow| row.id,
+            },
+        )
+    })
+    .await?;
+    let catalogue = current_catalogue(&state).await?;
+    let at = now();
+    Ok(listing.respond(&req, page, |row, d, format, out| {
+        describe(row, &catalogue, at, d).write(format, out)
+    }))
+}
+
+/// `GET /api/v1/work-orders/{id}`: the order, its priority breakdown and its history.
+pub async fn show(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let numeric = item_id(&id, "work order")?;
+    let worker = state.clone();
+    let (row, events) = blocking(move || -> Result<_, crate::db::DbError> {
+        let Some(row) = store::find(&worker.db, numeric)? else {
+            return Ok((None, Vec::new()));
+        };
+        let events = store::events(&worker.db, numeric)?;
+        Ok((Some(row), events))
+    })
+    .await?;
+    let row = row.ok_or_else(|| not_found("work order", &id))?;
+    let catalogue = current_catalogue(&state).await?;
+    if super::query::wants_geojson(&req) {
+        return Ok(one(&req, describe(&row, &catalogue, now(), None)));
+    }
+    let mut body = serde_json::to_value(view(&row, &catalogue, now(), None)).unwrap_or_default();
+    body["history"] = history(&events);
+    Ok(HttpResponse::Ok().json(body))
+}
+
+fn history(events: &[EventRow]) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": format_datetime(e.created_at),
+                    "by": e.actor,
+                    "field": e.field,
+                    "from": e.old_value,
+                    "to": e.new_value,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Absent stays None; `null` becomes Some(None).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The body of `PATCH /api/v1/work-orders/{id}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    status: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    crew_id: Option<Option<i64>>,
+    due_at: Option<String>,
+    notes: Option<String>,
+    photo_urls: Option<Vec<String>>,
+    labour_minutes: Option<i32>,
+    materials: Option<Vec<Material>>,
+    outcome: Option<String>,
+    reason: Option<String>,
+    resident_note: Option<String>,
+}
+
+impl EditBody {
+    fn parse(self) -> Result<Edit, FieldError> {
+        Ok(Edit {
+            status: self
+                .status
+                .map(|s| s.parse::<WorkOrderStatus>())
+                .transpose()
+                .map_err(|why| FieldError::new("status", why))?,
+            crew_id: self.crew_id,
+            due_at: self
+                .due_at
+                .map(|d| parse_datetime(&d, "due_at"))
+                .transpose()?,
+            notes: self.notes,
+            photo_urls: self.photo_urls,
+            labour_minutes: self.labour_minutes,
+            materials: self.materials,
+            outcome: self
+                .outcome
+                .map(|o| o.parse::<Outcome>())
+                .transpose()
+                .map_err(|why| FieldError::new("outcome", why))?,
+            reason: self.reason,
+            resident_note: self.resident_note,
+        })
+    }
+}
+
+/// `PATCH /api/v1/work-orders/{id}`: crews change their own orders (and may take an
+/// unassigned one); planners and admins any. Completing closes the issue's reports with
+/// a note residents read and writes maintenance history.
+pub async fn update(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<EditBody>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = require_role(&state, &req, &STAFF, "change work orders").await?;
+    let id = id.into_inner();
+    let numeric = item_id(&id, "work order")?;
+    let edit = body.into_inner().parse().map_err(|e| invalid(vec![e]))?;
+    let catalogue = current_catalogue(&state).await?;
+    let worker = state.clone();
+    // The service's own error rides inside Ok, so it reaches the caller as itself.
+    let row = blocking(move || {
+        Ok::<_, crate::db::DbError>(service::apply(
+            &worker.db,
+            &catalogue,
+            &caller,
+            numeric,
+            &edit,
+            now(),
+        ))
+    })
+    .await??;
+    state.work_orders_due.notify_one();
+    let catalogue = current_catalogue(&state).await?;
+    Ok(HttpResponse::Ok().json(view(&row, &catalogue, now(), None)))
+}
+
+/// The body of `POST /api/v1/work-orders`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderBody {
+    /// An order for this issue (if it has none yet).
+    issue_id: Option<i64>,
+    /// Or an inspection of this segment.
+    segment_id: Option<i64>,
+    notes: Option<String>,
+}
+
+/// `POST /api/v1/work-orders`: a planner opens an order for an issue that has none, or
+/// an inspection of a segment. 201 with the order.
+pub async fn create(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<NewOrderBody>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = require_role(&state, &req, &PLANNERS, "open work orders").await?;
+    let body = body.into_inner();
+    let catalogue = current_catalogue(&state).await?;
+    let worker = state.clone();
+    let actor = format!("{}:{}", caller.role.as_str(), caller.name);
+    let row = blocking(move || {
+        let db = &worker.db;
+        Ok::<_, crate::db::DbError>(match (body.issue_id, body.segment_id) {
+            (Some(issue), None) => service::open_for_issue(db, &catalogue, issue, &actor, now()),
+            (None, Some(segment)) => {
+                service::open_inspection(db, &catalogue, segment, body.notes, &actor, now())
+            }
+            _ => Err(WorkOrderError::Invalid(FieldError::new(
+                "issue_id",
+                "give either issue_id (a repair) or segment_id (an inspection)",
+            ))),
+        })
+    })
+    .await??;
+    state.work_orders_due.notify_one();
+    let catalogue = current_catalogue(&state).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/work-orders/{}", row.id)))
+        .json(view(&row, &catalogue, now(), None)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    budget: Option<u32>,
+}
+
+/// `POST /api/v1/inspections`: plans inspections now (the weekly plan runs by itself),
+/// for the riskiest segments without an open order, at most `budget` (the configured
+/// weekly budget by default).
+pub async fn plan(
+    state: State,
+    req: HttpRequest,
+    body: Option<web::Json<PlanBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = require_role(&state, &req, &PLANNERS, "plan inspections").await?;
+    let budget = body
+        .and_then(|b| b.into_inner().budget)
+        .unwrap_or(state.settings.inspection_budget_per_week);
+    if budget > 10_000 {
+        return Err(invalid(vec![FieldError::new(
+            "budget",
+            "must be at most 10000 orders",
+        )]));
+    }
+    let catalogue = current_catalogue(&state).await?;
+    let worker = state.clone();
+    let actor = format!("{}:{}", caller.role.as_str(), caller.name);
+    let planned = blocking(move || {
+        service::plan_inspections(&worker.db, &catalogue, budget as usize, now(), true, &actor)
+    })
+    .await?;
+    state.work_orders_due.notify_one();
+    Ok(HttpResponse::Created().json(json!({
+        "planned": planned.len(),
+        "work_order_ids": planned.iter().map(|o| o.id).collect::<Vec<_>>(),
+        "message": if planned.is_empty() {
+            "nothing to plan: no risk scores yet, or every risky segment already has an open order"
+        } else {
+            "inspection orders opened for the riskiest segments without an open order"
+        },
+    })))
+}
+
+/// A work order as the native API shows it.
+#[derive(Serialize)]
+pub struct WorkOrderView<'a> {
+    id: i64,
+    kind: &'a str,
+    status: &'a str,
+    issue_id: Option<i64>,
+    segment_id: Option<i64>,
+    service_code: &'a str,
+    service_name: Option<&'a str>,
+    crew_id: Option<i64>,
+    lat: f64,
+    lon: f64,
+    priority: f64,
+    priority_breakdown: Value,
+    due_at: Option<String>,
+    overdue: bool,
+    notes: Option<&'a str>,
+    photo_urls: Value,
+    materials: Value,
+    labour_minutes: i32,
+    outcome: Option<&'a str>,
+    created_at: String,
+    updated_at: String,
+    completed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+/// Priorities are shown to two decimals: finer is noise to a reader.
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub fn view<'a>(
+    row: &'a WorkOrderRow,
+    catalogue: &'a Catalogue,
+    at: chrono::NaiveDateTime,
+    distance_m: Option<f64>,
+) -> WorkOrderView<'a> {
+    let breakdown = serde_json::from_str::<serde_json::Map<String, Value>>(&row.priority_breakdown)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, json!(round2(v.as_f64().unwrap_or(0.0)))))
+        .collect::<serde_json::Map<_, _>>();
+    let open = row
+        .status
+        .parse::<WorkOrderStatus>()
+        .is_ok_and(WorkOrderStatus::is_open);
+    WorkOrderView {
+        id: row.id,
+        kind: &row.kind,
+        status: &row.status,
+        issue_id: row.issue_id,
+        segment_id: row.segment_id,
+        service_code: &row.service_code,
+        service_name: catalogue.get(&row.service_code).map(|s| s.name.as_str()),
+        crew_id: row.crew_id,
+        lat: row.lat,
+        lon: row.lon,
+        priority: row.priority,
+        priority_breakdown: Value::Object(breakdown),
+        due_at: row.due_at.map(format_datetime),
+        overdue: open && row.due_at.is_some_and(|due| due < at),
+        notes: row.notes.as_deref(),
+        photo_urls: serde_json::from_str(&row.photo_urls).unwrap_or(json!([])),
+        materials: serde_json::from_str(&row.materials).unwrap_or(json!([])),
+        labour_minutes: row.labour_minutes,
+        outcome: row.outcome.as_deref(),
+        created_at: format_datetime(row.created_at),
+        updated_at: format_datetime(row.updated_at),
+        completed_at: row.completed_at.map(format_datetime),
+        distance_m,
+    }
+}
+
+fn describe<'a>(
+    row: &'a WorkOrderRow,
+    catalogue: &'a Catalogue,
+    at: chrono::NaiveDateTime,
+    distance_m: Option<f64>,
+) -> Described<'a, WorkOrderView<'a>> {
+    Described {
+        id: row.id,
+        properties: view(row, catalogue, at, distance_m),
+        geometry: Cow::Owned(point(Coordinates {
+            lon: row.lon,
+            lat: row.lat,
+        })),
+    }
+}

@@ -1,0 +1,15 @@
+DROP TABLE inspection_plans;
+DROP TABLE priority_weights;
+ALTER TABLE wards DROP COLUMN vulnerability;
+DROP INDEX work_orders_completed;
+DROP INDEX work_orders_cell;
+DROP INDEX work_orders_segment;
+DROP INDEX work_orders_issue;
+ALTER TABLE work_orders DROP COLUMN outcome;
+ALTER TABLE work_orders DROP COLUMN labour_minutes;
+ALTER TABLE work_orders DROP COLUMN materials;
+ALTER TABLE work_orders DROP COLUMN photo_urls;
+ALTER TABLE work_orders DROP COLUMN cell;
+ALTER TABLE work_orders DROP COLUMN lon;
+ALTER TABLE work_orders DROP COLUMN lat;
+ALTER TABLE work_orders DROP COLUMN service_code;
