@@ -242,10 +242,15 @@ async fn maintain_work_orders(state: Arc<AppState>) {
             let catalogue = worker.catalogue.get()?;
             let at = now();
             let made = crate::work_orders::open_for_issues(db, &catalogue, at)?;
+            let budget = crate::work_orders::weekly_budget(
+                db,
+                &catalogue,
+                settings.inspections_per_crew_per_week,
+            )?;
             let planned = crate::work_orders::plan_inspections(
                 db,
                 &catalogue,
-                settings.inspection_budget_per_week as usize,
+                budget,
                 at,
                 false,
                 "system:weekly inspection plan",

@@ -105,7 +105,7 @@ struct RawSettings {
     snap_limit_m: f64,
     risk_rescore_hours: u64,
     risk_train_on_start: bool,
-    inspection_budget_per_week: u32,
+    inspections_per_crew_per_week: u32,
     /// A table, the one exception to flat keys: `[priority_weights]` in the file.
     priority_weights: crate::priority::Weights,
 }
@@ -137,7 +137,7 @@ impl Default for RawSettings {
             snap_limit_m: 50.0,
             risk_rescore_hours: 24,
             risk_train_on_start: true,
-            inspection_budget_per_week: 20,
+            inspections_per_crew_per_week: 20,
             priority_weights: crate::priority::Weights::default(),
         }
     }
@@ -189,8 +189,10 @@ pub struct Settings {
     pub risk_rescore_hours: u64,
     /// Train and score a first model in the background when none is active.
     pub risk_train_on_start: bool,
-    /// Proactive inspection orders made each week for the riskiest segments; 0 none.
-    pub inspection_budget_per_week: u32,
+    /// Proactive inspections planned each week for the riskiest segments, per crew that
+    /// handles road-surface defects; 0 none. They fill the capacity reports leave (see
+    /// BENCHMARKS.md, operational replay).
+    pub inspections_per_crew_per_week: u32,
     /// Priority weights until a planner sets others through the API.
     pub priority_weights: crate::priority::Weights,
 }
@@ -320,10 +322,10 @@ impl Settings {
         if !(raw.snap_limit_m.is_finite() && (0.0..=1000.0).contains(&raw.snap_limit_m)) {
             return Err(invalid("snap_limit_m", "must be between 0 and 1000 metres"));
         }
-        if raw.inspection_budget_per_week > 10_000 {
+        if raw.inspections_per_crew_per_week > 1_000 {
             return Err(invalid(
-                "inspection_budget_per_week",
-                "must be at most 10000 orders",
+                "inspections_per_crew_per_week",
+                "must be at most 1000 orders",
             ));
         }
         raw.priority_weights
@@ -364,7 +366,7 @@ impl Settings {
             snap_limit_m: raw.snap_limit_m,
             risk_rescore_hours: raw.risk_rescore_hours,
             risk_train_on_start: raw.risk_train_on_start,
-            inspection_budget_per_week: raw.inspection_budget_per_week,
+            inspections_per_crew_per_week: raw.inspections_per_crew_per_week,
             priority_weights: raw.priority_weights,
         })
     }

@@ -68,7 +68,7 @@ impl Default for Weights {
             reporters: 10.0,
             age: 15.0,
             vulnerability: 5.0,
-            inspection_severity: 3.0,
+            inspection_severity: 1.0,
             attribute_severity,
         }
     }

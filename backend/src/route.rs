@@ -237,7 +237,11 @@ mod tests {
             .windows(2)
             .map(|w| at(-76.0 + w[0] * 0.01, 43.0).distance_m(at(-76.0 + w[1] * 0.01, 43.0)))
             .sum();
-        assert!((route.length_m - expected).abs() < 1e-6, "{}", route.length_m);
+        assert!(
+            (route.length_m - expected).abs() < 1e-6,
+            "{}",
+            route.length_m
+        );
     }
 
     #[test]

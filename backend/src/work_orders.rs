@@ -551,7 +551,6 @@ fn inspection_of(
 ) -> Option<NewWorkOrder> {
     let service = catalogue.services.iter().find(|s| s.road_surface)?;
     let centre = segment.bounding_box().centre();
-    let class = parse_class(Some(&segment.road_class));
     Some(NewWorkOrder {
         issue_id: None,
         segment_id: Some(segment.id),
@@ -560,7 +559,7 @@ fn inspection_of(
         crew_id: None,
         priority: 0.0,
         priority_breakdown: "{}".to_owned(),
-        due_at: due_at(catalogue, &service.code, class, now),
+        due_at: Some(now + Duration::days(INSPECTION_DAYS)),
         notes: Some(notes),
         created_at: now,
         updated_at: now,
@@ -676,6 +675,9 @@ pub fn current_weights(
     }
 }
 
+/// Days an inspection is given: the week it is planned for.
+pub const INSPECTION_DAYS: i64 = 7;
+
 /// Each segment's place in the latest risk ranking, 0 (lowest) to 1 (highest).
 fn risk_percentiles(db: &Database) -> Result<HashMap<i64, f64>, DbError> {
     let mut scores = crate::db::risk::latest_probabilities(db)?;
@@ -699,9 +701,14 @@ fn inputs_of(
     let order = &facts.order;
     let class = parse_class(facts.road_class.as_deref());
     let since = facts.first_reported_at.unwrap_or(order.created_at);
-    let sla_days = catalogue
-        .get(&order.service_code)
-        .map_or(7.0, |s| f64::from(s.sla_days_for(class)));
+    // An inspection promises nothing to a resident: it has its week.
+    let sla_days = if order.kind == INSPECTION {
+        INSPECTION_DAYS as f64
+    } else {
+        catalogue
+            .get(&order.service_code)
+            .map_or(7.0, |s| f64::from(s.sla_days_for(class)))
+    };
     Inputs {
         severity,
         risk_percentile: order.segment_id.and_then(|s| percentiles.get(&s).copied()),
@@ -771,6 +778,24 @@ pub fn reprioritise(
 pub fn week_start(day: NaiveDate) -> NaiveDate {
     use chrono::Datelike;
     day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// The weekly inspection budget: `per_crew` for each active crew that handles
+/// road-surface defects.
+pub fn weekly_budget(
+    db: &Database,
+    catalogue: &Catalogue,
+    per_crew: u32,
+) -> Result<usize, DbError> {
+    let road_crews = crate::db::crews::active(db)?
+        .iter()
+        .filter(|crew| {
+            crew.handles()
+                .iter()
+                .any(|code| catalogue.get(code).is_some_and(|s| s.road_surface))
+        })
+        .count();
+    Ok(road_crews * per_crew as usize)
 }
 
 /// This week's proactive inspections: the riskiest segments with no open order get
@@ -871,7 +896,14 @@ pub fn day(
                     }) <= DAY_RADIUS_M
             })
             .collect();
-        offered.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.id.cmp(&b.id)));
+        // Reported problems first; inspections fill what room is left, so proactive
+        // work never delays a resident's report (BENCHMARKS.md, operational replay).
+        offered.sort_by(|a, b| {
+            (a.kind == INSPECTION)
+                .cmp(&(b.kind == INSPECTION))
+                .then(b.priority.total_cmp(&a.priority))
+                .then(a.id.cmp(&b.id))
+        });
         orders.extend(offered.into_iter().take(room));
     }
     let stops: Vec<Stop> = orders

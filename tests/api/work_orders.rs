@@ -606,7 +606,7 @@ async fn inspections_go_to_the_riskiest_segments_without_an_open_order() {
     let app = spawn_app_with(|s| {
         s.demo = true;
         s.demo_size = CitySize::Tiny;
-        s.inspection_budget_per_week = 0;
+        s.inspections_per_crew_per_week = 0;
     })
     .await;
     let planner = app.issue_key(Role::Planner);

@@ -309,17 +309,25 @@ pub struct PlanBody {
 }
 
 /// `POST /api/v1/inspections`: plans inspections now (the weekly plan runs by itself),
-/// for the riskiest segments without an open order, at most `budget` (the configured
-/// weekly budget by default).
+/// for the riskiest segments without an open order, at most `budget` (by default the
+/// configured number per road crew).
 pub async fn plan(
     state: State,
     req: HttpRequest,
     body: Option<web::Json<PlanBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = require_role(&state, &req, &PLANNERS, "plan inspections").await?;
-    let budget = body
-        .and_then(|b| b.into_inner().budget)
-        .unwrap_or(state.settings.inspection_budget_per_week);
+    let catalogue = current_catalogue(&state).await?;
+    let asked = body.and_then(|b| b.into_inner().budget);
+    let budget = match asked {
+        Some(budget) => budget as usize,
+        None => {
+            let worker = state.clone();
+            let per_crew = state.settings.inspections_per_crew_per_week;
+            let catalogue = catalogue.clone();
+            blocking(move || service::weekly_budget(&worker.db, &catalogue, per_crew)).await?
+        }
+    };
     if budget > 10_000 {
         return Err(invalid(vec![FieldError::new(
             "budget",

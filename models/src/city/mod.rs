@@ -16,7 +16,7 @@ pub use network::{Neighbourhood, Segment, Surface, Ward};
 pub use simulate::{
     GroundTruth, Maintenance, MaintenanceKind, ProbeReading, ProbeSource, REPAIRS_PER_CREW_DAY,
     Report, SEGMENTS_PER_CREW, TruePothole, TrueSegmentWeek, WorkOrder, WorkOrderOutcome,
-    road_crews, sla_days,
+    report_chance, road_crews, sla_days,
 };
 pub use weather::WeatherDay;
 

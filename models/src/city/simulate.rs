@@ -163,6 +163,15 @@ pub(crate) struct History {
     pub truth: GroundTruth,
 }
 
+/// The chance that residents report an open pothole on `segment` today, `age_days`
+/// after it formed, in a neighbourhood of reporting `propensity`: busier streets and
+/// bigger holes draw more reports.
+pub fn report_chance(segment: &Segment, propensity: f64, age_days: i64) -> f64 {
+    let traffic = (f64::from(segment.aadt.max(50)) / 2_000.0).powf(0.25);
+    let growth = (1.0 + age_days as f64 / 30.0).min(2.0);
+    (REPORT_RATE_PER_DAY * propensity * traffic * growth).min(0.9)
+}
+
 /// How many road crews a city of `segments` segments has.
 pub fn road_crews(segments: usize) -> usize {
     segments.div_ceil(SEGMENTS_PER_CREW)
@@ -488,10 +497,8 @@ pub(crate) fn run(
         // Residents report open potholes; busier streets and eager neighbourhoods more.
         for i in 0..state.open.len() {
             let (truth, s) = (state.open[i].truth, state.open[i].segment);
-            let traffic = (f64::from(segments[s].aadt.max(50)) / 2_000.0).powf(0.25);
             let age = (day - state.history.truth.potholes[truth].formed_on).num_days();
-            let growth = (1.0 + age as f64 / 30.0).min(2.0);
-            let chance = (REPORT_RATE_PER_DAY * propensity(s) * traffic * growth).min(0.9);
+            let chance = report_chance(&segments[s], propensity(s), age);
             if !rng.gen_bool(chance) {
                 continue;
             }
