@@ -448,6 +448,12 @@ impl CatalogueCache {
         }
     }
 
+    /// Forgets the cached copy, so this server sees a change it made at once (others
+    /// within the time-to-live).
+    pub fn invalidate(&self) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// The current catalogue; reads the database when the cached copy is too old.
     pub fn get(&self) -> DbResult<Arc<Catalogue>> {
         if let Some(catalogue) = self.cached() {

@@ -55,7 +55,7 @@ async fn the_openapi_document_describes_routes_that_exist() {
     assert!(paths.len() >= 12);
     for (path, operations) in paths {
         for method in operations.as_object().unwrap().keys() {
-            let url = app.url(&path.replace("{id}", "1"));
+            let url = app.url(&path.replace("{id}", "1").replace("{code}", "pothole"));
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let response = app
                 .client

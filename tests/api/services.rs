@@ -152,3 +152,112 @@ async fn services_at_a_point_are_only_those_offered_there() {
             .starts_with("long")
     );
 }
+
+#[tokio::test]
+async fn planners_add_replace_and_retire_services_and_residents_see_it_at_once() {
+    use backend::domain::Role;
+    use reqwest::Method;
+    use serde_json::json;
+    let app = spawn_app().await;
+    let planner = app.issue_key(Role::Planner);
+    let mut abandoned_bike = json!({
+        "code": "abandoned_bike", "name": "Abandoned bicycle", "group": "Streets",
+        "description": "A bicycle left chained for weeks.", "keywords": ["bike", "bicycle"],
+        "type": "realtime", "agency": "Public Works - Streets", "default_severity": 1,
+        "sla_days": {"arterial": 14, "collector": 14, "local": 14},
+        "duplicate_radius_m": 10.0
+    });
+    let path = "/api/v1/services/abandoned_bike";
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            path,
+            Some(&planner),
+            Some(abandoned_bike.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let listed = app.get_json("/open311/v2/services.json", 200).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service_code"] == "abandoned_bike")
+    );
+    abandoned_bike["name"] = json!("Abandoned bike");
+    let (status, _) = app
+        .send_json(
+            Method::PUT,
+            path,
+            Some(&planner),
+            Some(abandoned_bike.clone()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let one = app
+        .get_json("/open311/v2/services/abandoned_bike.json", 200)
+        .await;
+    assert_eq!(one["service_code"], "abandoned_bike");
+    let native = app.get_json("/api/v1/services", 200).await;
+    let stored = native["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "abandoned_bike")
+        .unwrap()
+        .clone();
+    assert_eq!(stored["name"], "Abandoned bike");
+
+    // Bad services are refused whole, saying why.
+    abandoned_bike["default_severity"] = json!(9);
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            path,
+            Some(&planner),
+            Some(abandoned_bike.clone()),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("default_severity")
+    );
+    let (status, body) = app
+        .send_json(
+            Method::PUT,
+            "/api/v1/services/other_code",
+            Some(&planner),
+            Some(abandoned_bike.clone()),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().starts_with("code"));
+
+    // Crews and clients may not change the catalogue.
+    for role in [Role::Client, Role::Crew] {
+        let (status, _) = app
+            .send_json(Method::DELETE, path, Some(&app.issue_key(role)), None)
+            .await;
+        assert_eq!(status, 403);
+    }
+    let (status, _) = app
+        .send_json(Method::DELETE, path, Some(&planner), None)
+        .await;
+    assert_eq!(status, 200);
+    let listed = app.get_json("/open311/v2/services.json", 200).await;
+    assert!(
+        !listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service_code"] == "abandoned_bike")
+    );
+    let (status, _) = app
+        .send_json(Method::DELETE, path, Some(&planner), None)
+        .await;
+    assert_eq!(status, 404);
+}

@@ -301,6 +301,13 @@ async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
         ("admin", Some(app.issue_key(Role::Admin))),
     ];
     let weights = app.get_json("/api/v1/priority/weights", 200).await["weights"].clone();
+    let pothole_service = app.get_json("/api/v1/services", 200).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "pothole")
+        .unwrap()
+        .clone();
     // (method, path, body, roles allowed). Allowed calls may still fail for other
     // reasons (a conflict, say); what matters here is that they are not refused.
     let endpoints: Vec<(Method, String, Option<Value>, &[&str])> = vec![
@@ -350,6 +357,18 @@ async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
             &["crew", "planner", "admin"],
         ),
         (
+            Method::PUT,
+            "/api/v1/services/pothole".into(),
+            Some(pothole_service.clone()),
+            &["planner", "admin"],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/services/no_such_service".into(),
+            None,
+            &["planner", "admin"],
+        ),
+        (
             Method::POST,
             "/api/v1/segments?id_field=STREET_ID&dry_run=true".into(),
             Some(json!({"type": "FeatureCollection", "features": [
@@ -377,7 +396,7 @@ async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
                     );
                 }
                 None => assert!(
-                    status < 400 || status == 409,
+                    status < 400 || status == 409 || status == 404,
                     "{role} may {method} {path}, got {status}: {answer}"
                 ),
             }
@@ -810,4 +829,33 @@ async fn planner_statistics_count_every_issue_once_by_ward_and_category() {
     assert!(map["features"][0]["properties"]["open"].is_u64());
     let bad = app.get_json("/api/v1/stats?group_by=street", 400).await;
     assert!(bad["message"].as_str().unwrap().starts_with("group_by"));
+}
+
+#[tokio::test]
+async fn closing_a_report_directly_cancels_its_open_order_and_says_why() {
+    let app = spawn_app().await;
+    let planner = app.issue_key(Role::Planner);
+    import_street(&app, &planner).await;
+    let report = app.submit(&pothole_at(43.0501, -76.16)).await;
+    let order = order_of_report(&app, &report).await;
+    let response = app
+        .change_status(
+            &report,
+            &planner,
+            json!({"status": "closed", "status_notes": "Referred to the county"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let shown = app
+        .get_json(&format!("/api/v1/work-orders/{}", order["id"]), 200)
+        .await;
+    assert_eq!(shown["status"], "cancelled");
+    let history = shown["history"].as_array().unwrap();
+    assert!(history.iter().any(|e| {
+        e["field"] == "reason"
+            && e["to"]
+                .as_str()
+                .unwrap()
+                .contains("closed by a change to a report")
+    }));
 }

@@ -580,6 +580,9 @@ pub fn change_status(
                         issues::closed_at.eq(closed_at),
                     ))
                     .execute(conn)?;
+                if !status.is_open() {
+                    super::work_orders::cancel_open_order!(conn, issue_id, author, at);
+                }
             }
             diesel::insert_into(request_updates::table)
                 .values(NewUpdate {

@@ -7,8 +7,8 @@ use crate::domain::now;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = services)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = services, primary_key(code), treat_none_as_null = true)]
 struct ServiceRow {
     code: String,
     name: String,
@@ -137,4 +137,50 @@ pub fn active(db: &Database) -> DbResult<(Vec<Service>, NaiveDateTime)> {
         .map(ServiceRow::into_service)
         .collect::<DbResult<_>>()?;
     Ok((services, changed_at.unwrap_or_default()))
+}
+
+/// Stores `service` under its code: a new service goes to the end of the catalogue, an
+/// existing one (retired or not) is replaced in place and offered again. Returns true
+/// when it was new.
+pub fn upsert(db: &Database, service: &Service) -> DbResult<bool> {
+    let at = now();
+    write!(db, |conn| conn.write_transaction(|conn| {
+        let existing: Option<(i32, NaiveDateTime)> = services::table
+            .find(&service.code)
+            .select((services::position, services::created_at))
+            .first(conn)
+            .optional()?;
+        match existing {
+            Some((position, created_at)) => {
+                let mut row = ServiceRow::from_service(service, position, at);
+                row.created_at = created_at;
+                diesel::update(services::table.find(&service.code))
+                    .set(&row)
+                    .execute(conn)?;
+                Ok(false)
+            }
+            None => {
+                let count: i64 = services::table.count().get_result(conn)?;
+                let row =
+                    ServiceRow::from_service(service, i32::try_from(count).unwrap_or(i32::MAX), at);
+                diesel::insert_into(services::table)
+                    .values(&row)
+                    .execute(conn)?;
+                Ok(true)
+            }
+        }
+    }))
+}
+
+/// Stops offering a service; its reports stay. False when no live service has the code.
+pub fn retire(db: &Database, code: &str) -> DbResult<bool> {
+    let at = now();
+    write!(db, |conn| Ok(diesel::update(
+        services::table
+            .filter(services::code.eq(code))
+            .filter(services::retired_at.is_null())
+    )
+    .set((services::retired_at.eq(at), services::updated_at.eq(at)))
+    .execute(conn)?
+        == 1))
 }

@@ -377,6 +377,49 @@ pub fn save(db: &Database, change: &Change) -> DbResult<Saved> {
     }))
 }
 
+/// Cancels the open order of issue `$issue` when the issue is closed without it (a
+/// report's status set directly by staff), recording who and why. Used inside the
+/// caller's transaction on either backend.
+macro_rules! cancel_open_order {
+    ($conn:expr, $issue:expr, $actor:expr, $at:expr) => {{
+        use $crate::db::schema::{work_order_events, work_orders};
+        let open: Option<(i64, String)> = work_orders::table
+            .filter(work_orders::issue_id.eq($issue))
+            .filter(work_orders::status.eq_any($crate::db::work_orders::OPEN_STATUSES))
+            .select((work_orders::id, work_orders::status))
+            .first($conn)
+            .optional()?;
+        if let Some((order, was)) = open {
+            diesel::update(work_orders::table.find(order))
+                .set((
+                    work_orders::status.eq("cancelled"),
+                    work_orders::updated_at.eq($at),
+                ))
+                .execute($conn)?;
+            let event =
+                |field: &str, old: Option<String>, new: &str| $crate::db::work_orders::NewEvent {
+                    work_order_id: order,
+                    actor: $actor.to_owned(),
+                    field: field.to_owned(),
+                    old_value: old,
+                    new_value: Some(new.to_owned()),
+                    created_at: $at,
+                };
+            diesel::insert_into(work_order_events::table)
+                .values(vec![
+                    event("status", Some(was), "cancelled"),
+                    event(
+                        "reason",
+                        None,
+                        "its issue was closed by a change to a report's status",
+                    ),
+                ])
+                .execute($conn)?;
+        }
+    }};
+}
+pub(super) use cancel_open_order;
+
 /// What an open order's priority is computed from, read in one pass.
 #[derive(Debug, Clone)]
 pub struct PriorityFacts {

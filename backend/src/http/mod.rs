@@ -2,6 +2,7 @@
 //! failures to responses. Below this module nothing knows about HTTP.
 
 pub mod api;
+pub mod catalogue;
 pub mod crews;
 pub mod issues;
 pub mod middleware;
@@ -113,6 +114,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(priority::update)),
                 )
                 .service(resource("/stats").route(web::get().to(stats::show)))
+                .service(resource("/services").route(web::get().to(catalogue::list)))
+                .service(
+                    resource("/services/{code}")
+                        .route(web::put().to(catalogue::put))
+                        .route(web::delete().to(catalogue::retire)),
+                )
                 .service(
                     resource("/requests/{id}/status")
                         .route(web::post().to(api::change_request_status)),
