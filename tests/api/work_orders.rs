@@ -363,6 +363,18 @@ async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
             &["planner", "admin"],
         ),
         (
+            Method::PATCH,
+            format!("/api/v1/crews/{crew_id}"),
+            Some(json!({"daily_capacity": 9})),
+            &["planner", "admin"],
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/wards/1".into(),
+            Some(json!({"vulnerability": 0.5})),
+            &["planner", "admin"],
+        ),
+        (
             Method::DELETE,
             "/api/v1/services/no_such_service".into(),
             None,
@@ -858,4 +870,115 @@ async fn closing_a_report_directly_cancels_its_open_order_and_says_why() {
                 .unwrap()
                 .contains("closed by a change to a report")
     }));
+}
+
+#[tokio::test]
+async fn planners_change_crews_and_ward_vulnerability_and_priorities_follow() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let planner = app.issue_key(Role::Planner);
+    let crews = app.get_json("/api/v1/crews", 200).await;
+    let (first, second) = (
+        crews[0]["id"].as_i64().unwrap(),
+        crews[1]["id"].as_i64().unwrap(),
+    );
+    let (status, changed) = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/crews/{first}"),
+            Some(&planner),
+            Some(json!({"daily_capacity": 4, "depot_lat": 43.05, "depot_lon": -76.15})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["daily_capacity"], 4);
+    assert_eq!(changed["depot"]["lon"], -76.15);
+    let taken = crews[1]["name"].clone();
+    let (status, body) = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/crews/{first}"),
+            Some(&planner),
+            Some(json!({"name": taken})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    for (bad, field) in [
+        (json!({"daily_capacity": 0}), "daily_capacity"),
+        (json!({"service_codes": ["nope"]}), "service_codes[0]"),
+        (json!({"depot_lat": 43.0}), "depot_lon"),
+        (json!({}), "body"),
+    ] {
+        let (status, body) = app
+            .send_json(
+                Method::PATCH,
+                &format!("/api/v1/crews/{second}"),
+                Some(&planner),
+                Some(bad),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["message"].as_str().unwrap().starts_with(field),
+            "{body}"
+        );
+    }
+    let (status, retired) = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/crews/{second}"),
+            Some(&planner),
+            Some(json!({"retired": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(retired["retired_at"].is_string());
+    let active = app.get_json("/api/v1/crews", 200).await;
+    assert!(active.as_array().unwrap().iter().all(|c| c["id"] != second));
+
+    // Ward 1 becomes as vulnerable as can be: its open orders get the full weight.
+    let (status, body) = app
+        .send_json(
+            Method::PATCH,
+            "/api/v1/wards/1",
+            Some(&planner),
+            Some(json!({"vulnerability": 1.5})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = app
+        .send_json(
+            Method::PATCH,
+            "/api/v1/wards/1",
+            Some(&planner),
+            Some(json!({"vulnerability": 1.0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let wards = app.get_json("/api/v1/wards", 200).await;
+    assert_eq!(wards["items"][0]["vulnerability"], 1.0);
+    let weight = app.get_json("/api/v1/priority/weights", 200).await["weights"]["vulnerability"]
+        .as_f64()
+        .unwrap();
+    let segments_in_ward_1: Vec<i64> = app
+        .get_json("/api/v1/segments?ward_id=1&page_size=1000", 200)
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    app.wait_for("/api/v1/work-orders?status=new&page_size=1000", |b| {
+        b["items"].as_array().unwrap().iter().any(|o| {
+            o["segment_id"]
+                .as_i64()
+                .is_some_and(|s| segments_in_ward_1.contains(&s))
+                && (o["priority_breakdown"]["vulnerability"].as_f64().unwrap() - weight).abs()
+                    < 0.01
+        })
+    })
+    .await;
 }

@@ -40,14 +40,10 @@ pub struct NewCrew {
 
 /// Stores a crew; None when the name is taken.
 pub fn insert(db: &Database, crew: &NewCrew) -> DbResult<Option<CrewRow>> {
+    if named(db, &crew.name)?.is_some() {
+        return Ok(None);
+    }
     write!(db, |conn| {
-        let taken: i64 = crews::table
-            .filter(crews::name.eq(&crew.name))
-            .count()
-            .get_result(conn)?;
-        if taken > 0 {
-            return Ok(None);
-        }
         Ok(Some(
             diesel::insert_into(crews::table)
                 .values(crew)
@@ -76,10 +72,40 @@ pub fn active(db: &Database) -> DbResult<Vec<CrewRow>> {
         .load(conn)?))
 }
 
+/// The crew with this name, if any (retired ones too).
+pub fn named(db: &Database, name: &str) -> DbResult<Option<CrewRow>> {
+    read!(db, |conn| Ok(crews::table
+        .filter(crews::name.eq(name))
+        .select(CrewRow::as_select())
+        .first(conn)
+        .optional()?))
+}
+
 pub fn find(db: &Database, id: i64) -> DbResult<Option<CrewRow>> {
     read!(db, |conn| Ok(crews::table
         .find(id)
         .select(CrewRow::as_select())
         .first(conn)
+        .optional()?))
+}
+
+/// A change to a crew: absent fields stay.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = crews)]
+pub struct CrewChange {
+    pub name: Option<String>,
+    pub depot_lat: Option<f64>,
+    pub depot_lon: Option<f64>,
+    pub service_codes: Option<String>,
+    pub daily_capacity: Option<i32>,
+    pub retired_at: Option<Option<NaiveDateTime>>,
+}
+
+/// Applies `change`; None when there is no such crew.
+pub fn update(db: &Database, id: i64, change: &CrewChange) -> DbResult<Option<CrewRow>> {
+    write!(db, |conn| Ok(diesel::update(crews::table.find(id))
+        .set(change)
+        .returning(CrewRow::as_returning())
+        .get_result(conn)
         .optional()?))
 }

@@ -15,6 +15,16 @@ pub struct Ward {
     pub income_index: Option<f64>,
     /// A GeoJSON Polygon or MultiPolygon.
     pub geometry: Option<String>,
+    /// 0 to 1: how much its residents depend on safe streets (a priority weight).
+    pub vulnerability: f64,
+}
+
+/// Sets a ward's vulnerability; false when there is no such ward.
+pub fn set_vulnerability(db: &Database, id: i64, vulnerability: f64) -> DbResult<bool> {
+    write!(db, |conn| Ok(diesel::update(wards::table.find(id))
+        .set(wards::vulnerability.eq(vulnerability))
+        .execute(conn)?
+        == 1))
 }
 
 pub fn all(db: &Database) -> DbResult<Vec<Ward>> {

@@ -18,6 +18,7 @@ fn crew_json(crew: &CrewRow) -> Value {
         "service_codes": crew.handles(),
         "daily_capacity": crew.daily_capacity,
         "created_at": format_datetime(crew.created_at),
+        "retired_at": crew.retired_at.map(format_datetime),
     })
 }
 
@@ -60,39 +61,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     require_role(&state, &req, &[Role::Planner, Role::Admin], "create crews").await?;
     let body = body.into_inner();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid(vec![FieldError::new(
-            "name",
-            "must be 1 to 100 characters",
-        )]));
-    }
-    let depot = Coordinates::new(body.depot_lon, body.depot_lat, "depot_lon", "depot_lat")
-        .map_err(|e| invalid(vec![e]))?;
-    if !(1..=1000).contains(&body.daily_capacity) {
-        return Err(invalid(vec![FieldError::new(
-            "daily_capacity",
-            "must be between 1 and 1000 orders a day",
-        )]));
-    }
+    let name = check_name(&body.name)?;
+    let depot = check_depot(body.depot_lat, body.depot_lon)?;
+    check_capacity(body.daily_capacity)?;
     let catalogue = current_catalogue(&state).await?;
-    if body.service_codes.is_empty() {
-        return Err(invalid(vec![FieldError::new(
-            "service_codes",
-            "must name at least one service the crew handles",
-        )]));
-    }
-    if let Some((i, code)) = body
-        .service_codes
-        .iter()
-        .enumerate()
-        .find(|(_, c)| catalogue.get(c).is_none())
-    {
-        return Err(invalid(vec![FieldError::new(
-            format!("service_codes[{i}]"),
-            format!("'{code}' is not a service in the catalogue"),
-        )]));
-    }
+    check_codes(&body.service_codes, &catalogue)?;
     let crew = NewCrew {
         name: name.clone(),
         depot_lat: depot.lat,
@@ -104,16 +77,151 @@ pub async fn create(
     let worker = state.clone();
     let stored = blocking(move || crews::insert(&worker.db, &crew))
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("a crew named '{name}' already exists"),
-            )
-        })?;
+        .ok_or_else(|| name_taken(&name))?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/crews/{}", stored.id)))
         .json(crew_json(&stored)))
+}
+
+fn name_taken(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "conflict",
+        format!("a crew named '{name}' already exists"),
+    )
+}
+
+fn check_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid(vec![FieldError::new(
+            "name",
+            "must be 1 to 100 characters",
+        )]));
+    }
+    Ok(name)
+}
+
+fn check_depot(lat: f64, lon: f64) -> Result<Coordinates, ApiError> {
+    Coordinates::new(lon, lat, "depot_lon", "depot_lat").map_err(|e| invalid(vec![e]))
+}
+
+fn check_capacity(capacity: i32) -> Result<(), ApiError> {
+    if !(1..=1000).contains(&capacity) {
+        return Err(invalid(vec![FieldError::new(
+            "daily_capacity",
+            "must be between 1 and 1000 orders a day",
+        )]));
+    }
+    Ok(())
+}
+
+fn check_codes(codes: &[String], catalogue: &crate::catalogue::Catalogue) -> Result<(), ApiError> {
+    if codes.is_empty() {
+        return Err(invalid(vec![FieldError::new(
+            "service_codes",
+            "must name at least one service the crew handles",
+        )]));
+    }
+    if let Some((i, code)) = codes
+        .iter()
+        .enumerate()
+        .find(|(_, c)| catalogue.get(c).is_none())
+    {
+        return Err(invalid(vec![FieldError::new(
+            format!("service_codes[{i}]"),
+            format!("'{code}' is not a service in the catalogue"),
+        )]));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrewChangeBody {
+    name: Option<String>,
+    depot_lat: Option<f64>,
+    depot_lon: Option<f64>,
+    service_codes: Option<Vec<String>>,
+    daily_capacity: Option<i32>,
+    /// true retires the crew (its keys stop seeing a day); false brings it back.
+    retired: Option<bool>,
+}
+
+/// `PATCH /api/v1/crews/{id}` (planners and admins): change any of name, depot,
+/// categories and capacity, or retire the crew.
+pub async fn update(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<CrewChangeBody>,
+) -> Result<HttpResponse, ApiError> {
+    require_role(&state, &req, &[Role::Planner, Role::Admin], "change crews").await?;
+    let current = find(&state, &id).await?;
+    let body = body.into_inner();
+    let mut change = crews::CrewChange::default();
+    if let Some(raw) = &body.name {
+        let name = check_name(raw)?;
+        let worker = state.clone();
+        let wanted = name.clone();
+        let taken = blocking(move || crews::named(&worker.db, &wanted))
+            .await?
+            .is_some_and(|other| other.id != current.id);
+        if taken {
+            return Err(name_taken(&name));
+        }
+        change.name = Some(name);
+    }
+    match (body.depot_lat, body.depot_lon) {
+        (None, None) => {}
+        (Some(lat), Some(lon)) => {
+            let depot = check_depot(lat, lon)?;
+            change.depot_lat = Some(depot.lat);
+            change.depot_lon = Some(depot.lon);
+        }
+        (Some(_), None) => {
+            return Err(invalid(vec![FieldError::new(
+                "depot_lon",
+                "is required with depot_lat",
+            )]));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(vec![FieldError::new(
+                "depot_lat",
+                "is required with depot_lon",
+            )]));
+        }
+    }
+    if let Some(codes) = &body.service_codes {
+        let catalogue = current_catalogue(&state).await?;
+        check_codes(codes, &catalogue)?;
+        change.service_codes = Some(json!(codes).to_string());
+    }
+    if let Some(capacity) = body.daily_capacity {
+        check_capacity(capacity)?;
+        change.daily_capacity = Some(capacity);
+    }
+    if let Some(retired) = body.retired {
+        change.retired_at = Some(retired.then(now));
+    }
+    if body.name.is_none()
+        && body.depot_lat.is_none()
+        && body.depot_lon.is_none()
+        && body.service_codes.is_none()
+        && body.daily_capacity.is_none()
+        && body.retired.is_none()
+    {
+        return Err(invalid(vec![FieldError::new(
+            "body",
+            "names nothing to change (name, depot_lat/depot_lon, service_codes, daily_capacity, retired)",
+        )]));
+    }
+    let worker = state.clone();
+    let crew_id = current.id;
+    let updated = blocking(move || crews::update(&worker.db, crew_id, &change))
+        .await?
+        .ok_or_else(|| not_found("crew", &id))?;
+    Ok(HttpResponse::Ok().json(crew_json(&updated)))
 }
 
 /// `GET /api/v1/crews/{id}/day?lat=&lon=`: the crew's open orders and nearby unassigned

@@ -85,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/segments/search").route(web::post().to(segments::list)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))
                 .service(resource("/wards").route(web::get().to(wards::list)))
+                .service(resource("/wards/{id}").route(web::patch().to(wards::update)))
                 .service(resource("/risk").route(web::get().to(risk::list)))
                 .service(resource("/segments/{id}/risk").route(web::get().to(risk::segment)))
                 .service(resource("/models").route(web::get().to(risk::models)))
@@ -106,7 +107,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(crews::list))
                         .route(web::post().to(crews::create)),
                 )
-                .service(resource("/crews/{id}").route(web::get().to(crews::show)))
+                .service(
+                    resource("/crews/{id}")
+                        .route(web::get().to(crews::show))
+                        .route(web::patch().to(crews::update)),
+                )
                 .service(resource("/crews/{id}/day").route(web::get().to(crews::day)))
                 .service(
                     resource("/priority/weights")

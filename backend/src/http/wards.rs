@@ -63,6 +63,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
             properties.insert("id".into(), json!(ward.id));
             properties.insert("name".into(), json!(ward.name));
             properties.insert("population".into(), json!(ward.population));
+            properties.insert("vulnerability".into(), json!(ward.vulnerability));
             properties.insert("reports".into(), json!(total));
             properties.insert("reports_by_status".into(), json!(by_status));
             properties.insert("reports_by_service".into(), json!(by_service));
@@ -103,4 +104,46 @@ pub fn right_hand(stored: &str) -> Value {
         _ => return Value::Null,
     };
     serde_json::to_value(geojson::Geometry::from(&oriented)).unwrap_or(Value::Null)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WardChange {
+    vulnerability: f64,
+}
+
+/// `PATCH /api/v1/wards/{id}` (planners and admins): `{"vulnerability": 0.8}`, 0 to 1,
+/// the share of the vulnerability weight the ward's orders get. Open orders there are
+/// re-prioritised at once.
+pub async fn update(
+    state: State,
+    req: HttpRequest,
+    id: actix_web::web::Path<String>,
+    change: actix_web::web::Json<WardChange>,
+) -> Result<HttpResponse, ApiError> {
+    super::api::require_role(
+        &state,
+        &req,
+        &[crate::domain::Role::Planner, crate::domain::Role::Admin],
+        "change a ward's vulnerability",
+    )
+    .await?;
+    let id = id.into_inner();
+    let numeric = super::query::item_id(&id, "ward")?;
+    let vulnerability = change.into_inner().vulnerability;
+    if !(vulnerability.is_finite() && (0.0..=1.0).contains(&vulnerability)) {
+        return Err(invalid(vec![FieldError::new(
+            "vulnerability",
+            format!("{vulnerability} is not between 0 and 1"),
+        )]));
+    }
+    let worker = state.clone();
+    let found =
+        blocking(move || crate::db::wards::set_vulnerability(&worker.db, numeric, vulnerability))
+            .await?;
+    if !found {
+        return Err(super::query::not_found("ward", &id));
+    }
+    state.work_orders_due.notify_one();
+    Ok(HttpResponse::Ok().json(json!({"id": numeric, "vulnerability": vulnerability})))
 }
