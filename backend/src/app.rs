@@ -126,6 +126,8 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
         App::new()
             .app_data(data.clone())
             .app_data(json)
+            // Pages, scripts and GeoJSON shrink several times with gzip.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(middleware::from_fn(http::middleware::request_log))
             .configure(http::routes)
     })
@@ -213,7 +215,9 @@ async fn maintain_risk(state: Arc<AppState>) {
         })
         .await;
         match due {
-            Ok(Ok(true)) => crate::http::risk::spawn_scoring(state.clone()),
+            Ok(Ok(true)) => {
+                crate::http::risk::spawn_scoring(state.clone());
+            }
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not check the risk scores"),
             Err(_) => return,

@@ -141,3 +141,51 @@ mod tests {
         assert_eq!(by_category[&(None, Some("pothole".into()))].closed, 2);
     }
 }
+
+/// Reports per week (weeks start on Monday, the first being `first_monday`) per service:
+/// `weeks` counts for each service that has any.
+pub fn weekly(
+    reports: &[(String, NaiveDateTime)],
+    first_monday: chrono::NaiveDate,
+    weeks: usize,
+) -> BTreeMap<String, Vec<u64>> {
+    let mut series: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (code, at) in reports {
+        let days = (at.date() - first_monday).num_days();
+        if days < 0 {
+            continue;
+        }
+        let week = (days / 7) as usize;
+        if week < weeks {
+            series.entry(code.clone()).or_insert_with(|| vec![0; weeks])[week] += 1;
+        }
+    }
+    series
+}
+
+#[cfg(test)]
+mod weekly_tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn reports_fall_in_the_week_that_holds_them() {
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+        let at = |d: u32| {
+            NaiveDate::from_ymd_opt(2026, 11, d)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap()
+        };
+        let reports = vec![
+            ("pothole".to_owned(), at(2)),
+            ("pothole".to_owned(), at(8)),
+            ("pothole".to_owned(), at(9)),
+            ("graffiti".to_owned(), at(16)),
+            ("graffiti".to_owned(), at(1)),
+        ];
+        let series = weekly(&reports, monday, 3);
+        assert_eq!(series["pothole"], vec![2, 1, 0]);
+        assert_eq!(series["graffiti"], vec![0, 0, 1]);
+    }
+}

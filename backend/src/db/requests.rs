@@ -610,3 +610,12 @@ pub fn accept_queued(db: &Database, cutoff: NaiveDateTime, at: NaiveDateTime) ->
     .set((requests::accepted_at.eq(at), requests::updated_at.eq(at)))
     .execute(conn)?))
 }
+
+/// (service, time) of every accepted report made at or after `from`, for weekly charts.
+pub fn made_since(db: &Database, from: NaiveDateTime) -> DbResult<Vec<(String, NaiveDateTime)>> {
+    read!(db, |conn| Ok(requests::table
+        .filter(requests::requested_at.ge(from))
+        .filter(requests::accepted_at.is_not_null())
+        .select((requests::service_code, requests::requested_at))
+        .load(conn)?))
+}

@@ -158,6 +158,17 @@ pub async fn require_role(
     ))
 }
 
+/// `GET /api/v1/me`: who the presented key belongs to (name, role, crew), so a page
+/// can offer what the key may do. 401 without a valid key.
+pub async fn me(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "name": caller.name,
+        "role": caller.role.as_str(),
+        "crew_id": caller.crew_id,
+    })))
+}
+
 /// The caller behind the request's API key (`Authorization: Bearer KEY` or `X-Api-Key`).
 async fn authenticate(state: &State, req: &HttpRequest) -> Result<Caller, ApiError> {
     let headers = req.headers();

@@ -8,6 +8,7 @@ pub mod issues;
 pub mod middleware;
 pub mod open311;
 pub mod openapi;
+pub mod pages;
 pub mod priority;
 pub mod query;
 pub mod reports;
@@ -46,7 +47,12 @@ pub type State = web::Data<Arc<AppState>>;
 /// Every route Upkeep serves, in one place.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use open311::{discovery, requests, services, tokens, updates};
-    cfg.service(resource("/health").route(web::get().to(api::health)))
+    cfg.service(resource("/").route(web::get().to(pages::resident)))
+        .service(resource("/report/{id}").route(web::get().to(pages::status)))
+        .service(resource("/crew").route(web::get().to(pages::crew)))
+        .service(resource("/planner").route(web::get().to(pages::planner)))
+        .service(resource("/assets/{name}").route(web::get().to(pages::asset)))
+        .service(resource("/health").route(web::get().to(api::health)))
         .service(resource("/media/{id}").route(web::get().to(api::media)))
         .service(
             web::scope("/open311/v2")
@@ -119,6 +125,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(priority::update)),
                 )
                 .service(resource("/stats").route(web::get().to(stats::show)))
+                .service(resource("/stats/weekly").route(web::get().to(stats::weekly)))
+                .service(resource("/me").route(web::get().to(api::me)))
+                .service(resource("/models/score").route(web::post().to(risk::rescore)))
                 .service(resource("/services").route(web::get().to(catalogue::list)))
                 .service(
                     resource("/services/{code}")

@@ -219,6 +219,41 @@ pub async fn train(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
     })))
 }
 
+/// `POST /api/v1/models/score` (planners and admins): re-scores every segment with the
+/// active model in the background. 202 when started, 409 while another run is going or
+/// when there is no model yet.
+pub async fn rescore(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "re-score segments",
+    )
+    .await?;
+    let worker = state.clone();
+    if blocking(move || store::active_model(&worker.db))
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_model",
+            "there is no active model to score with; train one first (POST /api/v1/models/train)",
+        ));
+    }
+    if !spawn_scoring(Arc::clone(&state)) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "busy",
+            "a training or scoring run is already going on this server; try again when GET /api/v1/models shows training: false",
+        ));
+    }
+    Ok(HttpResponse::Accepted().json(json!({
+        "status": "scoring",
+        "message": "re-scoring started; GET /api/v1/risk shows the new scores when it is done",
+    })))
+}
+
 /// Starts a background evaluation, training and scoring run unless one is going;
 /// returns whether it started.
 pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
@@ -255,10 +290,11 @@ pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
     true
 }
 
-/// Starts a background scoring run with the active model unless a run is going.
-pub fn spawn_scoring(state: Arc<AppState>) {
+/// Starts a background scoring run with the active model unless a run is going;
+/// returns whether it started.
+pub fn spawn_scoring(state: Arc<AppState>) -> bool {
     if state.risk_busy.swap(true, Ordering::SeqCst) {
-        return;
+        return false;
     }
     std::thread::spawn(move || {
         let result = crate::risk::observe(&state.db, &mut |_| {})
@@ -275,4 +311,5 @@ pub fn spawn_scoring(state: Arc<AppState>) {
         // New scores move priorities and may allow this week's inspections.
         state.work_orders_due.notify_one();
     });
+    true
 }

@@ -134,3 +134,42 @@ pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         .content_type("application/geo+json")
         .body(feature_collection(features).to_string()))
 }
+
+/// Most weeks a weekly series covers (three years).
+const MAX_WEEKS: usize = 156;
+
+/// `GET /api/v1/stats/weekly[?weeks=26]`: reports per week and service for the last
+/// `weeks` weeks, this one included; weeks start on Monday.
+pub async fn weekly(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "weeks") {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            "is not a parameter here; known: weeks",
+        )]));
+    }
+    let weeks: usize = match params.get("weeks") {
+        None => 26,
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|w| (1..=MAX_WEEKS).contains(w))
+            .ok_or_else(|| {
+                invalid(vec![FieldError::new(
+                    "weeks",
+                    format!("'{raw}' is not a whole number of weeks from 1 to {MAX_WEEKS}"),
+                )])
+            })?,
+    };
+    let this_monday = crate::work_orders::week_start(now().date());
+    let first = this_monday - Duration::weeks(weeks as i64 - 1);
+    let from = first.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let worker = state.clone();
+    let reports = blocking(move || crate::db::requests::made_since(&worker.db, from)).await?;
+    let series = crate::stats::weekly(&reports, first, weeks);
+    let week_starts: Vec<String> = (0..weeks)
+        .map(|w| (first + Duration::weeks(w as i64)).to_string())
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"weeks": week_starts, "series": series})))
+}

@@ -466,6 +466,7 @@ impl Evaluation {
             "baseline_surface_age_precision_at_10pct": h.baselines.get("surface_age").map(|b| b.precision_at_10pct),
             "baseline_report_density_precision_at_10pct": h.baselines.get("report_density_90d").map(|b| b.precision_at_10pct),
             "tercile_recall_at_10pct": s.ranking.tercile_recall_at_10pct,
+            "calibration": s.calibration.iter().map(|(predicted, observed, count)| serde_json::json!({"predicted": predicted, "observed": observed, "count": count})).collect::<Vec<_>>(),
             "tercile_recall_ratio": tercile_ratio,
             "logistic_roc_auc": h.logistic.ranking.roc_auc,
             "forest_roc_auc": h.forest.ranking.roc_auc,

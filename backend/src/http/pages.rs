@@ -1,0 +1,172 @@
+//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`) and their assets, embedded
+//! in the binary at build time from `web/`: Upkeep's own HTML, CSS and JavaScript, and
+//! the third-party libraries in `web/vendor/` (Leaflet, Chart.js; see web/package.json).
+//! Nothing is fetched from anywhere else: the road network is the base map.
+
+use super::api::not_found as route_not_found;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+macro_rules! web_file {
+    ($path:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/", $path)).as_slice()
+    };
+}
+
+/// (name under /assets/, bytes, content type, may be cached for a week).
+const ASSETS: [(&str, &[u8], &str, bool); 10] = [
+    (
+        "upkeep.css",
+        web_file!("assets/upkeep.css"),
+        "text/css",
+        false,
+    ),
+    (
+        "upkeep.js",
+        web_file!("assets/upkeep.js"),
+        "text/javascript",
+        false,
+    ),
+    (
+        "resident.js",
+        web_file!("assets/resident.js"),
+        "text/javascript",
+        false,
+    ),
+    (
+        "status.js",
+        web_file!("assets/status.js"),
+        "text/javascript",
+        false,
+    ),
+    (
+        "crew.js",
+        web_file!("assets/crew.js"),
+        "text/javascript",
+        false,
+    ),
+    (
+        "planner.js",
+        web_file!("assets/planner.js"),
+        "text/javascript",
+        false,
+    ),
+    (
+        "leaflet.js",
+        web_file!("vendor/leaflet.js"),
+        "text/javascript",
+        true,
+    ),
+    (
+        "leaflet.css",
+        web_file!("vendor/leaflet.css"),
+        "text/css",
+        true,
+    ),
+    (
+        "chart.umd.min.js",
+        web_file!("vendor/chart.umd.min.js"),
+        "text/javascript",
+        true,
+    ),
+    (
+        "favicon.svg",
+        web_file!("assets/favicon.svg"),
+        "image/svg+xml",
+        true,
+    ),
+];
+
+const RESIDENT: &[u8] = web_file!("pages/resident.html");
+const STATUS: &[u8] = web_file!("pages/status.html");
+const CREW: &[u8] = web_file!("pages/crew.html");
+const PLANNER: &[u8] = web_file!("pages/planner.html");
+
+/// Pages may load only what this server serves; Leaflet positions its panes with inline
+/// styles, and photos may come from wherever residents' links point.
+const POLICY: &str = "default-src 'self'; img-src 'self' data: blob: https:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn etags() -> &'static HashMap<&'static str, String> {
+    static TAGS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|(name, bytes, _, _)| {
+                let digest = Sha256::digest(bytes);
+                let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+                (*name, format!("\"{hex}\""))
+            })
+            .collect()
+    })
+}
+
+fn page(html: &'static [u8]) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", POLICY))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "same-origin"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(html)
+}
+
+/// `GET /`: the residents' map and report form.
+pub async fn resident() -> HttpResponse {
+    page(RESIDENT)
+}
+
+/// `GET /report/{id}`: one report's status and history.
+pub async fn status() -> HttpResponse {
+    page(STATUS)
+}
+
+/// `GET /crew`: a crew's day.
+pub async fn crew() -> HttpResponse {
+    page(CREW)
+}
+
+/// `GET /planner`: the risk map, wards, charts and the model.
+pub async fn planner() -> HttpResponse {
+    page(PLANNER)
+}
+
+/// `GET /assets/{name}`: Upkeep's scripts and styles (revalidated by ETag) and the
+/// vendored libraries (cached for a week).
+pub async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
+    let Some((name, bytes, content_type, immutable)) =
+        ASSETS.iter().find(|(n, ..)| *n == name.as_str())
+    else {
+        return route_not_found(req).await;
+    };
+    let tag = &etags()[name];
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == tag);
+    let mut response = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::CONTENT_TYPE, *content_type))
+        .insert_header((header::ETAG, tag.as_str()))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            header::CACHE_CONTROL,
+            if *immutable {
+                "public, max-age=604800"
+            } else {
+                "no-cache"
+            },
+        ));
+    if fresh {
+        response.finish()
+    } else {
+        response.body(*bytes)
+    }
+}

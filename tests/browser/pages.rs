@@ -1,0 +1,270 @@
+//! Residents, crews and planners, each through their own page.
+
+use crate::browser::{self, Browser};
+use crate::helpers::{TestApp, pothole_at, spawn_app_with};
+use backend::domain::Role;
+use models::city::CitySize;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn tiny_city() -> TestApp {
+    spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await
+}
+
+/// Clicks near the middle of the map (where the page framed the city, between the open
+/// issues' dots) and fills in a pothole.
+async fn report_pothole_at_the_centre(browser: &Browser) {
+    for (dx, dy) in [(7.0, 11.0), (-23.0, 17.0), (31.0, -29.0), (-41.0, -37.0)] {
+        browser.click_map(dx, dy).await;
+        let shown = browser
+            .eval("return !document.querySelector('#report').hidden")
+            .await;
+        if shown == serde_json::Value::Bool(true) {
+            break;
+        }
+    }
+    browser.click("#service option[value='pothole']").await;
+    browser.click("#attr-size option[value='large']").await;
+    browser
+        .click("#attr-in_traffic_lane option[value='yes']")
+        .await;
+}
+
+async fn issue_of(app: &TestApp, report: &str) -> i64 {
+    app.get_json(&format!("/api/v1/reports/{report}"), 200)
+        .await["issue_id"]
+        .as_i64()
+        .expect("the report joined an issue")
+}
+
+#[tokio::test]
+async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offered_it() {
+    let app = tiny_city().await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    browser.goto(&app.url("/")).await;
+    browser.wait_rendered().await;
+    browser.assert_no_errors("the residents' page").await;
+
+    report_pothole_at_the_centre(&browser).await;
+    // Markup in a description is kept as text, never run.
+    browser
+        .type_into("#description", "<img src=x onerror=alert(1)> Deep hole")
+        .await;
+    browser.click("#send").await;
+    let reference = browser.text("#reference").await;
+    let issue = issue_of(&app, &reference).await;
+    browser.wait_for_css(&format!("path.issue-{issue}")).await;
+    browser.screenshot("resident-reported").await;
+    let stored = app
+        .get_json(&format!("/api/v1/reports/{reference}"), 200)
+        .await;
+    assert_eq!(
+        stored["description"],
+        "<img src=x onerror=alert(1)> Deep hole"
+    );
+
+    // A neighbour at the same spot is offered the open issue and joins it.
+    browser.goto(&app.url("/")).await;
+    browser.wait_rendered().await;
+    report_pothole_at_the_centre(&browser).await;
+    browser
+        .click(&format!("#nearby-list button.join[data-issue='{issue}']"))
+        .await;
+    let second = browser.text("#reference").await;
+    assert_ne!(second, reference);
+    assert_eq!(
+        issue_of(&app, &second).await,
+        issue,
+        "joined, not a new issue"
+    );
+    browser.screenshot("resident-joined").await;
+    browser
+        .assert_no_errors("the residents' page after reporting")
+        .await;
+
+    // The status page follows the report.
+    browser.click("#follow").await;
+    browser.wait_rendered().await;
+    assert_eq!(
+        browser.text("#status").await.split(' ').next(),
+        Some("open")
+    );
+    browser.assert_no_errors("the status page").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed() {
+    let app = tiny_city().await;
+    let planner = app.issue_key(Role::Planner);
+    let report = app.submit(&pothole_at(43.0481, -76.1474)).await;
+    let issue = issue_of(&app, &report).await;
+    let orders = app
+        .wait_for(&format!("/api/v1/work-orders?issue_id={issue}"), |b| {
+            b["total"] == 1
+        })
+        .await;
+    let order = orders["items"][0]["id"].as_i64().unwrap();
+    let crews = app.get_json("/api/v1/crews", 200).await;
+    let crew = crews
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["service_codes"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("pothole"))
+        })
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/work-orders/{order}"),
+            Some(&planner),
+            Some(json!({"crew_id": crew})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let key = app.crew_key(crew);
+
+    // A phone-sized screen.
+    let Some(browser) = browser::open(390, 844).await else {
+        return;
+    };
+    browser.goto(&app.url("/crew")).await;
+    browser.wait_rendered().await;
+    browser.type_into("#key", &key).await;
+    browser.click("#sign-in button[type='submit']").await;
+    browser
+        .click(&format!("#orders li[data-order='{order}'] button"))
+        .await;
+    browser.click("#start").await;
+    browser.wait_for_text("#order-status", "in progress").await;
+    browser
+        .type_into("#notes", "Patched with cold asphalt")
+        .await;
+    browser.type_into("#minutes", "35").await;
+    browser.screenshot("crew-order").await;
+    browser.click("#complete").await;
+    browser.wait_for_text("#order-status", "completed").await;
+    browser.screenshot("crew-completed").await;
+    browser.assert_no_errors("the crew page").await;
+    let stored = app
+        .get_json(&format!("/api/v1/work-orders/{order}"), 200)
+        .await;
+    assert_eq!(stored["notes"], "Patched with cold asphalt");
+    assert_eq!(stored["labour_minutes"], 35);
+
+    browser.goto(&app.url(&format!("/report/{report}"))).await;
+    browser.wait_rendered().await;
+    browser.wait_for_text("#status", "closed").await;
+    let said = browser.text("#status-notes").await;
+    assert!(said.starts_with("Repaired by a city crew"), "{said}");
+    browser.screenshot("resident-status-closed").await;
+    browser.assert_no_errors("the status page").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_planner_map_colours_segments_and_explains_one() {
+    let app = tiny_city().await;
+    app.train_and_score().await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    browser.goto(&app.url("/planner")).await;
+    browser.wait_rendered().await;
+    let drawn: Value = browser
+        .eval("return document.querySelectorAll('path.segment').length")
+        .await;
+    assert!(drawn.as_u64().unwrap() > 10, "{drawn}");
+    let colours: Value = browser
+        .eval("return [...new Set([...document.querySelectorAll('path.segment')].map(p => p.getAttribute('stroke')))].length")
+        .await;
+    assert!(
+        colours.as_u64().unwrap() >= 3,
+        "coloured by score: {colours}"
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('#legend span[style]').length")
+            .await,
+        json!(5)
+    );
+    let first: Value = browser
+        .eval("return document.querySelector('path.segment').getAttribute('class')")
+        .await;
+    let id: i64 = first
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find_map(|c| c.strip_prefix("segment-"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Clicking a segment (through the map's own handler) explains it.
+    browser
+        .eval(&format!(
+            "document.querySelector('path.segment-{id}').dispatchEvent(new MouseEvent('click', {{bubbles: true}})); return true"
+        ))
+        .await;
+    browser.wait_for_css("#explanation li").await;
+    let probability = browser.text("#segment-probability").await;
+    assert!(probability.ends_with('%'), "{probability}");
+    let wards: Value = browser
+        .eval("return document.querySelectorAll('#wards tbody tr').length")
+        .await;
+    assert_eq!(wards.as_i64().unwrap(), app.count_rows("wards"));
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#retrain').disabled")
+            .await,
+        json!(true),
+        "retraining needs a planner key"
+    );
+    browser
+        .type_into("#key", &app.issue_key(Role::Planner))
+        .await;
+    browser.click("#staff button").await;
+    browser.wait_for_text("#messages", "Signed in").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#retrain').disabled")
+            .await,
+        json!(false)
+    );
+    browser.screenshot("planner").await;
+    browser.assert_no_errors("the planners' page").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_unknown_key_gets_a_clear_message_on_the_crew_page() {
+    let app = tiny_city().await;
+    let Some(browser) = browser::open(390, 844).await else {
+        return;
+    };
+    browser.goto(&app.url("/crew")).await;
+    browser.wait_rendered().await;
+    browser.type_into("#key", "upk_not_a_key").await;
+    browser.click("#sign-in button[type='submit']").await;
+    browser
+        .wait_for_text("#messages", "unknown or revoked")
+        .await;
+    // The refused request is the only thing the browser complains about.
+    let errors = browser.errors().await;
+    assert!(
+        errors.iter().all(|e| e.contains("401")),
+        "only the 401: {errors:#?}"
+    );
+    browser.close().await;
+}

@@ -1,0 +1,62 @@
+// One report's status page: where it stands, what the city said, and when.
+
+/* global L */
+import { $, api, fill, el, formatTime, rendered, reportFailures, say } from "./upkeep.js";
+
+const messages = $("#messages");
+reportFailures(messages);
+
+async function start() {
+  const id = decodeURIComponent(location.pathname.split("/").pop() || "");
+  if (!/^\d+$/.test(id)) {
+    say(messages, `"${id}" is not a report number.`);
+    return;
+  }
+  let report;
+  try {
+    [report] = await api(`/open311/v2/requests/${id}.json?extensions=true`);
+  } catch (error) {
+    say(messages, error.status === 404 ? `There is no report number ${id}.` : error.message);
+    return;
+  }
+  const internal = report.extended_attributes ? report.extended_attributes.internal_status : null;
+  const notes = report.notes || [];
+  fill($("#report"), 
+    el("h2", {}, `Report ${report.service_request_id}: ${report.service_name}`),
+    el(
+      "dl",
+      { class: "facts" },
+      el("dt", {}, "Status"),
+      el("dd", { id: "status", dataset: { status: report.status } }, report.status, internal && internal !== report.status ? ` (${internal.replace("_", " ")})` : ""),
+      el("dt", {}, "What the city says"),
+      el("dd", { id: "status-notes" }, report.status_notes || "Nothing yet."),
+      el("dt", {}, "Reported"),
+      el("dd", {}, formatTime(report.requested_datetime)),
+      el("dt", {}, "Last change"),
+      el("dd", {}, formatTime(report.updated_datetime)),
+      report.expected_datetime ? [el("dt", {}, "Expected by"), el("dd", {}, formatTime(report.expected_datetime))] : null,
+      report.description ? [el("dt", {}, "Your words"), el("dd", {}, report.description)] : null,
+    ),
+    el("h2", {}, "History"),
+    el(
+      "ol",
+      { id: "history" },
+      notes.map((note) =>
+        el("li", {}, `${formatTime(note.datetime)}: ${note.status}`, note.summary ? ` — ${note.summary}` : ""),
+      ),
+    ),
+  );
+  if (report.lat !== null && report.long !== null) {
+    const map = L.map("map", { attributionControl: false, preferCanvas: true }).setView([report.lat, report.long], 17);
+    const streets = await api(
+      `/api/v1/segments?format=geojson&lat=${report.lat}&lon=${report.long}&radius_m=300&page_size=200`,
+    );
+    L.geoJSON(streets, { interactive: false, style: { color: "#8d99a6", weight: 3 } }).addTo(map);
+    L.circleMarker([report.lat, report.long], { radius: 8, color: "#1b2631", fillColor: "#f5b041", fillOpacity: 1 }).addTo(map);
+  } else {
+    $("#map").hidden = true;
+  }
+  rendered();
+}
+
+start().catch((error) => say(messages, error.message));

@@ -1,0 +1,185 @@
+// What every Upkeep page shares: calling the API with clear errors, building DOM without
+// ever parsing user text as HTML, the offline base map (the city's own streets), and
+// the "rendered" mark the browser tests and the first-render benchmark wait for.
+
+/* global L */
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** An element; string children become text nodes, so user text is never markup. */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** Replaces a node's children; arrays are flattened and empty slots left out. */
+export function fill(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Calls Upkeep; resolves to the parsed JSON, or throws an ApiError with the server's words. */
+export async function api(path, { method = "GET", json, form, key } = {}) {
+  const headers = {};
+  let body;
+  if (json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  if (key) headers.authorization = `Bearer ${key}`;
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body });
+  } catch {
+    throw new ApiError(0, "The server could not be reached. Check the connection and try again.");
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const open311 = Array.isArray(data) && data[0] ? data[0].description : null;
+    const message = (data && data.message) || open311 || `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, message);
+  }
+  return data;
+}
+
+/** Shows a message in a live region (read out by screen readers). */
+export function say(region, message, kind = "error") {
+  region.replaceChildren(el("p", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, message));
+}
+
+/** Unexpected failures reach the page, not only the console. */
+export function reportFailures(region) {
+  window.addEventListener("unhandledrejection", (event) => {
+    const reason = event.reason;
+    say(region, reason instanceof Error ? reason.message : String(reason));
+  });
+}
+
+/** Marks the page's first useful render (for tests and the first-render benchmark). */
+export function rendered() {
+  if (document.body.dataset.rendered === "true") return;
+  performance.mark("upkeep-rendered");
+  document.body.dataset.rendered = "true";
+}
+
+export function formatTime(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+const PALETTE = ["#c0392b", "#2471a3", "#d68910", "#7d3c98", "#1e8449", "#a04000", "#117a65", "#b03a2e", "#5d6d7e", "#ca6f1e", "#2e4053", "#884ea0"];
+const CATEGORY_COLOURS = {
+  pothole: "#c0392b",
+  street_light_out: "#d4ac0d",
+  graffiti: "#7d3c98",
+  illegal_dumping: "#6e2c00",
+  blocked_drain: "#2471a3",
+  sidewalk_damage: "#ca6f1e",
+  damaged_sign: "#1e8449",
+  tree_hazard: "#117a65",
+  traffic_signal_fault: "#e67e22",
+  missed_collection: "#5d6d7e",
+  other: "#34495e",
+};
+
+/** A stable colour per category. */
+export function colourOf(code) {
+  if (CATEGORY_COLOURS[code]) return CATEGORY_COLOURS[code];
+  let hash = 0;
+  for (const c of code) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return PALETTE[hash % PALETTE.length];
+}
+
+/** The visible box as Upkeep's bbox parameter (west,south,east,north). */
+export function bboxOf(map) {
+  const b = map.getBounds();
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  return [
+    clamp(b.getWest(), -180, 180),
+    clamp(b.getSouth(), -90, 90),
+    clamp(b.getEast(), -180, 180),
+    clamp(b.getNorth(), -90, 90),
+  ]
+    .map((v) => v.toFixed(5))
+    .join(",");
+}
+
+/** Below this zoom only arterials are drawn, so a large city stays fast. */
+const ALL_STREETS_ZOOM = 15;
+
+/** A map whose base layer is the city's own street network, loaded for the view only. */
+export function cityMap(id) {
+  const map = L.map(id, { preferCanvas: true, attributionControl: false, zoomSnap: 0.5 });
+  const streets = L.geoJSON(null, {
+    interactive: false,
+    style: (feature) => {
+      const cls = feature.properties.road_class;
+      return {
+        color: "#8d99a6",
+        weight: cls === "arterial" ? 4 : cls === "collector" ? 3 : 1.5,
+        opacity: 0.8,
+      };
+    },
+  }).addTo(map);
+  let asked = 0;
+  async function drawStreets() {
+    const ticket = ++asked;
+    const classes = map.getZoom() < ALL_STREETS_ZOOM ? "&road_class=arterial,collector" : "";
+    const data = await api(`/api/v1/segments?format=geojson&page_size=1000&bbox=${bboxOf(map)}${classes}`);
+    if (ticket !== asked) return;
+    streets.clearLayers();
+    streets.addData(data);
+  }
+  map.on("moveend", () => {
+    drawStreets().catch(() => {});
+  });
+  return { map, drawStreets };
+}
+
+/** Frames the city: its wards when there are any, else its first streets. */
+export async function frameCity(map) {
+  const wards = await api("/api/v1/wards?format=geojson");
+  let bounds = null;
+  if (wards.features.some((f) => f.geometry)) {
+    bounds = L.geoJSON(wards).getBounds();
+  } else {
+    const some = await api("/api/v1/segments?format=geojson&page_size=200");
+    if (some.features.length) bounds = L.geoJSON(some).getBounds();
+  }
+  if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
+  else map.setView([0, 0], 2);
+  return wards;
+}
+
+/** The key kept for this browser tab (staff pages). */
+export const keys = {
+  get: () => sessionStorage.getItem("upkeep-key") || "",
+  set: (key) => sessionStorage.setItem("upkeep-key", key),
+  clear: () => sessionStorage.removeItem("upkeep-key"),
+};
