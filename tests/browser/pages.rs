@@ -69,10 +69,16 @@ async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offe
         "<img src=x onerror=alert(1)> Deep hole"
     );
 
-    // A neighbour at the same spot is offered the open issue and joins it.
+    // A neighbour, with a keyboard, puts the map's centre on the spot and is offered
+    // the open issue there; they join it.
     browser.goto(&app.url("/")).await;
     browser.wait_rendered().await;
-    report_pothole_at_the_centre(&browser).await;
+    browser.click("#here").await;
+    browser.click("#service option[value='pothole']").await;
+    browser.click("#attr-size option[value='large']").await;
+    browser
+        .click("#attr-in_traffic_lane option[value='yes']")
+        .await;
     browser
         .click(&format!("#nearby-list button.join[data-issue='{issue}']"))
         .await;
@@ -96,6 +102,26 @@ async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offe
         Some("open")
     );
     browser.assert_no_errors("the status page").await;
+
+    // The first report's markup is shown as the words it is.
+    browser
+        .goto(&app.url(&format!("/report/{reference}")))
+        .await;
+    browser.wait_rendered().await;
+    let shown = browser.text("#report").await;
+    assert!(
+        shown.contains("<img src=x onerror=alert(1)> Deep hole"),
+        "{shown}"
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('#report img').length")
+            .await,
+        serde_json::json!(0)
+    );
+    browser
+        .assert_no_errors("the status page with markup in it")
+        .await;
     browser.close().await;
 }
 
@@ -211,6 +237,9 @@ async fn the_planner_map_colours_segments_and_explains_one() {
         .unwrap()
         .parse()
         .unwrap();
+    // The riskiest streets in view are listed for the keyboard too.
+    browser.click("#riskiest li button").await;
+    browser.wait_for_css("#explanation li").await;
     // Clicking a segment (through the map's own handler) explains it.
     browser
         .eval(&format!(

@@ -23,6 +23,7 @@ let cuts = [];
 const COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"];
 
 function colourFor(p) {
+  if (p === null || p === undefined) return "#aab7b8";
   let i = 0;
   while (i < cuts.length && p > cuts[i]) i += 1;
   return COLOURS[i];
@@ -40,14 +41,31 @@ function drawLegend() {
 
 async function drawRisk() {
   const data = await api(`/api/v1/risk?format=geojson&page_size=1000&bbox=${bboxOf(map)}`);
-  if (!cuts.length && data.features.length) {
-    const p = data.features.map((f) => f.properties.probability).sort((a, b) => a - b);
+  if (!cuts.length && data.features.some((f) => f.properties.probability !== null)) {
+    const p = data.features.map((f) => f.properties.probability).filter((v) => v !== null).sort((a, b) => a - b);
     cuts = [0.2, 0.4, 0.6, 0.8].map((q) => p[Math.floor(q * (p.length - 1))]);
     drawLegend();
   }
   risk.clearLayers();
   risk.addData(data);
   document.body.dataset.segments = String(data.features.length);
+  // The same streets for the keyboard: the ten riskiest in view.
+  const top = data.features.filter((f) => f.properties.probability !== null).sort((a, b) => b.properties.probability - a.properties.probability).slice(0, 10);
+  fill(
+    $("#riskiest"),
+    top.map((f) => {
+      const id = f.id ?? f.properties.id;
+      return el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "secondary", onclick: () => showSegment(id).catch((e) => say(messages, e.message)) },
+          `${f.properties.name || `Segment ${id}`}: ${(f.properties.probability * 100).toFixed(0)} %`,
+        ),
+      );
+    }),
+  );
 }
 
 async function showSegment(id) {

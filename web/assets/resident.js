@@ -249,6 +249,10 @@ async function start() {
   });
   drawLegend();
   map.on("click", (event) => place(event.latlng));
+  $("#here").addEventListener("click", () => {
+    place(map.getCenter());
+    $("#service").focus();
+  });
   map.on("moveend", () => drawIssues().catch((e) => say(messages, e.message)));
   await frameCity(map);
   await Promise.all([drawStreets(), drawIssues()]);
