@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[path = "../tests/browser/browser.rs"]
+#[allow(dead_code)]
 mod browser;
 
 use serde_json::Value;

@@ -146,8 +146,19 @@ impl Browser {
         self.client.perform_actions(actions).await.unwrap();
     }
 
+    /// Clicks the element; if the page redrew it meanwhile (a map move refreshes lists),
+    /// finds it again.
     pub async fn click(&self, css: &str) {
-        self.wait_for_css(css).await.click().await.unwrap();
+        for _ in 0..10 {
+            match self.wait_for_css(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("clicking {css}: {e}"),
+            }
+        }
+        panic!("{css} kept being redrawn");
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
@@ -156,8 +167,18 @@ impl Browser {
         field.send_keys(text).await.unwrap();
     }
 
+    /// The element's text (found again if the page redrew it meanwhile).
     pub async fn text(&self, css: &str) -> String {
-        self.wait_for_css(css).await.text().await.unwrap()
+        for _ in 0..10 {
+            match self.wait_for_css(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("reading {css}: {e}"),
+            }
+        }
+        panic!("{css} kept being redrawn");
     }
 
     /// Waits until the element's text contains `wanted`; returns the text.

@@ -240,6 +240,9 @@ async fn the_planner_map_colours_segments_and_explains_one() {
     // The riskiest streets in view are listed for the keyboard too.
     browser.click("#riskiest li button").await;
     browser.wait_for_css("#explanation li").await;
+    browser
+        .eval("document.querySelector('#segment').replaceChildren(); return true")
+        .await;
     // Clicking a segment (through the map's own handler) explains it.
     browser
         .eval(&format!(

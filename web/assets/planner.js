@@ -20,6 +20,8 @@ const risk = L.geoJSON(null, {
   },
 }).addTo(map);
 let cuts = [];
+// Most segments drawn at once; zoomed out over a large city, the first ones only.
+const PAGE = 1000;
 const COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"];
 
 function colourFor(p) {
@@ -40,7 +42,7 @@ function drawLegend() {
 }
 
 async function drawRisk() {
-  const data = await api(`/api/v1/risk?format=geojson&page_size=1000&bbox=${bboxOf(map)}`);
+  const data = await api(`/api/v1/risk?format=geojson&page_size=${PAGE}&bbox=${bboxOf(map)}`);
   if (!cuts.length && data.features.some((f) => f.properties.probability !== null)) {
     const p = data.features.map((f) => f.properties.probability).filter((v) => v !== null).sort((a, b) => a - b);
     cuts = [0.2, 0.4, 0.6, 0.8].map((q) => p[Math.floor(q * (p.length - 1))]);
@@ -49,6 +51,7 @@ async function drawRisk() {
   risk.clearLayers();
   risk.addData(data);
   document.body.dataset.segments = String(data.features.length);
+  $("#more").hidden = data.features.length < PAGE;
   // The same streets for the keyboard: the ten riskiest in view.
   const top = data.features.filter((f) => f.properties.probability !== null).sort((a, b) => b.properties.probability - a.properties.probability).slice(0, 10);
   fill(

@@ -49,6 +49,7 @@ async function drawIssues() {
       .addTo(issues);
   }
   document.body.dataset.issues = String(data.features.length);
+  $("#more").hidden = data.features.length < 1000;
 }
 
 function drawLegend() {

@@ -52,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/crew").route(web::get().to(pages::crew)))
         .service(resource("/planner").route(web::get().to(pages::planner)))
         .service(resource("/assets/{name}").route(web::get().to(pages::asset)))
+        .service(resource("/favicon.ico").route(web::get().to(pages::favicon)))
         .service(resource("/health").route(web::get().to(api::health)))
         .service(resource("/media/{id}").route(web::get().to(api::media)))
         .service(

@@ -133,6 +133,11 @@ pub async fn planner() -> HttpResponse {
     page(PLANNER)
 }
 
+/// `GET /favicon.ico`, which browsers ask for on any page, even a JSON one.
+pub async fn favicon(req: HttpRequest) -> HttpResponse {
+    asset(req, web::Path::from("favicon.svg".to_owned())).await
+}
+
 /// `GET /assets/{name}`: Upkeep's scripts and styles (revalidated by ETag) and the
 /// vendored libraries (cached for a week).
 pub async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
