@@ -228,8 +228,14 @@ impl Browser {
         );
     }
 
-    pub async fn close(mut self) {
-        let _ = self.client.close().await;
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// A failed test does not get to close its browser: chromedriver goes with it anyway.
+impl Drop for Browser {
+    fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
