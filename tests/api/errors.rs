@@ -275,3 +275,20 @@ async fn a_method_a_resource_does_not_serve_is_a_json_405() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");
 }
+
+#[tokio::test]
+async fn wards_without_counts_are_boundaries_only_and_a_bad_flag_is_refused() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = models::city::CitySize::Tiny;
+    })
+    .await;
+    let bare = app.get_json("/api/v1/wards?counts=false", 200).await;
+    let ward = &bare["items"][0];
+    assert!(ward["name"].is_string() && ward["geometry"].is_object());
+    assert!(ward.get("reports").is_none());
+    let counted = app.get_json("/api/v1/wards", 200).await;
+    assert!(counted["items"][0]["reports"].is_i64());
+    let bad = app.get_json("/api/v1/wards?counts=maybe", 400).await;
+    assert!(bad["message"].as_str().unwrap().starts_with("counts"));
+}

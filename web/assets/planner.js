@@ -98,7 +98,7 @@ async function showSegment(id) {
 }
 
 async function drawWards() {
-  const [wards, stats] = await Promise.all([api("/api/v1/wards"), api("/api/v1/stats?group_by=ward")]);
+  const [wards, stats] = await Promise.all([api("/api/v1/wards?counts=false"), api("/api/v1/stats?group_by=ward")]);
   const byWard = new Map(stats.items.map((t) => [t.ward_id, t]));
   const number = (v) => (v === null || v === undefined ? "–" : String(v));
   $("#wards").append(

@@ -162,9 +162,12 @@ export function cityMap(id) {
   return { map, drawStreets };
 }
 
+/** Streets stay readable from this zoom; a larger city opens on its centre. */
+const CITY_ZOOM = 13;
+
 /** Frames the city: its wards when there are any, else its first streets. */
 export async function frameCity(map) {
-  const wards = await api("/api/v1/wards?format=geojson");
+  const wards = await api("/api/v1/wards?format=geojson&counts=false");
   let bounds = null;
   if (wards.features.some((f) => f.geometry)) {
     bounds = L.geoJSON(wards).getBounds();
@@ -172,8 +175,12 @@ export async function frameCity(map) {
     const some = await api("/api/v1/segments?format=geojson&page_size=200");
     if (some.features.length) bounds = L.geoJSON(some).getBounds();
   }
-  if (bounds && bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
-  else map.setView([0, 0], 2);
+  if (bounds && bounds.isValid()) {
+    map.fitBounds(bounds, { padding: [10, 10] });
+    if (map.getZoom() < CITY_ZOOM) map.setView(bounds.getCenter(), CITY_ZOOM);
+  } else {
+    map.setView([0, 0], 2);
+  }
   return wards;
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 /// A ward's reports: in all, by status, by service.
 type Counts = (i64, BTreeMap<String, i64>, BTreeMap<String, i64>);
 
-const PARAMETERS: [&str; 3] = ["requested_after", "requested_before", "format"];
+const PARAMETERS: [&str; 4] = ["requested_after", "requested_before", "format", "counts"];
 
 /// `GET /api/v1/wards[?requested_after=&requested_before=][&format=geojson]`
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -37,14 +37,30 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
             .map_err(|e| invalid(vec![e]))
     };
     let (from, to) = (time("requested_after")?, time("requested_before")?);
+    // Counting every report takes seconds in a city of millions; a map that only needs
+    // the boundaries asks for none.
+    let counted = match params.get("counts") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(invalid(vec![FieldError::new(
+                "counts",
+                format!("'{other}' is not true or false"),
+            )]));
+        }
+    };
     let worker = state.clone();
     let (wards, reports, open_issues) = blocking(move || {
         let db = &worker.db;
-        Ok::<_, crate::db::DbError>((
-            crate::db::wards::all(db)?,
-            crate::db::wards::report_counts(db, from, to)?,
-            crate::db::wards::open_issue_counts(db)?,
-        ))
+        Ok::<_, crate::db::DbError>(if counted {
+            (
+                crate::db::wards::all(db)?,
+                crate::db::wards::report_counts(db, from, to)?,
+                crate::db::wards::open_issue_counts(db)?,
+            )
+        } else {
+            (crate::db::wards::all(db)?, Vec::new(), Default::default())
+        })
     })
     .await?;
     let mut counts: BTreeMap<i64, Counts> = BTreeMap::new();
@@ -64,13 +80,15 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
             properties.insert("name".into(), json!(ward.name));
             properties.insert("population".into(), json!(ward.population));
             properties.insert("vulnerability".into(), json!(ward.vulnerability));
-            properties.insert("reports".into(), json!(total));
-            properties.insert("reports_by_status".into(), json!(by_status));
-            properties.insert("reports_by_service".into(), json!(by_service));
-            properties.insert(
-                "open_issues".into(),
-                json!(open_issues.get(&ward.id).copied().unwrap_or(0)),
-            );
+            if counted {
+                properties.insert("reports".into(), json!(total));
+                properties.insert("reports_by_status".into(), json!(by_status));
+                properties.insert("reports_by_service".into(), json!(by_service));
+                properties.insert(
+                    "open_issues".into(),
+                    json!(open_issues.get(&ward.id).copied().unwrap_or(0)),
+                );
+            }
             let geometry = ward.geometry.as_deref().map_or(Value::Null, right_hand);
             if geojson {
                 feature(ward.id, properties, geometry)
