@@ -48,32 +48,40 @@ fn set_vulnerability(wards: &mut [WardRow]) {
 }
 
 /// The demo city's crews: its road crews (as many, and as productive, as the ones that
-/// repaired its potholes), each based in a ward, and three crews for everything else.
+/// repaired its potholes), each based in its own part of the city, and three crews for
+/// everything else.
 fn crews(city: &City, created: NaiveDateTime) -> Vec<CrewRow> {
     let road = ["pothole", "sidewalk_damage", "damaged_sign", "other"];
+    // Each neighbourhood's middle: the mean of its streets' first points.
     let depots: Vec<Coordinates> = city
-        .wards
+        .neighbourhoods
         .iter()
-        .filter_map(|w| {
-            BoundingBox::around(
-                w.boundary
-                    .iter()
-                    .map(|&(lon, lat)| Coordinates { lon, lat }),
-            )
+        .filter_map(|hood| {
+            let points: Vec<(f64, f64)> = city
+                .segments
+                .iter()
+                .filter(|s| s.neighbourhood == hood.id)
+                .map(|s| s.geometry[0])
+                .collect();
+            let n = points.len() as f64;
+            (n > 0.0).then(|| Coordinates {
+                lon: points.iter().map(|p| p.0).sum::<f64>() / n,
+                lat: points.iter().map(|p| p.1).sum::<f64>() / n,
+            })
         })
-        .map(|b| b.centre())
         .collect();
     let centre = Coordinates {
         lon: city.params.centre.0,
         lat: city.params.centre.1,
     };
+    let road_crews = city.road_crews();
+    // Spread over the neighbourhoods, so no two crews share a depot while there are
+    // more neighbourhoods than crews.
     let depot = |i: usize| {
-        depots
-            .get(i % depots.len().max(1))
-            .copied()
-            .unwrap_or(centre)
+        let at = i * depots.len() / road_crews.max(1);
+        depots.get(at).copied().unwrap_or(centre)
     };
-    let mut crews: Vec<(String, Coordinates, Vec<&str>)> = (0..city.road_crews())
+    let mut crews: Vec<(String, Coordinates, Vec<&str>)> = (0..road_crews)
         .map(|i| (format!("Road crew {}", i + 1), depot(i), road.to_vec()))
         .collect();
     crews.push((
