@@ -393,6 +393,11 @@ impl Photo {
     }
 }
 
+/// A checked photo as a row to store (staff uploads use it too).
+pub fn photo_row(upload: Upload, at: NaiveDateTime) -> Result<MediaRow, FieldError> {
+    check_photo(upload).map(|photo| photo.into_row(at))
+}
+
 /// The type is read from the file's first bytes, not from what the client claims, so
 /// nothing but an image is ever served back from our origin.
 fn check_photo(upload: Upload) -> Result<Photo, FieldError> {

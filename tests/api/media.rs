@@ -107,3 +107,41 @@ async fn health_answers_ok_with_the_backend_and_every_response_has_a_request_id(
     assert!(["sqlite", "postgres"].contains(&body["database"].as_str().unwrap()));
     assert_eq!(app.get("/media/nothing.png").await.status(), 404);
 }
+
+#[tokio::test]
+async fn staff_upload_photos_for_work_orders_and_only_images_are_kept() {
+    use backend::domain::Role;
+    let app = crate::helpers::spawn_app().await;
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let upload = |key: Option<String>, bytes: Vec<u8>| {
+        let mut request = app.client.post(app.url("/api/v1/media")).body(bytes);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+    let crew = upload(Some(app.issue_key(Role::Crew)), png.clone())
+        .await
+        .unwrap();
+    assert_eq!(crew.status(), 201);
+    let body: serde_json::Value = crew.json().await.unwrap();
+    let url = body["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/media/") && url.ends_with(".png"));
+    let served = app.get(&url).await;
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().to_vec(), png);
+
+    let text = upload(Some(app.issue_key(Role::Planner)), b"<script>".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 400);
+    assert_eq!(upload(None, png.clone()).await.unwrap().status(), 401);
+    assert_eq!(
+        upload(Some(app.issue_key(Role::Client)), png)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}

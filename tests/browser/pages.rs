@@ -175,6 +175,20 @@ async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed()
         .await;
     browser.click("#start").await;
     browser.wait_for_text("#order-status", "in progress").await;
+    // A photo from the phone becomes one of the order's photo links.
+    let photo = std::env::temp_dir().join(format!("upkeep-{}.png", uuid::Uuid::new_v4()));
+    std::fs::write(
+        &photo,
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89",
+    )
+    .unwrap();
+    browser
+        .wait_for_css("#photo-file")
+        .await
+        .send_keys(photo.to_str().unwrap())
+        .await
+        .unwrap();
+    browser.wait_for_text("#messages", "Photo added").await;
     browser
         .type_into("#notes", "Patched with cold asphalt")
         .await;
@@ -189,6 +203,9 @@ async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed()
         .await;
     assert_eq!(stored["notes"], "Patched with cold asphalt");
     assert_eq!(stored["labour_minutes"], 35);
+    let photo_url = stored["photo_urls"][0].as_str().unwrap().to_owned();
+    assert!(photo_url.starts_with("/media/"), "{stored}");
+    assert_eq!(app.get(&photo_url).await.status(), 200);
 
     browser.goto(&app.url(&format!("/report/{report}"))).await;
     browser.wait_rendered().await;

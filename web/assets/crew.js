@@ -92,6 +92,20 @@ async function openOrder(id) {
   const notes = el("textarea", { id: "notes", maxlength: "4000" }, order.notes || "");
   const photos = el("textarea", { id: "photos", placeholder: "One photo link per line" }, (order.photo_urls || []).join("\n"));
   const minutes = el("input", { id: "minutes", type: "number", min: "0", value: String(order.labour_minutes) });
+  const camera = el("input", { id: "photo-file", type: "file", accept: "image/jpeg,image/png,image/webp" });
+  camera.addEventListener("change", async () => {
+    const file = camera.files[0];
+    if (!file) return;
+    try {
+      const stored = await api("/api/v1/media", { method: "POST", form: file, key: keys.get() });
+      photos.value = [photos.value.trim(), stored.url].filter(Boolean).join("\n");
+      say(messages, "Photo added; save or complete to keep it with the order.", "ok");
+    } catch (error) {
+      say(messages, `The photo was not added: ${error.message}`);
+    } finally {
+      camera.value = "";
+    }
+  });
   const material = el("input", { id: "material", type: "text", placeholder: "e.g. cold asphalt" });
   const quantity = el("input", { id: "quantity", type: "number", min: "0", step: "any" });
   const unit = el("input", { id: "unit", type: "text", placeholder: "e.g. bag" });
@@ -155,6 +169,7 @@ async function openOrder(id) {
     open && mine
       ? [
           ...field("Notes", notes),
+          ...field("Take or choose a photo", camera),
           ...field("Photo links", photos),
           ...field("Minutes worked", minutes),
           el("h2", {}, "Material used"),

@@ -27,3 +27,13 @@ pub fn find(db: &Database, id: &str) -> DbResult<Option<MediaRow>> {
         .first(conn)
         .optional()?))
 }
+
+/// Stores one photo (a staff upload; residents' photos are stored with their report).
+pub fn insert(db: &Database, row: &MediaRow) -> DbResult<()> {
+    write!(db, |conn| {
+        diesel::insert_into(media::table)
+            .values(row)
+            .execute(conn)?;
+        Ok(())
+    })
+}

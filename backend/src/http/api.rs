@@ -90,6 +90,39 @@ pub async fn media(state: State, id: web::Path<String>) -> Result<HttpResponse, 
         .body(row.bytes))
 }
 
+/// `POST /api/v1/media` (crews, planners, admins): the body is one photo (JPEG, PNG, GIF
+/// or WebP, told by its bytes), at most `media_limit_bytes`. 201 with its URL, for a work
+/// order's `photo_urls`.
+pub async fn upload_media(
+    state: State,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require_role(
+        &state,
+        &req,
+        &[Role::Crew, Role::Planner, Role::Admin],
+        "upload photos",
+    )
+    .await?;
+    let bytes = read_body(payload, state.settings.media_limit_bytes).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "media: the body is empty; send the photo's bytes",
+        ));
+    }
+    let row = crate::intake::photo_row(crate::intake::Upload { bytes }, now())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string()))?;
+    let url = format!("/media/{}", row.id);
+    let worker = state.clone();
+    blocking(move || crate::db::media::insert(&worker.db, &row)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", url.clone()))
+        .json(json!({"url": url})))
+}
+
 /// A request body of at most `limit` bytes, or 413 saying so.
 pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     use futures_util::StreamExt;

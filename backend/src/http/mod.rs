@@ -128,6 +128,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/stats").route(web::get().to(stats::show)))
                 .service(resource("/stats/weekly").route(web::get().to(stats::weekly)))
                 .service(resource("/me").route(web::get().to(api::me)))
+                .service(resource("/media").route(web::post().to(api::upload_media)))
                 .service(resource("/models/score").route(web::post().to(risk::rescore)))
                 .service(resource("/services").route(web::get().to(catalogue::list)))
                 .service(
