@@ -227,6 +227,9 @@ async fn maintain_risk(state: Arc<AppState>) {
 
 /// How often work orders are looked after when nothing asks sooner.
 const WORK_ORDER_CHECK: Duration = Duration::from_secs(60);
+/// The least time between two passes: under a stream of reports the task runs this
+/// often, not once per report.
+const WORK_ORDER_GAP: Duration = Duration::from_secs(2);
 
 /// Gives new issues their work orders, plans the week's inspections once scores exist,
 /// and recomputes priorities (they age). Runs every minute, and at once when a report,
@@ -239,6 +242,7 @@ async fn maintain_work_orders(state: Arc<AppState>) {
             _ = tick.tick() => {}
             _ = state.work_orders_due.notified() => {}
         }
+        let pass = tokio::time::Instant::now();
         let worker = state.clone();
         let done = tokio::task::spawn_blocking(move || -> Result<_, crate::db::DbError> {
             let db = &worker.db;
@@ -274,6 +278,7 @@ async fn maintain_work_orders(state: Arc<AppState>) {
             Ok(Err(e)) => tracing::warn!(error = %e, "could not look after work orders"),
             Err(_) => return,
         }
+        tokio::time::sleep_until(pass + WORK_ORDER_GAP).await;
     }
 }
 

@@ -340,13 +340,17 @@ fn check_permission(
 
 /// Whether `crew` does this kind of order (inspections go to road crews).
 fn handles(crew: &CrewRow, order: &WorkOrderRow, catalogue: &Catalogue) -> bool {
-    let codes = crew.handles();
     if order.kind == INSPECTION {
-        return codes
-            .iter()
-            .any(|c| catalogue.get(c).is_some_and(|service| service.road_surface));
+        return handles_road_surface(crew, catalogue);
     }
-    codes.contains(&order.service_code)
+    crew.handles().contains(&order.service_code)
+}
+
+/// Whether `crew` handles any road-surface defect (and so does inspections).
+fn handles_road_surface(crew: &CrewRow, catalogue: &Catalogue) -> bool {
+    crew.handles()
+        .iter()
+        .any(|code| catalogue.get(code).is_some_and(|s| s.road_surface))
 }
 
 /// One history line per field that changed.
@@ -510,36 +514,56 @@ fn parse_class(raw: Option<&str>) -> Option<RoadClass> {
     raw.and_then(|c| c.parse().ok())
 }
 
+/// A new, unassigned order of `kind` for `service_code` at `at`, due at `due_at`.
+fn fresh_order(
+    kind: &str,
+    service_code: &str,
+    at: Coordinates,
+    due_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> NewWorkOrder {
+    NewWorkOrder {
+        issue_id: None,
+        segment_id: None,
+        kind: kind.to_owned(),
+        status: WorkOrderStatus::New.as_str().to_owned(),
+        crew_id: None,
+        priority: 0.0,
+        priority_breakdown: "{}".to_owned(),
+        due_at,
+        notes: None,
+        created_at: now,
+        updated_at: now,
+        service_code: service_code.to_owned(),
+        lat: at.lat,
+        lon: at.lon,
+        cell: crate::grid::cell_of(at),
+        photo_urls: "[]".to_owned(),
+        materials: "[]".to_owned(),
+        labour_minutes: 0,
+    }
+}
+
 fn order_for_issue(
     catalogue: &Catalogue,
     issue: &crate::db::issues::IssueRow,
     class: Option<&str>,
     now: NaiveDateTime,
 ) -> NewWorkOrder {
+    let due = due_at(
+        catalogue,
+        &issue.service_code,
+        parse_class(class),
+        issue.first_reported_at,
+    );
+    let at = Coordinates {
+        lon: issue.lon,
+        lat: issue.lat,
+    };
     NewWorkOrder {
         issue_id: Some(issue.id),
         segment_id: issue.segment_id,
-        kind: REPAIR.to_owned(),
-        status: WorkOrderStatus::New.as_str().to_owned(),
-        crew_id: None,
-        priority: 0.0,
-        priority_breakdown: "{}".to_owned(),
-        due_at: due_at(
-            catalogue,
-            &issue.service_code,
-            parse_class(class),
-            issue.first_reported_at,
-        ),
-        notes: None,
-        created_at: now,
-        updated_at: now,
-        service_code: issue.service_code.clone(),
-        lat: issue.lat,
-        lon: issue.lon,
-        cell: issue.cell,
-        photo_urls: "[]".to_owned(),
-        materials: "[]".to_owned(),
-        labour_minutes: 0,
+        ..fresh_order(REPAIR, &issue.service_code, at, due, now)
     }
 }
 
@@ -550,26 +574,12 @@ fn inspection_of(
     now: NaiveDateTime,
 ) -> Option<NewWorkOrder> {
     let service = catalogue.services.iter().find(|s| s.road_surface)?;
+    let due = Some(now + Duration::days(INSPECTION_DAYS));
     let centre = segment.bounding_box().centre();
     Some(NewWorkOrder {
-        issue_id: None,
         segment_id: Some(segment.id),
-        kind: INSPECTION.to_owned(),
-        status: WorkOrderStatus::New.as_str().to_owned(),
-        crew_id: None,
-        priority: 0.0,
-        priority_breakdown: "{}".to_owned(),
-        due_at: Some(now + Duration::days(INSPECTION_DAYS)),
         notes: Some(notes),
-        created_at: now,
-        updated_at: now,
-        service_code: service.code.clone(),
-        lat: centre.lat,
-        lon: centre.lon,
-        cell: crate::grid::cell_of(centre),
-        photo_urls: "[]".to_owned(),
-        materials: "[]".to_owned(),
-        labour_minutes: 0,
+        ..fresh_order(INSPECTION, &service.code, centre, due, now)
     })
 }
 
@@ -789,11 +799,7 @@ pub fn weekly_budget(
 ) -> Result<usize, DbError> {
     let road_crews = crate::db::crews::active(db)?
         .iter()
-        .filter(|crew| {
-            crew.handles()
-                .iter()
-                .any(|code| catalogue.get(code).is_some_and(|s| s.road_surface))
-        })
+        .filter(|crew| handles_road_surface(crew, catalogue))
         .count();
     Ok(road_crews * per_crew as usize)
 }
@@ -810,9 +816,13 @@ pub fn plan_inspections(
     actor: &str,
 ) -> Result<Vec<WorkOrderRow>, DbError> {
     let week = week_start(now.date());
+    // The upkeep task asks every few seconds; a planned week costs one small read.
+    if budget == 0 || (!again && crate::db::priority::week_planned(db, week)?) {
+        return Ok(Vec::new());
+    }
     let mut scores = crate::db::risk::latest_probabilities(db)?;
     // Without scores there is nothing to plan from; the week stays unclaimed until there are.
-    if scores.is_empty() || budget == 0 {
+    if scores.is_empty() {
         return Ok(Vec::new());
     }
     if !again && !crate::db::priority::claim_week(db, week, now)? {

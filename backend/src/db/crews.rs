@@ -53,16 +53,6 @@ pub fn insert(db: &Database, crew: &NewCrew) -> DbResult<Option<CrewRow>> {
     })
 }
 
-/// Bulk load with ids (the demo city).
-pub fn insert_all(db: &Database, rows: &[CrewRow]) -> DbResult<()> {
-    write!(db, |conn| {
-        diesel::insert_into(crews::table)
-            .values(rows)
-            .execute(conn)?;
-        Ok(())
-    })
-}
-
 /// Every crew still working, by id.
 pub fn active(db: &Database) -> DbResult<Vec<CrewRow>> {
     read!(db, |conn| Ok(crews::table

@@ -43,6 +43,16 @@ pub fn set_weights(db: &Database, json: &str, by: &str, at: NaiveDateTime) -> Db
     })
 }
 
+/// Whether `week` has been planned already (by any server).
+pub fn week_planned(db: &Database, week: NaiveDate) -> DbResult<bool> {
+    let found: Option<NaiveDate> = read!(db, |conn| inspection_plans::table
+        .find(week)
+        .select(inspection_plans::week_start)
+        .first(conn)
+        .optional()?);
+    Ok(found.is_some())
+}
+
 /// Claims the planning of `week`; false when another server (or an earlier run) has.
 pub fn claim_week(db: &Database, week: NaiveDate, at: NaiveDateTime) -> DbResult<bool> {
     write!(db, |conn| Ok(diesel::insert_into(inspection_plans::table)
