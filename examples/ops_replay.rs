@@ -186,30 +186,8 @@ fn main() -> anyhow::Result<()> {
             .find(|n| n.id == s.neighbourhood)
             .expect("every segment has its neighbourhood")
     };
-    // Wards ranked by income, as the demo loader sets vulnerability: poorest 1.
-    let mut incomes: Vec<(u32, f64)> = city
-        .wards
-        .iter()
-        .map(|w| {
-            let (sum, people) = city.neighbourhoods.iter().filter(|n| n.ward == w.id).fold(
-                (0.0, 0.0),
-                |(a, p), n| {
-                    (
-                        a + n.income_index * f64::from(n.population),
-                        p + f64::from(n.population),
-                    )
-                },
-            );
-            (w.id, if people > 0.0 { sum / people } else { 1.0 })
-        })
-        .collect();
-    incomes.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let top = (incomes.len().max(2) - 1) as f64;
-    let ward_vulnerability: HashMap<u32, f64> = incomes
-        .iter()
-        .enumerate()
-        .map(|(rank, (id, _))| (*id, 1.0 - rank as f64 / top))
-        .collect();
+    // As the demo loader sets it: poorest ward 1, richest 0.
+    let ward_vulnerability = city.ward_vulnerability();
     let own_capacity = road_crews(city.segments.len()) * REPAIRS_PER_CREW_DAY;
     let mut setting = Setting {
         city: &city,

@@ -32,21 +32,6 @@ fn outcome_words(outcome: WorkOrderOutcome) -> (RequestStatus, &'static str) {
     }
 }
 
-/// A ward's vulnerability: its place among the city's wards by income, the poorest 1
-/// and the richest 0. Poorer wards report less (the demo city's residents do, as real
-/// ones do), so the weight helps their problems get the attention reports alone would not.
-fn set_vulnerability(wards: &mut [WardRow]) {
-    let mut incomes: Vec<f64> = wards.iter().filter_map(|w| w.income_index).collect();
-    incomes.sort_by(f64::total_cmp);
-    let top = (incomes.len().max(2) - 1) as f64;
-    for ward in wards {
-        if let Some(income) = ward.income_index {
-            let richer = incomes.iter().filter(|i| **i > income).count() as f64;
-            ward.vulnerability = (richer / top).clamp(0.0, 1.0);
-        }
-    }
-}
-
 /// The demo city's crews: its road crews (as many, and as productive, as the ones that
 /// repaired its potholes), each based in its own part of the city, and three crews for
 /// everything else.
@@ -120,16 +105,8 @@ fn crews(city: &City, created: NaiveDateTime) -> Vec<CrewRow> {
 pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m: f64) -> CityRows {
     let created = now;
     let mut rows = CityRows::default();
+    let vulnerability = city.ward_vulnerability();
     for ward in &city.wards {
-        // A ward's income index: its neighbourhoods', weighted by population.
-        let (weighted, people) = city
-            .neighbourhoods
-            .iter()
-            .filter(|n| n.ward == ward.id)
-            .fold((0.0, 0.0), |(w, p), n| {
-                let people = f64::from(n.population);
-                (w + n.income_index * people, p + people)
-            });
         let ring: Vec<[f64; 2]> = ward
             .boundary
             .iter()
@@ -139,12 +116,13 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             id: i64::from(ward.id),
             name: ward.name.clone(),
             population: i32::try_from(ward.population).ok(),
-            income_index: (people > 0.0).then(|| weighted / people),
+            income_index: city.ward_income(ward.id),
             geometry: Some(json!({"type": "Polygon", "coordinates": [ring]}).to_string()),
-            vulnerability: 0.0,
+            // Poorer wards report less (the demo city's residents do, as real ones do),
+            // so the weight helps their problems get the attention reports alone would not.
+            vulnerability: vulnerability.get(&ward.id).copied().unwrap_or(0.0),
         });
     }
-    set_vulnerability(&mut rows.wards);
     rows.crews = crews(city, created);
     for hood in &city.neighbourhoods {
         rows.neighbourhoods.push(NeighbourhoodRow {

@@ -128,6 +128,38 @@ impl City {
         road_crews(self.segments.len())
     }
 
+    /// A ward's income index: its neighbourhoods', weighted by population (None for a
+    /// ward nobody lives in).
+    pub fn ward_income(&self, ward: u32) -> Option<f64> {
+        let (weighted, people) =
+            self.neighbourhoods
+                .iter()
+                .filter(|n| n.ward == ward)
+                .fold((0.0, 0.0), |(w, p), n| {
+                    let people = f64::from(n.population);
+                    (w + n.income_index * people, p + people)
+                });
+        (people > 0.0).then(|| weighted / people)
+    }
+
+    /// Each ward's vulnerability, 0 to 1: its place among the wards by income, the
+    /// poorest 1 and the richest 0. Wards without residents get none.
+    pub fn ward_vulnerability(&self) -> std::collections::HashMap<u32, f64> {
+        let incomes: Vec<(u32, f64)> = self
+            .wards
+            .iter()
+            .filter_map(|w| Some((w.id, self.ward_income(w.id)?)))
+            .collect();
+        let top = (incomes.len().max(2) - 1) as f64;
+        incomes
+            .iter()
+            .map(|(id, income)| {
+                let richer = incomes.iter().filter(|(_, i)| i > income).count() as f64;
+                (*id, (richer / top).clamp(0.0, 1.0))
+            })
+            .collect()
+    }
+
     /// Total road length, metres.
     pub fn road_length_m(&self) -> f64 {
         self.segments.iter().map(|s| s.length_m).sum()
