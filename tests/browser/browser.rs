@@ -146,19 +146,31 @@ impl Browser {
         self.client.perform_actions(actions).await.unwrap();
     }
 
-    /// Clicks the element; if the page redrew it meanwhile (a map move refreshes lists),
-    /// finds it again.
-    pub async fn click(&self, css: &str) {
+    /// Runs `op` on the element, finding it again if the page redrew it meanwhile (a map
+    /// move refreshes lists and panels).
+    async fn on_current<T, Fut>(
+        &self,
+        css: &str,
+        op: impl Fn(fantoccini::elements::Element) -> Fut,
+    ) -> T
+    where
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
         for _ in 0..10 {
-            match self.wait_for_css(css).await.click().await {
-                Ok(()) => return,
+            match op(self.wait_for_css(css).await).await {
+                Ok(value) => return value,
                 Err(e) if e.to_string().contains("stale element") => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!("clicking {css}: {e}"),
+                Err(e) => panic!("{css}: {e}"),
             }
         }
         panic!("{css} kept being redrawn");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.on_current(css, |element| async move { element.click().await })
+            .await
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
@@ -167,18 +179,10 @@ impl Browser {
         field.send_keys(text).await.unwrap();
     }
 
-    /// The element's text (found again if the page redrew it meanwhile).
+    /// The element's text.
     pub async fn text(&self, css: &str) -> String {
-        for _ in 0..10 {
-            match self.wait_for_css(css).await.text().await {
-                Ok(text) => return text,
-                Err(e) if e.to_string().contains("stale element") => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("reading {css}: {e}"),
-            }
-        }
-        panic!("{css} kept being redrawn");
+        self.on_current(css, |element| async move { element.text().await })
+            .await
     }
 
     /// Waits until the element's text contains `wanted`; returns the text.
