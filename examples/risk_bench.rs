@@ -140,7 +140,8 @@ fn compare(db: &Database, dir: &str) -> anyhow::Result<()> {
 
 fn score(db: &Database, copies: usize) -> anyhow::Result<()> {
     let observed = backend::risk::observe(db, &mut |_| {})?;
-    let active = backend::db::risk::active_model(db)?
+    let active = db
+        .read(backend::db::risk::active_model)?
         .ok_or_else(|| anyhow::anyhow!("no active model: run upkeep train first"))?;
     let model: Model = serde_json::from_slice(&active.artifact)?;
     let one = &observed.history;

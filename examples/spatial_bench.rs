@@ -56,7 +56,8 @@ type SegmentLine = (i64, Vec<(f64, f64)>);
 
 /// Every segment's line, for placing points and snapping.
 fn segment_lines(db: &Database) -> anyhow::Result<Vec<SegmentLine>> {
-    Ok(backend::db::segments::shapes(db)?
+    Ok(db
+        .read(backend::db::segments::shapes)?
         .into_iter()
         .filter_map(|s| Some((s.id, s.lines.into_iter().next()?)))
         .collect())
@@ -80,7 +81,7 @@ fn point_near(
 }
 
 fn count_reports(db: &Database) -> anyhow::Result<i64> {
-    Ok(requests::count(db, &RequestFilter::default())?)
+    Ok(db.read(|conn| requests::count(conn, &RequestFilter::default()))?)
 }
 
 fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
@@ -261,7 +262,7 @@ fn queries(
         });
         let started = Instant::now();
         let found = circle.search(Window::for_points, Order::Nearest, |w| {
-            requests::located(db, &filter, w)
+            db.read(|conn| requests::located(conn, &filter, w))
         })?;
         let our_time = started.elapsed();
 
@@ -272,10 +273,10 @@ fn queries(
             0,
             Source {
                 window_for: Window::for_points,
-                located: &|w| requests::located(db, &filter, w),
-                by_ids: &|ids| requests::by_ids(db, ids),
-                page: &|l, o| requests::list(db, &filter, l, o),
-                count: &|| requests::count(db, &filter),
+                located: &|w| db.read(|conn| requests::located(conn, &filter, w)),
+                by_ids: &|ids| db.read(|conn| requests::by_ids(conn, ids)),
+                page: &|l, o| db.read(|conn| requests::list(conn, &filter, l, o)),
+                count: &|| db.read(|conn| requests::count(conn, &filter)),
                 id_of: |row| row.id,
             },
         )?;
@@ -292,7 +293,7 @@ fn queries(
         if let Some(pg_db) = upkeep_pg {
             let started = Instant::now();
             let found = circle.search(Window::for_points, Order::Nearest, |w| {
-                requests::located(pg_db, &filter, w)
+                pg_db.read(|conn| requests::located(conn, &filter, w))
             })?;
             pg_found = Some(found.len());
             if round >= points.len() {
@@ -342,7 +343,7 @@ fn queries(
     println!("  queries where Upkeep and PostGIS found different reports: {mismatches} of {n}");
 
     // Snapping.
-    let shapes = backend::db::segments::shapes(db)?;
+    let shapes = db.read(backend::db::segments::shapes)?;
     let segments = shapes.len();
     let started = Instant::now();
     let index = SegmentIndex::new(shapes);

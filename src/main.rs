@@ -220,7 +220,10 @@ fn main() -> anyhow::Result<()> {
                             anyhow::bail!("a crew key needs --crew ID (see GET /api/v1/crews)")
                         }
                         (Role::Crew, Some(id)) => {
-                            if backend::db::crews::find(&db, id)?.is_none() {
+                            if db
+                                .read(|conn| backend::db::crews::find(conn, id))?
+                                .is_none()
+                            {
                                 anyhow::bail!("there is no crew {id}");
                             }
                         }
@@ -233,7 +236,7 @@ fn main() -> anyhow::Result<()> {
                     eprintln!("store it now: it is not shown again");
                 }
                 ApiKeyCommand::List => {
-                    for key in backend::db::api_keys::list(&db)? {
+                    for key in db.read(backend::db::api_keys::list)? {
                         let state = if key.revoked_at.is_some() {
                             "revoked"
                         } else {
@@ -247,7 +250,7 @@ fn main() -> anyhow::Result<()> {
                     }
                 }
                 ApiKeyCommand::Revoke { id } => {
-                    if backend::db::api_keys::revoke(&db, id)? {
+                    if db.write(|conn| backend::db::api_keys::revoke(conn, id))? {
                         println!("key {id} revoked");
                     } else {
                         anyhow::bail!("there is no live key with id {id}");
@@ -329,11 +332,9 @@ fn demo(
         let db = open_database(settings)?;
         let catalogue = backend::catalogue::Catalogue {
             services: {
-                backend::db::services::seed(
-                    &db,
-                    &backend::catalogue::load(settings.catalogue_path.as_deref())?,
-                )?;
-                backend::db::services::active(&db)?.0
+                let configured = backend::catalogue::load(settings.catalogue_path.as_deref())?;
+                db.write(|conn| backend::db::services::seed(conn, &configured))?;
+                db.read(backend::db::services::active)?.0
             },
             changed_at: backend::domain::now(),
         };
@@ -368,7 +369,7 @@ fn import_segments(
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let db = open_database(settings)?;
-    let wards = backend::db::wards::lookup(&db)?;
+    let wards = db.read(backend::db::wards::lookup)?;
     let imported = backend::roads::read(&text, mapping, &wards, backend::domain::now())
         .with_context(|| format!("cannot import {}", file.display()))?;
     for rejected in &imported.rejected {
@@ -381,7 +382,7 @@ fn import_segments(
         eprintln!("ward '{ward}' matches no ward: those segments have none");
     }
     if !dry_run {
-        backend::db::segments::insert(&db, &imported.segments)?;
+        db.write(|conn| backend::db::segments::insert(conn, &imported.segments))?;
     }
     println!(
         "{} of {} features {}, as {} segments; {} rejected",

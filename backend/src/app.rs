@@ -3,10 +3,10 @@
 use crate::catalogue::{self, CatalogueCache};
 use crate::config::{LogFormat, Settings};
 use crate::db::Database;
-use crate::db::writer::ReportWriter;
 use crate::domain::now;
-use crate::http::api::ApiError;
+use crate::http::api::{ApiError, ErrorKind};
 use crate::http::{self, AppState};
+use crate::intake::ReportWriter;
 use crate::spatial::SegmentCache;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
@@ -39,7 +39,7 @@ impl Application {
                         format!("cannot open the database {}", db_settings.database_url)
                     })?;
                 let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
-                let added = crate::db::services::seed(&db, &services)?;
+                let added = db.write(|conn| crate::db::services::seed(conn, &services))?;
                 if added > 0 {
                     tracing::info!(added, "seeded the service catalogue");
                 }
@@ -118,7 +118,7 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
                 };
                 ApiError::new(
                     status,
-                    "invalid_body",
+                    ErrorKind::InvalidBody,
                     format!("the JSON body was not accepted: {err}"),
                 )
                 .into()
@@ -149,7 +149,9 @@ async fn accept_batch_requests(state: Arc<AppState>) {
         let worker = state.clone();
         let accepted = tokio::task::spawn_blocking(move || {
             let at = now();
-            crate::db::requests::accept_queued(&worker.db, at - delay, at)
+            worker
+                .db
+                .write(|conn| crate::db::requests::accept_queued(conn, at - delay, at))
         })
         .await;
         match accepted {
@@ -189,7 +191,10 @@ async fn maintain_risk(state: Arc<AppState>) {
     if state.settings.risk_train_on_start {
         let worker = state.clone();
         let needed = tokio::task::spawn_blocking(move || {
-            crate::db::risk::active_model(&worker.db).map(|m| m.is_none())
+            worker
+                .db
+                .read(crate::db::risk::active_model)
+                .map(|m| m.is_none())
         })
         .await;
         if let Ok(Ok(true)) = needed {
@@ -207,10 +212,12 @@ async fn maintain_risk(state: Arc<AppState>) {
         tick.tick().await;
         let worker = state.clone();
         let due = tokio::task::spawn_blocking(move || -> Result<bool, crate::db::DbError> {
-            let Some(model) = crate::db::risk::active_model(&worker.db)? else {
+            let Some(model) = worker.db.read(crate::db::risk::active_model)? else {
                 return Ok(false);
             };
-            let last = crate::db::risk::latest_run(&worker.db, model.id)?;
+            let last = worker
+                .db
+                .read(|conn| crate::db::risk::latest_run(conn, model.id))?;
             Ok(last.is_none_or(|at| now() - at >= due_after))
         })
         .await;
@@ -299,7 +306,7 @@ fn load_demo_city(
     let params = CityParams::demo(seed, size, now().date());
     let city = generate(&params, &mut |_| {});
     let catalogue = crate::catalogue::Catalogue {
-        services: crate::db::services::active(db)?.0,
+        services: db.read(crate::db::services::active)?.0,
         changed_at: now(),
     };
     let rows = crate::demo::load(db, &city, &catalogue, snap_limit_m, &mut |_, _| {})?;

@@ -50,13 +50,16 @@ pub fn issue_for_crew(
     let secret: String = std::iter::once(KEY_PREFIX.to_owned())
         .chain(bytes.iter().map(|b| format!("{b:02x}")))
         .collect();
-    let row = db::api_keys::insert(db, name, role.as_str(), &hash_key(&secret), crew_id)?;
+    let row = db.write(|conn| {
+        db::api_keys::insert(conn, name, role.as_str(), &hash_key(&secret), crew_id)
+    })?;
     Ok(IssuedKey { id: row.id, secret })
 }
 
 /// The caller a presented secret belongs to, or None for an unknown or revoked key.
 pub fn authenticate(db: &Database, secret: &str) -> DbResult<Option<Caller>> {
-    let Some(row) = db::api_keys::find_live_by_hash(db, &hash_key(secret))? else {
+    let Some(row) = db.read(|conn| db::api_keys::find_live_by_hash(conn, &hash_key(secret)))?
+    else {
         return Ok(None);
     };
     Ok(caller_from_row(row))
@@ -87,9 +90,9 @@ mod tests {
         let caller = authenticate(&db, &key.secret).unwrap().expect("valid");
         assert_eq!(caller.role, Role::Client);
         assert!(authenticate(&db, "upk_wrong").unwrap().is_none());
-        let stored = db::api_keys::list(&db).unwrap();
+        let stored = db.read(db::api_keys::list).unwrap();
         assert!(stored.iter().all(|k| !k.key_hash.contains(&key.secret)));
-        assert!(db::api_keys::revoke(&db, key.id).unwrap());
+        assert!(db.write(|conn| db::api_keys::revoke(conn, key.id)).unwrap());
         assert!(authenticate(&db, &key.secret).unwrap().is_none());
     }
 }

@@ -459,7 +459,7 @@ impl CatalogueCache {
         if let Some(catalogue) = self.cached() {
             return Ok(catalogue);
         }
-        let (services, changed_at) = crate::db::services::active(&self.db)?;
+        let (services, changed_at) = self.db.read(crate::db::services::active)?;
         let catalogue = Arc::new(Catalogue {
             services,
             changed_at,

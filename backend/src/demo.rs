@@ -443,20 +443,20 @@ pub fn load(
     snap_limit_m: f64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> anyhow::Result<usize> {
-    if !crate::db::demo::is_empty(db)? {
+    if !db.read(crate::db::demo::is_empty)? {
         anyhow::bail!(
             "the database already holds road segments or reports; load the demo city into an empty one"
         );
     }
     let rows = rows(city, catalogue, now(), snap_limit_m);
     let total = rows.row_count();
-    crate::db::demo::load(db, &rows, &mut |done| progress(done, total))?;
+    db.write(|conn| crate::db::demo::load(conn, &rows, &mut |done| progress(done, total)))?;
     Ok(total)
 }
 
 /// True when the database is empty, so `serve` should load the demo city.
 pub fn wants_demo(db: &Database) -> DbResult<bool> {
-    crate::db::demo::is_empty(db)
+    db.read(crate::db::demo::is_empty)
 }
 
 /// Writes the city as CSV (tables) and GeoJSON (maps) into `dir`; the truth goes into

@@ -15,6 +15,7 @@ pub mod grid;
 pub mod http;
 pub mod intake;
 pub mod priority;
+pub mod report_status;
 pub mod risk;
 pub mod roads;
 pub mod route;

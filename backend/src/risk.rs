@@ -3,7 +3,7 @@
 //! The learning itself lives in `models::risk`.
 
 use crate::db::risk as store;
-use crate::db::{Database, DbError};
+use crate::db::{Conn, Database, DbError};
 use chrono::{Duration, NaiveDate};
 use models::network::RoadClass;
 use models::risk::evaluate::{self, Rows};
@@ -44,10 +44,16 @@ pub struct Observed {
     pub end: NaiveDate,
 }
 
-/// Reads everything the model uses. `progress` hears what is being read.
+/// Reads everything the model uses, on one connection. `progress` hears what is being
+/// read.
 pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
+    db.read(|conn| observe_on(conn, progress))
+}
+
+fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
+    use crate::db::{maintenance, requests, segments, sensor_readings, truth, weather};
     progress("segments");
-    let rows = store::segments(db)?;
+    let rows = segments::risk_facts(conn)?;
     if rows.is_empty() {
         return Err(RiskError::NoSegments);
     }
@@ -85,7 +91,7 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
     let mut history = History::new(facts);
     progress("reports");
     let mut first_day: Option<NaiveDate> = None;
-    for (segment, at) in store::pothole_reports(db)? {
+    for (segment, at) in requests::pothole_reports(conn)? {
         if let Some(&s) = index.get(&segment) {
             history.reports[s].push(at.date());
             first_day = Some(first_day.map_or(at.date(), |d: NaiveDate| d.min(at.date())));
@@ -93,7 +99,7 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
     }
     progress("maintenance");
     let mut repairs = vec![Vec::new(); rows.len()];
-    for (segment, kind, at) in store::maintenance(db)? {
+    for (segment, kind, at) in maintenance::all(conn)? {
         if let Some(&s) = index.get(&segment) {
             match kind.as_str() {
                 "resurfacing" => history.resurfacings[s].push(at.date()),
@@ -107,27 +113,27 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
         }
     }
     progress("probe readings");
-    for (segment, at, value) in store::roughness(db)? {
+    for (segment, at, value) in sensor_readings::roughness(conn)? {
         if let Some(&s) = index.get(&segment) {
             history.roughness[s].push((at.date(), value));
         }
     }
     progress("weather");
     // The generator's definition and the usual one: a frost and a thaw in one day.
-    history.freeze_thaw_days = store::weather(db)?
+    history.freeze_thaw_days = weather::daily(conn)?
         .into_iter()
         .filter(|(_, tmin, tmax)| *tmin < -1.0 && *tmax > 1.0)
         .map(|(day, ..)| day)
         .collect();
     history.sort();
-    let window = store::demo_window(db)?;
+    let window = truth::demo_window(conn)?;
     let today = crate::domain::now().date();
     let (start, end) = match window {
         Some((start, end)) => (start, end.min(today)),
         None => (first_day.unwrap_or(today), today),
     };
     progress("truth");
-    let potholes = store::true_potholes(db)?;
+    let potholes = truth::true_potholes(conn)?;
     let (defects, truth) = if potholes.is_empty() {
         for list in &mut repairs {
             list.sort_unstable();
@@ -143,11 +149,11 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
         for list in &mut days {
             list.sort_unstable();
         }
-        let hazard = store::true_hazard(db)?
+        let hazard = truth::true_hazard(conn)?
             .into_iter()
             .filter_map(|(segment, week, h)| Some(((*index.get(&segment)?, week), h)))
             .collect();
-        let propensity: HashMap<String, f64> = store::true_propensity(db)?.into_iter().collect();
+        let propensity: HashMap<String, f64> = truth::true_propensity(conn)?.into_iter().collect();
         let tercile = models::risk::terciles(
             &rows
                 .iter()
@@ -292,22 +298,26 @@ pub fn train(
     let artifact = serde_json::to_vec(&model)
         .map_err(|e| RiskError::BadArtifact(version.clone(), e.to_string()))?;
     progress("registering");
-    let model_id = store::register(
-        db,
-        &store::NewModelVersion {
-            version: version.clone(),
-            kind: kind.as_str().to_owned(),
-            trained_from: train_dates[0],
-            trained_to: train_end,
-            features: serde_json::to_string(&FEATURES.iter().map(|f| f.name).collect::<Vec<_>>())
+    let model_id = db.write(|conn| {
+        store::register(
+            conn,
+            &store::NewModelVersion {
+                version: version.clone(),
+                kind: kind.as_str().to_owned(),
+                trained_from: train_dates[0],
+                trained_to: train_end,
+                features: serde_json::to_string(
+                    &FEATURES.iter().map(|f| f.name).collect::<Vec<_>>(),
+                )
                 .unwrap_or_default(),
-            hyperparameters: hyperparameters.to_string(),
-            metrics: metrics.to_string(),
-            artifact,
-            active: true,
-            created_at: now,
-        },
-    )?;
+                hyperparameters: hyperparameters.to_string(),
+                metrics: metrics.to_string(),
+                artifact,
+                active: true,
+                created_at: now,
+            },
+        )
+    })?;
     Ok(Trained {
         model_id,
         version,
@@ -328,7 +338,7 @@ pub struct ScoredRun {
 /// Scores every segment with the active model as of the end of the history, with the
 /// three features that moved each score most, and stores the run.
 pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError> {
-    let active = store::active_model(db)?.ok_or(RiskError::NoModel)?;
+    let active = db.read(store::active_model)?.ok_or(RiskError::NoModel)?;
     let model: Model = serde_json::from_slice(&active.artifact)
         .map_err(|e| RiskError::BadArtifact(active.version.clone(), e.to_string()))?;
     let started = std::time::Instant::now();
@@ -348,7 +358,7 @@ pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError>
         )
         .collect::<Vec<_>>();
     let seconds = started.elapsed().as_secs_f64();
-    store::store_scores(db, &scores)?;
+    db.write(|conn| store::store_scores(conn, &scores))?;
     Ok(ScoredRun {
         segments: scores.len(),
         as_of,

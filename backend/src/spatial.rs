@@ -152,8 +152,8 @@ pub struct SegmentCache {
 impl SegmentCache {
     /// Builds the index from the database.
     pub fn load(db: &Database) -> DbResult<SegmentCache> {
-        let fingerprint = crate::db::segments::fingerprint(db)?;
-        let index = SegmentIndex::new(crate::db::segments::shapes(db)?);
+        let fingerprint = db.read(crate::db::segments::fingerprint)?;
+        let index = SegmentIndex::new(db.read(crate::db::segments::shapes)?);
         Ok(SegmentCache {
             current: std::sync::RwLock::new((fingerprint, Arc::new(index))),
         })
@@ -170,11 +170,11 @@ impl SegmentCache {
     /// Rebuilds the index if the segments changed (on this server or another one);
     /// returns whether it did.
     pub fn refresh(&self, db: &Database) -> DbResult<bool> {
-        let fingerprint = crate::db::segments::fingerprint(db)?;
+        let fingerprint = db.read(crate::db::segments::fingerprint)?;
         if self.current.read().unwrap_or_else(|p| p.into_inner()).0 == fingerprint {
             return Ok(false);
         }
-        let index = Arc::new(SegmentIndex::new(crate::db::segments::shapes(db)?));
+        let index = Arc::new(SegmentIndex::new(db.read(crate::db::segments::shapes)?));
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (fingerprint, index);
         Ok(true)
     }

@@ -41,7 +41,7 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 /// Adds up issue lives (ward, category, status, first reported, closed) and overdue
 /// orders (ward, category).
 pub fn tally(
-    lives: &[crate::db::work_orders::IssueLife],
+    lives: &[crate::db::issues::IssueLife],
     overdue: &[(Option<i64>, String)],
     group: GroupBy,
 ) -> BTreeMap<Key, Tally> {

@@ -53,7 +53,7 @@ async fn the_demo_city_is_not_loaded_twice() {
         &mut |_| {},
     );
     let catalogue = backend::catalogue::Catalogue {
-        services: backend::db::services::active(&app.db).unwrap().0,
+        services: app.db.read(backend::db::services::active).unwrap().0,
         changed_at: backend::domain::now(),
     };
     let before = app.count_rows("requests");

@@ -1,7 +1,7 @@
 //! The `api_keys` table. Only hashes are stored; see [`crate::auth`].
 
 use super::schema::api_keys;
-use super::{Database, DbResult};
+use super::{Conn, DbResult};
 use crate::domain::now;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -30,7 +30,7 @@ struct NewApiKey<'a> {
 }
 
 pub fn insert(
-    db: &Database,
+    conn: &mut Conn<'_>,
     name: &str,
     role: &str,
     key_hash: &str,
@@ -43,15 +43,15 @@ pub fn insert(
         crew_id,
         created_at: now(),
     };
-    write!(db, |conn| Ok(diesel::insert_into(api_keys::table)
+    on!(conn, |conn| Ok(diesel::insert_into(api_keys::table)
         .values(&row)
         .returning(ApiKeyRow::as_returning())
         .get_result(conn)?))
 }
 
 /// The live (not revoked) key with this hash, if any.
-pub fn find_live_by_hash(db: &Database, key_hash: &str) -> DbResult<Option<ApiKeyRow>> {
-    read!(db, |conn| Ok(api_keys::table
+pub fn find_live_by_hash(conn: &mut Conn<'_>, key_hash: &str) -> DbResult<Option<ApiKeyRow>> {
+    on!(conn, |conn| Ok(api_keys::table
         .filter(api_keys::key_hash.eq(key_hash))
         .filter(api_keys::revoked_at.is_null())
         .select(ApiKeyRow::as_select())
@@ -59,17 +59,17 @@ pub fn find_live_by_hash(db: &Database, key_hash: &str) -> DbResult<Option<ApiKe
         .optional()?))
 }
 
-pub fn list(db: &Database) -> DbResult<Vec<ApiKeyRow>> {
-    read!(db, |conn| Ok(api_keys::table
+pub fn list(conn: &mut Conn<'_>) -> DbResult<Vec<ApiKeyRow>> {
+    on!(conn, |conn| Ok(api_keys::table
         .order(api_keys::id)
         .select(ApiKeyRow::as_select())
         .load(conn)?))
 }
 
 /// Revokes a key; returns false when there is no live key with that id.
-pub fn revoke(db: &Database, id: i64) -> DbResult<bool> {
+pub fn revoke(conn: &mut Conn<'_>, id: i64) -> DbResult<bool> {
     let at = now();
-    write!(db, |conn| Ok(diesel::update(
+    on!(conn, |conn| Ok(diesel::update(
         api_keys::table
             .filter(api_keys::id.eq(id))
             .filter(api_keys::revoked_at.is_null())

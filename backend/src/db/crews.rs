@@ -1,7 +1,7 @@
 //! The `crews` table: who does the work, from where, of what kinds, how much a day.
 
 use super::schema::crews;
-use super::{Database, DbResult};
+use super::{Conn, DbResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -39,11 +39,11 @@ pub struct NewCrew {
 }
 
 /// Stores a crew; None when the name is taken.
-pub fn insert(db: &Database, crew: &NewCrew) -> DbResult<Option<CrewRow>> {
-    if named(db, &crew.name)?.is_some() {
+pub fn insert(conn: &mut Conn<'_>, crew: &NewCrew) -> DbResult<Option<CrewRow>> {
+    if named(conn, &crew.name)?.is_some() {
         return Ok(None);
     }
-    write!(db, |conn| {
+    on!(conn, |conn| {
         Ok(Some(
             diesel::insert_into(crews::table)
                 .values(crew)
@@ -54,8 +54,8 @@ pub fn insert(db: &Database, crew: &NewCrew) -> DbResult<Option<CrewRow>> {
 }
 
 /// Every crew still working, by id.
-pub fn active(db: &Database) -> DbResult<Vec<CrewRow>> {
-    read!(db, |conn| Ok(crews::table
+pub fn active(conn: &mut Conn<'_>) -> DbResult<Vec<CrewRow>> {
+    on!(conn, |conn| Ok(crews::table
         .filter(crews::retired_at.is_null())
         .order(crews::id)
         .select(CrewRow::as_select())
@@ -63,16 +63,16 @@ pub fn active(db: &Database) -> DbResult<Vec<CrewRow>> {
 }
 
 /// The crew with this name, if any (retired ones too).
-pub fn named(db: &Database, name: &str) -> DbResult<Option<CrewRow>> {
-    read!(db, |conn| Ok(crews::table
+pub fn named(conn: &mut Conn<'_>, name: &str) -> DbResult<Option<CrewRow>> {
+    on!(conn, |conn| Ok(crews::table
         .filter(crews::name.eq(name))
         .select(CrewRow::as_select())
         .first(conn)
         .optional()?))
 }
 
-pub fn find(db: &Database, id: i64) -> DbResult<Option<CrewRow>> {
-    read!(db, |conn| Ok(crews::table
+pub fn find(conn: &mut Conn<'_>, id: i64) -> DbResult<Option<CrewRow>> {
+    on!(conn, |conn| Ok(crews::table
         .find(id)
         .select(CrewRow::as_select())
         .first(conn)
@@ -92,8 +92,8 @@ pub struct CrewChange {
 }
 
 /// Applies `change`; None when there is no such crew.
-pub fn update(db: &Database, id: i64, change: &CrewChange) -> DbResult<Option<CrewRow>> {
-    write!(db, |conn| Ok(diesel::update(crews::table.find(id))
+pub fn update(conn: &mut Conn<'_>, id: i64, change: &CrewChange) -> DbResult<Option<CrewRow>> {
+    on!(conn, |conn| Ok(diesel::update(crews::table.find(id))
         .set(change)
         .returning(CrewRow::as_returning())
         .get_result(conn)

@@ -4,7 +4,7 @@
 pub use super::issues::IssueRow;
 use super::schema::*;
 pub use super::segments::SegmentRow;
-use super::{Database, DbResult};
+use super::{Conn, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -207,8 +207,8 @@ impl CityRows {
 }
 
 /// True when the database holds neither road segments nor reports.
-pub fn is_empty(db: &Database) -> DbResult<bool> {
-    let (segments, reports): (i64, i64) = read!(db, |conn| {
+pub fn is_empty(conn: &mut Conn<'_>) -> DbResult<bool> {
+    let (segments, reports): (i64, i64) = on!(conn, |conn| {
         let segments = segments::table.count().get_result(conn)?;
         let reports = requests::table.count().get_result(conn)?;
         (segments, reports)
@@ -239,71 +239,64 @@ macro_rules! each_table {
     };
 }
 
-/// Loads `rows` in one transaction, calling `progress` with the rows stored so far.
-/// SQLite takes multi-row INSERTs; PostgreSQL takes COPY, several times faster there.
-pub fn load(db: &Database, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> DbResult<()> {
+/// Loads `rows` (inside the caller's transaction), calling `progress` with the rows
+/// stored so far. SQLite takes multi-row INSERTs; PostgreSQL takes COPY, several times
+/// faster there.
+pub fn load(conn: &mut Conn<'_>, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> DbResult<()> {
+    use diesel::connection::SimpleConnection;
     let mut done = 0usize;
-    match db {
-        Database::Sqlite { writer, .. } => {
-            let mut conn = writer.get()?;
+    match conn {
+        Conn::Sqlite(conn) => {
             // A bigger page cache for the bulk load (256 MiB), then back to the default.
-            use diesel::connection::SimpleConnection;
             conn.batch_execute("PRAGMA cache_size = -262144")?;
-            let loaded = conn.transaction(|conn| {
+            let mut insert_all = || -> DbResult<()> {
                 macro_rules! insert {
                     ($table:expr, $rows:expr, $columns:expr) => {
                         for chunk in $rows.chunks((PARAMETERS_PER_INSERT / $columns).max(1)) {
-                            diesel::insert_into($table).values(chunk).execute(conn)?;
+                            diesel::insert_into($table).values(chunk).execute(*conn)?;
                             done += chunk.len();
                             progress(done);
                         }
                     };
                 }
                 each_table!(rows, insert);
-                Ok::<_, super::DbError>(())
-            });
+                Ok(())
+            };
+            let loaded = insert_all();
             conn.batch_execute(&format!("PRAGMA cache_size = -{}", super::SQLITE_CACHE_KIB))?;
-            loaded?;
+            loaded
         }
-        Database::Postgres { pool } => {
-            let mut conn = pool.get()?;
-            conn.transaction(|conn| {
-                macro_rules! copy {
-                    ($table:expr, $rows:expr, $columns:expr) => {
-                        // COPY streams the rows; chunks only pace the progress bar.
-                        for chunk in $rows.chunks(100_000) {
-                            diesel::copy_from($table)
-                                .from_insertable(chunk)
-                                .execute(conn)?;
-                            done += chunk.len();
-                            progress(done);
-                        }
-                    };
-                }
-                each_table!(rows, copy);
-                Ok::<_, super::DbError>(())
-            })?;
-        }
-    }
-    if let Database::Postgres { pool } = db {
-        // Explicit ids leave PostgreSQL's sequences behind; move them past the loaded rows
-        // so the next report gets a fresh id.
-        use diesel::connection::SimpleConnection;
-        let mut conn = pool.get()?;
-        for table in [
-            "wards",
-            "crews",
-            "neighbourhoods",
-            "segments",
-            "issues",
-            "work_orders",
-            "requests",
-            "truth_potholes",
-        ] {
-            conn.batch_execute(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-            ))?;
+        Conn::Postgres(conn) => {
+            macro_rules! copy {
+                ($table:expr, $rows:expr, $columns:expr) => {
+                    // COPY streams the rows; chunks only pace the progress bar.
+                    for chunk in $rows.chunks(100_000) {
+                        diesel::copy_from($table)
+                            .from_insertable(chunk)
+                            .execute(*conn)?;
+                        done += chunk.len();
+                        progress(done);
+                    }
+                };
+            }
+            each_table!(rows, copy);
+            // Explicit ids leave PostgreSQL's sequences behind; move them past the loaded
+            // rows so the next report gets a fresh id.
+            for table in [
+                "wards",
+                "crews",
+                "neighbourhoods",
+                "segments",
+                "issues",
+                "work_orders",
+                "requests",
+                "truth_potholes",
+            ] {
+                conn.batch_execute(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                ))?;
+            }
+            Ok(())
         }
     }
-    Ok(())
 }

@@ -1,8 +1,7 @@
 //! The `issues` table: problems as the city tracks them, each gathering its reports.
 
-use super::requests::ISSUE_OPEN;
-use super::schema::issues;
-use super::{Database, DbResult};
+use super::schema::{issue_reporters, issues};
+use super::{Conn, DbResult};
 use crate::domain::{Circle, Coordinates};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
@@ -24,6 +23,26 @@ pub struct IssueRow {
     pub closed_at: Option<NaiveDateTime>,
     pub first_request_id: Option<i64>,
     /// The grid cell of the position ([`crate::grid`]).
+    pub cell: i64,
+}
+
+/// An issue's status while it takes new reports.
+pub const ISSUE_OPEN: &str = "open";
+/// An issue's status once it is closed: later reports nearby start a new one.
+pub const ISSUE_CLOSED: &str = "closed";
+
+/// A new issue, started by its first report.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = issues)]
+pub struct NewIssue<'a> {
+    pub service_code: &'a str,
+    pub status: &'a str,
+    pub lat: f64,
+    pub lon: f64,
+    pub segment_id: Option<i64>,
+    pub reporter_count: i32,
+    pub first_reported_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
     pub cell: i64,
 }
 
@@ -60,12 +79,12 @@ macro_rules! filtered {
 
 /// One page of issues matching `filter`, most recently reported first.
 pub fn list(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &IssueFilter,
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<IssueRow>> {
-    read!(db, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered!(filter)
         .select(IssueRow::as_select())
         .order((issues::first_reported_at.desc(), issues::id.desc()))
         .limit(limit)
@@ -73,18 +92,20 @@ pub fn list(
         .load(conn)?))
 }
 
-pub fn count(db: &Database, filter: &IssueFilter) -> DbResult<i64> {
-    read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
+pub fn count(conn: &mut Conn<'_>, filter: &IssueFilter) -> DbResult<i64> {
+    on!(conn, |conn| Ok(filtered!(filter)
+        .count()
+        .get_result(conn)?))
 }
 
 /// The issues matching `filter` in `window`, most recently reported first.
 pub fn located(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &IssueFilter,
     window: &Window,
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
-    let rows: Vec<(i64, f64, f64)> = read!(db, |conn| {
+    let rows: Vec<(i64, f64, f64)> = on!(conn, |conn| {
         let mut query = filtered!(filter)
             .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon));
@@ -103,8 +124,8 @@ pub fn located(
 }
 
 /// Issues by id, in the order of `ids`.
-pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<IssueRow>> {
-    let rows: Vec<IssueRow> = read!(db, |conn| issues::table
+pub fn by_ids(conn: &mut Conn<'_>, ids: &[i64]) -> DbResult<Vec<IssueRow>> {
+    let rows: Vec<IssueRow> = on!(conn, |conn| issues::table
         .filter(issues::id.eq_any(ids))
         .select(IssueRow::as_select())
         .load(conn)?);
@@ -114,7 +135,7 @@ pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<IssueRow>> {
 /// Open issues within `circle`, nearest first, with their distance in metres; at most
 /// `limit`.
 pub fn open_near(
-    db: &Database,
+    conn: &mut Conn<'_>,
     circle: Circle,
     service_code: Option<&str>,
     limit: usize,
@@ -125,7 +146,7 @@ pub fn open_near(
         ..IssueFilter::default()
     };
     let mut hits = Area::Circle(circle).search(Window::for_points, Order::Nearest, |window| {
-        located(db, &filter, window)
+        located(conn, &filter, window)
     })?;
     hits.truncate(limit);
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
@@ -133,11 +154,214 @@ pub fn open_near(
         .iter()
         .map(|h| (h.id, h.distance_m.unwrap_or(0.0)))
         .collect();
-    Ok(by_ids(db, &ids)?
+    Ok(by_ids(conn, &ids)?
         .into_iter()
         .map(|row| {
             let distance_m = distances.get(&row.id).copied().unwrap_or(0.0);
             (row, distance_m)
         })
+        .collect())
+}
+
+/// Serialises de-duplication of these services' reports across servers until the end of
+/// the transaction, so two servers receiving reports of one pothole at the same instant
+/// cannot both start an issue. SQLite has one writer, which already does this. Lock
+/// services in one order (sorted) so that two servers never wait on each other.
+pub fn lock_for_dedup(conn: &mut Conn<'_>, services: &[&str]) -> DbResult<()> {
+    if let Conn::Postgres(conn) = conn {
+        for service in services {
+            // hashtext is stable across servers and sessions; the prefix keeps these
+            // keys apart from any other advisory lock on the database.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('upkeep-dedup:' || $1))")
+                .bind::<diesel::sql_types::Text, _>(*service)
+                .execute(*conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// The open issue of `service_code` nearest the centre of `circle` and within it, if any.
+pub fn nearest_open(
+    conn: &mut Conn<'_>,
+    service_code: &str,
+    circle: Circle,
+) -> DbResult<Option<i64>> {
+    let window = Window::for_points(circle.bounding_box());
+    let bbox = window.bbox;
+    let candidates: Vec<(i64, f64, f64)> = on!(conn, |conn| {
+        let mut query = issues::table
+            .filter(issues::service_code.eq(service_code))
+            .filter(issues::status.eq(ISSUE_OPEN))
+            .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+            .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
+            .into_boxed();
+        if let Some(cells) = &window.cells {
+            query = query.filter(issues::cell.eq_any(cells.clone()));
+        }
+        query
+            .select((issues::id, issues::lat, issues::lon))
+            .load(conn)?
+    });
+    Ok(candidates
+        .into_iter()
+        .map(|(id, lat, lon)| (id, circle.centre.distance_m(Coordinates { lon, lat })))
+        .filter(|(_, distance)| *distance <= circle.radius_m)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(id, _)| id))
+}
+
+/// Starts an issue; returns its id.
+pub fn insert(conn: &mut Conn<'_>, issue: &NewIssue<'_>) -> DbResult<i64> {
+    Ok(on!(conn, |conn| diesel::insert_into(issues::table)
+        .values(issue)
+        .returning(issues::id)
+        .get_result(conn)?))
+}
+
+/// Records that the issue's first report is `request_id`.
+pub fn set_first_request(conn: &mut Conn<'_>, issue_id: i64, request_id: i64) -> DbResult<()> {
+    on!(conn, |conn| diesel::update(issues::table.find(issue_id))
+        .set(issues::first_request_id.eq(request_id))
+        .execute(conn)?);
+    Ok(())
+}
+
+/// True when any of `reporters` has reported this issue before.
+pub fn reported_by_any(conn: &mut Conn<'_>, issue_id: i64, reporters: &[String]) -> DbResult<bool> {
+    if reporters.is_empty() {
+        return Ok(false);
+    }
+    let seen: i64 = on!(conn, |conn| issue_reporters::table
+        .filter(issue_reporters::issue_id.eq(issue_id))
+        .filter(issue_reporters::reporter.eq_any(reporters))
+        .count()
+        .get_result(conn)?);
+    Ok(seen > 0)
+}
+
+/// Remembers who reported the issue, so they are not counted twice.
+pub fn add_reporters(conn: &mut Conn<'_>, issue_id: i64, reporters: &[String]) -> DbResult<()> {
+    for reporter in reporters {
+        on!(conn, |conn| diesel::insert_into(issue_reporters::table)
+            .values((
+                issue_reporters::issue_id.eq(issue_id),
+                issue_reporters::reporter.eq(reporter),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)?);
+    }
+    Ok(())
+}
+
+/// A further report joined the issue at `at`: it counts one more reporter unless
+/// `same_reporter`. Returns the issue's first report.
+pub fn join(
+    conn: &mut Conn<'_>,
+    issue_id: i64,
+    same_reporter: bool,
+    at: NaiveDateTime,
+) -> DbResult<Option<i64>> {
+    Ok(on!(conn, |conn| {
+        diesel::update(issues::table.find(issue_id))
+            .set((
+                issues::reporter_count.eq(issues::reporter_count + i32::from(!same_reporter)),
+                issues::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        issues::table
+            .find(issue_id)
+            .select(issues::first_request_id)
+            .first(conn)?
+    }))
+}
+
+/// Opens or closes an issue at `at`.
+pub fn set_open(conn: &mut Conn<'_>, issue_id: i64, open: bool, at: NaiveDateTime) -> DbResult<()> {
+    let closed_at = (!open).then_some(at);
+    on!(conn, |conn| diesel::update(issues::table.find(issue_id))
+        .set((
+            issues::status.eq(if open { ISSUE_OPEN } else { ISSUE_CLOSED }),
+            issues::updated_at.eq(at),
+            issues::closed_at.eq(closed_at),
+        ))
+        .execute(conn)?);
+    Ok(())
+}
+
+/// For each issue, its first report's id (kept on the issue when it is started).
+pub fn first_reports(
+    conn: &mut Conn<'_>,
+    issue_ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, i64>> {
+    let pairs: Vec<(i64, Option<i64>)> = on!(conn, |conn| issues::table
+        .filter(issues::id.eq_any(issue_ids))
+        .select((issues::id, issues::first_request_id))
+        .load(conn)?);
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(issue, first)| Some((issue, first?)))
+        .collect())
+}
+
+/// Open issues that have no work order yet, with their segment's road class.
+pub fn without_orders(
+    conn: &mut Conn<'_>,
+    limit: i64,
+) -> DbResult<Vec<(IssueRow, Option<String>)>> {
+    use super::schema::{segments, work_orders};
+    use diesel::dsl::{exists, not};
+    on!(conn, |conn| Ok(issues::table
+        .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
+        .filter(issues::status.eq(ISSUE_OPEN))
+        .filter(not(exists(
+            work_orders::table.filter(work_orders::issue_id.eq(issues::id.nullable()))
+        )))
+        .select((IssueRow::as_select(), segments::road_class.nullable(),))
+        .order(issues::id)
+        .limit(limit)
+        .load(conn)?))
+}
+
+/// (ward, category, open?, first reported, closed) of every issue first reported in
+/// `[from, to]`, for planner statistics.
+pub type IssueLife = (
+    Option<i64>,
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+pub fn lives(
+    conn: &mut Conn<'_>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> DbResult<Vec<IssueLife>> {
+    use super::schema::segments;
+    on!(conn, |conn| Ok(issues::table
+        .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
+        .filter(issues::first_reported_at.between(from, to))
+        .select((
+            segments::ward_id.nullable(),
+            issues::service_code,
+            issues::status,
+            issues::first_reported_at,
+            issues::closed_at,
+        ))
+        .load(conn)?))
+}
+
+/// Open issues per ward.
+pub fn open_counts_by_ward(conn: &mut Conn<'_>) -> DbResult<std::collections::HashMap<i64, i64>> {
+    use super::schema::segments;
+    let rows: Vec<(Option<i64>, i64)> = on!(conn, |conn| issues::table
+        .inner_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
+        .filter(issues::status.eq(ISSUE_OPEN))
+        .group_by(segments::ward_id)
+        .select((segments::ward_id, diesel::dsl::count_star()))
+        .load(conn)?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(ward, n)| Some((ward?, n)))
         .collect())
 }

@@ -4,7 +4,7 @@
 //! servers in front of one PostgreSQL can serve every photo.
 
 use super::schema::media;
-use super::{Database, DbResult};
+use super::{Conn, DbResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -20,8 +20,8 @@ pub struct MediaRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn find(db: &Database, id: &str) -> DbResult<Option<MediaRow>> {
-    read!(db, |conn| Ok(media::table
+pub fn find(conn: &mut Conn<'_>, id: &str) -> DbResult<Option<MediaRow>> {
+    on!(conn, |conn| Ok(media::table
         .find(id)
         .select(MediaRow::as_select())
         .first(conn)
@@ -29,8 +29,8 @@ pub fn find(db: &Database, id: &str) -> DbResult<Option<MediaRow>> {
 }
 
 /// Stores one photo (a staff upload; residents' photos are stored with their report).
-pub fn insert(db: &Database, row: &MediaRow) -> DbResult<()> {
-    write!(db, |conn| {
+pub fn insert(conn: &mut Conn<'_>, row: &MediaRow) -> DbResult<()> {
+    on!(conn, |conn| {
         diesel::insert_into(media::table)
             .values(row)
             .execute(conn)?;

@@ -3,41 +3,27 @@
 //! Two backends share one schema and one set of queries. SQLite is embedded: one writer
 //! connection (SQLite allows one writer at a time, so queuing in the pool beats busy
 //! retries) and a pool of read-only connections, in WAL mode so readers never block the
-//! writer. PostgreSQL uses one pool for both. Query code is written once and compiled for
-//! each connection type by the [`read`] and [`write`] macros.
+//! writer. PostgreSQL uses one pool for both.
+//!
+//! Each table has one file here, the only place its SQL lives. Query functions take a
+//! [`Conn`] and never open a connection or a transaction of their own: the workflow
+//! (intake, a work order's change, an import batch) opens one with [`Database::read`] or
+//! [`Database::write`] and calls them in order, so several tables change together or
+//! not at all.
 //!
 //! Functions here return [`DbError`]; the HTTP layer decides what a caller sees.
 
-/// Runs `$body` with `$conn` bound to a connection that may only read.
-macro_rules! read {
-    ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
-            $crate::db::Database::Sqlite { readers, .. } => {
-                let mut pooled = readers.get()?;
-                let $conn: &mut diesel::sqlite::SqliteConnection = &mut pooled;
+/// Runs `$body` with `$c` bound to the concrete connection inside `$conn` (a
+/// `&mut Conn`): query code is written once and compiled for each backend.
+macro_rules! on {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite($c) => {
+                let $c: &mut diesel::sqlite::SqliteConnection = $c;
                 $body
             }
-            $crate::db::Database::Postgres { pool } => {
-                let mut pooled = pool.get()?;
-                let $conn: &mut diesel::pg::PgConnection = &mut pooled;
-                $body
-            }
-        }
-    };
-}
-
-/// Runs `$body` with `$conn` bound to a connection that may write.
-macro_rules! write {
-    ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
-            $crate::db::Database::Sqlite { writer, .. } => {
-                let mut pooled = writer.get()?;
-                let $conn: &mut diesel::sqlite::SqliteConnection = &mut pooled;
-                $body
-            }
-            $crate::db::Database::Postgres { pool } => {
-                let mut pooled = pool.get()?;
-                let $conn: &mut diesel::pg::PgConnection = &mut pooled;
+            $crate::db::Conn::Postgres($c) => {
+                let $c: &mut diesel::pg::PgConnection = $c;
                 $body
             }
         }
@@ -48,16 +34,19 @@ pub mod api_keys;
 pub mod crews;
 pub mod demo;
 pub mod issues;
+pub mod maintenance;
 pub mod media;
 pub mod priority;
 pub mod requests;
 pub mod risk;
 pub mod schema;
 pub mod segments;
+pub mod sensor_readings;
 pub mod services;
+pub mod truth;
 pub mod wards;
+pub mod weather;
 pub mod work_orders;
-pub mod writer;
 
 use crate::config::DatabaseUrl;
 use diesel::connection::SimpleConnection;
@@ -94,34 +83,31 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
-/// A transaction that will write. On SQLite it takes the write lock when it begins
-/// (`BEGIN IMMEDIATE`): a transaction that reads first and then writes could otherwise
-/// fail at once with "database is locked" when another process (a second server on the
-/// same file) writes in between, instead of waiting its turn.
-pub(crate) trait WriteTransaction: diesel::Connection {
-    fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut Self) -> Result<T, E>,
-        E: From<diesel::result::Error>;
+/// A connection of either backend, lent by [`Database::read`] or [`Database::write`]
+/// for one unit of work.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
 }
 
-impl WriteTransaction for SqliteConnection {
-    fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut Self) -> Result<T, E>,
-        E: From<diesel::result::Error>,
-    {
-        self.immediate_transaction(work)
+/// Why a write transaction was rolled back: the work's own error, or the database's.
+enum Rollback<E> {
+    Work(E),
+    Database(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for Rollback<E> {
+    fn from(error: diesel::result::Error) -> Self {
+        Rollback::Database(error)
     }
 }
 
-impl WriteTransaction for PgConnection {
-    fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut Self) -> Result<T, E>,
-        E: From<diesel::result::Error>,
-    {
-        diesel::Connection::transaction(self, work)
+impl<E: From<DbError>> Rollback<E> {
+    fn into_error(self) -> E {
+        match self {
+            Rollback::Work(error) => error,
+            Rollback::Database(error) => E::from(DbError::Query(error)),
+        }
     }
 }
 
@@ -234,6 +220,53 @@ impl Database {
         Ok(())
     }
 
+    /// Runs `work` on a connection that may only read (on SQLite, one of the readers, so
+    /// reads never wait for the writer). Consecutive reads are not one snapshot; use
+    /// [`Database::write`] when they must agree.
+    pub fn read<T, E>(&self, work: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        match self {
+            Database::Sqlite { readers, .. } => {
+                let mut pooled = readers.get().map_err(DbError::from)?;
+                work(&mut Conn::Sqlite(&mut pooled))
+            }
+            Database::Postgres { pool } => {
+                let mut pooled = pool.get().map_err(DbError::from)?;
+                work(&mut Conn::Postgres(&mut pooled))
+            }
+        }
+    }
+
+    /// Runs `work` in one write transaction: everything it writes is committed together
+    /// when it returns `Ok`, and nothing is when it returns `Err`.
+    ///
+    /// On SQLite the transaction takes the write lock when it begins (`BEGIN IMMEDIATE`):
+    /// one that read first and then wrote could otherwise fail at once with "database is
+    /// locked" when another process (a second server on the same file) wrote in between,
+    /// instead of waiting its turn.
+    pub fn write<T, E>(&self, work: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let done = match self {
+            Database::Sqlite { writer, .. } => {
+                let mut pooled = writer.get().map_err(DbError::from)?;
+                pooled.immediate_transaction(|conn| {
+                    work(&mut Conn::Sqlite(conn)).map_err(Rollback::Work)
+                })
+            }
+            Database::Postgres { pool } => {
+                let mut pooled = pool.get().map_err(DbError::from)?;
+                diesel::Connection::transaction(&mut *pooled, |conn| {
+                    work(&mut Conn::Postgres(conn)).map_err(Rollback::Work)
+                })
+            }
+        };
+        done.map_err(Rollback::into_error)
+    }
+
     /// Short name of the backend, for logs and `/health`.
     pub fn backend_name(&self) -> &'static str {
         match self {
@@ -244,8 +277,7 @@ impl Database {
 
     /// A trivial round trip, for health checks.
     pub fn ping(&self) -> DbResult<()> {
-        read!(self, |conn| conn.batch_execute("SELECT 1")?);
-        Ok(())
+        self.read(|conn| Ok(on!(conn, |c| c.batch_execute("SELECT 1"))?))
     }
 }
 
@@ -269,7 +301,7 @@ mod tests {
                 ).to_string();
                 let sql = sql.split(" -- binds").next().unwrap_or_default().replace('?', "0");
                 let run = || -> DbResult<usize> {
-                    Ok(read!(&db, |conn| diesel::sql_query(&sql).execute(conn)?))
+                    db.read(|conn| Ok(on!(conn, |c| diesel::sql_query(&sql).execute(c))?))
                 };
                 run().unwrap_or_else(|e| panic!("table {}: {e}", stringify!($table)));
             )*};

@@ -2,7 +2,7 @@
 //! weekly inspections happen once a week, whichever server gets there first.
 
 use super::schema::{inspection_plans, priority_weights};
-use super::{Database, DbResult};
+use super::{Conn, DbResult};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -10,8 +10,8 @@ use diesel::prelude::*;
 const WEIGHTS_ROW: i64 = 1;
 
 /// The stored weights (JSON), who set them and when; None until a planner sets them.
-pub fn weights(db: &Database) -> DbResult<Option<(String, String, NaiveDateTime)>> {
-    read!(db, |conn| Ok(priority_weights::table
+pub fn weights(conn: &mut Conn<'_>) -> DbResult<Option<(String, String, NaiveDateTime)>> {
+    on!(conn, |conn| Ok(priority_weights::table
         .find(WEIGHTS_ROW)
         .select((
             priority_weights::weights,
@@ -22,8 +22,8 @@ pub fn weights(db: &Database) -> DbResult<Option<(String, String, NaiveDateTime)
         .optional()?))
 }
 
-pub fn set_weights(db: &Database, json: &str, by: &str, at: NaiveDateTime) -> DbResult<()> {
-    write!(db, |conn| {
+pub fn set_weights(conn: &mut Conn<'_>, json: &str, by: &str, at: NaiveDateTime) -> DbResult<()> {
+    on!(conn, |conn| {
         diesel::insert_into(priority_weights::table)
             .values((
                 priority_weights::id.eq(WEIGHTS_ROW),
@@ -44,8 +44,8 @@ pub fn set_weights(db: &Database, json: &str, by: &str, at: NaiveDateTime) -> Db
 }
 
 /// Whether `week` has been planned already (by any server).
-pub fn week_planned(db: &Database, week: NaiveDate) -> DbResult<bool> {
-    let found: Option<NaiveDate> = read!(db, |conn| inspection_plans::table
+pub fn week_planned(conn: &mut Conn<'_>, week: NaiveDate) -> DbResult<bool> {
+    let found: Option<NaiveDate> = on!(conn, |conn| inspection_plans::table
         .find(week)
         .select(inspection_plans::week_start)
         .first(conn)
@@ -54,27 +54,29 @@ pub fn week_planned(db: &Database, week: NaiveDate) -> DbResult<bool> {
 }
 
 /// Claims the planning of `week`; false when another server (or an earlier run) has.
-pub fn claim_week(db: &Database, week: NaiveDate, at: NaiveDateTime) -> DbResult<bool> {
-    write!(db, |conn| Ok(diesel::insert_into(inspection_plans::table)
-        .values((
-            inspection_plans::week_start.eq(week),
-            inspection_plans::planned_at.eq(at),
-            inspection_plans::orders.eq(0),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)?
+pub fn claim_week(conn: &mut Conn<'_>, week: NaiveDate, at: NaiveDateTime) -> DbResult<bool> {
+    on!(conn, |conn| Ok(diesel::insert_into(
+        inspection_plans::table
+    )
+    .values((
+        inspection_plans::week_start.eq(week),
+        inspection_plans::planned_at.eq(at),
+        inspection_plans::orders.eq(0),
+    ))
+    .on_conflict_do_nothing()
+    .execute(conn)?
         == 1))
 }
 
 /// Records how many inspections `week` got (adding to a week planned by hand again).
 pub fn record_week(
-    db: &Database,
+    conn: &mut Conn<'_>,
     week: NaiveDate,
     at: NaiveDateTime,
     orders: usize,
 ) -> DbResult<()> {
     let orders = i32::try_from(orders).unwrap_or(i32::MAX);
-    write!(db, |conn| {
+    on!(conn, |conn| {
         diesel::insert_into(inspection_plans::table)
             .values((
                 inspection_plans::week_start.eq(week),

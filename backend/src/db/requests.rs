@@ -1,8 +1,7 @@
 //! The `requests` and `request_updates` tables: residents' reports and their history.
 
-use super::media::MediaRow;
-use super::schema::{issue_reporters, issues, media, request_updates, requests};
-use super::{Database, DbResult, WriteTransaction};
+use super::schema::{request_updates, requests};
+use super::{Conn, DbResult};
 use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
@@ -107,248 +106,35 @@ pub struct UpdateRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Insertable)]
+/// A new entry of a report's history.
+#[derive(Debug, Insertable)]
 #[diesel(table_name = request_updates)]
-pub(super) struct NewUpdate<'a> {
-    pub(super) request_id: i64,
-    pub(super) status: &'a str,
-    pub(super) description: Option<&'a str>,
-    pub(super) media_url: Option<&'a str>,
-    pub(super) author: &'a str,
-    pub(super) created_at: NaiveDateTime,
+pub struct NewUpdate<'a> {
+    pub request_id: i64,
+    pub status: &'a str,
+    pub description: Option<&'a str>,
+    pub media_url: Option<&'a str>,
+    pub author: &'a str,
+    pub created_at: NaiveDateTime,
 }
 
-/// A report to store with its photo (if any) and the first line of its history.
-pub struct Submission {
-    pub request: NewRequest,
-    pub photo: Option<MediaRow>,
-    pub first_note: &'static str,
-    /// Join the nearest open issue of the same service within this many metres, or
-    /// start a new issue; None: no issue (reports without a position, queued requests).
-    pub duplicate_radius_m: Option<f64>,
-    /// The notice for a report that joined an issue, given the issue's first report.
-    pub duplicate_notice: fn(i64) -> String,
+/// Stores a report; returns it as stored.
+pub fn insert(conn: &mut Conn<'_>, request: &NewRequest) -> DbResult<RequestRow> {
+    Ok(on!(conn, |conn| diesel::insert_into(requests::table)
+        .values(request)
+        .returning(RequestRow::as_returning())
+        .get_result(conn)?))
 }
 
-/// A stored report, and the first report of the issue it joined if it was a duplicate.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub row: RequestRow,
-    pub duplicate_of: Option<i64>,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = issues)]
-struct NewIssue<'a> {
-    service_code: &'a str,
-    status: &'a str,
-    lat: f64,
-    lon: f64,
-    segment_id: Option<i64>,
-    reporter_count: i32,
-    first_reported_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    cell: i64,
-}
-
-/// Stores each submission with its photo and first history entry, all in one
-/// transaction: either every one is stored or none is. Returns them in order.
-///
-/// De-duplication happens here, inside the transaction, so two reports of one pothole
-/// arriving at once cannot both start an issue.
-pub fn insert_all(db: &Database, submissions: &[&Submission]) -> DbResult<Vec<Stored>> {
-    // Services whose reports may join an issue, in one order so that two servers locking
-    // several never wait on each other in a cycle.
-    let mut services: Vec<&str> = submissions
-        .iter()
-        .filter(|s| s.duplicate_radius_m.is_some())
-        .map(|s| s.request.service_code.as_str())
-        .collect();
-    services.sort_unstable();
-    services.dedup();
-    write!(db, |conn| conn.write_transaction(|conn| {
-        DedupLock::lock(conn, &services)?;
-        let mut stored = Vec::with_capacity(submissions.len());
-        for submission in submissions {
-            if let Some(photo) = &submission.photo {
-                diesel::insert_into(media::table)
-                    .values(photo)
-                    .execute(conn)?;
-            }
-            let mut request = std::borrow::Cow::Borrowed(&submission.request);
-            let mut duplicate_of = None;
-            let mut starts_issue = None;
-            if let (Some(radius_m), Some(lat), Some(lon)) =
-                (submission.duplicate_radius_m, request.lat, request.lon)
-            {
-                let circle = Circle {
-                    centre: Coordinates { lon, lat },
-                    radius_m,
-                };
-                let window = Window::for_points(circle.bounding_box());
-                let bbox = window.bbox;
-                let mut query = issues::table
-                    .filter(issues::service_code.eq(&request.service_code))
-                    .filter(issues::status.eq(ISSUE_OPEN))
-                    .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
-                    .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
-                    .into_boxed();
-                if let Some(cells) = &window.cells {
-                    query = query.filter(issues::cell.eq_any(cells.clone()));
-                }
-                let candidates: Vec<(i64, f64, f64)> = query
-                    .select((issues::id, issues::lat, issues::lon))
-                    .load(conn)?;
-                let nearest = candidates
-                    .into_iter()
-                    .map(|(id, lat, lon)| (id, circle.centre.distance_m(Coordinates { lon, lat })))
-                    .filter(|(_, distance)| *distance <= radius_m)
-                    .min_by(|a, b| a.1.total_cmp(&b.1));
-                let reporters = reporter_keys(&request);
-                let (issue_id, new_issue) = match nearest {
-                    Some((issue_id, _)) => {
-                        // The same resident reporting twice is not a second reporter;
-                        // anonymous reports each count.
-                        let seen_before: i64 = if reporters.is_empty() {
-                            0
-                        } else {
-                            issue_reporters::table
-                                .filter(issue_reporters::issue_id.eq(issue_id))
-                                .filter(issue_reporters::reporter.eq_any(&reporters))
-                                .count()
-                                .get_result(conn)?
-                        };
-                        diesel::update(issues::table.find(issue_id))
-                            .set((
-                                issues::reporter_count
-                                    .eq(issues::reporter_count + i32::from(seen_before == 0)),
-                                issues::updated_at.eq(request.requested_at),
-                            ))
-                            .execute(conn)?;
-                        duplicate_of = issues::table
-                            .find(issue_id)
-                            .select(issues::first_request_id)
-                            .first(conn)?;
-                        (issue_id, false)
-                    }
-                    None => {
-                        let issue_id = diesel::insert_into(issues::table)
-                            .values(NewIssue {
-                                service_code: &request.service_code,
-                                status: ISSUE_OPEN,
-                                lat,
-                                lon,
-                                segment_id: request.segment_id,
-                                reporter_count: 1,
-                                first_reported_at: request.requested_at,
-                                updated_at: request.requested_at,
-                                cell: crate::grid::cell_of(Coordinates { lon, lat }),
-                            })
-                            .returning(issues::id)
-                            .get_result(conn)?;
-                        (issue_id, true)
-                    }
-                };
-                for reporter in &reporters {
-                    diesel::insert_into(issue_reporters::table)
-                        .values((
-                            issue_reporters::issue_id.eq(issue_id),
-                            issue_reporters::reporter.eq(reporter),
-                        ))
-                        .on_conflict_do_nothing()
-                        .execute(conn)?;
-                }
-                starts_issue = new_issue.then_some(issue_id);
-                let owned = request.to_mut();
-                owned.issue_id = Some(issue_id);
-                if let Some(parent) = duplicate_of {
-                    owned.service_notice = Some((submission.duplicate_notice)(parent));
-                }
-            }
-            let row: RequestRow = diesel::insert_into(requests::table)
-                .values(request.as_ref())
-                .returning(RequestRow::as_returning())
-                .get_result(conn)?;
-            if let Some(issue_id) = starts_issue {
-                diesel::update(issues::table.find(issue_id))
-                    .set(issues::first_request_id.eq(row.id))
-                    .execute(conn)?;
-            }
-            diesel::insert_into(request_updates::table)
-                .values(NewUpdate {
-                    request_id: row.id,
-                    status: &row.status,
-                    description: Some(submission.first_note),
-                    media_url: row.media_url.as_deref(),
-                    author: "resident",
-                    created_at: row.requested_at,
-                })
-                .execute(conn)?;
-            stored.push(Stored { row, duplicate_of });
-        }
-        Ok(stored)
-    }))
-}
-
-/// Serialises de-duplication of one service's reports across servers until the end of
-/// the transaction, so two servers receiving reports of one pothole at the same instant
-/// cannot both start an issue. SQLite has one writer, which already does this.
-trait DedupLock {
-    fn lock(&mut self, services: &[&str]) -> diesel::QueryResult<()>;
-}
-
-impl DedupLock for diesel::sqlite::SqliteConnection {
-    fn lock(&mut self, _services: &[&str]) -> diesel::QueryResult<()> {
-        Ok(())
+/// Adds entries to reports' history.
+pub fn add_updates(conn: &mut Conn<'_>, updates: &[NewUpdate<'_>]) -> DbResult<()> {
+    if updates.is_empty() {
+        return Ok(());
     }
-}
-
-impl DedupLock for diesel::pg::PgConnection {
-    fn lock(&mut self, services: &[&str]) -> diesel::QueryResult<()> {
-        for service in services {
-            // hashtext is stable across servers and sessions; the prefix keeps these
-            // keys apart from any other advisory lock on the database.
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('upkeep-dedup:' || $1))")
-                .bind::<diesel::sql_types::Text, _>(*service)
-                .execute(self)?;
-        }
-        Ok(())
-    }
-}
-
-/// How the reporter of `request` may be recognised again: by e-mail, device or
-/// account, whichever it gave (none for an anonymous report).
-fn reporter_keys(request: &NewRequest) -> Vec<String> {
-    [
-        ("email", &request.email),
-        ("device", &request.device_id),
-        ("account", &request.account_id),
-    ]
-    .into_iter()
-    .filter_map(|(kind, value)| {
-        value
-            .as_deref()
-            .map(|v| format!("{kind}:{}", v.trim().to_lowercase()))
-    })
-    .collect()
-}
-
-/// An issue's status while it takes new reports.
-pub const ISSUE_OPEN: &str = "open";
-
-/// For each issue, its first report's id (kept on the issue when it is started).
-pub fn first_reports(
-    db: &Database,
-    issue_ids: &[i64],
-) -> DbResult<std::collections::HashMap<i64, i64>> {
-    let pairs: Vec<(i64, Option<i64>)> = read!(db, |conn| issues::table
-        .filter(issues::id.eq_any(issue_ids))
-        .select((issues::id, issues::first_request_id))
-        .load(conn)?);
-    Ok(pairs
-        .into_iter()
-        .filter_map(|(issue, first)| Some((issue, first?)))
-        .collect())
+    on!(conn, |conn| diesel::insert_into(request_updates::table)
+        .values(updates)
+        .execute(conn)?);
+    Ok(())
 }
 
 /// What a list of reports is narrowed to. Only accepted reports are ever listed.
@@ -408,13 +194,13 @@ macro_rules! filtered {
 
 /// One page of reports matching `filter`, newest first.
 pub fn list(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &RequestFilter,
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<RequestRow>> {
     match filter.circle {
-        None => read!(db, |conn| Ok(filtered!(filter)
+        None => on!(conn, |conn| Ok(filtered!(filter)
             .select(RequestRow::as_select())
             .order((requests::requested_at.desc(), requests::id.desc()))
             .limit(limit)
@@ -423,7 +209,7 @@ pub fn list(
         Some(circle) => {
             // The circle is cut to the true great-circle distance before paging.
             let hits = Area::Circle(circle).search(Window::for_points, Order::AsFetched, |w| {
-                located(db, filter, w)
+                located(conn, filter, w)
             })?;
             let ids: Vec<i64> = hits
                 .iter()
@@ -431,14 +217,16 @@ pub fn list(
                 .take(usize::try_from(limit).unwrap_or(usize::MAX))
                 .map(|h| h.id)
                 .collect();
-            by_ids(db, &ids)
+            by_ids(conn, &ids)
         }
     }
 }
 
 /// How many reports match `filter` (without its circle).
-pub fn count(db: &Database, filter: &RequestFilter) -> DbResult<i64> {
-    read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
+pub fn count(conn: &mut Conn<'_>, filter: &RequestFilter) -> DbResult<i64> {
+    on!(conn, |conn| Ok(filtered!(filter)
+        .count()
+        .get_result(conn)?))
 }
 
 /// The reports matching `filter` (without its circle) whose position lies in `window`,
@@ -447,12 +235,12 @@ pub fn count(db: &Database, filter: &RequestFilter) -> DbResult<i64> {
 /// Without other filters this reads only the covering index `requests_cell`, so it is
 /// ordered here rather than in SQL.
 pub fn located(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &RequestFilter,
     window: &Window,
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
-    let mut rows: Vec<(i64, Option<f64>, Option<f64>, NaiveDateTime)> = read!(db, |conn| {
+    let mut rows: Vec<(i64, Option<f64>, Option<f64>, NaiveDateTime)> = on!(conn, |conn| {
         let mut query = filtered!(filter)
             .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
@@ -484,8 +272,8 @@ pub fn located(
 }
 
 /// Accepted reports by id, in the order of `ids`.
-pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<RequestRow>> {
-    let rows: Vec<RequestRow> = read!(db, |conn| requests::table
+pub fn by_ids(conn: &mut Conn<'_>, ids: &[i64]) -> DbResult<Vec<RequestRow>> {
+    let rows: Vec<RequestRow> = on!(conn, |conn| requests::table
         .filter(requests::id.eq_any(ids))
         .filter(requests::accepted_at.is_not_null())
         .select(RequestRow::as_select())
@@ -494,8 +282,8 @@ pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<RequestRow>> {
 }
 
 /// An accepted report by id.
-pub fn find(db: &Database, id: i64) -> DbResult<Option<RequestRow>> {
-    read!(db, |conn| Ok(requests::table
+pub fn find(conn: &mut Conn<'_>, id: i64) -> DbResult<Option<RequestRow>> {
+    on!(conn, |conn| Ok(requests::table
         .filter(requests::id.eq(id))
         .filter(requests::accepted_at.is_not_null())
         .select(RequestRow::as_select())
@@ -504,8 +292,8 @@ pub fn find(db: &Database, id: i64) -> DbResult<Option<RequestRow>> {
 }
 
 /// A report by the token its client was given, accepted or not.
-pub fn find_by_token(db: &Database, token: &str) -> DbResult<Option<RequestRow>> {
-    read!(db, |conn| Ok(requests::table
+pub fn find_by_token(conn: &mut Conn<'_>, token: &str) -> DbResult<Option<RequestRow>> {
+    on!(conn, |conn| Ok(requests::table
         .filter(requests::token.eq(token))
         .select(RequestRow::as_select())
         .first(conn)
@@ -513,8 +301,8 @@ pub fn find_by_token(db: &Database, token: &str) -> DbResult<Option<RequestRow>>
 }
 
 /// The history of these reports, oldest entry first.
-pub fn updates_for(db: &Database, request_ids: &[i64]) -> DbResult<Vec<UpdateRow>> {
-    read!(db, |conn| Ok(request_updates::table
+pub fn updates_for(conn: &mut Conn<'_>, request_ids: &[i64]) -> DbResult<Vec<UpdateRow>> {
+    on!(conn, |conn| Ok(request_updates::table
         .filter(request_updates::request_id.eq_any(request_ids))
         .order((request_updates::created_at, request_updates::id))
         .select(UpdateRow::as_select())
@@ -523,13 +311,13 @@ pub fn updates_for(db: &Database, request_ids: &[i64]) -> DbResult<Vec<UpdateRow
 
 /// History entries of accepted reports made in `[from, to]`, oldest first.
 pub fn updates_between(
-    db: &Database,
+    conn: &mut Conn<'_>,
     from: NaiveDateTime,
     to: NaiveDateTime,
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<UpdateRow>> {
-    read!(db, |conn| Ok(request_updates::table
+    on!(conn, |conn| Ok(request_updates::table
         .inner_join(requests::table)
         .filter(requests::accepted_at.is_not_null())
         .filter(request_updates::created_at.between(from, to))
@@ -540,69 +328,102 @@ pub fn updates_between(
         .load(conn)?))
 }
 
-/// Sets a report's status with a note for the resident, and records it in the history.
-/// Returns the updated report, or None if there is no accepted report with that id.
-pub fn change_status(
-    db: &Database,
+/// Sets an accepted report's status with a note for the resident. Returns the updated
+/// report, or None if there is no accepted report with that id.
+pub fn set_status(
+    conn: &mut Conn<'_>,
     id: i64,
     status: RequestStatus,
     notes: Option<&str>,
-    author: &str,
     at: NaiveDateTime,
 ) -> DbResult<Option<RequestRow>> {
     let closed_at = (!status.is_open()).then_some(at);
-    write!(db, |conn| conn.write_transaction(|conn| {
-        let updated: Option<RequestRow> = diesel::update(
-            requests::table
-                .filter(requests::id.eq(id))
-                .filter(requests::accepted_at.is_not_null()),
-        )
-        .set((
-            requests::status.eq(status.as_str()),
-            requests::status_notes.eq(notes),
-            requests::updated_at.eq(at),
-            requests::closed_at.eq(closed_at),
-        ))
-        .returning(RequestRow::as_returning())
-        .get_result(conn)
-        .optional()?;
-        if let Some(row) = &updated {
-            // A closed report closes its issue, so later reports there start a new one.
-            if let Some(issue_id) = row.issue_id {
-                diesel::update(issues::table.find(issue_id))
-                    .set((
-                        issues::status.eq(if status.is_open() {
-                            ISSUE_OPEN
-                        } else {
-                            "closed"
-                        }),
-                        issues::updated_at.eq(at),
-                        issues::closed_at.eq(closed_at),
-                    ))
-                    .execute(conn)?;
-                if !status.is_open() {
-                    super::work_orders::cancel_open_order!(conn, issue_id, author, at);
-                }
-            }
-            diesel::insert_into(request_updates::table)
-                .values(NewUpdate {
-                    request_id: row.id,
-                    status: status.as_str(),
-                    description: notes,
-                    media_url: None,
-                    author,
-                    created_at: at,
-                })
-                .execute(conn)?;
-        }
-        Ok(updated)
-    }))
+    Ok(on!(conn, |conn| diesel::update(
+        requests::table
+            .filter(requests::id.eq(id))
+            .filter(requests::accepted_at.is_not_null()),
+    )
+    .set((
+        requests::status.eq(status.as_str()),
+        requests::status_notes.eq(notes),
+        requests::updated_at.eq(at),
+        requests::closed_at.eq(closed_at),
+    ))
+    .returning(RequestRow::as_returning())
+    .get_result(conn)
+    .optional()?))
+}
+
+/// Sets every report of an issue now in one of the `from` statuses to `to`, with a note
+/// for residents, and records it in their history as written by `author`. Returns the
+/// ids of the reports changed.
+pub fn set_status_of_issue(
+    conn: &mut Conn<'_>,
+    issue_id: i64,
+    from: &[RequestStatus],
+    to: RequestStatus,
+    note: &str,
+    author: &str,
+    at: NaiveDateTime,
+) -> DbResult<Vec<i64>> {
+    let closed_at = (!to.is_open()).then_some(at);
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let ids: Vec<i64> = on!(conn, |conn| {
+        let ids: Vec<i64> = requests::table
+            .filter(requests::issue_id.eq(issue_id))
+            .filter(requests::status.eq_any(from))
+            .select(requests::id)
+            .load(conn)?;
+        diesel::update(requests::table.filter(requests::id.eq_any(&ids)))
+            .set((
+                requests::status.eq(to.as_str()),
+                requests::status_notes.eq(note),
+                requests::updated_at.eq(at),
+                requests::closed_at.eq(closed_at),
+            ))
+            .execute(conn)?;
+        ids
+    });
+    let updates: Vec<NewUpdate<'_>> = ids
+        .iter()
+        .map(|&request_id| NewUpdate {
+            request_id,
+            status: to.as_str(),
+            description: Some(note),
+            media_url: None,
+            author,
+            created_at: at,
+        })
+        .collect();
+    add_updates(conn, &updates)?;
+    Ok(ids)
+}
+
+/// The attribute answers (JSON text) of every report of the given issues.
+pub fn answers_of_issues(conn: &mut Conn<'_>, issue_ids: &[i64]) -> DbResult<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    // Bounded IN lists keep both backends well inside their parameter limits.
+    for chunk in issue_ids.chunks(10_000) {
+        let rows: Vec<(Option<i64>, String)> = on!(conn, |conn| requests::table
+            .filter(requests::issue_id.eq_any(chunk))
+            .select((requests::issue_id, requests::attributes))
+            .load(conn)?);
+        out.extend(
+            rows.into_iter()
+                .filter_map(|(issue, answers)| Some((issue?, answers))),
+        );
+    }
+    Ok(out)
 }
 
 /// Accepts queued requests to batch services that were made at or before `cutoff`.
 /// Returns how many were accepted.
-pub fn accept_queued(db: &Database, cutoff: NaiveDateTime, at: NaiveDateTime) -> DbResult<usize> {
-    write!(db, |conn| Ok(diesel::update(
+pub fn accept_queued(
+    conn: &mut Conn<'_>,
+    cutoff: NaiveDateTime,
+    at: NaiveDateTime,
+) -> DbResult<usize> {
+    on!(conn, |conn| Ok(diesel::update(
         requests::table
             .filter(requests::accepted_at.is_null())
             .filter(requests::requested_at.le(cutoff))
@@ -612,10 +433,27 @@ pub fn accept_queued(db: &Database, cutoff: NaiveDateTime, at: NaiveDateTime) ->
 }
 
 /// (service, time) of every accepted report made at or after `from`, for weekly charts.
-pub fn made_since(db: &Database, from: NaiveDateTime) -> DbResult<Vec<(String, NaiveDateTime)>> {
-    read!(db, |conn| Ok(requests::table
+pub fn made_since(
+    conn: &mut Conn<'_>,
+    from: NaiveDateTime,
+) -> DbResult<Vec<(String, NaiveDateTime)>> {
+    on!(conn, |conn| Ok(requests::table
         .filter(requests::requested_at.ge(from))
         .filter(requests::accepted_at.is_not_null())
         .select((requests::service_code, requests::requested_at))
         .load(conn)?))
+}
+
+/// (segment, day) of every accepted pothole report that snapped to a segment.
+pub fn pothole_reports(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDateTime)>> {
+    let rows: Vec<(Option<i64>, NaiveDateTime)> = on!(conn, |conn| requests::table
+        .filter(requests::service_code.eq("pothole"))
+        .filter(requests::accepted_at.is_not_null())
+        .filter(requests::segment_id.is_not_null())
+        .select((requests::segment_id, requests::requested_at))
+        .load(conn)?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, t)| Some((s?, t)))
+        .collect())
 }

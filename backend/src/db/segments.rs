@@ -1,7 +1,7 @@
 //! The `segments` table: the road network, cut into pieces of at most 250 m.
 
 use super::schema::segments;
-use super::{Database, DbResult, WriteTransaction};
+use super::{Conn, DbResult};
 use crate::domain::BoundingBox;
 use crate::search::{Located, Window};
 use crate::spatial::{SegmentShape, lines_of_geojson};
@@ -76,12 +76,12 @@ macro_rules! filtered {
 
 /// One page of segments matching `filter`, by id.
 pub fn list(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &SegmentFilter,
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<SegmentRow>> {
-    read!(db, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered!(filter)
         .select(SegmentRow::as_select())
         .order(segments::id)
         .limit(limit)
@@ -89,19 +89,21 @@ pub fn list(
         .load(conn)?))
 }
 
-pub fn count(db: &Database, filter: &SegmentFilter) -> DbResult<i64> {
-    read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
+pub fn count(conn: &mut Conn<'_>, filter: &SegmentFilter) -> DbResult<i64> {
+    on!(conn, |conn| Ok(filtered!(filter)
+        .count()
+        .get_result(conn)?))
 }
 
 /// The segments matching `filter` whose bounding box meets the window's, by id, whole
 /// (a segment row is small, and the caller then needs no second read to show them).
 pub fn located(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &SegmentFilter,
     window: &Window,
 ) -> DbResult<Vec<SegmentRow>> {
     let bbox = window.bbox;
-    read!(db, |conn| {
+    on!(conn, |conn| {
         let mut query = filtered!(filter)
             .filter(segments::min_lon.le(bbox.north_east.lon))
             .filter(segments::max_lon.ge(bbox.south_west.lon))
@@ -126,8 +128,8 @@ impl SegmentRow {
 }
 
 /// Segments by id, in the order of `ids`.
-pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<SegmentRow>> {
-    let rows: Vec<SegmentRow> = read!(db, |conn| segments::table
+pub fn by_ids(conn: &mut Conn<'_>, ids: &[i64]) -> DbResult<Vec<SegmentRow>> {
+    let rows: Vec<SegmentRow> = on!(conn, |conn| segments::table
         .filter(segments::id.eq_any(ids))
         .select(SegmentRow::as_select())
         .load(conn)?);
@@ -135,8 +137,8 @@ pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<SegmentRow>> {
 }
 
 /// Stores new segments (their `id` is ignored) in one transaction; returns their ids.
-pub fn insert(db: &Database, rows: &[SegmentRow]) -> DbResult<Vec<i64>> {
-    write!(db, |conn| conn.write_transaction(|conn| {
+pub fn insert(conn: &mut Conn<'_>, rows: &[SegmentRow]) -> DbResult<Vec<i64>> {
+    on!(conn, |conn| {
         let mut ids = Vec::with_capacity(rows.len());
         for row in rows {
             let id: i64 = diesel::insert_into(segments::table)
@@ -166,15 +168,15 @@ pub fn insert(db: &Database, rows: &[SegmentRow]) -> DbResult<Vec<i64>> {
             ids.push(id);
         }
         Ok(ids)
-    }))
+    })
 }
 
 /// What changes when segments are added, edited or removed: their count and the latest
 /// edit. Servers compare it to know when to rebuild their index.
 pub type Fingerprint = (i64, Option<NaiveDateTime>);
 
-pub fn fingerprint(db: &Database) -> DbResult<Fingerprint> {
-    read!(db, |conn| Ok(segments::table
+pub fn fingerprint(conn: &mut Conn<'_>) -> DbResult<Fingerprint> {
+    on!(conn, |conn| Ok(segments::table
         .select((
             diesel::dsl::count_star(),
             diesel::dsl::max(segments::updated_at)
@@ -184,8 +186,8 @@ pub fn fingerprint(db: &Database) -> DbResult<Fingerprint> {
 
 /// Every segment's id, class and line. Rows whose geometry does not parse are skipped
 /// (imports check geometry before storing, so there should be none).
-pub fn shapes(db: &Database) -> DbResult<Vec<SegmentShape>> {
-    let rows: Vec<(i64, String, String)> = read!(db, |conn| segments::table
+pub fn shapes(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentShape>> {
+    let rows: Vec<(i64, String, String)> = on!(conn, |conn| segments::table
         .select((segments::id, segments::road_class, segments::geometry))
         .load(conn)?);
     Ok(rows
@@ -198,4 +200,33 @@ pub fn shapes(db: &Database) -> DbResult<Vec<SegmentShape>> {
             })
         })
         .collect())
+}
+
+/// One segment as the model reads it.
+pub type SegmentFacts = (
+    i64,
+    f64,
+    String,
+    Option<i32>,
+    bool,
+    Option<NaiveDate>,
+    String,
+    Option<String>,
+);
+
+/// Every segment as the risk model reads it, by id.
+pub fn risk_facts(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentFacts>> {
+    on!(conn, |conn| Ok(segments::table
+        .order(segments::id)
+        .select((
+            segments::id,
+            segments::length_m,
+            segments::road_class,
+            segments::aadt,
+            segments::bus_route,
+            segments::last_resurfaced,
+            segments::geometry,
+            segments::neighbourhood,
+        ))
+        .load(conn)?))
 }

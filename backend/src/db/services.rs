@@ -1,7 +1,7 @@
 //! The `services` table: the catalogue as stored.
 
 use super::schema::services;
-use super::{Database, DbError, DbResult, WriteTransaction};
+use super::{Conn, DbError, DbResult};
 use crate::catalogue::{Service, SlaDays};
 use crate::domain::now;
 use chrono::NaiveDateTime;
@@ -96,9 +96,9 @@ impl ServiceRow {
 
 /// Adds every service of `catalogue` whose code is not stored yet; returns how many.
 /// Stored services are left as staff made them, retired ones included.
-pub fn seed(db: &Database, catalogue: &[Service]) -> DbResult<usize> {
+pub fn seed(conn: &mut Conn<'_>, catalogue: &[Service]) -> DbResult<usize> {
     let at = now();
-    write!(db, |conn| conn.write_transaction(|conn| {
+    on!(conn, |conn| {
         let existing: Vec<String> = services::table.select(services::code).load(conn)?;
         let next_position = i32::try_from(existing.len()).unwrap_or(i32::MAX);
         let rows: Vec<ServiceRow> = catalogue
@@ -115,13 +115,13 @@ pub fn seed(db: &Database, catalogue: &[Service]) -> DbResult<usize> {
                 .execute(conn)?;
         }
         Ok(rows.len())
-    }))
+    })
 }
 
 /// Every service that is not retired, in catalogue order, and when any service last
 /// changed (the epoch for an empty catalogue).
-pub fn active(db: &Database) -> DbResult<(Vec<Service>, NaiveDateTime)> {
-    let (rows, changed_at): (Vec<ServiceRow>, Option<NaiveDateTime>) = read!(db, |conn| {
+pub fn active(conn: &mut Conn<'_>) -> DbResult<(Vec<Service>, NaiveDateTime)> {
+    let (rows, changed_at): (Vec<ServiceRow>, Option<NaiveDateTime>) = on!(conn, |conn| {
         let rows = services::table
             .filter(services::retired_at.is_null())
             .order((services::position, services::code))
@@ -142,9 +142,9 @@ pub fn active(db: &Database) -> DbResult<(Vec<Service>, NaiveDateTime)> {
 /// Stores `service` under its code: a new service goes to the end of the catalogue, an
 /// existing one (retired or not) is replaced in place and offered again. Returns true
 /// when it was new.
-pub fn upsert(db: &Database, service: &Service) -> DbResult<bool> {
+pub fn upsert(conn: &mut Conn<'_>, service: &Service) -> DbResult<bool> {
     let at = now();
-    write!(db, |conn| conn.write_transaction(|conn| {
+    on!(conn, |conn| {
         let existing: Option<(i32, NaiveDateTime)> = services::table
             .find(&service.code)
             .select((services::position, services::created_at))
@@ -169,13 +169,13 @@ pub fn upsert(db: &Database, service: &Service) -> DbResult<bool> {
                 Ok(true)
             }
         }
-    }))
+    })
 }
 
 /// Stops offering a service; its reports stay. False when no live service has the code.
-pub fn retire(db: &Database, code: &str) -> DbResult<bool> {
+pub fn retire(conn: &mut Conn<'_>, code: &str) -> DbResult<bool> {
     let at = now();
-    write!(db, |conn| Ok(diesel::update(
+    on!(conn, |conn| Ok(diesel::update(
         services::table
             .filter(services::code.eq(code))
             .filter(services::retired_at.is_null())

@@ -1,7 +1,7 @@
 //! The `wards` table, and counts of reports and issues per ward.
 
-use super::schema::{issues, requests, segments, wards};
-use super::{Database, DbResult};
+use super::schema::{requests, segments, wards};
+use super::{Conn, DbResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -20,23 +20,23 @@ pub struct Ward {
 }
 
 /// Sets a ward's vulnerability; false when there is no such ward.
-pub fn set_vulnerability(db: &Database, id: i64, vulnerability: f64) -> DbResult<bool> {
-    write!(db, |conn| Ok(diesel::update(wards::table.find(id))
+pub fn set_vulnerability(conn: &mut Conn<'_>, id: i64, vulnerability: f64) -> DbResult<bool> {
+    on!(conn, |conn| Ok(diesel::update(wards::table.find(id))
         .set(wards::vulnerability.eq(vulnerability))
         .execute(conn)?
         == 1))
 }
 
-pub fn all(db: &Database) -> DbResult<Vec<Ward>> {
-    read!(db, |conn| Ok(wards::table
+pub fn all(conn: &mut Conn<'_>) -> DbResult<Vec<Ward>> {
+    on!(conn, |conn| Ok(wards::table
         .select(Ward::as_select())
         .order(wards::id)
         .load(conn)?))
 }
 
 /// Ward ids by lower-case name and by id (as text), for matching a file's values.
-pub fn lookup(db: &Database) -> DbResult<HashMap<String, i64>> {
-    Ok(all(db)?
+pub fn lookup(conn: &mut Conn<'_>) -> DbResult<HashMap<String, i64>> {
+    Ok(all(conn)?
         .into_iter()
         .flat_map(|w| [(w.name.to_lowercase(), w.id), (w.id.to_string(), w.id)])
         .collect())
@@ -45,11 +45,11 @@ pub fn lookup(db: &Database) -> DbResult<HashMap<String, i64>> {
 /// Reports per (ward, status, service), counted through the segment each snapped to;
 /// reports made in `[from, to]` when given.
 pub fn report_counts(
-    db: &Database,
+    conn: &mut Conn<'_>,
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> DbResult<Vec<(i64, String, String, i64)>> {
-    let rows: Vec<(Option<i64>, String, String, i64)> = read!(db, |conn| {
+    let rows: Vec<(Option<i64>, String, String, i64)> = on!(conn, |conn| {
         // Open ends as far-off dates: a grouped query cannot be boxed.
         let from = from.unwrap_or(far_past());
         let to = to.unwrap_or(far_future());
@@ -70,20 +70,6 @@ pub fn report_counts(
     Ok(rows
         .into_iter()
         .filter_map(|(ward, status, code, n)| Some((ward?, status, code, n)))
-        .collect())
-}
-
-/// Open issues per ward.
-pub fn open_issue_counts(db: &Database) -> DbResult<HashMap<i64, i64>> {
-    let rows: Vec<(Option<i64>, i64)> = read!(db, |conn| issues::table
-        .inner_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
-        .filter(issues::status.eq(super::requests::ISSUE_OPEN))
-        .group_by(segments::ward_id)
-        .select((segments::ward_id, diesel::dsl::count_star()))
-        .load(conn)?);
-    Ok(rows
-        .into_iter()
-        .filter_map(|(ward, n)| Some((ward?, n)))
         .collect())
 }
 

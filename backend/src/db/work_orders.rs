@@ -1,13 +1,8 @@
-//! The `work_orders` and `work_order_events` tables, and what a change to an order does
-//! to its reports, its issue and the maintenance history, in one transaction.
+//! The `work_orders` and `work_order_events` tables: orders and their history.
 
-use super::WriteTransaction;
-use super::requests::{ISSUE_OPEN, NewUpdate};
-use super::schema::{
-    issues, maintenance_history, requests, segments, wards, work_order_events, work_orders,
-};
-use super::{Database, DbResult};
-use crate::domain::{Coordinates, RequestStatus};
+use super::schema::{issues, segments, wards, work_order_events, work_orders};
+use super::{Conn, DbResult};
+use crate::domain::Coordinates;
 use crate::search::{Located, Window};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -47,6 +42,7 @@ pub const REPAIR: &str = "repair";
 pub const INSPECTION: &str = "inspection";
 /// Statuses of orders still to be done.
 pub const OPEN_STATUSES: [&str; 3] = ["new", "assigned", "in_progress"];
+pub const CANCELLED: &str = "cancelled";
 
 /// A new order: a row without its id.
 #[derive(Debug, Clone, Insertable)]
@@ -145,12 +141,12 @@ macro_rules! filtered {
 
 /// One page of orders, highest priority first.
 pub fn list(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &WorkOrderFilter,
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<WorkOrderRow>> {
-    read!(db, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered!(filter)
         .select(WorkOrderRow::as_select())
         .order((work_orders::priority.desc(), work_orders::id))
         .limit(limit)
@@ -158,18 +154,20 @@ pub fn list(
         .load(conn)?))
 }
 
-pub fn count(db: &Database, filter: &WorkOrderFilter) -> DbResult<i64> {
-    read!(db, |conn| Ok(filtered!(filter).count().get_result(conn)?))
+pub fn count(conn: &mut Conn<'_>, filter: &WorkOrderFilter) -> DbResult<i64> {
+    on!(conn, |conn| Ok(filtered!(filter)
+        .count()
+        .get_result(conn)?))
 }
 
 /// The orders matching `filter` in `window`, highest priority first.
 pub fn located(
-    db: &Database,
+    conn: &mut Conn<'_>,
     filter: &WorkOrderFilter,
     window: &Window,
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
-    let rows: Vec<(i64, f64, f64)> = read!(db, |conn| {
+    let rows: Vec<(i64, f64, f64)> = on!(conn, |conn| {
         let mut query = filtered!(filter)
             .filter(work_orders::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(work_orders::lon.between(bbox.south_west.lon, bbox.north_east.lon));
@@ -188,21 +186,21 @@ pub fn located(
 }
 
 /// Orders by id, in the order of `ids`.
-pub fn by_ids(db: &Database, ids: &[i64]) -> DbResult<Vec<WorkOrderRow>> {
-    let rows: Vec<WorkOrderRow> = read!(db, |conn| work_orders::table
+pub fn by_ids(conn: &mut Conn<'_>, ids: &[i64]) -> DbResult<Vec<WorkOrderRow>> {
+    let rows: Vec<WorkOrderRow> = on!(conn, |conn| work_orders::table
         .filter(work_orders::id.eq_any(ids))
         .select(WorkOrderRow::as_select())
         .load(conn)?);
     Ok(super::in_order_of(ids, rows, |row| row.id))
 }
 
-pub fn find(db: &Database, id: i64) -> DbResult<Option<WorkOrderRow>> {
-    Ok(by_ids(db, &[id])?.pop())
+pub fn find(conn: &mut Conn<'_>, id: i64) -> DbResult<Option<WorkOrderRow>> {
+    Ok(by_ids(conn, &[id])?.pop())
 }
 
 /// An order's history, oldest first.
-pub fn events(db: &Database, id: i64) -> DbResult<Vec<EventRow>> {
-    read!(db, |conn| Ok(work_order_events::table
+pub fn events(conn: &mut Conn<'_>, id: i64) -> DbResult<Vec<EventRow>> {
+    on!(conn, |conn| Ok(work_order_events::table
         .filter(work_order_events::work_order_id.eq(id))
         .order(work_order_events::id)
         .select(EventRow::as_select())
@@ -213,11 +211,11 @@ pub fn events(db: &Database, id: i64) -> DbResult<Vec<EventRow>> {
 /// that already has one is skipped (several servers may try at once). Returns the rows
 /// stored.
 pub fn insert_all(
-    db: &Database,
+    conn: &mut Conn<'_>,
     orders: &[NewWorkOrder],
     actor: &str,
 ) -> DbResult<Vec<WorkOrderRow>> {
-    write!(db, |conn| conn.write_transaction(|conn| {
+    on!(conn, |conn| {
         let mut stored = Vec::with_capacity(orders.len());
         for order in orders {
             let row: Option<WorkOrderRow> = diesel::insert_into(work_orders::table)
@@ -241,62 +239,32 @@ pub fn insert_all(
             }
         }
         Ok(stored)
-    }))
+    })
 }
 
-/// What a change does to the reports of the order's issue.
-#[derive(Debug, Clone)]
-pub struct ReportChange {
-    /// Only reports now in one of these statuses change.
-    pub from: Vec<RequestStatus>,
-    pub to: RequestStatus,
-    /// What residents read in Open311 `status_notes`.
-    pub note: String,
-    pub author: String,
-}
-
-/// A maintenance record to write.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = maintenance_history)]
-pub struct NewMaintenance {
-    pub segment_id: i64,
-    pub work_order_id: Option<i64>,
-    pub kind: String,
-    pub performed_at: NaiveDateTime,
-    pub notes: Option<String>,
-}
-
-/// A change to one order, prepared by the service layer.
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// The order as it should be stored.
-    pub row: WorkOrderRow,
-    /// The `updated_at` the change was based on: if the stored order moved on meanwhile
-    /// (another crew member, another server), nothing is written.
-    pub based_on: NaiveDateTime,
-    pub events: Vec<NewEvent>,
-    pub reports: Option<ReportChange>,
-    pub maintenance: Option<NewMaintenance>,
-}
-
-/// How a change ended.
+/// How a change to an order ended.
 #[derive(Debug)]
 pub enum Saved {
-    Done(Box<WorkOrderRow>),
+    Done,
     /// The order changed since it was read; nothing was written.
     Stale,
     /// There is no such order.
     Missing,
 }
 
-/// Writes `change` and everything it implies, or nothing.
-pub fn save(db: &Database, change: &Change) -> DbResult<Saved> {
-    let row = &change.row;
-    write!(db, |conn| conn.write_transaction(|conn| {
+/// Stores the changeable fields of `row` if the stored order was last updated at
+/// `based_on`: if it moved on meanwhile (another crew member, another server), nothing is
+/// written.
+pub fn update_if_unchanged(
+    conn: &mut Conn<'_>,
+    row: &WorkOrderRow,
+    based_on: NaiveDateTime,
+) -> DbResult<Saved> {
+    on!(conn, |conn| {
         let updated = diesel::update(
             work_orders::table
                 .filter(work_orders::id.eq(row.id))
-                .filter(work_orders::updated_at.eq(change.based_on)),
+                .filter(work_orders::updated_at.eq(based_on)),
         )
         .set((
             work_orders::status.eq(&row.status),
@@ -311,114 +279,73 @@ pub fn save(db: &Database, change: &Change) -> DbResult<Saved> {
             work_orders::outcome.eq(&row.outcome),
         ))
         .execute(conn)?;
-        if updated == 0 {
-            let exists: i64 = work_orders::table
-                .filter(work_orders::id.eq(row.id))
-                .count()
-                .get_result(conn)?;
-            return Ok(if exists == 0 {
-                Saved::Missing
-            } else {
-                Saved::Stale
-            });
+        if updated == 1 {
+            return Ok(Saved::Done);
         }
-        diesel::insert_into(work_order_events::table)
-            .values(&change.events)
-            .execute(conn)?;
-        if let (Some(reports), Some(issue_id)) = (&change.reports, row.issue_id) {
-            let at = row.updated_at;
-            let closed_at = (!reports.to.is_open()).then_some(at);
-            let from: Vec<&str> = reports.from.iter().map(|s| s.as_str()).collect();
-            let ids: Vec<i64> = requests::table
-                .filter(requests::issue_id.eq(issue_id))
-                .filter(requests::status.eq_any(from))
-                .select(requests::id)
-                .load(conn)?;
-            diesel::update(requests::table.filter(requests::id.eq_any(&ids)))
-                .set((
-                    requests::status.eq(reports.to.as_str()),
-                    requests::status_notes.eq(&reports.note),
-                    requests::updated_at.eq(at),
-                    requests::closed_at.eq(closed_at),
-                ))
-                .execute(conn)?;
-            let updates: Vec<NewUpdate<'_>> = ids
-                .iter()
-                .map(|&request_id| NewUpdate {
-                    request_id,
-                    status: reports.to.as_str(),
-                    description: Some(&reports.note),
-                    media_url: None,
-                    author: &reports.author,
-                    created_at: at,
-                })
-                .collect();
-            diesel::insert_into(super::schema::request_updates::table)
-                .values(&updates)
-                .execute(conn)?;
-            diesel::update(issues::table.find(issue_id))
-                .set((
-                    issues::status.eq(if reports.to.is_open() {
-                        ISSUE_OPEN
-                    } else {
-                        "closed"
-                    }),
-                    issues::updated_at.eq(at),
-                    issues::closed_at.eq(closed_at),
-                ))
-                .execute(conn)?;
-        }
-        if let Some(record) = &change.maintenance {
-            diesel::insert_into(maintenance_history::table)
-                .values(record)
-                .execute(conn)?;
-        }
-        Ok(Saved::Done(Box::new(row.clone())))
-    }))
+        let exists: i64 = work_orders::table
+            .filter(work_orders::id.eq(row.id))
+            .count()
+            .get_result(conn)?;
+        Ok(if exists == 0 {
+            Saved::Missing
+        } else {
+            Saved::Stale
+        })
+    })
 }
 
-/// Cancels the open order of issue `$issue` when the issue is closed without it (a
-/// report's status set directly by staff), recording who and why. Used inside the
-/// caller's transaction on either backend.
-macro_rules! cancel_open_order {
-    ($conn:expr, $issue:expr, $actor:expr, $at:expr) => {{
-        use $crate::db::schema::{work_order_events, work_orders};
-        let open: Option<(i64, String)> = work_orders::table
-            .filter(work_orders::issue_id.eq($issue))
-            .filter(work_orders::status.eq_any($crate::db::work_orders::OPEN_STATUSES))
-            .select((work_orders::id, work_orders::status))
-            .first($conn)
-            .optional()?;
-        if let Some((order, was)) = open {
-            diesel::update(work_orders::table.find(order))
-                .set((
-                    work_orders::status.eq("cancelled"),
-                    work_orders::updated_at.eq($at),
-                ))
-                .execute($conn)?;
-            let event =
-                |field: &str, old: Option<String>, new: &str| $crate::db::work_orders::NewEvent {
-                    work_order_id: order,
-                    actor: $actor.to_owned(),
-                    field: field.to_owned(),
-                    old_value: old,
-                    new_value: Some(new.to_owned()),
-                    created_at: $at,
-                };
-            diesel::insert_into(work_order_events::table)
-                .values(vec![
-                    event("status", Some(was), "cancelled"),
-                    event(
-                        "reason",
-                        None,
-                        "its issue was closed by a change to a report's status",
-                    ),
-                ])
-                .execute($conn)?;
-        }
-    }};
+/// Adds lines to orders' history.
+pub fn add_events(conn: &mut Conn<'_>, events: &[NewEvent]) -> DbResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    on!(conn, |conn| diesel::insert_into(work_order_events::table)
+        .values(events)
+        .execute(conn)?);
+    Ok(())
 }
-pub(super) use cancel_open_order;
+
+/// Cancels the open order of an issue, if it has one, recording who and why. Returns the
+/// order cancelled.
+pub fn cancel_open_of_issue(
+    conn: &mut Conn<'_>,
+    issue_id: i64,
+    actor: &str,
+    reason: &str,
+    at: NaiveDateTime,
+) -> DbResult<Option<i64>> {
+    let open: Option<(i64, String)> = on!(conn, |conn| work_orders::table
+        .filter(work_orders::issue_id.eq(issue_id))
+        .filter(work_orders::status.eq_any(OPEN_STATUSES))
+        .select((work_orders::id, work_orders::status))
+        .first(conn)
+        .optional()?);
+    let Some((order, was)) = open else {
+        return Ok(None);
+    };
+    on!(conn, |conn| diesel::update(work_orders::table.find(order))
+        .set((
+            work_orders::status.eq(CANCELLED),
+            work_orders::updated_at.eq(at),
+        ))
+        .execute(conn)?);
+    let event = |field: &str, old: Option<String>, new: &str| NewEvent {
+        work_order_id: order,
+        actor: actor.to_owned(),
+        field: field.to_owned(),
+        old_value: old,
+        new_value: Some(new.to_owned()),
+        created_at: at,
+    };
+    add_events(
+        conn,
+        &[
+            event("status", Some(was), CANCELLED),
+            event("reason", None, reason),
+        ],
+    )?;
+    Ok(Some(order))
+}
 
 /// What an open order's priority is computed from, read in one pass.
 #[derive(Debug, Clone)]
@@ -432,14 +359,14 @@ pub struct PriorityFacts {
 }
 
 /// Every open order with its segment, ward and issue facts.
-pub fn open_with_facts(db: &Database) -> DbResult<Vec<PriorityFacts>> {
+pub fn open_with_facts(conn: &mut Conn<'_>) -> DbResult<Vec<PriorityFacts>> {
     type Facts = (
         WorkOrderRow,
         Option<(String, Option<i32>)>,
         Option<f64>,
         Option<(i32, NaiveDateTime)>,
     );
-    let rows: Vec<Facts> = read!(db, |conn| work_orders::table
+    let rows: Vec<Facts> = on!(conn, |conn| work_orders::table
         .left_join(segments::table.on(work_orders::segment_id.eq(segments::id.nullable())))
         .left_join(wards::table.on(segments::ward_id.eq(wards::id.nullable())))
         .left_join(issues::table.on(work_orders::issue_id.eq(issues::id.nullable())))
@@ -464,29 +391,12 @@ pub fn open_with_facts(db: &Database) -> DbResult<Vec<PriorityFacts>> {
         .collect())
 }
 
-/// The attribute answers (JSON text) of every report of the given issues.
-pub fn report_answers(db: &Database, issue_ids: &[i64]) -> DbResult<Vec<(i64, String)>> {
-    let mut out = Vec::new();
-    // Bounded IN lists keep both backends well inside their parameter limits.
-    for chunk in issue_ids.chunks(10_000) {
-        let rows: Vec<(Option<i64>, String)> = read!(db, |conn| requests::table
-            .filter(requests::issue_id.eq_any(chunk))
-            .select((requests::issue_id, requests::attributes))
-            .load(conn)?);
-        out.extend(
-            rows.into_iter()
-                .filter_map(|(issue, answers)| Some((issue?, answers))),
-        );
-    }
-    Ok(out)
-}
-
 /// Stores new priorities: (order id, priority, breakdown JSON).
-pub fn set_priorities(db: &Database, priorities: &[(i64, f64, String)]) -> DbResult<usize> {
+pub fn set_priorities(conn: &mut Conn<'_>, priorities: &[(i64, f64, String)]) -> DbResult<usize> {
     if priorities.is_empty() {
         return Ok(0);
     }
-    write!(db, |conn| conn.write_transaction(|conn| {
+    on!(conn, |conn| {
         let mut changed = 0;
         for (id, priority, breakdown) in priorities {
             changed += diesel::update(work_orders::table.find(id))
@@ -497,33 +407,12 @@ pub fn set_priorities(db: &Database, priorities: &[(i64, f64, String)]) -> DbRes
                 .execute(conn)?;
         }
         Ok(changed)
-    }))
-}
-
-/// Open issues that have no work order yet, with their segment's road class.
-pub fn issues_without_orders(
-    db: &Database,
-    limit: i64,
-) -> DbResult<Vec<(super::issues::IssueRow, Option<String>)>> {
-    use diesel::dsl::{exists, not};
-    read!(db, |conn| Ok(issues::table
-        .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
-        .filter(issues::status.eq(ISSUE_OPEN))
-        .filter(not(exists(
-            work_orders::table.filter(work_orders::issue_id.eq(issues::id.nullable()))
-        )))
-        .select((
-            super::issues::IssueRow::as_select(),
-            segments::road_class.nullable(),
-        ))
-        .order(issues::id)
-        .limit(limit)
-        .load(conn)?))
+    })
 }
 
 /// Segments that have an open order of any kind.
-pub fn segments_with_open_orders(db: &Database) -> DbResult<Vec<i64>> {
-    let rows: Vec<Option<i64>> = read!(db, |conn| work_orders::table
+pub fn segments_with_open_orders(conn: &mut Conn<'_>) -> DbResult<Vec<i64>> {
+    let rows: Vec<Option<i64>> = on!(conn, |conn| work_orders::table
         .filter(work_orders::status.eq_any(OPEN_STATUSES))
         .filter(work_orders::segment_id.is_not_null())
         .select(work_orders::segment_id)
@@ -533,49 +422,21 @@ pub fn segments_with_open_orders(db: &Database) -> DbResult<Vec<i64>> {
 }
 
 /// Open orders near a point for a crew's day: (row) within the window, any crew.
-pub fn open_in(db: &Database, window: &Window) -> DbResult<Vec<WorkOrderRow>> {
+pub fn open_in(conn: &mut Conn<'_>, window: &Window) -> DbResult<Vec<WorkOrderRow>> {
     let filter = WorkOrderFilter {
         statuses: Some(OPEN_STATUSES.iter().map(|s| (*s).to_owned()).collect()),
         ..WorkOrderFilter::default()
     };
-    let ids: Vec<i64> = located(db, &filter, window)?
+    let ids: Vec<i64> = located(conn, &filter, window)?
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    by_ids(db, &ids)
-}
-
-/// (ward, category, open?, first reported, closed) of every issue first reported in
-/// `[from, to]`, for planner statistics.
-pub type IssueLife = (
-    Option<i64>,
-    String,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-);
-
-pub fn issue_lives(
-    db: &Database,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> DbResult<Vec<IssueLife>> {
-    read!(db, |conn| Ok(issues::table
-        .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
-        .filter(issues::first_reported_at.between(from, to))
-        .select((
-            segments::ward_id.nullable(),
-            issues::service_code,
-            issues::status,
-            issues::first_reported_at,
-            issues::closed_at,
-        ))
-        .load(conn)?))
+    by_ids(conn, &ids)
 }
 
 /// (ward, category) of every open order past its due date at `at`.
-pub fn overdue(db: &Database, at: NaiveDateTime) -> DbResult<Vec<(Option<i64>, String)>> {
-    read!(db, |conn| Ok(work_orders::table
+pub fn overdue(conn: &mut Conn<'_>, at: NaiveDateTime) -> DbResult<Vec<(Option<i64>, String)>> {
+    on!(conn, |conn| Ok(work_orders::table
         .left_join(segments::table.on(work_orders::segment_id.eq(segments::id.nullable())))
         .filter(work_orders::status.eq_any(OPEN_STATUSES))
         .filter(work_orders::due_at.lt(at))

@@ -11,16 +11,63 @@ use serde::Deserialize;
 use serde_json::json;
 use std::fmt;
 
+/// What went wrong, as a client reads it in the `error` field: a stable word a program
+/// can branch on (the message is for people and may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BodyTooLarge,
+    Busy,
+    Conflict,
+    Forbidden,
+    InvalidBody,
+    InvalidGeojson,
+    InvalidParameter,
+    InvalidStatus,
+    InvalidStatusNotes,
+    MethodNotAllowed,
+    NoModel,
+    NotFound,
+    Unauthenticated,
+    ServerError,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::InvalidBody => "invalid_body",
+            ErrorKind::InvalidGeojson => "invalid_geojson",
+            ErrorKind::InvalidParameter => "invalid_parameter",
+            ErrorKind::InvalidStatus => "invalid_status",
+            ErrorKind::InvalidStatusNotes => "invalid_status_notes",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::NoModel => "no_model",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Unauthenticated => "unauthenticated",
+            ErrorKind::ServerError => "server_error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error of the native API.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
         ApiError {
             status,
             kind,
@@ -32,7 +79,7 @@ impl ApiError {
 impl From<ServerError> for ApiError {
     fn from(error: ServerError) -> Self {
         let (status, message) = error.public_view();
-        ApiError::new(status, "server_error", message)
+        ApiError::new(status, ErrorKind::ServerError, message)
     }
 }
 
@@ -48,7 +95,8 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({"error": self.kind, "message": self.message}))
+        HttpResponse::build(self.status)
+            .json(json!({"error": self.kind.as_str(), "message": self.message}))
     }
 }
 
@@ -73,12 +121,12 @@ pub async fn media(state: State, id: web::Path<String>) -> Result<HttpResponse, 
     let id = id.into_inner();
     let worker = state.clone();
     let wanted = id.clone();
-    let row = blocking(move || crate::db::media::find(&worker.db, &wanted))
+    let row = blocking(move || worker.db.read(|conn| crate::db::media::find(conn, &wanted)))
         .await?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorKind::NotFound,
                 format!("no media '{id}'"),
             )
         })?;
@@ -109,15 +157,20 @@ pub async fn upload_media(
     if bytes.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_parameter",
+            ErrorKind::InvalidParameter,
             "media: the body is empty; send the photo's bytes",
         ));
     }
-    let row = crate::intake::photo_row(crate::intake::Upload { bytes }, now())
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string()))?;
+    let row = crate::intake::photo_row(crate::intake::Upload { bytes }, now()).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidParameter,
+            e.to_string(),
+        )
+    })?;
     let url = format!("/media/{}", row.id);
     let worker = state.clone();
-    blocking(move || crate::db::media::insert(&worker.db, &row)).await?;
+    blocking(move || worker.db.write(|conn| crate::db::media::insert(conn, &row))).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", url.clone()))
         .json(json!({"url": url})))
@@ -131,14 +184,14 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
         let chunk = chunk.map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_body",
+                ErrorKind::InvalidBody,
                 format!("the body could not be read: {e}"),
             )
         })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                ErrorKind::BodyTooLarge,
                 format!("the body is larger than {limit} bytes"),
             ));
         }
@@ -151,7 +204,7 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorKind::NotFound,
         format!("{} {} is not a resource here", req.method(), req.path()),
     )
     .error_response()
@@ -161,7 +214,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorKind::MethodNotAllowed,
         format!("{} is not served at {}", req.method(), req.path()),
     )
     .error_response()
@@ -182,7 +235,7 @@ pub async fn require_role(
     let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     Err(ApiError::new(
         StatusCode::FORBIDDEN,
-        "forbidden",
+        ErrorKind::Forbidden,
         format!(
             "a {} key cannot {action}; {} keys can",
             caller.role.as_str(),
@@ -214,7 +267,7 @@ async fn authenticate(state: &State, req: &HttpRequest) -> Result<Caller, ApiErr
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthenticated",
+                ErrorKind::Unauthenticated,
                 "this needs an API key: send Authorization: Bearer KEY",
             )
         })?;
@@ -224,7 +277,7 @@ async fn authenticate(state: &State, req: &HttpRequest) -> Result<Caller, ApiErr
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthenticated",
+                ErrorKind::Unauthenticated,
                 "the API key is unknown or revoked",
             )
         })
@@ -251,7 +304,7 @@ pub async fn change_request_status(
     if !caller.role.is_staff() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorKind::Forbidden,
             format!(
                 "a {} key cannot change a report's status; staff keys can",
                 caller.role.as_str()
@@ -262,16 +315,15 @@ pub async fn change_request_status(
     let missing = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorKind::NotFound,
             format!("service request '{id}' does not exist"),
         )
     };
     let numeric_id: i64 = id.parse().map_err(|_| missing())?;
     let change = change.into_inner();
-    let status: RequestStatus = change
-        .status
-        .parse()
-        .map_err(|why: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_status", why))?;
+    let status: RequestStatus = change.status.parse().map_err(|why: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidStatus, why)
+    })?;
     let notes = change.status_notes.filter(|n| !n.trim().is_empty());
     if notes
         .as_ref()
@@ -279,14 +331,14 @@ pub async fn change_request_status(
     {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_status_notes",
+            ErrorKind::InvalidStatusNotes,
             format!("status_notes is longer than {MAX_STATUS_NOTES_CHARS} characters"),
         ));
     }
     let author = format!("staff:{}", caller.name);
     let worker = state.clone();
     let row = blocking(move || {
-        crate::db::requests::change_status(
+        crate::report_status::change(
             &worker.db,
             numeric_id,
             status,
@@ -305,4 +357,48 @@ pub async fn change_request_status(
         "status_notes": row.status_notes,
         "updated_datetime": format_datetime(row.updated_at),
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: ApiError) -> serde_json::Value {
+        let response = error.error_response();
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("JSON body")
+    }
+
+    /// Clients branch on these words; changing one breaks them.
+    #[actix_web::test]
+    async fn every_error_kind_keeps_its_word_and_shape_in_json() {
+        let pinned = [
+            (ErrorKind::BodyTooLarge, "body_too_large"),
+            (ErrorKind::Busy, "busy"),
+            (ErrorKind::Conflict, "conflict"),
+            (ErrorKind::Forbidden, "forbidden"),
+            (ErrorKind::InvalidBody, "invalid_body"),
+            (ErrorKind::InvalidGeojson, "invalid_geojson"),
+            (ErrorKind::InvalidParameter, "invalid_parameter"),
+            (ErrorKind::InvalidStatus, "invalid_status"),
+            (ErrorKind::InvalidStatusNotes, "invalid_status_notes"),
+            (ErrorKind::MethodNotAllowed, "method_not_allowed"),
+            (ErrorKind::NoModel, "no_model"),
+            (ErrorKind::NotFound, "not_found"),
+            (ErrorKind::Unauthenticated, "unauthenticated"),
+            (ErrorKind::ServerError, "server_error"),
+        ];
+        for (kind, word) in pinned {
+            let error = ApiError::new(StatusCode::BAD_REQUEST, kind, "what went wrong");
+            let status = error.status_code();
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                body_of(error).await,
+                json!({"error": word, "message": "what went wrong"}),
+                "{kind:?}"
+            );
+        }
+    }
 }

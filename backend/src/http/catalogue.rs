@@ -45,7 +45,12 @@ pub async fn put(
         .map_err(|why| invalid(vec![FieldError::new("service", why)]))?;
     let worker = state.clone();
     let stored = service.clone();
-    let created = blocking(move || crate::db::services::upsert(&worker.db, &stored)).await?;
+    let created = blocking(move || {
+        worker
+            .db
+            .write(|conn| crate::db::services::upsert(conn, &stored))
+    })
+    .await?;
     state.catalogue.invalidate();
     let response = if created {
         HttpResponse::Created()
@@ -67,7 +72,12 @@ pub async fn retire(
     let code = code.into_inner();
     let worker = state.clone();
     let wanted = code.clone();
-    let retired = blocking(move || crate::db::services::retire(&worker.db, &wanted)).await?;
+    let retired = blocking(move || {
+        worker
+            .db
+            .write(|conn| crate::db::services::retire(conn, &wanted))
+    })
+    .await?;
     if !retired {
         return Err(not_found("service", &code));
     }

@@ -1,6 +1,6 @@
 //! `/api/v1/crews`: who does the work, and a crew's day in route order.
 
-use super::api::{ApiError, require_role};
+use super::api::{ApiError, ErrorKind, require_role};
 use super::query::{invalid, item_id, not_found};
 use super::{State, blocking, current_catalogue};
 use crate::db::crews::{self, CrewRow, NewCrew};
@@ -25,14 +25,14 @@ fn crew_json(crew: &CrewRow) -> Value {
 /// `GET /api/v1/crews`: every active crew.
 pub async fn list(state: State) -> Result<HttpResponse, ApiError> {
     let worker = state.clone();
-    let crews = blocking(move || crews::active(&worker.db)).await?;
+    let crews = blocking(move || worker.db.read(crews::active)).await?;
     Ok(HttpResponse::Ok().json(crews.iter().map(crew_json).collect::<Vec<_>>()))
 }
 
 async fn find(state: &State, raw: &str) -> Result<CrewRow, ApiError> {
     let id = item_id(raw, "crew")?;
     let worker = state.clone();
-    blocking(move || crews::find(&worker.db, id))
+    blocking(move || worker.db.read(|conn| crews::find(conn, id)))
         .await?
         .ok_or_else(|| not_found("crew", raw))
 }
@@ -75,7 +75,7 @@ pub async fn create(
         created_at: now(),
     };
     let worker = state.clone();
-    let stored = blocking(move || crews::insert(&worker.db, &crew))
+    let stored = blocking(move || worker.db.write(|conn| crews::insert(conn, &crew)))
         .await?
         .ok_or_else(|| name_taken(&name))?;
     Ok(HttpResponse::Created()
@@ -86,7 +86,7 @@ pub async fn create(
 fn name_taken(name: &str) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
-        "conflict",
+        ErrorKind::Conflict,
         format!("a crew named '{name}' already exists"),
     )
 }
@@ -164,7 +164,7 @@ pub async fn update(
         let name = check_name(raw)?;
         let worker = state.clone();
         let wanted = name.clone();
-        let taken = blocking(move || crews::named(&worker.db, &wanted))
+        let taken = blocking(move || worker.db.read(|conn| crews::named(conn, &wanted)))
             .await?
             .is_some_and(|other| other.id != current.id);
         if taken {
@@ -218,9 +218,13 @@ pub async fn update(
     }
     let worker = state.clone();
     let crew_id = current.id;
-    let updated = blocking(move || crews::update(&worker.db, crew_id, &change))
-        .await?
-        .ok_or_else(|| not_found("crew", &id))?;
+    let updated = blocking(move || {
+        worker
+            .db
+            .write(|conn| crews::update(conn, crew_id, &change))
+    })
+    .await?
+    .ok_or_else(|| not_found("crew", &id))?;
     Ok(HttpResponse::Ok().json(crew_json(&updated)))
 }
 
@@ -244,7 +248,7 @@ pub async fn day(
     if caller.role == Role::Crew && caller.crew_id != Some(crew.id) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorKind::Forbidden,
             format!(
                 "a crew key sees only its own crew's day, not crew {}'s",
                 crew.id

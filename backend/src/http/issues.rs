@@ -2,7 +2,7 @@
 //! place, status, category and time; and what is already reported near a point, so a
 //! resident can add to it.
 
-use super::api::ApiError;
+use super::api::{ApiError, ErrorKind};
 use super::open311::Params;
 use super::query::{
     Described, Listing, invalid as invalid_parameters, item_id, not_found, one, point,
@@ -33,7 +33,7 @@ const MAX_ISSUES: usize = 100;
 fn invalid(error: FieldError) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
-        "invalid_parameter",
+        ErrorKind::InvalidParameter,
         error.to_string(),
     )
 }
@@ -71,7 +71,9 @@ pub async fn nearby(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
     let worker = state.clone();
     let circle = Circle { centre, radius_m };
     let near = blocking(move || {
-        crate::db::issues::open_near(&worker.db, circle, service_code.as_deref(), MAX_ISSUES)
+        worker.db.read(|conn| {
+            crate::db::issues::open_near(conn, circle, service_code.as_deref(), MAX_ISSUES)
+        })
     })
     .await?;
     let catalogue = super::current_catalogue(&state).await?;
@@ -104,7 +106,7 @@ pub async fn show(
     let missing = || not_found("issue", &id);
     let numeric = item_id(&id, "issue")?;
     let worker = state.clone();
-    let row = blocking(move || issues::by_ids(&worker.db, &[numeric]))
+    let row = blocking(move || worker.db.read(|conn| issues::by_ids(conn, &[numeric])))
         .await?
         .pop()
         .ok_or_else(missing)?;
@@ -148,10 +150,10 @@ pub async fn list(
             offset,
             Source {
                 window_for: Window::for_points,
-                located: &|window| issues::located(db, &filter, window),
-                by_ids: &|ids| issues::by_ids(db, ids),
-                page: &|limit, offset| issues::list(db, &filter, limit, offset),
-                count: &|| issues::count(db, &filter),
+                located: &|window| db.read(|conn| issues::located(conn, &filter, window)),
+                by_ids: &|ids| db.read(|conn| issues::by_ids(conn, ids)),
+                page: &|limit, offset| db.read(|conn| issues::list(conn, &filter, limit, offset)),
+                count: &|| db.read(|conn| issues::count(conn, &filter)),
                 id_of: |row: &IssueRow| row.id,
             },
         )

@@ -20,8 +20,8 @@ pub mod work_orders;
 
 use crate::catalogue::{Catalogue, CatalogueCache};
 use crate::config::Settings;
-use crate::db::writer::ReportWriter;
 use crate::db::{Database, DbError};
+use crate::intake::ReportWriter;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use std::sync::Arc;

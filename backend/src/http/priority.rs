@@ -45,7 +45,12 @@ pub async fn update(
     let worker = state.clone();
     let at = now();
     let stored_by = by.clone();
-    blocking(move || crate::db::priority::set_weights(&worker.db, &json, &stored_by, at)).await?;
+    blocking(move || {
+        worker
+            .db
+            .write(|conn| crate::db::priority::set_weights(conn, &json, &stored_by, at))
+    })
+    .await?;
     state.work_orders_due.notify_one();
     Ok(HttpResponse::Ok().json(json!({
         "weights": weights,

@@ -6,7 +6,7 @@
 //! URL-encoded text).
 
 use super::State;
-use super::api::{ApiError, read_body};
+use super::api::{ApiError, ErrorKind, read_body};
 use super::open311::Params;
 use crate::domain::{BoundingBox, Circle, Coordinates, FieldError, parse_datetime, parse_number};
 use crate::search::{Area, MAX_NEAREST, Page, Region};
@@ -314,7 +314,7 @@ pub fn item_id(raw: &str, what: &str) -> Result<i64, ApiError> {
 pub fn not_found(what: &str, id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorKind::NotFound,
         format!("no {what} '{id}'"),
     )
 }
@@ -326,7 +326,11 @@ pub fn invalid(errors: Vec<FieldError>) -> ApiError {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        ErrorKind::InvalidParameter,
+        message,
+    )
 }
 
 /// The same request's URL on another page.
@@ -346,7 +350,8 @@ fn next_link(req: &HttpRequest, page: i64) -> String {
 /// A search body: a JSON object whose values are strings, numbers, or (for `polygon`
 /// and `bbox`) a GeoJSON object or an array.
 fn params_of_json(bytes: &[u8]) -> Result<Params, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", message);
+    let bad =
+        |message: String| ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidBody, message);
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
     let Value::Object(object) = value else {

@@ -32,7 +32,7 @@ pub async fn show(
     let missing = || not_found("report", &id);
     let numeric = item_id(&id, "report")?;
     let worker = state.clone();
-    let row = blocking(move || requests::find(&worker.db, numeric))
+    let row = blocking(move || worker.db.read(|conn| requests::find(conn, numeric)))
         .await?
         .ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
@@ -59,10 +59,10 @@ pub async fn list(
             offset,
             Source {
                 window_for: Window::for_points,
-                located: &|window| requests::located(db, &filter, window),
-                by_ids: &|ids| requests::by_ids(db, ids),
-                page: &|limit, offset| requests::list(db, &filter, limit, offset),
-                count: &|| requests::count(db, &filter),
+                located: &|window| db.read(|conn| requests::located(conn, &filter, window)),
+                by_ids: &|ids| db.read(|conn| requests::by_ids(conn, ids)),
+                page: &|limit, offset| db.read(|conn| requests::list(conn, &filter, limit, offset)),
+                count: &|| db.read(|conn| requests::count(conn, &filter)),
                 id_of: |row: &RequestRow| row.id,
             },
         )

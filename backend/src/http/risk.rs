@@ -2,7 +2,7 @@
 //! one segment's risk with its explanation and history, the model registry, and a
 //! planners' retrain.
 
-use super::api::{ApiError, require_role};
+use super::api::{ApiError, ErrorKind, require_role};
 use super::query::{Described, Listing, item_id, not_found, one};
 use super::{AppState, State, blocking};
 use crate::db::risk::{self as store, RiskScore};
@@ -22,7 +22,7 @@ const FILTERS: [&str; 1] = ["road_class"];
 fn no_model() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "no_model",
+        ErrorKind::NoModel,
         "no risk model is active yet: a planner can train one (POST /api/v1/models/train)",
     )
 }
@@ -55,18 +55,20 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
     let worker = state.clone();
     let (page, scores, version) = blocking(move || {
         let db = &worker.db;
-        let Some(model) = store::active_model(db)? else {
+        let Some(model) = db.read(store::active_model)? else {
             return Ok(None);
         };
         let page = super::segments::page(db, area.as_ref(), &filter, limit, offset)?;
         let ids: Vec<i64> = page.items.iter().map(|(row, _)| row.id).collect();
-        let scores: HashMap<i64, RiskScore> = match store::latest_run(db, model.id)? {
-            Some(at) => store::scores_of_run(db, model.id, at, &ids)?
-                .into_iter()
-                .map(|s| (s.segment_id, s))
-                .collect(),
-            None => HashMap::new(),
-        };
+        let scores: HashMap<i64, RiskScore> =
+            match db.read(|conn| store::latest_run(conn, model.id))? {
+                Some(at) => db
+                    .read(|conn| store::scores_of_run(conn, model.id, at, &ids))?
+                    .into_iter()
+                    .map(|s| (s.segment_id, s))
+                    .collect(),
+                None => HashMap::new(),
+            };
         Ok::<_, crate::db::DbError>(Some((page, scores, model.version)))
     })
     .await?
@@ -123,11 +125,11 @@ pub async fn segment(
     let worker = state.clone();
     let found = blocking(move || {
         let db = &worker.db;
-        let Some(row) = segments::by_ids(db, &[numeric])?.pop() else {
+        let Some(row) = db.read(|conn| segments::by_ids(conn, &[numeric]))?.pop() else {
             return Ok(None);
         };
-        let model = store::active_model(db)?;
-        let history = store::segment_scores(db, numeric, 104)?;
+        let model = db.read(store::active_model)?;
+        let history = db.read(|conn| store::segment_scores(conn, numeric, 104))?;
         Ok::<_, crate::db::DbError>(Some((row, model, history)))
     })
     .await?
@@ -169,7 +171,7 @@ pub async fn segment(
 /// `GET /api/v1/models`: every model, newest first, with its figures; one is active.
 pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
     let worker = state.clone();
-    let models = blocking(move || store::models(&worker.db)).await?;
+    let models = blocking(move || worker.db.read(store::models)).await?;
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
     let items: Vec<Value> = models
         .iter()
@@ -209,7 +211,7 @@ pub async fn train(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
     if !spawn_training(Arc::clone(&state), caller.name.clone()) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "busy",
+            ErrorKind::Busy,
             "a training or scoring run is already going on this server; try again when GET /api/v1/models shows training: false",
         ));
     }
@@ -231,20 +233,20 @@ pub async fn rescore(state: State, req: HttpRequest) -> Result<HttpResponse, Api
     )
     .await?;
     let worker = state.clone();
-    if blocking(move || store::active_model(&worker.db))
+    if blocking(move || worker.db.read(store::active_model))
         .await?
         .is_none()
     {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "no_model",
+            ErrorKind::NoModel,
             "there is no active model to score with; train one first (POST /api/v1/models/train)",
         ));
     }
     if !spawn_scoring(Arc::clone(&state)) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "busy",
+            ErrorKind::Busy,
             "a training or scoring run is already going on this server; try again when GET /api/v1/models shows training: false",
         ));
     }

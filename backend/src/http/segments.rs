@@ -1,7 +1,7 @@
 //! `/api/v1/segments`: the road network, by place, class and ward; and importing it
 //! from GeoJSON (planners and admins).
 
-use super::api::{ApiError, read_body, require_role};
+use super::api::{ApiError, ErrorKind, read_body, require_role};
 use super::open311::Params;
 use super::query::{Described, Listing, invalid, item_id, not_found, one};
 use super::{State, blocking};
@@ -31,7 +31,7 @@ pub async fn show(
     let missing = || not_found("segment", &id);
     let numeric = item_id(&id, "segment")?;
     let worker = state.clone();
-    let row = blocking(move || segments::by_ids(&worker.db, &[numeric]))
+    let row = blocking(move || worker.db.read(|conn| segments::by_ids(conn, &[numeric])))
         .await?
         .pop()
         .ok_or_else(missing)?;
@@ -77,13 +77,13 @@ pub async fn import(
     let text = String::from_utf8(body).map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_body",
+            ErrorKind::InvalidBody,
             "the body is not UTF-8 text",
         )
     })?;
     let worker = state.clone();
     let outcome = blocking(move || {
-        let wards = crate::db::wards::lookup(&worker.db)?;
+        let wards = worker.db.read(crate::db::wards::lookup)?;
         let imported = match roads::read(&text, &mapping, &wards, now()) {
             Ok(imported) => imported,
             Err(e) => return Ok(Err(e)),
@@ -91,7 +91,9 @@ pub async fn import(
         let ids = if dry_run || imported.segments.is_empty() {
             Vec::new()
         } else {
-            let ids = segments::insert(&worker.db, &imported.segments)?;
+            let ids = worker
+                .db
+                .write(|conn| segments::insert(conn, &imported.segments))?;
             // Reports to this server snap to the new segments at once; other servers
             // see them at their next periodic check.
             worker.segments.refresh(&worker.db)?;
@@ -100,8 +102,13 @@ pub async fn import(
         Ok::<_, crate::db::DbError>(Ok((imported, ids)))
     })
     .await?;
-    let (imported, ids) = outcome
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_geojson", e.to_string()))?;
+    let (imported, ids) = outcome.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidGeojson,
+            e.to_string(),
+        )
+    })?;
     let status = if imported.features_imported == 0 {
         StatusCode::UNPROCESSABLE_ENTITY
     } else if dry_run {
@@ -172,7 +179,7 @@ pub(super) fn page(
         Source {
             window_for: Window::for_segments,
             located: &|window| {
-                let rows = segments::located(db, filter, window)?;
+                let rows = db.read(|conn| segments::located(conn, filter, window))?;
                 let candidates = rows
                     .iter()
                     .filter_map(|r| Some((r.id, r.located()?)))
@@ -185,8 +192,8 @@ pub(super) fn page(
                 let mut seen = seen.borrow_mut();
                 Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
             },
-            page: &|limit, offset| segments::list(db, filter, limit, offset),
-            count: &|| segments::count(db, filter),
+            page: &|limit, offset| db.read(|conn| segments::list(conn, filter, limit, offset)),
+            count: &|| db.read(|conn| segments::count(conn, filter)),
             id_of: |row: &SegmentRow| row.id,
         },
     )

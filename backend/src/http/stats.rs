@@ -68,12 +68,13 @@ pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
     }
     let worker = state.clone();
     let (lives, overdue, wards) = blocking(move || {
-        let db = &worker.db;
-        Ok::<_, crate::db::DbError>((
-            crate::db::work_orders::issue_lives(db, from, to)?,
-            crate::db::work_orders::overdue(db, at)?,
-            crate::db::wards::all(db)?,
-        ))
+        worker.db.read(|conn| {
+            Ok::<_, crate::db::DbError>((
+                crate::db::issues::lives(conn, from, to)?,
+                crate::db::work_orders::overdue(conn, at)?,
+                crate::db::wards::all(conn)?,
+            ))
+        })
     })
     .await?;
     let tallies = tally(&lives, &overdue, group);
@@ -166,7 +167,12 @@ pub async fn weekly(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
     let first = this_monday - Duration::weeks(weeks as i64 - 1);
     let from = first.and_hms_opt(0, 0, 0).unwrap_or_default();
     let worker = state.clone();
-    let reports = blocking(move || crate::db::requests::made_since(&worker.db, from)).await?;
+    let reports = blocking(move || {
+        worker
+            .db
+            .read(|conn| crate::db::requests::made_since(conn, from))
+    })
+    .await?;
     let series = crate::stats::weekly(&reports, first, weeks);
     let week_starts: Vec<String> = (0..weeks)
         .map(|w| (first + Duration::weeks(w as i64)).to_string())

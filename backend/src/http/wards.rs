@@ -51,15 +51,16 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
     };
     let worker = state.clone();
     let (wards, reports, open_issues) = blocking(move || {
-        let db = &worker.db;
-        Ok::<_, crate::db::DbError>(if counted {
-            (
-                crate::db::wards::all(db)?,
-                crate::db::wards::report_counts(db, from, to)?,
-                crate::db::wards::open_issue_counts(db)?,
-            )
-        } else {
-            (crate::db::wards::all(db)?, Vec::new(), Default::default())
+        worker.db.read(|conn| {
+            Ok::<_, crate::db::DbError>(if counted {
+                (
+                    crate::db::wards::all(conn)?,
+                    crate::db::wards::report_counts(conn, from, to)?,
+                    crate::db::issues::open_counts_by_ward(conn)?,
+                )
+            } else {
+                (crate::db::wards::all(conn)?, Vec::new(), Default::default())
+            })
         })
     })
     .await?;
@@ -156,9 +157,12 @@ pub async fn update(
         )]));
     }
     let worker = state.clone();
-    let found =
-        blocking(move || crate::db::wards::set_vulnerability(&worker.db, numeric, vulnerability))
-            .await?;
+    let found = blocking(move || {
+        worker
+            .db
+            .write(|conn| crate::db::wards::set_vulnerability(conn, numeric, vulnerability))
+    })
+    .await?;
     if !found {
         return Err(super::query::not_found("ward", &id));
     }

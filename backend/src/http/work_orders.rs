@@ -1,7 +1,7 @@
 //! `/api/v1/work-orders`: the jobs crews do, with their priority and why, their history,
 //! and the changes crews and planners make; `/api/v1/inspections` plans proactive ones.
 
-use super::api::{ApiError, require_role};
+use super::api::{ApiError, ErrorKind, require_role};
 use super::query::{Described, Listing, invalid, item_id, not_found, one, point};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
@@ -34,10 +34,12 @@ impl From<WorkOrderError> for ApiError {
         match error {
             WorkOrderError::NotFound(id) => not_found("work order", &id.to_string()),
             WorkOrderError::Forbidden(why) => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", why)
+                ApiError::new(StatusCode::FORBIDDEN, ErrorKind::Forbidden, why)
             }
             WorkOrderError::Invalid(e) => invalid(vec![e]),
-            WorkOrderError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            WorkOrderError::Conflict(why) => {
+                ApiError::new(StatusCode::CONFLICT, ErrorKind::Conflict, why)
+            }
             WorkOrderError::Db(e) => super::ServerError::Db(e).into(),
         }
     }
@@ -116,10 +118,10 @@ pub async fn list(
             offset,
             crate::search::Source {
                 window_for: crate::search::Window::for_points,
-                located: &|window| store::located(db, &filter, window),
-                by_ids: &|ids| store::by_ids(db, ids),
-                page: &|limit, offset| store::list(db, &filter, limit, offset),
-                count: &|| store::count(db, &filter),
+                located: &|window| db.read(|conn| store::located(conn, &filter, window)),
+                by_ids: &|ids| db.read(|conn| store::by_ids(conn, ids)),
+                page: &|limit, offset| db.read(|conn| store::list(conn, &filter, limit, offset)),
+                count: &|| db.read(|conn| store::count(conn, &filter)),
                 id_of: |row: &WorkOrderRow| row.id,
             },
         )
@@ -142,10 +144,10 @@ pub async fn show(
     let numeric = item_id(&id, "work order")?;
     let worker = state.clone();
     let (row, events) = blocking(move || -> Result<_, crate::db::DbError> {
-        let Some(row) = store::find(&worker.db, numeric)? else {
+        let Some(row) = worker.db.read(|conn| store::find(conn, numeric))? else {
             return Ok((None, Vec::new()));
         };
-        let events = store::events(&worker.db, numeric)?;
+        let events = worker.db.read(|conn| store::events(conn, numeric))?;
         Ok((Some(row), events))
     })
     .await?;

@@ -35,7 +35,9 @@ pub async fn list(
         .map_err(|e| Open311Error::field(format, e))?;
     let answer = state.clone();
     let (rows, notes, catalogue) = blocking(move || {
-        let rows = crate::db::requests::list(&answer.db, &filter, limit, offset)?;
+        let rows = answer
+            .db
+            .read(|conn| crate::db::requests::list(conn, &filter, limit, offset))?;
         let notes = load_notes(&answer, &rows, extensions)?;
         Ok::<_, ServerError>((rows, notes, answer.catalogue.get()?))
     })
@@ -62,7 +64,9 @@ pub async fn show(
     let numeric_id: i64 = id.trim().parse().map_err(|_| missing())?;
     let answer = state.clone();
     let (row, notes, catalogue) = blocking(move || {
-        let row = crate::db::requests::find(&answer.db, numeric_id)?;
+        let row = answer
+            .db
+            .read(|conn| crate::db::requests::find(conn, numeric_id))?;
         let notes = load_notes(&answer, row.as_slice(), extensions)?;
         Ok::<_, ServerError>((row, notes, answer.catalogue.get()?))
     })
@@ -93,7 +97,10 @@ fn load_notes(
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut notes = Notes::default();
-    for update in crate::db::requests::updates_for(&state.db, &ids)? {
+    for update in state
+        .db
+        .read(|conn| crate::db::requests::updates_for(conn, &ids))?
+    {
         notes
             .history
             .entry(update.request_id)
@@ -103,7 +110,9 @@ fn load_notes(
     let mut issues: Vec<i64> = rows.iter().filter_map(|r| r.issue_id).collect();
     issues.sort_unstable();
     issues.dedup();
-    notes.first_of_issue = crate::db::requests::first_reports(&state.db, &issues)?;
+    notes.first_of_issue = state
+        .db
+        .read(|conn| crate::db::issues::first_reports(conn, &issues))?;
     Ok(Some(notes))
 }
 

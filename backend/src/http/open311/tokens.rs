@@ -16,12 +16,14 @@ pub async fn show(
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
     let worker = state.clone();
     let wanted = token.clone();
-    let row = blocking(move || crate::db::requests::find_by_token(&worker.db, &wanted))
-        .await
-        .map_err(|e| Open311Error::internal(format, &e))?
-        .ok_or_else(|| {
-            Open311Error::not_found(format, format!("token '{token}' does not exist"))
-        })?;
+    let row = blocking(move || {
+        worker
+            .db
+            .read(|conn| crate::db::requests::find_by_token(conn, &wanted))
+    })
+    .await
+    .map_err(|e| Open311Error::internal(format, &e))?
+    .ok_or_else(|| Open311Error::not_found(format, format!("token '{token}' does not exist")))?;
     let id = row
         .accepted_at
         .map_or(Node::Null, |_| Node::text(row.id.to_string()));

@@ -54,7 +54,9 @@ pub async fn list(
         .map_err(|e| Open311Error::field(format, e))?;
     let worker = state.clone();
     let updates = blocking(move || {
-        crate::db::requests::updates_between(&worker.db, start, end, limit, offset)
+        worker
+            .db
+            .read(|conn| crate::db::requests::updates_between(conn, start, end, limit, offset))
     })
     .await
     .map_err(|e| Open311Error::internal(format, &e))?;

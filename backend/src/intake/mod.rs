@@ -8,13 +8,17 @@ use crate::auth::{self, Caller};
 use crate::catalogue::{Catalogue, Service};
 use crate::config::Settings;
 use crate::db::media::MediaRow;
-use crate::db::requests::{NewRequest, Submission};
-use crate::db::writer::ReportWriter;
+use crate::db::requests::NewRequest;
 use crate::db::{Database, DbError};
 use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
 use crate::http::open311::Params;
 use chrono::{Duration, NaiveDateTime};
 use sha2::{Digest, Sha256};
+pub use store::{Stored, Submission};
+pub use writer::ReportWriter;
+
+mod store;
+mod writer;
 
 /// Longest description, in characters (the Open311 limit).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;

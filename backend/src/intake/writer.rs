@@ -6,8 +6,8 @@
 //! transaction, then answers each request. A request is only answered after the commit
 //! that holds it, so an acknowledged report is always on disk (in the WAL).
 
-use super::requests::{Stored, Submission, insert_all};
-use super::{Database, DbError, DbResult};
+use super::store::{Stored, Submission, store_all};
+use crate::db::{Database, DbError, DbResult};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most reports stored in one transaction.
@@ -59,7 +59,7 @@ fn write_loop(db: &Database, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         let submissions: Vec<&Submission> = batch.iter().map(|job| &job.submission).collect();
-        match insert_all(db, &submissions) {
+        match db.write(|conn| store_all(conn, &submissions)) {
             Ok(rows) => {
                 for (job, row) in batch.drain(..).zip(rows) {
                     let _ = job.reply.send(Ok(row));
@@ -69,7 +69,9 @@ fn write_loop(db: &Database, mut jobs: mpsc::Receiver<Job>) {
             // request gets its own answer.
             Err(_) => {
                 for job in batch.drain(..) {
-                    let result = insert_all(db, &[&job.submission]).map(|mut rows| rows.remove(0));
+                    let result = db
+                        .write(|conn| store_all(conn, &[&job.submission]))
+                        .map(|mut rows| rows.remove(0));
                     let _ = job.reply.send(result);
                 }
             }
@@ -127,7 +129,9 @@ mod tests {
 
     fn database(dir: &tempfile::TempDir) -> Database {
         let db = Database::open(&DatabaseUrl::Sqlite(dir.path().join("w.db")), 2).unwrap();
-        crate::db::services::seed(&db, &catalogue::load(None).unwrap()).unwrap();
+        let catalogue = catalogue::load(None).unwrap();
+        db.write(|conn| crate::db::services::seed(conn, &catalogue))
+            .unwrap();
         db
     }
 

@@ -1,0 +1,180 @@
+//! How orders are made: one per open issue, by a planner for an issue, and inspections.
+
+use super::{INSPECTION_DAYS, MAX_TEXT_CHARS, WorkOrderError, invalid};
+use crate::catalogue::Catalogue;
+use crate::db::work_orders::{self as store, INSPECTION, NewWorkOrder, REPAIR, WorkOrderRow};
+use crate::db::{Database, DbError, issues, segments};
+use crate::domain::{Coordinates, WorkOrderStatus};
+use chrono::{Duration, NaiveDateTime};
+use models::network::RoadClass;
+
+/// The due date of a problem of `service_code` first seen at `from` on a road of `class`.
+fn due_at(
+    catalogue: &Catalogue,
+    service_code: &str,
+    class: Option<RoadClass>,
+    from: NaiveDateTime,
+) -> Option<NaiveDateTime> {
+    let days = catalogue.get(service_code)?.sla_days_for(class);
+    Some(from + Duration::days(i64::from(days)))
+}
+
+pub(super) fn parse_class(raw: Option<&str>) -> Option<RoadClass> {
+    raw.and_then(|c| c.parse().ok())
+}
+
+/// A new, unassigned order of `kind` for `service_code` at `at`, due at `due_at`.
+fn fresh_order(
+    kind: &str,
+    service_code: &str,
+    at: Coordinates,
+    due_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> NewWorkOrder {
+    NewWorkOrder {
+        issue_id: None,
+        segment_id: None,
+        kind: kind.to_owned(),
+        status: WorkOrderStatus::New.as_str().to_owned(),
+        crew_id: None,
+        priority: 0.0,
+        priority_breakdown: "{}".to_owned(),
+        due_at,
+        notes: None,
+        created_at: now,
+        updated_at: now,
+        service_code: service_code.to_owned(),
+        lat: at.lat,
+        lon: at.lon,
+        cell: crate::grid::cell_of(at),
+        photo_urls: "[]".to_owned(),
+        materials: "[]".to_owned(),
+        labour_minutes: 0,
+    }
+}
+
+fn order_for_issue(
+    catalogue: &Catalogue,
+    issue: &issues::IssueRow,
+    class: Option<&str>,
+    now: NaiveDateTime,
+) -> NewWorkOrder {
+    let due = due_at(
+        catalogue,
+        &issue.service_code,
+        parse_class(class),
+        issue.first_reported_at,
+    );
+    let at = Coordinates {
+        lon: issue.lon,
+        lat: issue.lat,
+    };
+    NewWorkOrder {
+        issue_id: Some(issue.id),
+        segment_id: issue.segment_id,
+        ..fresh_order(REPAIR, &issue.service_code, at, due, now)
+    }
+}
+
+pub(super) fn inspection_of(
+    catalogue: &Catalogue,
+    segment: &segments::SegmentRow,
+    notes: String,
+    now: NaiveDateTime,
+) -> Option<NewWorkOrder> {
+    let service = catalogue.services.iter().find(|s| s.road_surface)?;
+    let due = Some(now + Duration::days(INSPECTION_DAYS));
+    let centre = segment.bounding_box().centre();
+    Some(NewWorkOrder {
+        segment_id: Some(segment.id),
+        notes: Some(notes),
+        ..fresh_order(INSPECTION, &service.code, centre, due, now)
+    })
+}
+
+/// A planner's order for issue `issue_id`, which must be open and have none.
+pub fn open_for_issue(
+    db: &Database,
+    catalogue: &Catalogue,
+    issue_id: i64,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<WorkOrderRow, WorkOrderError> {
+    let issue = db
+        .read(|conn| issues::by_ids(conn, &[issue_id]))?
+        .pop()
+        .ok_or_else(|| invalid("issue_id", format!("there is no issue {issue_id}")))?;
+    if issue.status != issues::ISSUE_OPEN {
+        return Err(WorkOrderError::Conflict(format!(
+            "issue {issue_id} is closed"
+        )));
+    }
+    let class = match issue.segment_id {
+        Some(s) => db
+            .read(|conn| segments::by_ids(conn, &[s]))?
+            .pop()
+            .map(|segment| segment.road_class),
+        None => None,
+    };
+    let order = order_for_issue(catalogue, &issue, class.as_deref(), now);
+    db.write(|conn| store::insert_all(conn, &[order], actor))?
+        .pop()
+        .ok_or_else(|| {
+            WorkOrderError::Conflict(format!("issue {issue_id} already has a work order"))
+        })
+}
+
+/// A planner's inspection of segment `segment_id`.
+pub fn open_inspection(
+    db: &Database,
+    catalogue: &Catalogue,
+    segment_id: i64,
+    notes: Option<String>,
+    actor: &str,
+    now: NaiveDateTime,
+) -> Result<WorkOrderRow, WorkOrderError> {
+    if notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_TEXT_CHARS)
+    {
+        return Err(invalid(
+            "notes",
+            format!("is longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    let segment = db
+        .read(|conn| segments::by_ids(conn, &[segment_id]))?
+        .pop()
+        .ok_or_else(|| invalid("segment_id", format!("there is no segment {segment_id}")))?;
+    let notes = notes.unwrap_or_else(|| "Inspection asked for by a planner.".to_owned());
+    let order = inspection_of(catalogue, &segment, notes, now).ok_or_else(|| {
+        WorkOrderError::Conflict("the catalogue has no road-surface service to inspect for".into())
+    })?;
+    db.write(|conn| store::insert_all(conn, &[order], actor))?
+        .pop()
+        .ok_or_else(|| WorkOrderError::Conflict("the inspection was not stored".into()))
+}
+
+/// Gives every open issue without a work order one. Returns how many were made.
+pub fn open_for_issues(
+    db: &Database,
+    catalogue: &Catalogue,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let mut made = 0;
+    loop {
+        let waiting = db.read(|conn| issues::without_orders(conn, 1000))?;
+        if waiting.is_empty() {
+            return Ok(made);
+        }
+        let orders: Vec<NewWorkOrder> = waiting
+            .iter()
+            .map(|(issue, class)| order_for_issue(catalogue, issue, class.as_deref(), now))
+            .collect();
+        let stored = db.write(|conn| store::insert_all(conn, &orders, "system:intake"))?;
+        made += stored.len();
+        if waiting.len() < 1000 || stored.is_empty() {
+            return Ok(made);
+        }
+    }
+}

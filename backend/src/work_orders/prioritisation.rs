@@ -1,0 +1,125 @@
+//! Priorities of open orders, from severity, risk, road class, reporters and age.
+
+use super::INSPECTION_DAYS;
+use super::creation::parse_class;
+use crate::catalogue::{AttributeAnswer, Catalogue};
+use crate::db::work_orders::{self as store, INSPECTION};
+use crate::db::{Database, DbError, requests};
+use crate::priority::{self, Breakdown, Inputs, Weights};
+use chrono::NaiveDateTime;
+use std::collections::HashMap;
+
+/// The weights in force: a planner's, else the configured ones; and who set them
+/// ("configuration" for the latter) and when.
+pub fn current_weights(
+    db: &Database,
+    configured: &Weights,
+) -> Result<(Weights, String, Option<NaiveDateTime>), DbError> {
+    match db.read(crate::db::priority::weights)? {
+        Some((json, by, at)) => match serde_json::from_str::<Weights>(&json) {
+            Ok(weights) => Ok((weights, by, Some(at))),
+            Err(e) => {
+                tracing::warn!(error = %e, "stored priority weights unreadable; using the configured ones");
+                Ok((configured.clone(), "configuration".into(), None))
+            }
+        },
+        None => Ok((configured.clone(), "configuration".into(), None)),
+    }
+}
+
+/// Each segment's place in the latest risk ranking, 0 (lowest) to 1 (highest).
+fn risk_percentiles(db: &Database) -> Result<HashMap<i64, f64>, DbError> {
+    let mut scores = db.read(crate::db::risk::latest_probabilities)?;
+    scores.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let top = (scores.len().max(2) - 1) as f64;
+    Ok(scores
+        .iter()
+        .enumerate()
+        .map(|(rank, (segment, _))| (*segment, rank as f64 / top))
+        .collect())
+}
+
+/// The inputs of one order's priority.
+fn inputs_of(
+    facts: &store::PriorityFacts,
+    severity: f64,
+    percentiles: &HashMap<i64, f64>,
+    catalogue: &Catalogue,
+    now: NaiveDateTime,
+) -> Inputs {
+    let order = &facts.order;
+    let class = parse_class(facts.road_class.as_deref());
+    let since = facts.first_reported_at.unwrap_or(order.created_at);
+    // An inspection promises nothing to a resident: it has its week.
+    let sla_days = if order.kind == INSPECTION {
+        INSPECTION_DAYS as f64
+    } else {
+        catalogue
+            .get(&order.service_code)
+            .map_or(7.0, |s| f64::from(s.sla_days_for(class)))
+    };
+    Inputs {
+        severity,
+        risk_percentile: order.segment_id.and_then(|s| percentiles.get(&s).copied()),
+        road_class: class,
+        aadt: facts.aadt.map(f64::from),
+        distinct_reporters: facts
+            .reporter_count
+            .map_or(0, |c| u32::try_from(c).unwrap_or(0)),
+        age_days: (now - since).num_seconds() as f64 / 86_400.0,
+        sla_days,
+        ward_vulnerability: facts.ward_vulnerability.unwrap_or(0.0),
+    }
+}
+
+/// Recomputes the priority of every open order; returns how many changed.
+pub fn reprioritise(
+    db: &Database,
+    catalogue: &Catalogue,
+    weights: &Weights,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let open = db.read(store::open_with_facts)?;
+    let percentiles = risk_percentiles(db)?;
+    let issue_ids: Vec<i64> = open.iter().filter_map(|f| f.order.issue_id).collect();
+    let mut answers: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    let stored_answers = db.read(|conn| requests::answers_of_issues(conn, &issue_ids))?;
+    for (issue, raw) in stored_answers {
+        let stored: std::collections::BTreeMap<String, AttributeAnswer> =
+            serde_json::from_str(&raw).unwrap_or_default();
+        let pairs = stored.into_iter().flat_map(|(code, answer)| {
+            let values = match answer {
+                AttributeAnswer::One(v) => vec![v],
+                AttributeAnswer::Many(vs) => vs,
+            };
+            values.into_iter().map(move |v| (code.clone(), v))
+        });
+        answers.entry(issue).or_default().extend(pairs);
+    }
+    let mut changed = Vec::new();
+    for facts in &open {
+        let order = &facts.order;
+        let severity = if order.kind == INSPECTION {
+            weights.inspection_severity
+        } else {
+            catalogue.get(&order.service_code).map_or(3.0, |service| {
+                let given = order
+                    .issue_id
+                    .and_then(|i| answers.get(&i))
+                    .map_or(&[][..], Vec::as_slice);
+                weights.severity(service, given)
+            })
+        };
+        let parts = priority::breakdown(
+            weights,
+            &inputs_of(facts, severity, &percentiles, catalogue, now),
+        );
+        let total = parts.total();
+        let stored: Option<Breakdown> = serde_json::from_str(&order.priority_breakdown).ok();
+        if (total - order.priority).abs() > 1e-6 || stored != Some(parts) {
+            let json = serde_json::to_string(&parts).unwrap_or_else(|_| "{}".into());
+            changed.push((order.id, total, json));
+        }
+    }
+    db.write(|conn| store::set_priorities(conn, &changed))
+}
