@@ -96,7 +96,13 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
         "drain",
         "graffiti",
     ];
-    let statuses = ["open", "acknowledged", "fixed", "closed"];
+    use backend::domain::RequestStatus;
+    let statuses = [
+        RequestStatus::Open,
+        RequestStatus::Acknowledged,
+        RequestStatus::Fixed,
+        RequestStatus::Closed,
+    ];
     let started = Instant::now();
     let mut added = 0;
     let today = now();
@@ -109,7 +115,7 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
                     token: None,
                     accepted_at: Some(at),
                     service_code: codes[rng.gen_range(0..codes.len())].into(),
-                    status: statuses[rng.gen_range(0..statuses.len())].into(),
+                    status: statuses[rng.gen_range(0..statuses.len())],
                     description: Some("generated for the spatial benchmark".into()),
                     agency_responsible: None,
                     service_notice: None,

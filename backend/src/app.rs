@@ -51,7 +51,7 @@ impl Application {
                         db_settings.snap_limit_m,
                     )?;
                 }
-                let segments = SegmentCache::load(&db)?;
+                let segments = crate::roads::load_index(&db)?;
                 Ok((db, segments))
             })
             .await??;
@@ -173,7 +173,11 @@ async fn refresh_segments(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         let worker = state.clone();
-        match tokio::task::spawn_blocking(move || worker.segments.refresh(&worker.db)).await {
+        match tokio::task::spawn_blocking(move || {
+            crate::roads::refresh_index(&worker.db, &worker.segments)
+        })
+        .await
+        {
             Ok(Ok(true)) => tracing::info!("road segments changed: snapping index rebuilt"),
             Ok(Ok(false)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not check road segments"),

@@ -4,7 +4,7 @@
 use crate::catalogue::Catalogue;
 use crate::db::demo::*;
 use crate::db::{Database, DbResult};
-use crate::domain::{BoundingBox, Coordinates, RequestStatus, now};
+use crate::domain::{BoundingBox, Coordinates, RequestStatus, WorkOrderStatus, now};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime, NaiveTime};
 use models::city::{City, WorkOrderOutcome};
@@ -231,7 +231,11 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             issue_id: (reporters[index] > 0).then_some(id),
             segment_id: order.segment.map(i64::from),
             kind: crate::db::work_orders::REPAIR.to_owned(),
-            status: if done.is_some() { "completed" } else { "new" }.to_owned(),
+            status: if done.is_some() {
+                WorkOrderStatus::Completed
+            } else {
+                WorkOrderStatus::New
+            },
             crew_id: None,
             priority: 0.0,
             priority_breakdown: "{}".to_owned(),

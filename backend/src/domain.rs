@@ -2,6 +2,8 @@
 //! Every parse error says which field was wrong and how to fix it.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use diesel::deserialize::FromSqlRow;
+use diesel::expression::AsExpression;
 use std::fmt;
 use std::str::FromStr;
 
@@ -182,7 +184,8 @@ impl Circle {
 
 /// The life of a report inside Upkeep. Open311 only knows `open` and `closed`; the
 /// richer states map onto those two (see [`RequestStatus::is_open`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum RequestStatus {
     /// Received, not yet looked at.
     Open,
@@ -268,7 +271,8 @@ impl FromStr for RequestStatus {
 
 /// Where a work order is in its life: `new → assigned → in_progress → completed |
 /// cancelled`, and back to `new` or `assigned` when a closed order is reopened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum WorkOrderStatus {
     New,
     Assigned,

@@ -35,7 +35,7 @@ pub fn change(
             conn,
             &[NewUpdate {
                 request_id: row.id,
-                status: status.as_str(),
+                status,
                 description: notes,
                 media_url: None,
                 author,

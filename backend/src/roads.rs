@@ -4,9 +4,11 @@
 //! [`Mapping`] names. A feature that cannot be read is reported by its index and the
 //! reason; the others are imported.
 
-use crate::db::segments::SegmentRow;
+use crate::db::segments::{self, SegmentRow};
+use crate::db::{Database, DbResult};
 use crate::domain::{BoundingBox, Coordinates};
 use crate::grid;
+use crate::spatial::SegmentCache;
 use chrono::{NaiveDate, NaiveDateTime};
 use geo::{Haversine, Length, LineString, LineStringSegmentizeHaversine};
 use models::network::RoadClass;
@@ -391,6 +393,24 @@ fn parse_date(raw: &str) -> Option<NaiveDate> {
         .contains(&year)
         .then(|| NaiveDate::from_ymd_opt(year, 7, 1))
         .flatten()
+}
+
+/// The snapping index of the stored segments.
+pub fn load_index(db: &Database) -> DbResult<SegmentCache> {
+    db.read(|conn| {
+        Ok(SegmentCache::new(
+            segments::fingerprint(conn)?,
+            segments::shapes(conn)?,
+        ))
+    })
+}
+
+/// Rebuilds the snapping index if the stored segments changed; returns whether it did.
+pub fn refresh_index(db: &Database, cache: &SegmentCache) -> DbResult<bool> {
+    db.read(|conn| {
+        let fingerprint = segments::fingerprint(conn)?;
+        cache.refresh(fingerprint, || segments::shapes(conn))
+    })
 }
 
 #[cfg(test)]

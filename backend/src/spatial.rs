@@ -5,8 +5,6 @@
 //! the great-circle (haversine) distance from the point to the nearest point of the
 //! segment, in metres.
 
-use crate::db::segments::Fingerprint;
-use crate::db::{Database, DbResult};
 use crate::domain::Coordinates;
 use models::network::RoadClass;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
@@ -144,19 +142,23 @@ impl SegmentIndex {
     }
 }
 
+/// What changes when segments are added, edited or removed: their count and the latest
+/// edit. Servers compare it to know when to rebuild their index.
+pub type Fingerprint = (i64, Option<chrono::NaiveDateTime>);
+
 /// The segment index as of the last check, rebuilt when the stored segments change.
+/// It knows nothing of where segments are stored: callers hand it their fingerprint
+/// and, when that changed, their shapes.
 pub struct SegmentCache {
     current: std::sync::RwLock<(Fingerprint, Arc<SegmentIndex>)>,
 }
 
 impl SegmentCache {
-    /// Builds the index from the database.
-    pub fn load(db: &Database) -> DbResult<SegmentCache> {
-        let fingerprint = db.read(crate::db::segments::fingerprint)?;
-        let index = SegmentIndex::new(db.read(crate::db::segments::shapes)?);
-        Ok(SegmentCache {
-            current: std::sync::RwLock::new((fingerprint, Arc::new(index))),
-        })
+    /// Builds the index of `shapes`, which have this `fingerprint`.
+    pub fn new(fingerprint: Fingerprint, shapes: Vec<SegmentShape>) -> SegmentCache {
+        SegmentCache {
+            current: std::sync::RwLock::new((fingerprint, Arc::new(SegmentIndex::new(shapes)))),
+        }
     }
 
     pub fn current(&self) -> Arc<SegmentIndex> {
@@ -167,14 +169,17 @@ impl SegmentCache {
             .clone()
     }
 
-    /// Rebuilds the index if the segments changed (on this server or another one);
-    /// returns whether it did.
-    pub fn refresh(&self, db: &Database) -> DbResult<bool> {
-        let fingerprint = db.read(crate::db::segments::fingerprint)?;
+    /// Rebuilds the index from `shapes` if the segments' `fingerprint` changed (on this
+    /// server or another one); returns whether it did.
+    pub fn refresh<E>(
+        &self,
+        fingerprint: Fingerprint,
+        shapes: impl FnOnce() -> Result<Vec<SegmentShape>, E>,
+    ) -> Result<bool, E> {
         if self.current.read().unwrap_or_else(|p| p.into_inner()).0 == fingerprint {
             return Ok(false);
         }
-        let index = Arc::new(SegmentIndex::new(db.read(crate::db::segments::shapes)?));
+        let index = Arc::new(SegmentIndex::new(shapes()?));
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (fingerprint, index);
         Ok(true)
     }

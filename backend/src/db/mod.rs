@@ -46,6 +46,7 @@ pub mod services;
 pub mod truth;
 pub mod wards;
 pub mod weather;
+pub mod words;
 pub mod work_orders;
 
 use crate::config::DatabaseUrl;

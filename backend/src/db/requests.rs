@@ -15,7 +15,7 @@ pub struct RequestRow {
     pub token: Option<String>,
     pub accepted_at: Option<NaiveDateTime>,
     pub service_code: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub status_notes: Option<String>,
     pub description: Option<String>,
     pub agency_responsible: Option<String>,
@@ -52,11 +52,6 @@ impl RequestRow {
             lat: self.lat?,
         })
     }
-
-    /// The stored status; an unknown word (from a newer release) reads as open.
-    pub fn status(&self) -> RequestStatus {
-        self.status.parse().unwrap_or(RequestStatus::Open)
-    }
 }
 
 /// A report ready to be stored.
@@ -66,7 +61,7 @@ pub struct NewRequest {
     pub token: Option<String>,
     pub accepted_at: Option<NaiveDateTime>,
     pub service_code: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub description: Option<String>,
     pub agency_responsible: Option<String>,
     pub service_notice: Option<String>,
@@ -99,7 +94,7 @@ pub struct NewRequest {
 pub struct UpdateRow {
     pub id: i64,
     pub request_id: i64,
-    pub status: String,
+    pub status: RequestStatus,
     pub description: Option<String>,
     pub media_url: Option<String>,
     pub author: String,
@@ -111,7 +106,7 @@ pub struct UpdateRow {
 #[diesel(table_name = request_updates)]
 pub struct NewUpdate<'a> {
     pub request_id: i64,
-    pub status: &'a str,
+    pub status: RequestStatus,
     pub description: Option<&'a str>,
     pub media_url: Option<&'a str>,
     pub author: &'a str,
@@ -168,8 +163,7 @@ macro_rules! filtered {
             query = query.filter(requests::service_code.eq_any(codes.clone()));
         }
         if let Some(statuses) = &filter.statuses {
-            let words: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-            query = query.filter(requests::status.eq_any(words));
+            query = query.filter(requests::status.eq_any(statuses.clone()));
         }
         if let Some(from) = filter.requested_from {
             query = query.filter(requests::requested_at.ge(from));
@@ -344,7 +338,7 @@ pub fn set_status(
             .filter(requests::accepted_at.is_not_null()),
     )
     .set((
-        requests::status.eq(status.as_str()),
+        requests::status.eq(status),
         requests::status_notes.eq(notes),
         requests::updated_at.eq(at),
         requests::closed_at.eq(closed_at),
@@ -367,7 +361,6 @@ pub fn set_status_of_issue(
     at: NaiveDateTime,
 ) -> DbResult<Vec<i64>> {
     let closed_at = (!to.is_open()).then_some(at);
-    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let ids: Vec<i64> = on!(conn, |conn| {
         let ids: Vec<i64> = requests::table
             .filter(requests::issue_id.eq(issue_id))
@@ -376,7 +369,7 @@ pub fn set_status_of_issue(
             .load(conn)?;
         diesel::update(requests::table.filter(requests::id.eq_any(&ids)))
             .set((
-                requests::status.eq(to.as_str()),
+                requests::status.eq(to),
                 requests::status_notes.eq(note),
                 requests::updated_at.eq(at),
                 requests::closed_at.eq(closed_at),
@@ -388,7 +381,7 @@ pub fn set_status_of_issue(
         .iter()
         .map(|&request_id| NewUpdate {
             request_id,
-            status: to.as_str(),
+            status: to,
             description: Some(note),
             media_url: None,
             author,

@@ -4,7 +4,7 @@ use super::schema::segments;
 use super::{Conn, DbResult};
 use crate::domain::BoundingBox;
 use crate::search::{Located, Window};
-use crate::spatial::{SegmentShape, lines_of_geojson};
+use crate::spatial::{Fingerprint, SegmentShape, lines_of_geojson};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -170,10 +170,6 @@ pub fn insert(conn: &mut Conn<'_>, rows: &[SegmentRow]) -> DbResult<Vec<i64>> {
         Ok(ids)
     })
 }
-
-/// What changes when segments are added, edited or removed: their count and the latest
-/// edit. Servers compare it to know when to rebuild their index.
-pub type Fingerprint = (i64, Option<NaiveDateTime>);
 
 pub fn fingerprint(conn: &mut Conn<'_>) -> DbResult<Fingerprint> {
     on!(conn, |conn| Ok(segments::table

@@ -2,7 +2,7 @@
 
 use super::schema::{issues, segments, wards, work_order_events, work_orders};
 use super::{Conn, DbResult};
-use crate::domain::Coordinates;
+use crate::domain::{Coordinates, WorkOrderStatus};
 use crate::search::{Located, Window};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -16,7 +16,7 @@ pub struct WorkOrderRow {
     pub segment_id: Option<i64>,
     /// `repair` (from an issue) or `inspection` (proactive, from the risk model).
     pub kind: String,
-    pub status: String,
+    pub status: WorkOrderStatus,
     pub crew_id: Option<i64>,
     pub priority: f64,
     /// JSON of [`crate::priority::Breakdown`].
@@ -41,8 +41,11 @@ pub struct WorkOrderRow {
 pub const REPAIR: &str = "repair";
 pub const INSPECTION: &str = "inspection";
 /// Statuses of orders still to be done.
-pub const OPEN_STATUSES: [&str; 3] = ["new", "assigned", "in_progress"];
-pub const CANCELLED: &str = "cancelled";
+pub const OPEN_STATUSES: [WorkOrderStatus; 3] = [
+    WorkOrderStatus::New,
+    WorkOrderStatus::Assigned,
+    WorkOrderStatus::InProgress,
+];
 
 /// A new order: a row without its id.
 #[derive(Debug, Clone, Insertable)]
@@ -51,7 +54,7 @@ pub struct NewWorkOrder {
     pub issue_id: Option<i64>,
     pub segment_id: Option<i64>,
     pub kind: String,
-    pub status: String,
+    pub status: WorkOrderStatus,
     pub crew_id: Option<i64>,
     pub priority: f64,
     pub priority_breakdown: String,
@@ -95,7 +98,7 @@ pub struct NewEvent {
 /// What a list of orders is narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct WorkOrderFilter {
-    pub statuses: Option<Vec<String>>,
+    pub statuses: Option<Vec<WorkOrderStatus>>,
     pub service_codes: Option<Vec<String>>,
     pub kinds: Option<Vec<String>>,
     /// Some(None): unassigned orders only.
@@ -231,7 +234,7 @@ pub fn insert_all(
                         actor: actor.to_owned(),
                         field: "status".to_owned(),
                         old_value: None,
-                        new_value: Some(row.status.clone()),
+                        new_value: Some(row.status.as_str().to_owned()),
                         created_at: row.created_at,
                     })
                     .execute(conn)?;
@@ -267,7 +270,7 @@ pub fn update_if_unchanged(
                 .filter(work_orders::updated_at.eq(based_on)),
         )
         .set((
-            work_orders::status.eq(&row.status),
+            work_orders::status.eq(row.status),
             work_orders::crew_id.eq(row.crew_id),
             work_orders::due_at.eq(row.due_at),
             work_orders::notes.eq(&row.notes),
@@ -314,7 +317,7 @@ pub fn cancel_open_of_issue(
     reason: &str,
     at: NaiveDateTime,
 ) -> DbResult<Option<i64>> {
-    let open: Option<(i64, String)> = on!(conn, |conn| work_orders::table
+    let open: Option<(i64, WorkOrderStatus)> = on!(conn, |conn| work_orders::table
         .filter(work_orders::issue_id.eq(issue_id))
         .filter(work_orders::status.eq_any(OPEN_STATUSES))
         .select((work_orders::id, work_orders::status))
@@ -325,22 +328,26 @@ pub fn cancel_open_of_issue(
     };
     on!(conn, |conn| diesel::update(work_orders::table.find(order))
         .set((
-            work_orders::status.eq(CANCELLED),
+            work_orders::status.eq(WorkOrderStatus::Cancelled),
             work_orders::updated_at.eq(at),
         ))
         .execute(conn)?);
-    let event = |field: &str, old: Option<String>, new: &str| NewEvent {
+    let event = |field: &str, old: Option<&str>, new: &str| NewEvent {
         work_order_id: order,
         actor: actor.to_owned(),
         field: field.to_owned(),
-        old_value: old,
+        old_value: old.map(str::to_owned),
         new_value: Some(new.to_owned()),
         created_at: at,
     };
     add_events(
         conn,
         &[
-            event("status", Some(was), CANCELLED),
+            event(
+                "status",
+                Some(was.as_str()),
+                WorkOrderStatus::Cancelled.as_str(),
+            ),
             event("reason", None, reason),
         ],
     )?;
@@ -424,7 +431,7 @@ pub fn segments_with_open_orders(conn: &mut Conn<'_>) -> DbResult<Vec<i64>> {
 /// Open orders near a point for a crew's day: (row) within the window, any crew.
 pub fn open_in(conn: &mut Conn<'_>, window: &Window) -> DbResult<Vec<WorkOrderRow>> {
     let filter = WorkOrderFilter {
-        statuses: Some(OPEN_STATUSES.iter().map(|s| (*s).to_owned()).collect()),
+        statuses: Some(OPEN_STATUSES.to_vec()),
         ..WorkOrderFilter::default()
     };
     let ids: Vec<i64> = located(conn, &filter, window)?

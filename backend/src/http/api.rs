@@ -349,7 +349,7 @@ pub async fn change_request_status(
     })
     .await?
     .ok_or_else(missing)?;
-    let status = row.status();
+    let status = row.status;
     Ok(HttpResponse::Ok().json(json!({
         "service_request_id": row.id.to_string(),
         "status": status.open311().as_str(),

@@ -139,7 +139,7 @@ fn describe<'a>(
             id: row.id,
             service_code: &row.service_code,
             service_name: catalogue.get(&row.service_code).map(|s| s.name.as_str()),
-            status: &row.status,
+            status: row.status.as_str(),
             status_notes: row.status_notes.as_deref(),
             description: row.description.as_deref(),
             address: row.address.as_deref(),

@@ -96,7 +96,7 @@ pub async fn import(
                 .write(|conn| segments::insert(conn, &imported.segments))?;
             // Reports to this server snap to the new segments at once; other servers
             // see them at their next periodic check.
-            worker.segments.refresh(&worker.db)?;
+            crate::roads::refresh_index(&worker.db, &worker.segments)?;
             ids
         };
         Ok::<_, crate::db::DbError>(Ok((imported, ids)))

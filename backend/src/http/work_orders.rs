@@ -66,12 +66,16 @@ pub async fn list(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
-    let statuses = listing.list("status");
-    for status in statuses.iter().flatten() {
-        status
-            .parse::<WorkOrderStatus>()
-            .map_err(|why| invalid(vec![FieldError::new("status", why)]))?;
-    }
+    let statuses = listing
+        .list("status")
+        .map(|words| {
+            words
+                .iter()
+                .map(|word| word.parse::<WorkOrderStatus>())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|why| invalid(vec![FieldError::new("status", why)]))?;
     let kinds = listing.list("kind");
     if let Some(bad) = kinds
         .iter()
@@ -400,14 +404,11 @@ pub fn view<'a>(
         .into_iter()
         .map(|(k, v)| (k, json!(round2(v.as_f64().unwrap_or(0.0)))))
         .collect::<serde_json::Map<_, _>>();
-    let open = row
-        .status
-        .parse::<WorkOrderStatus>()
-        .is_ok_and(WorkOrderStatus::is_open);
+    let open = row.status.is_open();
     WorkOrderView {
         id: row.id,
         kind: &row.kind,
-        status: &row.status,
+        status: row.status.as_str(),
         issue_id: row.issue_id,
         segment_id: row.segment_id,
         service_code: &row.service_code,

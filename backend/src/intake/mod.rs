@@ -122,7 +122,7 @@ pub async fn submit(
         token: batch.then(|| uuid::Uuid::new_v4().simple().to_string()),
         accepted_at: (!batch).then_some(at),
         service_code: service.code.clone(),
-        status: RequestStatus::Open.as_str().to_owned(),
+        status: RequestStatus::Open,
         description: report.description,
         agency_responsible: Some(service.agency.clone()),
         service_notice: Some(notice.clone()),

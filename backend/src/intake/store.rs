@@ -103,7 +103,7 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
         conn,
         &[NewUpdate {
             request_id: row.id,
-            status: &row.status,
+            status: row.status,
             description: Some(submission.first_note),
             media_url: row.media_url.as_deref(),
             author: "resident",

@@ -94,7 +94,7 @@ mod tests {
                 token: None,
                 accepted_at: Some(at),
                 service_code: service_code.to_owned(),
-                status: "open".into(),
+                status: crate::domain::RequestStatus::Open,
                 description: Some(description),
                 agency_responsible: None,
                 service_notice: None,

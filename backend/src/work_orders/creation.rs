@@ -35,7 +35,7 @@ fn fresh_order(
         issue_id: None,
         segment_id: None,
         kind: kind.to_owned(),
-        status: WorkOrderStatus::New.as_str().to_owned(),
+        status: WorkOrderStatus::New,
         crew_id: None,
         priority: 0.0,
         priority_breakdown: "{}".to_owned(),

@@ -33,9 +33,8 @@ pub fn day(
     crew: &CrewRow,
     start: Coordinates,
 ) -> Result<Day, DbError> {
-    let statuses: Vec<String> = OPEN_STATUSES.iter().map(|s| (*s).to_owned()).collect();
     let filter = store::WorkOrderFilter {
-        statuses: Some(statuses),
+        statuses: Some(OPEN_STATUSES.to_vec()),
         crew_id: Some(Some(crew.id)),
         ..Default::default()
     };
@@ -55,7 +54,7 @@ pub fn day(
             .into_iter()
             .filter(|o| {
                 o.crew_id.is_none()
-                    && o.status == WorkOrderStatus::New.as_str()
+                    && o.status == WorkOrderStatus::New
                     && handles(crew, o, catalogue)
                     && start.distance_m(Coordinates {
                         lon: o.lon,

@@ -39,10 +39,6 @@ fn actor_name(caller: &Caller) -> String {
     format!("{}:{}", caller.role.as_str(), caller.name)
 }
 
-fn status_of(row: &WorkOrderRow) -> WorkOrderStatus {
-    row.status.parse().unwrap_or(WorkOrderStatus::New)
-}
-
 /// Applies `edit` to order `id` on behalf of `caller`, with everything it implies.
 pub fn apply(
     db: &Database,
@@ -58,7 +54,7 @@ pub fn apply(
         .ok_or(WorkOrderError::NotFound(id))?;
     check_permission(caller, &old, edit)?;
     let mut row = old.clone();
-    let from = status_of(&old);
+    let from = old.status;
 
     // Assigning or unassigning moves a fresh order along unless a status is given.
     if let Some(crew) = edit.crew_id {
@@ -84,7 +80,7 @@ pub fn apply(
     if to == WorkOrderStatus::New && row.crew_id.is_some() && edit.crew_id.is_none() {
         row.crew_id = None;
     }
-    row.status = to.as_str().to_owned();
+    row.status = to;
     if let Some(due) = edit.due_at {
         row.due_at = Some(due);
     }
@@ -279,7 +275,11 @@ fn field_events(
 ) -> Vec<NewEvent> {
     let text = |v: Option<String>| v;
     let fields: [(&str, Option<String>, Option<String>); 9] = [
-        ("status", Some(old.status.clone()), Some(new.status.clone())),
+        (
+            "status",
+            Some(old.status.as_str().to_owned()),
+            Some(new.status.as_str().to_owned()),
+        ),
         (
             "crew_id",
             old.crew_id.map(|c| c.to_string()),

@@ -273,7 +273,7 @@ fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) 
     let service_name = catalogue
         .get(&row.service_code)
         .map_or_else(|| row.service_code.clone(), |s| s.name.clone());
-    let status = row.status();
+    let status = row.status;
     let mut fields = vec![
         ("service_request_id", Node::text(row.id.to_string())),
         ("status", Node::text(status.open311().as_str())),
@@ -360,7 +360,7 @@ fn notes_node(history: &[UpdateRow]) -> Node {
         .iter()
         .enumerate()
         .map(|(i, update)| {
-            let status: RequestStatus = update.status.parse().unwrap_or(RequestStatus::Open);
+            let status = update.status;
             Node::object([
                 (
                     "type",

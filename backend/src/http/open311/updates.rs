@@ -2,7 +2,7 @@
 
 use super::requests::public_author;
 use super::{Document, Format, Node, Open311Error, Params, check_jurisdiction, paging};
-use crate::domain::{FieldError, RequestStatus, format_datetime, now, parse_datetime};
+use crate::domain::{FieldError, format_datetime, now, parse_datetime};
 use crate::http::{State, blocking};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -63,7 +63,7 @@ pub async fn list(
     let entries = updates
         .into_iter()
         .map(|update| {
-            let status: RequestStatus = update.status.parse().unwrap_or(RequestStatus::Open);
+            let status = update.status;
             Node::object([
                 ("update_id", Node::text(update.id.to_string())),
                 (
