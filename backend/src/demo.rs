@@ -4,7 +4,7 @@
 use crate::catalogue::Catalogue;
 use crate::db::demo::*;
 use crate::db::{Database, DbResult};
-use crate::domain::{BoundingBox, Coordinates, RequestStatus, WorkOrderStatus, now};
+use crate::domain::{BoundingBox, Coordinates, IssueStatus, RequestStatus, WorkOrderStatus, now};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime, NaiveTime};
 use models::city::{City, WorkOrderOutcome};
@@ -211,7 +211,11 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             rows.issues.push(IssueRow {
                 id,
                 service_code: order.service_code.to_owned(),
-                status: if done.is_some() { "closed" } else { "open" }.to_owned(),
+                status: if done.is_some() {
+                    IssueStatus::Closed
+                } else {
+                    IssueStatus::Open
+                },
                 lat: order.lat,
                 lon: order.lon,
                 segment_id: order.segment.map(i64::from),

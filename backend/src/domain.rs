@@ -182,6 +182,36 @@ impl Circle {
     }
 }
 
+/// Whether an issue still gathers reports: a closed issue takes none, and a later report
+/// nearby starts a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum IssueStatus {
+    Open,
+    Closed,
+}
+
+impl IssueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueStatus::Open => "open",
+            IssueStatus::Closed => "closed",
+        }
+    }
+}
+
+impl FromStr for IssueStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(IssueStatus::Open),
+            "closed" => Ok(IssueStatus::Closed),
+            other => Err(format!("'{other}' is not open or closed")),
+        }
+    }
+}
+
 /// The life of a report inside Upkeep. Open311 only knows `open` and `closed`; the
 /// richer states map onto those two (see [`RequestStatus::is_open`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]

@@ -92,6 +92,7 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::IssueStatus;
     use chrono::NaiveDate;
 
     fn at(day: u32) -> NaiveDateTime {
@@ -115,19 +116,19 @@ mod tests {
             (
                 Some(1),
                 "pothole".into(),
-                "closed".into(),
+                IssueStatus::Closed,
                 at(1),
                 Some(at(3)),
             ),
             (
                 Some(1),
                 "pothole".into(),
-                "closed".into(),
+                IssueStatus::Closed,
                 at(1),
                 Some(at(5)),
             ),
-            (Some(1), "graffiti".into(), "open".into(), at(2), None),
-            (None, "pothole".into(), "open".into(), at(2), None),
+            (Some(1), "graffiti".into(), IssueStatus::Open, at(2), None),
+            (None, "pothole".into(), IssueStatus::Open, at(2), None),
         ];
         let overdue = vec![(Some(1), "graffiti".to_owned())];
         let by_ward = tally(&lives, &overdue, GroupBy::Ward);

@@ -2,7 +2,7 @@
 
 use super::schema::{issue_reporters, issues};
 use super::{Conn, DbResult};
-use crate::domain::{Circle, Coordinates};
+use crate::domain::{Circle, Coordinates, IssueStatus};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,7 +13,7 @@ use diesel::prelude::*;
 pub struct IssueRow {
     pub id: i64,
     pub service_code: String,
-    pub status: String,
+    pub status: IssueStatus,
     pub lat: f64,
     pub lon: f64,
     pub segment_id: Option<i64>,
@@ -26,17 +26,12 @@ pub struct IssueRow {
     pub cell: i64,
 }
 
-/// An issue's status while it takes new reports.
-pub const ISSUE_OPEN: &str = "open";
-/// An issue's status once it is closed: later reports nearby start a new one.
-pub const ISSUE_CLOSED: &str = "closed";
-
 /// A new issue, started by its first report.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = issues)]
 pub struct NewIssue<'a> {
     pub service_code: &'a str,
-    pub status: &'a str,
+    pub status: IssueStatus,
     pub lat: f64,
     pub lon: f64,
     pub segment_id: Option<i64>,
@@ -49,8 +44,7 @@ pub struct NewIssue<'a> {
 /// What a list of issues is narrowed to.
 #[derive(Debug, Clone, Default)]
 pub struct IssueFilter {
-    /// `open` or `closed`.
-    pub statuses: Option<Vec<String>>,
+    pub statuses: Option<Vec<IssueStatus>>,
     pub service_codes: Option<Vec<String>>,
     /// Inclusive bounds on `first_reported_at`.
     pub reported_from: Option<NaiveDateTime>,
@@ -141,7 +135,7 @@ pub fn open_near(
     limit: usize,
 ) -> DbResult<Vec<(IssueRow, f64)>> {
     let filter = IssueFilter {
-        statuses: Some(vec![ISSUE_OPEN.to_owned()]),
+        statuses: Some(vec![IssueStatus::Open]),
         service_codes: service_code.map(|code| vec![code.to_owned()]),
         ..IssueFilter::default()
     };
@@ -191,7 +185,7 @@ pub fn nearest_open(
     let candidates: Vec<(i64, f64, f64)> = on!(conn, |conn| {
         let mut query = issues::table
             .filter(issues::service_code.eq(service_code))
-            .filter(issues::status.eq(ISSUE_OPEN))
+            .filter(issues::status.eq(IssueStatus::Open))
             .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
             .into_boxed();
@@ -280,7 +274,11 @@ pub fn set_open(conn: &mut Conn<'_>, issue_id: i64, open: bool, at: NaiveDateTim
     let closed_at = (!open).then_some(at);
     on!(conn, |conn| diesel::update(issues::table.find(issue_id))
         .set((
-            issues::status.eq(if open { ISSUE_OPEN } else { ISSUE_CLOSED }),
+            issues::status.eq(if open {
+                IssueStatus::Open
+            } else {
+                IssueStatus::Closed
+            }),
             issues::updated_at.eq(at),
             issues::closed_at.eq(closed_at),
         ))
@@ -312,7 +310,7 @@ pub fn without_orders(
     use diesel::dsl::{exists, not};
     on!(conn, |conn| Ok(issues::table
         .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
-        .filter(issues::status.eq(ISSUE_OPEN))
+        .filter(issues::status.eq(IssueStatus::Open))
         .filter(not(exists(
             work_orders::table.filter(work_orders::issue_id.eq(issues::id.nullable()))
         )))
@@ -327,7 +325,7 @@ pub fn without_orders(
 pub type IssueLife = (
     Option<i64>,
     String,
-    String,
+    IssueStatus,
     NaiveDateTime,
     Option<NaiveDateTime>,
 );
@@ -356,7 +354,7 @@ pub fn open_counts_by_ward(conn: &mut Conn<'_>) -> DbResult<std::collections::Ha
     use super::schema::segments;
     let rows: Vec<(Option<i64>, i64)> = on!(conn, |conn| issues::table
         .inner_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
-        .filter(issues::status.eq(ISSUE_OPEN))
+        .filter(issues::status.eq(IssueStatus::Open))
         .group_by(segments::ward_id)
         .select((segments::ward_id, diesel::dsl::count_star()))
         .load(conn)?);

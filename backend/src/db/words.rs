@@ -3,7 +3,7 @@
 //! A stored word that no longer parses (written by hand, or by a newer release) is an
 //! error naming the word, never a silent default.
 
-use crate::domain::{RequestStatus, WorkOrderStatus};
+use crate::domain::{IssueStatus, RequestStatus, WorkOrderStatus};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql};
 use diesel::serialize::{self, Output, ToSql};
@@ -35,7 +35,7 @@ macro_rules! stored_as_text {
     )*};
 }
 
-stored_as_text!(RequestStatus, WorkOrderStatus);
+stored_as_text!(IssueStatus, RequestStatus, WorkOrderStatus);
 
 fn parse_stored<T: FromStr<Err = String>>(word: &str, what: &str) -> deserialize::Result<T> {
     word.parse().map_err(|why: String| {

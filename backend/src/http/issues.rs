@@ -10,7 +10,7 @@ use super::query::{
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::issues::{self, IssueFilter, IssueRow};
-use crate::domain::{Circle, Coordinates, FieldError, format_datetime, parse_number};
+use crate::domain::{Circle, Coordinates, FieldError, IssueStatus, format_datetime, parse_number};
 use crate::search::{Source, Window, page_of};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -122,17 +122,16 @@ pub async fn list(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
-    let statuses = listing.list("status");
-    if let Some(bad) = statuses
-        .iter()
-        .flatten()
-        .find(|s| !matches!(s.as_str(), "open" | "closed"))
-    {
-        return Err(invalid_parameters(vec![FieldError::new(
-            "status",
-            format!("'{bad}' is not open or closed"),
-        )]));
-    }
+    let statuses = listing
+        .list("status")
+        .map(|words| {
+            words
+                .iter()
+                .map(|word| word.parse::<IssueStatus>())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|why| invalid_parameters(vec![FieldError::new("status", why)]))?;
     let filter = IssueFilter {
         statuses,
         service_codes: listing.list("service_code"),
@@ -195,7 +194,7 @@ fn describe<'a>(
             id: row.id,
             service_code: &row.service_code,
             service_name: catalogue.get(&row.service_code).map(|s| s.name.as_str()),
-            status: &row.status,
+            status: row.status.as_str(),
             lat: row.lat,
             lon: row.lon,
             segment_id: row.segment_id,

@@ -4,11 +4,11 @@
 //! De-duplication happens inside that transaction, so two reports of one pothole
 //! arriving at once cannot both start an issue.
 
-use crate::db::issues::{self, ISSUE_OPEN, NewIssue};
+use crate::db::issues::{self, NewIssue};
 use crate::db::media::{self, MediaRow};
 use crate::db::requests::{self, NewRequest, NewUpdate, RequestRow};
 use crate::db::{Conn, DbResult};
-use crate::domain::{Circle, Coordinates};
+use crate::domain::{Circle, Coordinates, IssueStatus};
 
 /// A report to store with its photo (if any) and the first line of its history.
 pub struct Submission {
@@ -74,7 +74,7 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
                     conn,
                     &NewIssue {
                         service_code: &request.service_code,
-                        status: ISSUE_OPEN,
+                        status: IssueStatus::Open,
                         lat,
                         lon,
                         segment_id: request.segment_id,

@@ -4,7 +4,7 @@ use super::{INSPECTION_DAYS, MAX_TEXT_CHARS, WorkOrderError, invalid};
 use crate::catalogue::Catalogue;
 use crate::db::work_orders::{self as store, INSPECTION, NewWorkOrder, REPAIR, WorkOrderRow};
 use crate::db::{Database, DbError, issues, segments};
-use crate::domain::{Coordinates, WorkOrderStatus};
+use crate::domain::{Coordinates, IssueStatus, WorkOrderStatus};
 use chrono::{Duration, NaiveDateTime};
 use models::network::RoadClass;
 
@@ -104,7 +104,7 @@ pub fn open_for_issue(
         .read(|conn| issues::by_ids(conn, &[issue_id]))?
         .pop()
         .ok_or_else(|| invalid("issue_id", format!("there is no issue {issue_id}")))?;
-    if issue.status != issues::ISSUE_OPEN {
+    if issue.status != IssueStatus::Open {
         return Err(WorkOrderError::Conflict(format!(
             "issue {issue_id} is closed"
         )));
