@@ -125,7 +125,7 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
                     address_id: None,
                     zipcode: None,
                     media_url: None,
-                    attributes: "{}".into(),
+                    attributes: backend::db::words::Json::default(),
                     email: None,
                     device_id: None,
                     account_id: None,

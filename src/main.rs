@@ -245,7 +245,10 @@ fn main() -> anyhow::Result<()> {
                         let crew = key.crew_id.map(|c| format!("crew {c}")).unwrap_or_default();
                         println!(
                             "{}\t{}\t{}\t{}\t{state}\t{crew}",
-                            key.id, key.role, key.name, key.created_at
+                            key.id,
+                            key.role.as_str(),
+                            key.name,
+                            key.created_at
                         );
                     }
                 }
@@ -424,27 +427,20 @@ fn train(settings: &Settings, model: &str) -> anyhow::Result<()> {
     let bar = spinner();
     let started = std::time::Instant::now();
     let observed = observe(&db, &bar)?;
-    let (kind, metrics) = match model {
-        "auto" => {
-            let evaluation =
-                backend::risk::evaluate(&observed, &mut |what| bar.set_message(what.to_owned()))?;
-            let kind: backend::risk::Kind =
-                evaluation.selected.parse().map_err(anyhow::Error::msg)?;
-            bar.println(format!(
-                "evaluated both learners; keeping the {}",
-                kind.as_str()
-            ));
-            (kind, evaluation.summary())
-        }
-        other => (
-            other.parse().map_err(anyhow::Error::msg)?,
-            serde_json::json!({}),
-        ),
+    let choice = match model {
+        "auto" => backend::risk::Choice::Auto,
+        other => backend::risk::Choice::Only(other.parse().map_err(anyhow::Error::msg)?),
     };
-    let trained = backend::risk::train(&db, &observed, kind, metrics, &mut |what| {
+    let trained = backend::risk::retrain(&db, &observed, choice, &mut |what| {
         bar.set_message(what.to_owned())
     })?;
     bar.finish_and_clear();
+    if choice == backend::risk::Choice::Auto {
+        println!(
+            "evaluated both learners; kept the {}",
+            trained.kind.as_str()
+        );
+    }
     println!(
         "model {} ({}) trained on {} rows: fit and calibration {:.1} s, whole command {:.1} s; it is now active",
         trained.version,

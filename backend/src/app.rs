@@ -1,6 +1,7 @@
 //! Building and running the server.
 
-use crate::catalogue::{self, CatalogueCache};
+use crate::catalogue;
+use crate::catalogue_cache::CatalogueCache;
 use crate::config::{LogFormat, Settings};
 use crate::db::Database;
 use crate::domain::now;
@@ -64,7 +65,7 @@ impl Application {
             segments,
             db,
             settings,
-            risk_busy: std::sync::atomic::AtomicBool::new(false),
+            risk: crate::risk::Runner::default(),
             work_orders_due: tokio::sync::Notify::new(),
         });
         let server = serve(listener, state.clone())?;

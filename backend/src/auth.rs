@@ -50,9 +50,8 @@ pub fn issue_for_crew(
     let secret: String = std::iter::once(KEY_PREFIX.to_owned())
         .chain(bytes.iter().map(|b| format!("{b:02x}")))
         .collect();
-    let row = db.write(|conn| {
-        db::api_keys::insert(conn, name, role.as_str(), &hash_key(&secret), crew_id)
-    })?;
+    let row =
+        db.write(|conn| db::api_keys::insert(conn, name, role, &hash_key(&secret), crew_id))?;
     Ok(IssuedKey { id: row.id, secret })
 }
 
@@ -62,18 +61,16 @@ pub fn authenticate(db: &Database, secret: &str) -> DbResult<Option<Caller>> {
     else {
         return Ok(None);
     };
-    Ok(caller_from_row(row))
+    Ok(Some(caller_from_row(row)))
 }
 
-fn caller_from_row(row: ApiKeyRow) -> Option<Caller> {
-    // A role this version does not know (from a newer release) grants nothing.
-    let role = row.role.parse().ok()?;
-    Some(Caller {
+fn caller_from_row(row: ApiKeyRow) -> Caller {
+    Caller {
         key_id: row.id,
         name: row.name,
-        role,
+        role: row.role,
         crew_id: row.crew_id,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 
 use crate::catalogue::Catalogue;
 use crate::db::demo::*;
+use crate::db::words::Json;
 use crate::db::{Database, DbResult};
-use crate::domain::{BoundingBox, Coordinates, IssueStatus, RequestStatus, WorkOrderStatus, now};
+use crate::domain::{
+    BoundingBox, Coordinates, IssueStatus, RequestStatus, WorkOrderKind, WorkOrderStatus, now,
+};
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime, NaiveTime};
 use models::city::{City, WorkOrderOutcome};
@@ -92,7 +95,7 @@ fn crews(city: &City, created: NaiveDateTime) -> Vec<CrewRow> {
             name,
             depot_lat: depot.lat,
             depot_lon: depot.lon,
-            service_codes: json!(codes).to_string(),
+            service_codes: Json(codes.iter().map(|c| (*c).to_owned()).collect()),
             daily_capacity: i32::try_from(models::city::REPAIRS_PER_CREW_DAY).unwrap_or(10),
             created_at: created,
             retired_at: None,
@@ -234,7 +237,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             id,
             issue_id: (reporters[index] > 0).then_some(id),
             segment_id: order.segment.map(i64::from),
-            kind: crate::db::work_orders::REPAIR.to_owned(),
+            kind: WorkOrderKind::Repair,
             status: if done.is_some() {
                 WorkOrderStatus::Completed
             } else {
@@ -242,7 +245,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             },
             crew_id: None,
             priority: 0.0,
-            priority_breakdown: "{}".to_owned(),
+            priority_breakdown: Json::default(),
             due_at: Some(order.due_at),
             notes: done.map(|(_, outcome)| outcome_words(outcome).1.to_owned()),
             created_at: order.created_at,
@@ -255,8 +258,8 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
                 lon: order.lon,
                 lat: order.lat,
             }),
-            photo_urls: "[]".to_owned(),
-            materials: "[]".to_owned(),
+            photo_urls: Json::default(),
+            materials: Json::default(),
             labour_minutes: 0,
             outcome: done.map(|(_, outcome)| {
                 match outcome {

@@ -299,6 +299,36 @@ impl FromStr for RequestStatus {
     }
 }
 
+/// Why a work order exists: a reported problem to repair, or a proactive inspection of
+/// a segment the risk model ranks high.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum WorkOrderKind {
+    Repair,
+    Inspection,
+}
+
+impl WorkOrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkOrderKind::Repair => "repair",
+            WorkOrderKind::Inspection => "inspection",
+        }
+    }
+}
+
+impl FromStr for WorkOrderKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "repair" => Ok(WorkOrderKind::Repair),
+            "inspection" => Ok(WorkOrderKind::Inspection),
+            other => Err(format!("'{other}' is not repair or inspection")),
+        }
+    }
+}
+
 /// Where a work order is in its life: `new → assigned → in_progress → completed |
 /// cancelled`, and back to `new` or `assigned` when a closed order is reopened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
@@ -477,7 +507,8 @@ impl FromStr for ServiceType {
 }
 
 /// Who an API key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     /// An Open311 client application (a city app, FixMyStreet, …): may post reports.
     Client,
@@ -656,3 +687,49 @@ mod tests {
         }
     }
 }
+
+/// The parts of a priority, in points. Their sum is the priority.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, Default)]
+/// An order not yet prioritised stores `{}`, which reads as all zero.
+#[serde(default)]
+pub struct Breakdown {
+    pub severity: f64,
+    pub risk: f64,
+    pub road_class: f64,
+    pub traffic: f64,
+    pub reporters: f64,
+    pub age: f64,
+    pub vulnerability: f64,
+}
+
+impl Breakdown {
+    pub fn total(&self) -> f64 {
+        self.severity
+            + self.risk
+            + self.road_class
+            + self.traffic
+            + self.reporters
+            + self.age
+            + self.vulnerability
+    }
+}
+
+/// A checked answer to an attribute, as stored with the request.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum AttributeAnswer {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A material used on a job.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Material {
+    pub item: String,
+    pub quantity: f64,
+    pub unit: String,
+}
+
+/// A report's checked answers to its service's attributes, by attribute code.
+pub type Answers = std::collections::BTreeMap<String, AttributeAnswer>;

@@ -6,6 +6,7 @@
 //! parts, stored with them; nothing else goes into it.
 
 use crate::catalogue::Service;
+pub use crate::domain::Breakdown;
 use crate::domain::FieldError;
 use models::network::RoadClass;
 use serde::{Deserialize, Serialize};
@@ -167,30 +168,6 @@ pub struct Inputs {
     pub sla_days: f64,
     /// 0 to 1; 0 outside any ward.
     pub ward_vulnerability: f64,
-}
-
-/// The parts of a priority, in points. Their sum is the priority.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-pub struct Breakdown {
-    pub severity: f64,
-    pub risk: f64,
-    pub road_class: f64,
-    pub traffic: f64,
-    pub reporters: f64,
-    pub age: f64,
-    pub vulnerability: f64,
-}
-
-impl Breakdown {
-    pub fn total(&self) -> f64 {
-        self.severity
-            + self.risk
-            + self.road_class
-            + self.traffic
-            + self.reporters
-            + self.age
-            + self.vulnerability
-    }
 }
 
 /// The share of the road-class weight each class gets.

@@ -384,3 +384,71 @@ pub fn score_all(
         })
         .collect()
 }
+/// Which learner to train: the better of both on the rolling folds, or one named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Auto,
+    Only(Kind),
+}
+
+/// Chooses the learner (evaluating both on the rolling folds for [`Choice::Auto`]),
+/// trains it on `observed` and makes it the active model: what `upkeep train`, a
+/// planner's retrain and a first model on start all do.
+pub fn retrain(
+    db: &Database,
+    observed: &Observed,
+    choice: Choice,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Trained, RiskError> {
+    let (kind, metrics) = match choice {
+        Choice::Auto => {
+            let evaluation = evaluate(observed, progress)?;
+            // The evaluation names one of the two learners it compared.
+            let kind = if evaluation.selected == Kind::Forest.as_str() {
+                Kind::Forest
+            } else {
+                Kind::Logistic
+            };
+            (kind, evaluation.summary())
+        }
+        Choice::Only(kind) => (kind, serde_json::json!({})),
+    };
+    train(db, observed, kind, metrics, progress)
+}
+
+/// The one training or scoring run a server does at a time, in the background. The
+/// HTTP handlers and the scheduler share it, so a planner's retrain and the periodic
+/// re-scoring never run together.
+#[derive(Debug, Default)]
+pub struct Runner {
+    busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Runner {
+    /// True while a run is going.
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs `job` on a thread of its own unless a run is going; returns whether it
+    /// started. The runner is free again when `job` returns, whatever it did.
+    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.busy.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        let busy = self.busy.clone();
+        std::thread::spawn(move || {
+            // Freed on the way out even if the job panics.
+            struct Free(std::sync::Arc<std::sync::atomic::AtomicBool>);
+            impl Drop for Free {
+                fn drop(&mut self) {
+                    self.0.store(false, Ordering::SeqCst);
+                }
+            }
+            let _free = Free(busy);
+            job();
+        });
+        true
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::schema::api_keys;
 use super::{Conn, DbResult};
-use crate::domain::now;
+use crate::domain::{Role, now};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -12,7 +12,7 @@ use diesel::prelude::*;
 pub struct ApiKeyRow {
     pub id: i64,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub key_hash: String,
     pub crew_id: Option<i64>,
     pub created_at: NaiveDateTime,
@@ -23,7 +23,7 @@ pub struct ApiKeyRow {
 #[diesel(table_name = api_keys)]
 struct NewApiKey<'a> {
     name: &'a str,
-    role: &'a str,
+    role: Role,
     key_hash: &'a str,
     crew_id: Option<i64>,
     created_at: NaiveDateTime,
@@ -32,7 +32,7 @@ struct NewApiKey<'a> {
 pub fn insert(
     conn: &mut Conn<'_>,
     name: &str,
-    role: &str,
+    role: Role,
     key_hash: &str,
     crew_id: Option<i64>,
 ) -> DbResult<ApiKeyRow> {

@@ -1,11 +1,12 @@
 //! The `crews` table: who does the work, from where, of what kinds, how much a day.
 
 use super::schema::crews;
+use super::words::Json;
 use super::{Conn, DbResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// A crew as stored. `service_codes` is a JSON list of the categories it handles.
+/// A crew as stored. `service_codes` lists the categories it handles.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = crews, treat_none_as_default_value = false)]
 pub struct CrewRow {
@@ -13,7 +14,7 @@ pub struct CrewRow {
     pub name: String,
     pub depot_lat: f64,
     pub depot_lon: f64,
-    pub service_codes: String,
+    pub service_codes: Json<Vec<String>>,
     pub daily_capacity: i32,
     pub created_at: NaiveDateTime,
     pub retired_at: Option<NaiveDateTime>,
@@ -21,8 +22,8 @@ pub struct CrewRow {
 
 impl CrewRow {
     /// The categories this crew handles.
-    pub fn handles(&self) -> Vec<String> {
-        serde_json::from_str(&self.service_codes).unwrap_or_default()
+    pub fn handles(&self) -> &[String] {
+        &self.service_codes.0
     }
 }
 
@@ -33,7 +34,7 @@ pub struct NewCrew {
     pub name: String,
     pub depot_lat: f64,
     pub depot_lon: f64,
-    pub service_codes: String,
+    pub service_codes: Json<Vec<String>>,
     pub daily_capacity: i32,
     pub created_at: NaiveDateTime,
 }
@@ -86,7 +87,7 @@ pub struct CrewChange {
     pub name: Option<String>,
     pub depot_lat: Option<f64>,
     pub depot_lon: Option<f64>,
-    pub service_codes: Option<String>,
+    pub service_codes: Option<Json<Vec<String>>>,
     pub daily_capacity: Option<i32>,
     pub retired_at: Option<Option<NaiveDateTime>>,
 }

@@ -44,18 +44,19 @@ pub mod segments;
 pub mod sensor_readings;
 pub mod services;
 pub mod truth;
+mod url;
 pub mod wards;
 pub mod weather;
 pub mod words;
 pub mod work_orders;
 
-use crate::config::DatabaseUrl;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::time::Duration;
+pub use url::DatabaseUrl;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");

@@ -1,8 +1,9 @@
 //! The `requests` and `request_updates` tables: residents' reports and their history.
 
 use super::schema::{request_updates, requests};
+use super::words::Json;
 use super::{Conn, DbResult};
-use crate::domain::{BoundingBox, Circle, Coordinates, RequestStatus};
+use crate::domain::{Answers, BoundingBox, Circle, Coordinates, RequestStatus};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -26,7 +27,7 @@ pub struct RequestRow {
     pub address_id: Option<String>,
     pub zipcode: Option<String>,
     pub media_url: Option<String>,
-    pub attributes: String,
+    pub attributes: Json<Answers>,
     pub email: Option<String>,
     pub device_id: Option<String>,
     pub account_id: Option<String>,
@@ -71,7 +72,7 @@ pub struct NewRequest {
     pub address_id: Option<String>,
     pub zipcode: Option<String>,
     pub media_url: Option<String>,
-    pub attributes: String,
+    pub attributes: Json<Answers>,
     pub email: Option<String>,
     pub device_id: Option<String>,
     pub account_id: Option<String>,
@@ -392,18 +393,18 @@ pub fn set_status_of_issue(
     Ok(ids)
 }
 
-/// The attribute answers (JSON text) of every report of the given issues.
-pub fn answers_of_issues(conn: &mut Conn<'_>, issue_ids: &[i64]) -> DbResult<Vec<(i64, String)>> {
+/// The attribute answers of every report of the given issues.
+pub fn answers_of_issues(conn: &mut Conn<'_>, issue_ids: &[i64]) -> DbResult<Vec<(i64, Answers)>> {
     let mut out = Vec::new();
     // Bounded IN lists keep both backends well inside their parameter limits.
     for chunk in issue_ids.chunks(10_000) {
-        let rows: Vec<(Option<i64>, String)> = on!(conn, |conn| requests::table
+        let rows: Vec<(Option<i64>, Json<Answers>)> = on!(conn, |conn| requests::table
             .filter(requests::issue_id.eq_any(chunk))
             .select((requests::issue_id, requests::attributes))
             .load(conn)?);
         out.extend(
             rows.into_iter()
-                .filter_map(|(issue, answers)| Some((issue?, answers))),
+                .filter_map(|(issue, answers)| Some((issue?, answers.0))),
         );
     }
     Ok(out)

@@ -1,14 +1,58 @@
-//! Domain enums stored as their words in text columns, on both backends.
+//! Domain values stored in text columns, on both backends: enums as their words, and
+//! structured values as JSON ([`Json`]).
 //!
-//! A stored word that no longer parses (written by hand, or by a newer release) is an
-//! error naming the word, never a silent default.
+//! A stored value that no longer parses (written by hand, or by a newer release) is an
+//! error naming it, never a silent default.
 
-use crate::domain::{IssueStatus, RequestStatus, WorkOrderStatus};
+use crate::domain::{IssueStatus, RequestStatus, Role, WorkOrderKind, WorkOrderStatus};
 use diesel::backend::Backend;
+use diesel::deserialize::FromSqlRow;
 use diesel::deserialize::{self, FromSql};
+use diesel::expression::AsExpression;
+use diesel::pg::Pg;
+use diesel::serialize::IsNull;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
+use diesel::sqlite::Sqlite;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::str::FromStr;
+
+/// A value stored as JSON text: lists of photo links and materials, a priority's parts,
+/// a report's answers. It is written by serde and read back into its own type.
+#[derive(Debug, Clone, Default, PartialEq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct Json<T: std::fmt::Debug>(pub T);
+
+impl<T: Serialize + std::fmt::Debug> ToSql<Text, Sqlite> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(serde_json::to_string(&self.0)?);
+        Ok(IsNull::No)
+    }
+}
+
+impl<T: Serialize + std::fmt::Debug> ToSql<Text, Pg> for Json<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        serde_json::to_writer(out, &self.0)?;
+        Ok(IsNull::No)
+    }
+}
+
+impl<T, DB> FromSql<Text, DB> for Json<T>
+where
+    T: DeserializeOwned + std::fmt::Debug,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = String::from_sql(bytes)?;
+        serde_json::from_str(&text).map(Json).map_err(|why| {
+            let what = std::any::type_name::<T>();
+            tracing::error!(%why, what, "stored JSON does not read");
+            format!("stored JSON does not read as {what}: {why}").into()
+        })
+    }
+}
 
 /// Implements `ToSql<Text>` and `FromSql<Text>` for enums with `as_str` and `FromStr`.
 macro_rules! stored_as_text {
@@ -35,7 +79,13 @@ macro_rules! stored_as_text {
     )*};
 }
 
-stored_as_text!(IssueStatus, RequestStatus, WorkOrderStatus);
+stored_as_text!(
+    IssueStatus,
+    RequestStatus,
+    Role,
+    WorkOrderKind,
+    WorkOrderStatus
+);
 
 fn parse_stored<T: FromStr<Err = String>>(word: &str, what: &str) -> deserialize::Result<T> {
     word.parse().map_err(|why: String| {

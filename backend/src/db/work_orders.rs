@@ -1,8 +1,9 @@
 //! The `work_orders` and `work_order_events` tables: orders and their history.
 
 use super::schema::{issues, segments, wards, work_order_events, work_orders};
+use super::words::Json;
 use super::{Conn, DbResult};
-use crate::domain::{Coordinates, WorkOrderStatus};
+use crate::domain::{Breakdown, Coordinates, Material, WorkOrderKind, WorkOrderStatus};
 use crate::search::{Located, Window};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,13 +15,11 @@ pub struct WorkOrderRow {
     pub id: i64,
     pub issue_id: Option<i64>,
     pub segment_id: Option<i64>,
-    /// `repair` (from an issue) or `inspection` (proactive, from the risk model).
-    pub kind: String,
+    pub kind: WorkOrderKind,
     pub status: WorkOrderStatus,
     pub crew_id: Option<i64>,
     pub priority: f64,
-    /// JSON of [`crate::priority::Breakdown`].
-    pub priority_breakdown: String,
+    pub priority_breakdown: Json<Breakdown>,
     pub due_at: Option<NaiveDateTime>,
     pub notes: Option<String>,
     pub created_at: NaiveDateTime,
@@ -30,16 +29,12 @@ pub struct WorkOrderRow {
     pub lat: f64,
     pub lon: f64,
     pub cell: i64,
-    /// JSON list of URLs.
-    pub photo_urls: String,
-    /// JSON list of `{"item", "quantity", "unit"}`.
-    pub materials: String,
+    pub photo_urls: Json<Vec<String>>,
+    pub materials: Json<Vec<Material>>,
     pub labour_minutes: i32,
     pub outcome: Option<String>,
 }
 
-pub const REPAIR: &str = "repair";
-pub const INSPECTION: &str = "inspection";
 /// Statuses of orders still to be done.
 pub const OPEN_STATUSES: [WorkOrderStatus; 3] = [
     WorkOrderStatus::New,
@@ -53,11 +48,11 @@ pub const OPEN_STATUSES: [WorkOrderStatus; 3] = [
 pub struct NewWorkOrder {
     pub issue_id: Option<i64>,
     pub segment_id: Option<i64>,
-    pub kind: String,
+    pub kind: WorkOrderKind,
     pub status: WorkOrderStatus,
     pub crew_id: Option<i64>,
     pub priority: f64,
-    pub priority_breakdown: String,
+    pub priority_breakdown: Json<Breakdown>,
     pub due_at: Option<NaiveDateTime>,
     pub notes: Option<String>,
     pub created_at: NaiveDateTime,
@@ -66,8 +61,8 @@ pub struct NewWorkOrder {
     pub lat: f64,
     pub lon: f64,
     pub cell: i64,
-    pub photo_urls: String,
-    pub materials: String,
+    pub photo_urls: Json<Vec<String>>,
+    pub materials: Json<Vec<Material>>,
     pub labour_minutes: i32,
 }
 
@@ -100,7 +95,7 @@ pub struct NewEvent {
 pub struct WorkOrderFilter {
     pub statuses: Option<Vec<WorkOrderStatus>>,
     pub service_codes: Option<Vec<String>>,
-    pub kinds: Option<Vec<String>>,
+    pub kinds: Option<Vec<WorkOrderKind>>,
     /// Some(None): unassigned orders only.
     pub crew_id: Option<Option<i64>>,
     pub segment_id: Option<i64>,
@@ -398,8 +393,11 @@ pub fn open_with_facts(conn: &mut Conn<'_>) -> DbResult<Vec<PriorityFacts>> {
         .collect())
 }
 
-/// Stores new priorities: (order id, priority, breakdown JSON).
-pub fn set_priorities(conn: &mut Conn<'_>, priorities: &[(i64, f64, String)]) -> DbResult<usize> {
+/// Stores new priorities: (order id, priority, its parts).
+pub fn set_priorities(
+    conn: &mut Conn<'_>,
+    priorities: &[(i64, f64, Breakdown)],
+) -> DbResult<usize> {
     if priorities.is_empty() {
         return Ok(0);
     }
@@ -409,7 +407,7 @@ pub fn set_priorities(conn: &mut Conn<'_>, priorities: &[(i64, f64, String)]) ->
             changed += diesel::update(work_orders::table.find(id))
                 .set((
                     work_orders::priority.eq(priority),
-                    work_orders::priority_breakdown.eq(breakdown),
+                    work_orders::priority_breakdown.eq(Json(*breakdown)),
                 ))
                 .execute(conn)?;
         }

@@ -4,6 +4,7 @@ use super::api::{ApiError, ErrorKind, require_role};
 use super::query::{invalid, item_id, not_found};
 use super::{State, blocking, current_catalogue};
 use crate::db::crews::{self, CrewRow, NewCrew};
+use crate::db::words::Json;
 use crate::domain::{Coordinates, FieldError, Role, format_datetime, now, parse_number};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -70,7 +71,7 @@ pub async fn create(
         name: name.clone(),
         depot_lat: depot.lat,
         depot_lon: depot.lon,
-        service_codes: json!(body.service_codes).to_string(),
+        service_codes: Json(body.service_codes.clone()),
         daily_capacity: body.daily_capacity,
         created_at: now(),
     };
@@ -195,7 +196,7 @@ pub async fn update(
     if let Some(codes) = &body.service_codes {
         let catalogue = current_catalogue(&state).await?;
         check_codes(codes, &catalogue)?;
-        change.service_codes = Some(json!(codes).to_string());
+        change.service_codes = Some(Json(codes.clone()));
     }
     if let Some(capacity) = body.daily_capacity {
         check_capacity(capacity)?;

@@ -18,7 +18,8 @@ pub mod stats;
 pub mod wards;
 pub mod work_orders;
 
-use crate::catalogue::{Catalogue, CatalogueCache};
+use crate::catalogue::Catalogue;
+use crate::catalogue_cache::CatalogueCache;
 use crate::config::Settings;
 use crate::db::{Database, DbError};
 use crate::intake::ReportWriter;
@@ -36,7 +37,8 @@ pub struct AppState {
     /// Road segments for snapping.
     pub segments: crate::spatial::SegmentCache,
     /// Set while this server trains or scores, so only one such job runs at a time.
-    pub risk_busy: std::sync::atomic::AtomicBool,
+    /// The one training or scoring run this server does at a time.
+    pub risk: crate::risk::Runner,
     /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
     /// minute.
     pub work_orders_due: tokio::sync::Notify,

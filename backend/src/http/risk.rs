@@ -8,6 +8,7 @@ use super::{AppState, State, blocking};
 use crate::db::risk::{self as store, RiskScore};
 use crate::db::segments::{self, SegmentFilter};
 use crate::domain::{Role, format_datetime};
+use crate::risk::Choice;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -15,7 +16,6 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 const FILTERS: [&str; 1] = ["road_class"];
 
@@ -192,7 +192,7 @@ pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
         .collect();
     Ok(HttpResponse::Ok().json(json!({
         "total": items.len(),
-        "training": state.risk_busy.load(Ordering::SeqCst),
+        "training": state.risk.is_busy(),
         "items": items,
     })))
 }
@@ -259,25 +259,12 @@ pub async fn rescore(state: State, req: HttpRequest) -> Result<HttpResponse, Api
 /// Starts a background evaluation, training and scoring run unless one is going;
 /// returns whether it started.
 pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
-    if state.risk_busy.swap(true, Ordering::SeqCst) {
-        return false;
-    }
-    std::thread::spawn(move || {
+    let runner = &state.risk;
+    let state = state.clone();
+    runner.spawn(move || {
         let result = (|| -> Result<String, crate::risk::RiskError> {
             let observed = crate::risk::observe(&state.db, &mut |_| {})?;
-            let evaluation = crate::risk::evaluate(&observed, &mut |_| {})?;
-            let kind = if evaluation.selected == "forest" {
-                crate::risk::Kind::Forest
-            } else {
-                crate::risk::Kind::Logistic
-            };
-            let trained = crate::risk::train(
-                &state.db,
-                &observed,
-                kind,
-                evaluation.summary(),
-                &mut |_| {},
-            )?;
+            let trained = crate::risk::retrain(&state.db, &observed, Choice::Auto, &mut |_| {})?;
             crate::risk::score(&state.db, &observed)?;
             Ok(trained.version)
         })();
@@ -285,20 +272,17 @@ pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
             Ok(version) => tracing::info!(version, by, "risk model trained and segments scored"),
             Err(e) => tracing::warn!(error = %e, by, "risk model training failed"),
         }
-        state.risk_busy.store(false, Ordering::SeqCst);
         // New scores move priorities and may allow this week's inspections.
         state.work_orders_due.notify_one();
-    });
-    true
+    })
 }
 
 /// Starts a background scoring run with the active model unless a run is going;
 /// returns whether it started.
 pub fn spawn_scoring(state: Arc<AppState>) -> bool {
-    if state.risk_busy.swap(true, Ordering::SeqCst) {
-        return false;
-    }
-    std::thread::spawn(move || {
+    let runner = &state.risk;
+    let state = state.clone();
+    runner.spawn(move || {
         let result = crate::risk::observe(&state.db, &mut |_| {})
             .and_then(|observed| crate::risk::score(&state.db, &observed));
         match result {
@@ -309,9 +293,7 @@ pub fn spawn_scoring(state: Arc<AppState>) -> bool {
             ),
             Err(e) => tracing::warn!(error = %e, "re-scoring failed"),
         }
-        state.risk_busy.store(false, Ordering::SeqCst);
         // New scores move priorities and may allow this week's inspections.
         state.work_orders_due.notify_one();
-    });
-    true
+    })
 }

@@ -7,7 +7,8 @@ use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::work_orders::{self as store, EventRow, WorkOrderFilter, WorkOrderRow};
 use crate::domain::{
-    Coordinates, FieldError, Outcome, Role, WorkOrderStatus, format_datetime, now, parse_datetime,
+    Coordinates, FieldError, Outcome, Role, WorkOrderKind, WorkOrderStatus, format_datetime, now,
+    parse_datetime,
 };
 use crate::work_orders::{self as service, Edit, Material, WorkOrderError};
 use actix_web::http::StatusCode;
@@ -76,17 +77,16 @@ pub async fn list(
         })
         .transpose()
         .map_err(|why| invalid(vec![FieldError::new("status", why)]))?;
-    let kinds = listing.list("kind");
-    if let Some(bad) = kinds
-        .iter()
-        .flatten()
-        .find(|k| !matches!(k.as_str(), store::REPAIR | store::INSPECTION))
-    {
-        return Err(invalid(vec![FieldError::new(
-            "kind",
-            format!("'{bad}' is not repair or inspection"),
-        )]));
-    }
+    let kinds = listing
+        .list("kind")
+        .map(|words| {
+            words
+                .iter()
+                .map(|word| word.parse::<WorkOrderKind>())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|why| invalid(vec![FieldError::new("kind", why)]))?;
     let crew_id = match listing.params.get("crew_id") {
         None => None,
         Some("none") => Some(None),
@@ -377,8 +377,8 @@ pub struct WorkOrderView<'a> {
     due_at: Option<String>,
     overdue: bool,
     notes: Option<&'a str>,
-    photo_urls: Value,
-    materials: Value,
+    photo_urls: &'a [String],
+    materials: &'a [Material],
     labour_minutes: i32,
     outcome: Option<&'a str>,
     created_at: String,
@@ -399,15 +399,20 @@ pub fn view<'a>(
     at: chrono::NaiveDateTime,
     distance_m: Option<f64>,
 ) -> WorkOrderView<'a> {
-    let breakdown = serde_json::from_str::<serde_json::Map<String, Value>>(&row.priority_breakdown)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, json!(round2(v.as_f64().unwrap_or(0.0)))))
-        .collect::<serde_json::Map<_, _>>();
+    let parts = &row.priority_breakdown.0;
+    let breakdown = json!({
+        "severity": round2(parts.severity),
+        "risk": round2(parts.risk),
+        "road_class": round2(parts.road_class),
+        "traffic": round2(parts.traffic),
+        "reporters": round2(parts.reporters),
+        "age": round2(parts.age),
+        "vulnerability": round2(parts.vulnerability),
+    });
     let open = row.status.is_open();
     WorkOrderView {
         id: row.id,
-        kind: &row.kind,
+        kind: row.kind.as_str(),
         status: row.status.as_str(),
         issue_id: row.issue_id,
         segment_id: row.segment_id,
@@ -417,12 +422,12 @@ pub fn view<'a>(
         lat: row.lat,
         lon: row.lon,
         priority: row.priority,
-        priority_breakdown: Value::Object(breakdown),
+        priority_breakdown: breakdown,
         due_at: row.due_at.map(format_datetime),
         overdue: open && row.due_at.is_some_and(|due| due < at),
         notes: row.notes.as_deref(),
-        photo_urls: serde_json::from_str(&row.photo_urls).unwrap_or(json!([])),
-        materials: serde_json::from_str(&row.materials).unwrap_or(json!([])),
+        photo_urls: &row.photo_urls.0,
+        materials: &row.materials.0,
         labour_minutes: row.labour_minutes,
         outcome: row.outcome.as_deref(),
         created_at: format_datetime(row.created_at),

@@ -11,7 +11,6 @@ use crate::db::media::MediaRow;
 use crate::db::requests::NewRequest;
 use crate::db::{Database, DbError};
 use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
-use crate::http::open311::Params;
 use chrono::{Duration, NaiveDateTime};
 use sha2::{Digest, Sha256};
 pub use store::{Stored, Submission};
@@ -65,14 +64,38 @@ pub struct IntakeContext<'a> {
     pub segments: &'a crate::spatial::SegmentIndex,
 }
 
+/// A report as a client sent it, field by field (named as in Open311), before anything
+/// is checked. A field sent empty is absent.
+#[derive(Debug, Clone, Default)]
+pub struct Submitted {
+    pub service_code: Option<String>,
+    pub api_key: Option<String>,
+    pub lat: Option<String>,
+    pub long: Option<String>,
+    pub address_string: Option<String>,
+    pub address_id: Option<String>,
+    pub zipcode: Option<String>,
+    pub description: Option<String>,
+    pub media_url: Option<String>,
+    pub email: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    /// Answers to the service's attributes as (attribute code, value), in the order
+    /// sent; a multi-valued attribute appears once per value.
+    pub attributes: Vec<(String, String)>,
+}
+
 /// Checks and stores one report; returns once it is committed.
 pub async fn submit(
     ctx: &IntakeContext<'_>,
-    params: &Params,
+    submitted: &Submitted,
     upload: Option<Upload>,
 ) -> Result<Receipt, IntakeError> {
-    let caller = check_api_key(ctx, params).await?;
-    let code = params.get("service_code").ok_or_else(|| {
+    let caller = check_api_key(ctx, submitted).await?;
+    let code = submitted.service_code.as_deref().ok_or_else(|| {
         IntakeError::Invalid(vec![FieldError::new(
             "service_code",
             "is required: GET services.json lists the codes",
@@ -85,7 +108,7 @@ pub async fn submit(
     })?;
 
     let mut errors = Vec::new();
-    let report = Fields::check(params, service, ctx.settings, &mut errors);
+    let report = Fields::check(submitted, service, ctx.settings, &mut errors);
     let photo = upload.and_then(|u| match check_photo(u) {
         Ok(photo) => Some(photo),
         Err(e) => {
@@ -93,7 +116,7 @@ pub async fn submit(
             None
         }
     });
-    let answers = match service.check_answers(&attribute_answers(params)) {
+    let answers = match service.check_answers(&submitted.attributes) {
         Ok(answers) => answers,
         Err(mut problems) => {
             errors.append(&mut problems);
@@ -132,7 +155,7 @@ pub async fn submit(
         address_id: report.address_id,
         zipcode: report.zipcode,
         media_url,
-        attributes: serde_json::to_string(&answers).expect("answers serialise"),
+        attributes: crate::db::words::Json(answers),
         email: report.email,
         device_id: report.device_id,
         account_id: report.account_id.clone(),
@@ -170,9 +193,9 @@ pub async fn submit(
 
 async fn check_api_key(
     ctx: &IntakeContext<'_>,
-    params: &Params,
+    submitted: &Submitted,
 ) -> Result<Option<Caller>, IntakeError> {
-    match params.get("api_key") {
+    match submitted.api_key.as_deref() {
         None if ctx.settings.require_api_key => Err(IntakeError::Forbidden(
             "api_key is required to submit reports here; ask the city for one".into(),
         )),
@@ -215,21 +238,6 @@ fn duplicate_notice(first_report: i64) -> String {
     )
 }
 
-/// `attribute[code]=v` and `attribute[code][]=v` pairs as (code, value).
-fn attribute_answers(params: &Params) -> Vec<(String, String)> {
-    params
-        .pairs()
-        .iter()
-        .filter_map(|(key, value)| {
-            let inner = key.strip_prefix("attribute[")?;
-            let code = inner
-                .strip_suffix("][]")
-                .or_else(|| inner.strip_suffix(']'))?;
-            Some((code.to_owned(), value.clone()))
-        })
-        .collect()
-}
-
 /// The plain fields of a submission, checked.
 struct Fields {
     position: Option<Coordinates>,
@@ -248,13 +256,13 @@ struct Fields {
 
 impl Fields {
     fn check(
-        params: &Params,
+        submitted: &Submitted,
         service: &Service,
         settings: &Settings,
         errors: &mut Vec<FieldError>,
     ) -> Fields {
-        let mut text = |name: &str, max_chars: usize| -> Option<String> {
-            let value = params.get(name)?;
+        let mut text = |name: &str, value: &Option<String>, max_chars: usize| -> Option<String> {
+            let value = value.as_deref()?;
             if value.chars().count() > max_chars {
                 errors.push(FieldError::new(
                     name,
@@ -264,28 +272,28 @@ impl Fields {
             }
             Some(value.to_owned())
         };
-        let description = text("description", MAX_DESCRIPTION_CHARS);
-        let address = text("address_string", 500);
-        let address_id = text("address_id", 100);
-        let zipcode = text("zipcode", 20);
-        let email = text("email", 254);
-        let device_id = text("device_id", 200);
-        let account_id = text("account_id", 200);
-        let first_name = text("first_name", 100);
-        let last_name = text("last_name", 100);
-        let phone = text("phone", 40);
-        let media_url = text("media_url", 2000);
+        let description = text("description", &submitted.description, MAX_DESCRIPTION_CHARS);
+        let address = text("address_string", &submitted.address_string, 500);
+        let address_id = text("address_id", &submitted.address_id, 100);
+        let zipcode = text("zipcode", &submitted.zipcode, 20);
+        let email = text("email", &submitted.email, 254);
+        let device_id = text("device_id", &submitted.device_id, 200);
+        let account_id = text("account_id", &submitted.account_id, 200);
+        let first_name = text("first_name", &submitted.first_name, 100);
+        let last_name = text("last_name", &submitted.last_name, 100);
+        let phone = text("phone", &submitted.phone, 40);
+        let media_url = text("media_url", &submitted.media_url, 2000);
 
-        let position =
-            match Coordinates::parse_pair(params.get("lat"), params.get("long"), "lat", "long") {
-                Ok(position) => position,
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            };
+        let (lat, long) = (submitted.lat.as_deref(), submitted.long.as_deref());
+        let position = match Coordinates::parse_pair(lat, long, "lat", "long") {
+            Ok(position) => position,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
         let located = position.is_some() || address.is_some() || address_id.is_some();
-        let coordinates_were_sent = params.get("lat").is_some() || params.get("long").is_some();
+        let coordinates_were_sent = lat.is_some() || long.is_some();
         if !located && !coordinates_were_sent {
             errors.push(FieldError::new(
                 "lat",
@@ -429,21 +437,6 @@ fn check_photo(upload: Upload) -> Result<Photo, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn attribute_keys_with_and_without_brackets_are_read() {
-        let params = Params::parse_urlencoded(
-            b"attribute[size]=large&attribute[items][]=bags&attribute[items][]=tyres&other=1",
-        );
-        assert_eq!(
-            attribute_answers(&params),
-            vec![
-                ("size".to_owned(), "large".to_owned()),
-                ("items".to_owned(), "bags".to_owned()),
-                ("items".to_owned(), "tyres".to_owned()),
-            ]
-        );
-    }
 
     #[test]
     fn e_mail_addresses_are_checked_for_shape_only() {

@@ -104,7 +104,7 @@ mod tests {
                 address_id: None,
                 zipcode: None,
                 media_url: None,
-                attributes: "{}".into(),
+                attributes: crate::db::words::Json::default(),
                 email: None,
                 device_id: None,
                 account_id: None,

@@ -2,9 +2,10 @@
 
 use super::{INSPECTION_DAYS, MAX_TEXT_CHARS, WorkOrderError, invalid};
 use crate::catalogue::Catalogue;
-use crate::db::work_orders::{self as store, INSPECTION, NewWorkOrder, REPAIR, WorkOrderRow};
+use crate::db::words::Json;
+use crate::db::work_orders::{self as store, NewWorkOrder, WorkOrderRow};
 use crate::db::{Database, DbError, issues, segments};
-use crate::domain::{Coordinates, IssueStatus, WorkOrderStatus};
+use crate::domain::{Coordinates, IssueStatus, WorkOrderKind, WorkOrderStatus};
 use chrono::{Duration, NaiveDateTime};
 use models::network::RoadClass;
 
@@ -25,7 +26,7 @@ pub(super) fn parse_class(raw: Option<&str>) -> Option<RoadClass> {
 
 /// A new, unassigned order of `kind` for `service_code` at `at`, due at `due_at`.
 fn fresh_order(
-    kind: &str,
+    kind: WorkOrderKind,
     service_code: &str,
     at: Coordinates,
     due_at: Option<NaiveDateTime>,
@@ -34,11 +35,11 @@ fn fresh_order(
     NewWorkOrder {
         issue_id: None,
         segment_id: None,
-        kind: kind.to_owned(),
+        kind,
         status: WorkOrderStatus::New,
         crew_id: None,
         priority: 0.0,
-        priority_breakdown: "{}".to_owned(),
+        priority_breakdown: Json::default(),
         due_at,
         notes: None,
         created_at: now,
@@ -47,8 +48,8 @@ fn fresh_order(
         lat: at.lat,
         lon: at.lon,
         cell: crate::grid::cell_of(at),
-        photo_urls: "[]".to_owned(),
-        materials: "[]".to_owned(),
+        photo_urls: Json::default(),
+        materials: Json::default(),
         labour_minutes: 0,
     }
 }
@@ -72,7 +73,7 @@ fn order_for_issue(
     NewWorkOrder {
         issue_id: Some(issue.id),
         segment_id: issue.segment_id,
-        ..fresh_order(REPAIR, &issue.service_code, at, due, now)
+        ..fresh_order(WorkOrderKind::Repair, &issue.service_code, at, due, now)
     }
 }
 
@@ -88,7 +89,7 @@ pub(super) fn inspection_of(
     Some(NewWorkOrder {
         segment_id: Some(segment.id),
         notes: Some(notes),
-        ..fresh_order(INSPECTION, &service.code, centre, due, now)
+        ..fresh_order(WorkOrderKind::Inspection, &service.code, centre, due, now)
     })
 }
 

@@ -3,9 +3,9 @@
 use super::handles;
 use crate::catalogue::Catalogue;
 use crate::db::crews::CrewRow;
-use crate::db::work_orders::{self as store, INSPECTION, OPEN_STATUSES, WorkOrderRow};
+use crate::db::work_orders::{self as store, OPEN_STATUSES, WorkOrderRow};
 use crate::db::{Database, DbError};
-use crate::domain::{Coordinates, WorkOrderStatus};
+use crate::domain::{Coordinates, WorkOrderKind, WorkOrderStatus};
 use crate::route::{self, Pace, Stop};
 use std::collections::HashSet;
 
@@ -65,8 +65,8 @@ pub fn day(
         // Reported problems first; inspections fill what room is left, so proactive
         // work never delays a resident's report (BENCHMARKS.md, operational replay).
         offered.sort_by(|a, b| {
-            (a.kind == INSPECTION)
-                .cmp(&(b.kind == INSPECTION))
+            (a.kind == WorkOrderKind::Inspection)
+                .cmp(&(b.kind == WorkOrderKind::Inspection))
                 .then(b.priority.total_cmp(&a.priority))
                 .then(a.id.cmp(&b.id))
         });

@@ -5,9 +5,12 @@ use super::{Edit, WorkOrderError, handles, invalid};
 use crate::auth::Caller;
 use crate::catalogue::Catalogue;
 use crate::db::maintenance::{self, NewMaintenance};
-use crate::db::work_orders::{self as store, INSPECTION, NewEvent, Saved, WorkOrderRow};
+use crate::db::words::Json;
+use crate::db::work_orders::{self as store, NewEvent, Saved, WorkOrderRow};
 use crate::db::{Conn, Database, DbResult, issues, requests};
-use crate::domain::{Outcome, RequestStatus, Role, WorkOrderStatus, format_datetime};
+use crate::domain::{
+    Outcome, RequestStatus, Role, WorkOrderKind, WorkOrderStatus, format_datetime,
+};
 use chrono::NaiveDateTime;
 
 /// What a change does to the reports of the order's issue.
@@ -88,13 +91,13 @@ pub fn apply(
         row.notes = Some(notes.clone()).filter(|n| !n.trim().is_empty());
     }
     if let Some(urls) = &edit.photo_urls {
-        row.photo_urls = serde_json::to_string(urls).unwrap_or_else(|_| "[]".into());
+        row.photo_urls = Json(urls.clone());
     }
     if let Some(minutes) = edit.labour_minutes {
         row.labour_minutes = minutes;
     }
     if let Some(materials) = &edit.materials {
-        row.materials = serde_json::to_string(materials).unwrap_or_else(|_| "[]".into());
+        row.materials = Json(materials.clone());
     }
     let completing = to == WorkOrderStatus::Completed && from != to;
     let outcome = edit.outcome.unwrap_or(Outcome::Repaired);
@@ -293,8 +296,8 @@ fn field_events(
         ("notes", text(old.notes.clone()), text(new.notes.clone())),
         (
             "photo_urls",
-            Some(old.photo_urls.clone()),
-            Some(new.photo_urls.clone()),
+            Some(as_json(&old.photo_urls.0)),
+            Some(as_json(&new.photo_urls.0)),
         ),
         (
             "labour_minutes",
@@ -303,8 +306,8 @@ fn field_events(
         ),
         (
             "materials",
-            Some(old.materials.clone()),
-            Some(new.materials.clone()),
+            Some(as_json(&old.materials.0)),
+            Some(as_json(&new.materials.0)),
         ),
         ("outcome", old.outcome.clone(), new.outcome.clone()),
         (
@@ -325,6 +328,11 @@ fn field_events(
             created_at: at,
         })
         .collect()
+}
+
+/// A list as the history shows it: its JSON text.
+fn as_json<T: serde::Serialize>(list: &[T]) -> String {
+    serde_json::to_string(list).expect("a list of plain values serialises")
 }
 
 /// What residents see of a status change, on every report of the order's issue.
@@ -401,10 +409,12 @@ fn maintenance_record(
         .get(&row.service_code)
         .is_some_and(|s| s.road_surface);
     let kind = match (row.kind.as_str(), outcome) {
-        (_, Outcome::NothingFound) if row.kind == INSPECTION => "inspection".to_owned(),
+        (_, Outcome::NothingFound) if row.kind == WorkOrderKind::Inspection => {
+            "inspection".to_owned()
+        }
         // A report of a defect that was not there repaired nothing either.
         (_, Outcome::NothingFound) => return None,
-        _ if road_surface || row.kind == INSPECTION => "pothole_repair".to_owned(),
+        _ if road_surface || row.kind == WorkOrderKind::Inspection => "pothole_repair".to_owned(),
         _ => format!("{}_repair", row.service_code),
     };
     Some(NewMaintenance {

@@ -21,10 +21,10 @@ pub use prioritisation::{current_weights, reprioritise};
 use crate::catalogue::Catalogue;
 use crate::db::DbError;
 use crate::db::crews::CrewRow;
-use crate::db::work_orders::{INSPECTION, WorkOrderRow};
-use crate::domain::{FieldError, Outcome, WorkOrderStatus};
+use crate::db::work_orders::WorkOrderRow;
+pub use crate::domain::Material;
+use crate::domain::{FieldError, Outcome, WorkOrderKind, WorkOrderStatus};
 use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
 
 /// Why a work-order action did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -43,15 +43,6 @@ pub enum WorkOrderError {
 
 fn invalid(field: &str, message: impl Into<String>) -> WorkOrderError {
     WorkOrderError::Invalid(FieldError::new(field, message))
-}
-
-/// A material used on a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Material {
-    pub item: String,
-    pub quantity: f64,
-    pub unit: String,
 }
 
 /// The longest free text accepted in notes and reasons, characters.
@@ -150,7 +141,7 @@ impl Edit {
 
 /// Whether `crew` does this kind of order (inspections go to road crews).
 pub(crate) fn handles(crew: &CrewRow, order: &WorkOrderRow, catalogue: &Catalogue) -> bool {
-    if order.kind == INSPECTION {
+    if order.kind == WorkOrderKind::Inspection {
         return handles_road_surface(crew, catalogue);
     }
     crew.handles().contains(&order.service_code)

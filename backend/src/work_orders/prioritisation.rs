@@ -3,9 +3,10 @@
 use super::INSPECTION_DAYS;
 use super::creation::parse_class;
 use crate::catalogue::{AttributeAnswer, Catalogue};
-use crate::db::work_orders::{self as store, INSPECTION};
+use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
-use crate::priority::{self, Breakdown, Inputs, Weights};
+use crate::domain::WorkOrderKind;
+use crate::priority::{self, Inputs, Weights};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
@@ -51,7 +52,7 @@ fn inputs_of(
     let class = parse_class(facts.road_class.as_deref());
     let since = facts.first_reported_at.unwrap_or(order.created_at);
     // An inspection promises nothing to a resident: it has its week.
-    let sla_days = if order.kind == INSPECTION {
+    let sla_days = if order.kind == WorkOrderKind::Inspection {
         INSPECTION_DAYS as f64
     } else {
         catalogue
@@ -84,9 +85,7 @@ pub fn reprioritise(
     let issue_ids: Vec<i64> = open.iter().filter_map(|f| f.order.issue_id).collect();
     let mut answers: HashMap<i64, Vec<(String, String)>> = HashMap::new();
     let stored_answers = db.read(|conn| requests::answers_of_issues(conn, &issue_ids))?;
-    for (issue, raw) in stored_answers {
-        let stored: std::collections::BTreeMap<String, AttributeAnswer> =
-            serde_json::from_str(&raw).unwrap_or_default();
+    for (issue, stored) in stored_answers {
         let pairs = stored.into_iter().flat_map(|(code, answer)| {
             let values = match answer {
                 AttributeAnswer::One(v) => vec![v],
@@ -99,7 +98,7 @@ pub fn reprioritise(
     let mut changed = Vec::new();
     for facts in &open {
         let order = &facts.order;
-        let severity = if order.kind == INSPECTION {
+        let severity = if order.kind == WorkOrderKind::Inspection {
             weights.inspection_severity
         } else {
             catalogue.get(&order.service_code).map_or(3.0, |service| {
@@ -115,10 +114,8 @@ pub fn reprioritise(
             &inputs_of(facts, severity, &percentiles, catalogue, now),
         );
         let total = parts.total();
-        let stored: Option<Breakdown> = serde_json::from_str(&order.priority_breakdown).ok();
-        if (total - order.priority).abs() > 1e-6 || stored != Some(parts) {
-            let json = serde_json::to_string(&parts).unwrap_or_else(|_| "{}".into());
-            changed.push((order.id, total, json));
+        if (total - order.priority).abs() > 1e-6 || order.priority_breakdown.0 != parts {
+            changed.push((order.id, total, parts));
         }
     }
     db.write(|conn| store::set_priorities(conn, &changed))

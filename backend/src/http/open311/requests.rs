@@ -8,12 +8,12 @@ use crate::domain::{
     now, parse_datetime, parse_number,
 };
 use crate::http::{ServerError, State, base_url, blocking, current_catalogue};
-use crate::intake::{self, IntakeContext, IntakeError, Upload};
+use crate::intake::{self, IntakeContext, IntakeError, Submitted, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration, NaiveDateTime};
 use futures_util::StreamExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The widest `start_date`..`end_date` window a client may ask for, and the default.
 const MAX_WINDOW_DAYS: i64 = 90;
@@ -319,19 +319,18 @@ fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) 
 }
 
 fn extended_attributes(row: &RequestRow, status: RequestStatus, parent: Option<i64>) -> Node {
-    // Stored answers were checked on the way in; a row that no longer parses shows none
-    // rather than failing the whole list.
-    let answers: BTreeMap<String, AttributeAnswer> =
-        serde_json::from_str(&row.attributes).unwrap_or_default();
-    let answers = answers
-        .into_iter()
+    let answers = row
+        .attributes
+        .0
+        .iter()
         .map(|(code, answer)| {
             let value = match answer {
-                AttributeAnswer::One(v) => Node::Text(v),
+                AttributeAnswer::One(v) => Node::Text(v.clone()),
                 AttributeAnswer::Many(vs) => {
-                    Node::list("value", vs.into_iter().map(Node::Text).collect())
+                    Node::list("value", vs.iter().cloned().map(Node::Text).collect())
                 }
             };
+            let code = code.clone();
             (code, value)
         })
         .collect();
@@ -410,7 +409,7 @@ pub async fn create(
         base_url: &base,
         writer: &state.writer,
     };
-    let outcome = intake::submit(&ctx, &params, upload).await;
+    let outcome = intake::submit(&ctx, &submitted(&params), upload).await;
     let receipt = match outcome {
         Ok(receipt) => receipt,
         Err(IntakeError::Forbidden(why)) => {
@@ -549,4 +548,62 @@ async fn read_multipart(
         }
     }
     Ok((Params::from_pairs(pairs), upload))
+}
+
+/// The report a GeoReport v2 form carries: its named fields, and `attribute[code]=v` and
+/// `attribute[code][]=v` pairs as (code, value).
+fn submitted(params: &Params) -> Submitted {
+    let field = |name: &str| params.get(name).map(str::to_owned);
+    Submitted {
+        service_code: field("service_code"),
+        api_key: field("api_key"),
+        lat: field("lat"),
+        long: field("long"),
+        address_string: field("address_string"),
+        address_id: field("address_id"),
+        zipcode: field("zipcode"),
+        description: field("description"),
+        media_url: field("media_url"),
+        email: field("email"),
+        device_id: field("device_id"),
+        account_id: field("account_id"),
+        first_name: field("first_name"),
+        last_name: field("last_name"),
+        phone: field("phone"),
+        attributes: params
+            .pairs()
+            .iter()
+            .filter_map(|(key, value)| {
+                let inner = key.strip_prefix("attribute[")?;
+                let code = inner
+                    .strip_suffix("][]")
+                    .or_else(|| inner.strip_suffix(']'))?;
+                Some((code.to_owned(), value.clone()))
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_becomes_a_submission_with_its_attribute_answers() {
+        let params = Params::parse_urlencoded(
+            b"service_code=pothole&lat=43.05&long=&attribute[size]=large&attribute[items][]=bags&attribute[items][]=tyres&other=1",
+        );
+        let report = submitted(&params);
+        assert_eq!(report.service_code.as_deref(), Some("pothole"));
+        assert_eq!(report.lat.as_deref(), Some("43.05"));
+        assert_eq!(report.long, None, "a field sent empty is absent");
+        assert_eq!(
+            report.attributes,
+            vec![
+                ("size".to_owned(), "large".to_owned()),
+                ("items".to_owned(), "bags".to_owned()),
+                ("items".to_owned(), "tyres".to_owned()),
+            ]
+        );
+    }
 }
