@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
         .filter_map(|(i, s)| {
             Some(SegmentShape {
                 id: i as i64,
-                class: s.road_class.parse().ok(),
+                class: s.road_class.road_class(),
                 lines: lines_of_geojson(&s.geometry)?,
             })
         })

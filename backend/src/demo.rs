@@ -6,7 +6,8 @@ use crate::db::demo::*;
 use crate::db::words::Json;
 use crate::db::{Database, DbResult};
 use crate::domain::{
-    BoundingBox, Coordinates, IssueStatus, RequestStatus, WorkOrderKind, WorkOrderStatus, now,
+    BoundingBox, Coordinates, IssueStatus, RequestStatus, SegmentClass, WorkOrderKind,
+    WorkOrderStatus, now,
 };
 use anyhow::Context;
 use chrono::{Duration, NaiveDateTime, NaiveTime};
@@ -158,7 +159,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             id: i64::from(segment.id),
             external_id: Some(format!("demo-{}", segment.id)),
             name: Some(segment.name.clone()),
-            road_class: segment.class.as_str().to_owned(),
+            road_class: SegmentClass::Road(segment.class),
             surface: Some(segment.surface.as_str().to_owned()),
             length_m: segment.length_m,
             aadt: i32::try_from(segment.aadt).ok(),

@@ -733,3 +733,47 @@ pub struct Material {
 
 /// A report's checked answers to its service's attributes, by attribute code.
 pub type Answers = std::collections::BTreeMap<String, AttributeAnswer>;
+
+/// A segment's class as stored: one of Upkeep's road classes, or the source's own word
+/// (`unclassified` when it gave none) for a street its mapping does not classify. Service
+/// levels and priorities use the road class when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum SegmentClass {
+    Road(models::network::RoadClass),
+    Other(String),
+}
+
+impl SegmentClass {
+    /// The class a word names: Upkeep's own, or else the source's word kept as it is.
+    pub fn from_word(word: &str) -> SegmentClass {
+        match word.parse() {
+            Ok(class) => SegmentClass::Road(class),
+            Err(_) => SegmentClass::Other(word.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            SegmentClass::Road(class) => class.as_str(),
+            SegmentClass::Other(word) => word,
+        }
+    }
+
+    /// The road class, unless the source's word names none.
+    pub fn road_class(&self) -> Option<models::network::RoadClass> {
+        match self {
+            SegmentClass::Road(class) => Some(*class),
+            SegmentClass::Other(_) => None,
+        }
+    }
+}
+
+impl FromStr for SegmentClass {
+    type Err = String;
+
+    /// Every word is a class: Upkeep's own, or the source's.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SegmentClass::from_word(s))
+    }
+}

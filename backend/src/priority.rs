@@ -5,7 +5,6 @@
 //! may reach 2 when an order is twice past its SLA). The priority is the sum of the
 //! parts, stored with them; nothing else goes into it.
 
-use crate::catalogue::Service;
 pub use crate::domain::Breakdown;
 use crate::domain::FieldError;
 use models::network::RoadClass;
@@ -123,13 +122,19 @@ impl Weights {
         Ok(())
     }
 
-    /// The severity (1–5) of a problem of `service` with these attribute answers.
-    pub fn severity(&self, service: &Service, answers: &[(String, String)]) -> f64 {
+    /// The severity (1–5) of a problem of the service `service_code`, whose default
+    /// severity is `default_severity`, with these attribute answers.
+    pub fn severity(
+        &self,
+        service_code: &str,
+        default_severity: i32,
+        answers: &[(String, String)],
+    ) -> f64 {
         let bump = answers
             .iter()
             .filter_map(|(attribute, answer)| {
                 self.attribute_severity
-                    .get(&format!("{}.{attribute}={answer}", service.code))
+                    .get(&format!("{service_code}.{attribute}={answer}"))
             })
             .fold(None, |best: Option<f64>, v| {
                 Some(best.map_or(*v, |b| b.max(*v)))
@@ -139,14 +144,14 @@ impl Weights {
             .iter()
             .filter_map(|(attribute, answer)| {
                 self.attribute_severity
-                    .get(&format!("{}.{attribute}={answer}", service.code))
+                    .get(&format!("{service_code}.{attribute}={answer}"))
             })
             .fold(0.0f64, |low, v| low.min(*v));
         let change = match bump {
             Some(b) if b > 0.0 => b,
             _ => lowest,
         };
-        (f64::from(service.default_severity) + change).clamp(1.0, 5.0)
+        (f64::from(default_severity) + change).clamp(1.0, 5.0)
     }
 }
 

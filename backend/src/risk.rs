@@ -5,7 +5,6 @@
 use crate::db::risk as store;
 use crate::db::{Conn, Database, DbError};
 use chrono::{Duration, NaiveDate};
-use models::network::RoadClass;
 use models::risk::evaluate::{self, Rows};
 use models::risk::model::TrainError;
 use models::risk::{
@@ -81,7 +80,7 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         .zip(neighbours)
         .map(|(r, neighbours)| SegmentFacts {
             length_m: r.1,
-            class: r.2.parse::<RoadClass>().ok(),
+            class: r.2.road_class(),
             aadt: r.3.map(f64::from),
             bus_route: r.4,
             surfaced_on: r.5,

@@ -6,7 +6,7 @@
 
 use crate::db::segments::{self, SegmentRow};
 use crate::db::{Database, DbResult};
-use crate::domain::{BoundingBox, Coordinates};
+use crate::domain::{BoundingBox, Coordinates, SegmentClass};
 use crate::grid;
 use crate::spatial::SegmentCache;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -175,11 +175,10 @@ pub fn read(
                 {
                     imported.unknown_wards.push(ward);
                 }
-                if let Some(row) = rows.first()
-                    && row.road_class.parse::<RoadClass>().is_err()
-                    && row.road_class != UNCLASSIFIED
+                if let Some(SegmentClass::Other(word)) = rows.first().map(|row| &row.road_class)
+                    && word != UNCLASSIFIED
                 {
-                    *unmapped.entry(row.road_class.clone()).or_default() += 1;
+                    *unmapped.entry(word.clone()).or_default() += 1;
                 }
                 imported.segments.extend(rows);
             }
@@ -270,7 +269,7 @@ fn read_feature(
                 id: 0,
                 external_id: external_id.clone(),
                 name: name.clone(),
-                road_class: road_class.clone(),
+                road_class: SegmentClass::from_word(&road_class),
                 surface: surface.clone(),
                 length_m: (length_m * 10.0).round() / 10.0,
                 aadt,

@@ -292,3 +292,79 @@ async fn wards_without_counts_are_boundaries_only_and_a_bad_flag_is_refused() {
     let bad = app.get_json("/api/v1/wards?counts=maybe", 400).await;
     assert!(bad["message"].as_str().unwrap().starts_with("counts"));
 }
+
+/// Breaks the test server's database on purpose so that it takes no writes, or mends it.
+/// SQLite: the server's one writer connection becomes query-only. PostgreSQL: new
+/// sessions of the database are read-only (as on a standby), and the server's sessions
+/// are ended so that its pool reconnects into read-only ones.
+fn refuse_writes(app: &crate::helpers::TestApp, refuse: bool) {
+    use backend::config::DatabaseUrl;
+    use backend::db::Database;
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    match (&app.db, &app.database_url) {
+        (Database::Sqlite { writer, .. }, _) => {
+            let pragma = if refuse {
+                "PRAGMA query_only = ON"
+            } else {
+                "PRAGMA query_only = OFF"
+            };
+            writer
+                .get()
+                .expect("the writer")
+                .batch_execute(pragma)
+                .expect("pragma");
+        }
+        (Database::Postgres { .. }, DatabaseUrl::Postgres(url)) => {
+            let mut conn = diesel::pg::PgConnection::establish(url).expect("a session");
+            let setting = if refuse {
+                "SET default_transaction_read_only = on"
+            } else {
+                "RESET default_transaction_read_only"
+            };
+            // This session may itself have started read-only: it lifts that for itself
+            // first (a statement of its own, as a read-only transaction stays so).
+            conn.batch_execute("SET default_transaction_read_only = off")
+                .expect("a writable session");
+            conn.batch_execute(&format!(
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I {setting}', current_database()); END $$; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid();"
+            ))
+            .expect("alter the database");
+        }
+        _ => unreachable!("the URL matches the backend"),
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_takes_no_writes_gives_a_503_saying_nothing_was_saved_and_recovers() {
+    let app = spawn_app().await;
+    let planner = app.issue_key(backend::domain::Role::Planner);
+    let before = app.count_rows("requests");
+    refuse_writes(&app, true);
+    let (status, errors) = post_errors(&app, &pothole_at(43.05, -76.15)).await;
+    assert_eq!(status, 503, "{errors:?}");
+    assert!(
+        errors[0].contains("read-only") && errors[0].contains("nothing was saved"),
+        "{errors:?}"
+    );
+    // The native API answers the same way.
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/priority/weights",
+            Some(&planner),
+            Some(serde_json::json!({"severity": 31.0})),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "server_error");
+    refuse_writes(&app, false);
+    app.submit(&pothole_at(43.05, -76.15)).await;
+    assert_eq!(
+        app.count_rows("requests"),
+        before + 1,
+        "only the later report"
+    );
+}

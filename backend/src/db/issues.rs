@@ -1,10 +1,11 @@
 //! The `issues` table: problems as the city tracks them, each gathering its reports.
 
 use super::schema::{issue_reporters, issues};
-use super::{Conn, DbResult};
-use crate::domain::{Circle, Coordinates, IssueStatus};
+use super::{Conn, DbResult, NarrowedBy};
+use crate::domain::{Circle, Coordinates, IssueStatus, SegmentClass};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
+use diesel::dsl::{EqAny, GtEq, LtEq};
 use diesel::prelude::*;
 
 /// An issue, as stored and as bulk-loaded (the demo city brings its own ids).
@@ -51,24 +52,31 @@ pub struct IssueFilter {
     pub reported_to: Option<NaiveDateTime>,
 }
 
-macro_rules! filtered {
-    ($filter:expr) => {{
-        let filter: &IssueFilter = $filter;
-        let mut query = issues::table.into_boxed();
-        if let Some(statuses) = &filter.statuses {
-            query = query.filter(issues::status.eq_any(statuses.clone()));
-        }
-        if let Some(codes) = &filter.service_codes {
-            query = query.filter(issues::service_code.eq_any(codes.clone()));
-        }
-        if let Some(from) = filter.reported_from {
-            query = query.filter(issues::first_reported_at.ge(from));
-        }
-        if let Some(to) = filter.reported_to {
-            query = query.filter(issues::first_reported_at.le(to));
-        }
-        query
-    }};
+/// The issues passing `filter`, as a boxed query for either backend.
+fn filtered<'a, DB>(filter: &IssueFilter) -> issues::BoxedQuery<'a, DB>
+where
+    DB: diesel::backend::Backend + 'a,
+    issues::table:
+        diesel::query_dsl::methods::BoxedDsl<'a, DB, Output = issues::BoxedQuery<'a, DB>>,
+    issues::BoxedQuery<'a, DB>: NarrowedBy<EqAny<issues::status, Vec<IssueStatus>>>
+        + NarrowedBy<EqAny<issues::service_code, Vec<String>>>
+        + NarrowedBy<GtEq<issues::first_reported_at, NaiveDateTime>>
+        + NarrowedBy<LtEq<issues::first_reported_at, NaiveDateTime>>,
+{
+    let mut query = issues::table.into_boxed();
+    if let Some(statuses) = &filter.statuses {
+        query = query.filter(issues::status.eq_any(statuses.clone()));
+    }
+    if let Some(codes) = &filter.service_codes {
+        query = query.filter(issues::service_code.eq_any(codes.clone()));
+    }
+    if let Some(from) = filter.reported_from {
+        query = query.filter(issues::first_reported_at.ge(from));
+    }
+    if let Some(to) = filter.reported_to {
+        query = query.filter(issues::first_reported_at.le(to));
+    }
+    query
 }
 
 /// One page of issues matching `filter`, most recently reported first.
@@ -78,7 +86,7 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<IssueRow>> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .select(IssueRow::as_select())
         .order((issues::first_reported_at.desc(), issues::id.desc()))
         .limit(limit)
@@ -87,7 +95,7 @@ pub fn list(
 }
 
 pub fn count(conn: &mut Conn<'_>, filter: &IssueFilter) -> DbResult<i64> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .count()
         .get_result(conn)?))
 }
@@ -100,7 +108,7 @@ pub fn located(
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
     let rows: Vec<(i64, f64, f64)> = on!(conn, |conn| {
-        let mut query = filtered!(filter)
+        let mut query = filtered(filter)
             .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon));
         if let Some(cells) = &window.cells {
@@ -305,7 +313,7 @@ pub fn first_reports(
 pub fn without_orders(
     conn: &mut Conn<'_>,
     limit: i64,
-) -> DbResult<Vec<(IssueRow, Option<String>)>> {
+) -> DbResult<Vec<(IssueRow, Option<SegmentClass>)>> {
     use super::schema::{segments, work_orders};
     use diesel::dsl::{exists, not};
     on!(conn, |conn| Ok(issues::table

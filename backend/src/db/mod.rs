@@ -74,7 +74,14 @@ pub enum DbError {
     #[error("no database connection available: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
     #[error("database query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
+    /// The database's storage is full; nothing was written.
+    #[error("the database's storage is full: {0}")]
+    Full(diesel::result::Error),
+    /// The database takes no writes for now (a read-only file, or a PostgreSQL standby
+    /// or read-only session); nothing was written.
+    #[error("the database is read-only: {0}")]
+    ReadOnly(diesel::result::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("stored data is corrupt: {0}")]
@@ -85,6 +92,35 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+impl From<diesel::result::Error> for DbError {
+    /// Sorts out the faults a caller should retry later from the errors of a query.
+    ///
+    /// PostgreSQL's read-only refusal comes with its SQLSTATE (25006), which diesel
+    /// reports as a kind. diesel hands over neither SQLite's result codes nor
+    /// PostgreSQL's other SQLSTATEs, so the rest are told by the text that goes with
+    /// the code: SQLite's is fixed per code (`sqlite3_errstr`: SQLITE_FULL is "database
+    /// or disk is full", SQLITE_READONLY "attempt to write a readonly database"), and
+    /// PostgreSQL's disk-full errors carry the system's ENOSPC text.
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let Error::DatabaseError(kind, info) = &error else {
+            return DbError::Query(error);
+        };
+        let message = info.message();
+        if matches!(kind, DatabaseErrorKind::ReadOnlyTransaction)
+            || message.starts_with("attempt to write a readonly database")
+        {
+            DbError::ReadOnly(error)
+        } else if message.starts_with("database or disk is full")
+            || message.contains("No space left on device")
+        {
+            DbError::Full(error)
+        } else {
+            DbError::Query(error)
+        }
+    }
+}
+
 /// A connection of either backend, lent by [`Database::read`] or [`Database::write`]
 /// for one unit of work.
 pub enum Conn<'a> {
@@ -92,25 +128,30 @@ pub enum Conn<'a> {
     Postgres(&'a mut PgConnection),
 }
 
-/// Why a write transaction was rolled back: the work's own error, or the database's.
-enum Rollback<E> {
-    Work(E),
+/// Why a write transaction ended without committing: the work failed (its error is
+/// kept aside), or the database did (beginning or committing).
+enum Rollback {
+    WorkFailed,
     Database(diesel::result::Error),
 }
 
-impl<E> From<diesel::result::Error> for Rollback<E> {
+impl From<diesel::result::Error> for Rollback {
     fn from(error: diesel::result::Error) -> Self {
         Rollback::Database(error)
     }
 }
 
-impl<E: From<DbError>> Rollback<E> {
-    fn into_error(self) -> E {
-        match self {
-            Rollback::Work(error) => error,
-            Rollback::Database(error) => E::from(DbError::Query(error)),
-        }
-    }
+/// A boxed query that `Predicate` narrows into the same type: the bound that lets one
+/// filter function, generic over the backend, build its query for SQLite and PostgreSQL
+/// (diesel's own bounds for a generic backend name private traits).
+pub(crate) trait NarrowedBy<Predicate>:
+    diesel::query_dsl::methods::FilterDsl<Predicate, Output = Self>
+{
+}
+
+impl<Predicate, Query> NarrowedBy<Predicate> for Query where
+    Query: diesel::query_dsl::methods::FilterDsl<Predicate, Output = Query>
+{
 }
 
 /// `rows` in the order of `ids` (each row once; ids with no row are skipped).
@@ -252,21 +293,34 @@ impl Database {
     where
         E: From<DbError>,
     {
+        // The work's own error is kept here rather than passed through diesel: when the
+        // database has already undone the transaction itself (SQLite does on a full
+        // disk), diesel's rollback fails and would report that failure instead.
+        let mut failure = None;
+        let run = |conn: &mut Conn<'_>| {
+            work(conn).map_err(|error| {
+                failure = Some(error);
+                Rollback::WorkFailed
+            })
+        };
         let done = match self {
             Database::Sqlite { writer, .. } => {
                 let mut pooled = writer.get().map_err(DbError::from)?;
-                pooled.immediate_transaction(|conn| {
-                    work(&mut Conn::Sqlite(conn)).map_err(Rollback::Work)
-                })
+                pooled.immediate_transaction(|conn| run(&mut Conn::Sqlite(conn)))
             }
             Database::Postgres { pool } => {
                 let mut pooled = pool.get().map_err(DbError::from)?;
-                diesel::Connection::transaction(&mut *pooled, |conn| {
-                    work(&mut Conn::Postgres(conn)).map_err(Rollback::Work)
-                })
+                diesel::Connection::transaction(&mut *pooled, |conn| run(&mut Conn::Postgres(conn)))
             }
         };
-        done.map_err(Rollback::into_error)
+        match (done, failure) {
+            (Ok(value), _) => Ok(value),
+            (Err(_), Some(error)) => Err(error),
+            (Err(Rollback::Database(error)), None) => Err(E::from(DbError::from(error))),
+            (Err(Rollback::WorkFailed), None) => {
+                unreachable!("a failed work leaves its error")
+            }
+        }
     }
 
     /// Short name of the backend, for logs and `/health`.
@@ -336,6 +390,36 @@ mod tests {
             priority_weights,
             inspection_plans
         );
+    }
+
+    #[test]
+    fn a_full_or_read_only_sqlite_file_is_told_apart_from_other_failures() {
+        use diesel::connection::SimpleConnection;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = DatabaseUrl::Sqlite(dir.path().join("full.db"));
+        let db = Database::open(&url, 1).expect("open");
+        let filled = db.write(|conn| -> DbResult<()> {
+            on!(conn, |c| {
+                c.batch_execute("CREATE TABLE filler (bytes BLOB); PRAGMA max_page_count = 1")?;
+                for _ in 0..1000 {
+                    c.batch_execute("INSERT INTO filler VALUES (randomblob(4000))")?;
+                }
+            });
+            Ok(())
+        });
+        assert!(matches!(filled, Err(DbError::Full(_))), "{filled:?}");
+        let refused = db.write(|conn| -> DbResult<()> {
+            on!(conn, |c| c.batch_execute(
+                "PRAGMA query_only = ON; INSERT INTO services (code) VALUES ('x')"
+            )?);
+            Ok(())
+        });
+        assert!(matches!(refused, Err(DbError::ReadOnly(_))), "{refused:?}");
+        let broken = db.read(|conn| -> DbResult<()> {
+            on!(conn, |c| c.batch_execute("SELECT * FROM no_such_table")?);
+            Ok(())
+        });
+        assert!(matches!(broken, Err(DbError::Query(_))), "{broken:?}");
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use super::schema::{request_updates, requests};
 use super::words::Json;
-use super::{Conn, DbResult};
+use super::{Conn, DbResult, NarrowedBy};
 use crate::domain::{Answers, BoundingBox, Circle, Coordinates, RequestStatus};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
+use diesel::dsl::{Between, EqAny, GtEq, IsNotNull, LtEq};
 use diesel::prelude::*;
 
 /// A stored report, every column (contact details included: never serialise this).
@@ -150,41 +151,53 @@ pub struct RequestFilter {
 }
 
 /// The accepted reports passing `filter` (its circle aside, which needs the exact
-/// distance), as a boxed query for the connection at hand.
-macro_rules! filtered {
-    ($filter:expr) => {{
-        let filter: &RequestFilter = $filter;
-        let mut query = requests::table
-            .filter(requests::accepted_at.is_not_null())
-            .into_boxed();
-        if let Some(ids) = &filter.ids {
-            query = query.filter(requests::id.eq_any(ids.clone()));
-        }
-        if let Some(codes) = &filter.service_codes {
-            query = query.filter(requests::service_code.eq_any(codes.clone()));
-        }
-        if let Some(statuses) = &filter.statuses {
-            query = query.filter(requests::status.eq_any(statuses.clone()));
-        }
-        if let Some(from) = filter.requested_from {
-            query = query.filter(requests::requested_at.ge(from));
-        }
-        if let Some(to) = filter.requested_to {
-            query = query.filter(requests::requested_at.le(to));
-        }
-        if let Some(from) = filter.updated_from {
-            query = query.filter(requests::updated_at.ge(from));
-        }
-        if let Some(to) = filter.updated_to {
-            query = query.filter(requests::updated_at.le(to));
-        }
-        if let Some(bbox) = filter.bbox {
-            query = query
-                .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
-                .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
-        }
-        query
-    }};
+/// distance), as a boxed query for either backend.
+fn filtered<'a, DB>(filter: &RequestFilter) -> requests::BoxedQuery<'a, DB>
+where
+    DB: diesel::backend::Backend + 'a,
+    requests::table:
+        diesel::query_dsl::methods::BoxedDsl<'a, DB, Output = requests::BoxedQuery<'a, DB>>,
+    requests::BoxedQuery<'a, DB>: NarrowedBy<IsNotNull<requests::accepted_at>>
+        + NarrowedBy<EqAny<requests::id, Vec<i64>>>
+        + NarrowedBy<EqAny<requests::service_code, Vec<String>>>
+        + NarrowedBy<EqAny<requests::status, Vec<RequestStatus>>>
+        + NarrowedBy<GtEq<requests::requested_at, NaiveDateTime>>
+        + NarrowedBy<LtEq<requests::requested_at, NaiveDateTime>>
+        + NarrowedBy<GtEq<requests::updated_at, NaiveDateTime>>
+        + NarrowedBy<LtEq<requests::updated_at, NaiveDateTime>>
+        + NarrowedBy<Between<requests::lat, f64, f64>>
+        + NarrowedBy<Between<requests::lon, f64, f64>>,
+{
+    let mut query = requests::table
+        .into_boxed()
+        .filter(requests::accepted_at.is_not_null());
+    if let Some(ids) = &filter.ids {
+        query = query.filter(requests::id.eq_any(ids.clone()));
+    }
+    if let Some(codes) = &filter.service_codes {
+        query = query.filter(requests::service_code.eq_any(codes.clone()));
+    }
+    if let Some(statuses) = &filter.statuses {
+        query = query.filter(requests::status.eq_any(statuses.clone()));
+    }
+    if let Some(from) = filter.requested_from {
+        query = query.filter(requests::requested_at.ge(from));
+    }
+    if let Some(to) = filter.requested_to {
+        query = query.filter(requests::requested_at.le(to));
+    }
+    if let Some(from) = filter.updated_from {
+        query = query.filter(requests::updated_at.ge(from));
+    }
+    if let Some(to) = filter.updated_to {
+        query = query.filter(requests::updated_at.le(to));
+    }
+    if let Some(bbox) = filter.bbox {
+        query = query
+            .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+            .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
+    }
+    query
 }
 
 /// One page of reports matching `filter`, newest first.
@@ -195,7 +208,7 @@ pub fn list(
     offset: i64,
 ) -> DbResult<Vec<RequestRow>> {
     match filter.circle {
-        None => on!(conn, |conn| Ok(filtered!(filter)
+        None => on!(conn, |conn| Ok(filtered(filter)
             .select(RequestRow::as_select())
             .order((requests::requested_at.desc(), requests::id.desc()))
             .limit(limit)
@@ -219,7 +232,7 @@ pub fn list(
 
 /// How many reports match `filter` (without its circle).
 pub fn count(conn: &mut Conn<'_>, filter: &RequestFilter) -> DbResult<i64> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .count()
         .get_result(conn)?))
 }
@@ -236,7 +249,7 @@ pub fn located(
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
     let mut rows: Vec<(i64, Option<f64>, Option<f64>, NaiveDateTime)> = on!(conn, |conn| {
-        let mut query = filtered!(filter)
+        let mut query = filtered(filter)
             .filter(requests::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(requests::lon.between(bbox.south_west.lon, bbox.north_east.lon));
         if let Some(cells) = &window.cells {

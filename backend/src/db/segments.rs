@@ -1,11 +1,12 @@
 //! The `segments` table: the road network, cut into pieces of at most 250 m.
 
 use super::schema::segments;
-use super::{Conn, DbResult};
-use crate::domain::BoundingBox;
+use super::{Conn, DbResult, NarrowedBy};
+use crate::domain::{BoundingBox, SegmentClass};
 use crate::search::{Located, Window};
 use crate::spatial::{Fingerprint, SegmentShape, lines_of_geojson};
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::EqAny;
 use diesel::prelude::*;
 
 /// A stored segment, every column; also how segments are inserted (with their ids when
@@ -16,7 +17,7 @@ pub struct SegmentRow {
     pub id: i64,
     pub external_id: Option<String>,
     pub name: Option<String>,
-    pub road_class: String,
+    pub road_class: SegmentClass,
     pub surface: Option<String>,
     pub length_m: f64,
     pub aadt: Option<i32>,
@@ -60,18 +61,23 @@ pub struct SegmentFilter {
     pub ward_ids: Option<Vec<i64>>,
 }
 
-macro_rules! filtered {
-    ($filter:expr) => {{
-        let filter: &SegmentFilter = $filter;
-        let mut query = segments::table.into_boxed();
-        if let Some(classes) = &filter.road_classes {
-            query = query.filter(segments::road_class.eq_any(classes.clone()));
-        }
-        if let Some(wards) = &filter.ward_ids {
-            query = query.filter(segments::ward_id.eq_any(wards.clone()));
-        }
-        query
-    }};
+/// The segments passing `filter`, as a boxed query for either backend.
+fn filtered<'a, DB>(filter: &SegmentFilter) -> segments::BoxedQuery<'a, DB>
+where
+    DB: diesel::backend::Backend + 'a,
+    segments::table:
+        diesel::query_dsl::methods::BoxedDsl<'a, DB, Output = segments::BoxedQuery<'a, DB>>,
+    segments::BoxedQuery<'a, DB>: NarrowedBy<EqAny<segments::road_class, Vec<String>>>
+        + NarrowedBy<EqAny<segments::ward_id, Vec<i64>>>,
+{
+    let mut query = segments::table.into_boxed();
+    if let Some(classes) = &filter.road_classes {
+        query = query.filter(segments::road_class.eq_any(classes.clone()));
+    }
+    if let Some(wards) = &filter.ward_ids {
+        query = query.filter(segments::ward_id.eq_any(wards.clone()));
+    }
+    query
 }
 
 /// One page of segments matching `filter`, by id.
@@ -81,7 +87,7 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<SegmentRow>> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .select(SegmentRow::as_select())
         .order(segments::id)
         .limit(limit)
@@ -90,7 +96,7 @@ pub fn list(
 }
 
 pub fn count(conn: &mut Conn<'_>, filter: &SegmentFilter) -> DbResult<i64> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .count()
         .get_result(conn)?))
 }
@@ -104,7 +110,7 @@ pub fn located(
 ) -> DbResult<Vec<SegmentRow>> {
     let bbox = window.bbox;
     on!(conn, |conn| {
-        let mut query = filtered!(filter)
+        let mut query = filtered(filter)
             .filter(segments::min_lon.le(bbox.north_east.lon))
             .filter(segments::max_lon.ge(bbox.south_west.lon))
             .filter(segments::min_lat.le(bbox.north_east.lat))
@@ -183,7 +189,7 @@ pub fn fingerprint(conn: &mut Conn<'_>) -> DbResult<Fingerprint> {
 /// Every segment's id, class and line. Rows whose geometry does not parse are skipped
 /// (imports check geometry before storing, so there should be none).
 pub fn shapes(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentShape>> {
-    let rows: Vec<(i64, String, String)> = on!(conn, |conn| segments::table
+    let rows: Vec<(i64, SegmentClass, String)> = on!(conn, |conn| segments::table
         .select((segments::id, segments::road_class, segments::geometry))
         .load(conn)?);
     Ok(rows
@@ -191,7 +197,7 @@ pub fn shapes(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentShape>> {
         .filter_map(|(id, class, geometry)| {
             Some(SegmentShape {
                 id,
-                class: class.parse().ok(),
+                class: class.road_class(),
                 lines: lines_of_geojson(&geometry)?,
             })
         })
@@ -202,7 +208,7 @@ pub fn shapes(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentShape>> {
 pub type SegmentFacts = (
     i64,
     f64,
-    String,
+    SegmentClass,
     Option<i32>,
     bool,
     Option<NaiveDate>,

@@ -4,7 +4,9 @@
 //! A stored value that no longer parses (written by hand, or by a newer release) is an
 //! error naming it, never a silent default.
 
-use crate::domain::{IssueStatus, RequestStatus, Role, WorkOrderKind, WorkOrderStatus};
+use crate::domain::{
+    IssueStatus, RequestStatus, Role, SegmentClass, WorkOrderKind, WorkOrderStatus,
+};
 use diesel::backend::Backend;
 use diesel::deserialize::FromSqlRow;
 use diesel::deserialize::{self, FromSql};
@@ -83,6 +85,7 @@ stored_as_text!(
     IssueStatus,
     RequestStatus,
     Role,
+    SegmentClass,
     WorkOrderKind,
     WorkOrderStatus
 );

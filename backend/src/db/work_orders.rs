@@ -2,10 +2,13 @@
 
 use super::schema::{issues, segments, wards, work_order_events, work_orders};
 use super::words::Json;
-use super::{Conn, DbResult};
-use crate::domain::{Breakdown, Coordinates, Material, WorkOrderKind, WorkOrderStatus};
+use super::{Conn, DbResult, NarrowedBy};
+use crate::domain::{
+    Breakdown, Coordinates, Material, SegmentClass, WorkOrderKind, WorkOrderStatus,
+};
 use crate::search::{Located, Window};
 use chrono::NaiveDateTime;
+use diesel::dsl::{Eq, EqAny, IsNull, Lt};
 use diesel::prelude::*;
 
 /// A work order, every column. Also how the demo city bulk-loads its orders.
@@ -104,37 +107,48 @@ pub struct WorkOrderFilter {
     pub overdue_at: Option<NaiveDateTime>,
 }
 
-macro_rules! filtered {
-    ($filter:expr) => {{
-        let filter: &WorkOrderFilter = $filter;
-        let mut query = work_orders::table.into_boxed();
-        if let Some(statuses) = &filter.statuses {
-            query = query.filter(work_orders::status.eq_any(statuses.clone()));
-        }
-        if let Some(codes) = &filter.service_codes {
-            query = query.filter(work_orders::service_code.eq_any(codes.clone()));
-        }
-        if let Some(kinds) = &filter.kinds {
-            query = query.filter(work_orders::kind.eq_any(kinds.clone()));
-        }
-        match filter.crew_id {
-            Some(Some(crew)) => query = query.filter(work_orders::crew_id.eq(crew)),
-            Some(None) => query = query.filter(work_orders::crew_id.is_null()),
-            None => {}
-        }
-        if let Some(segment) = filter.segment_id {
-            query = query.filter(work_orders::segment_id.eq(segment));
-        }
-        if let Some(issue) = filter.issue_id {
-            query = query.filter(work_orders::issue_id.eq(issue));
-        }
-        if let Some(at) = filter.overdue_at {
-            query = query
-                .filter(work_orders::status.eq_any(OPEN_STATUSES))
-                .filter(work_orders::due_at.lt(at));
-        }
-        query
-    }};
+/// The orders passing `filter`, as a boxed query for either backend.
+fn filtered<'a, DB>(filter: &WorkOrderFilter) -> work_orders::BoxedQuery<'a, DB>
+where
+    DB: diesel::backend::Backend + 'a,
+    work_orders::table:
+        diesel::query_dsl::methods::BoxedDsl<'a, DB, Output = work_orders::BoxedQuery<'a, DB>>,
+    work_orders::BoxedQuery<'a, DB>: NarrowedBy<EqAny<work_orders::status, Vec<WorkOrderStatus>>>
+        + NarrowedBy<EqAny<work_orders::service_code, Vec<String>>>
+        + NarrowedBy<EqAny<work_orders::kind, Vec<WorkOrderKind>>>
+        + NarrowedBy<Eq<work_orders::crew_id, i64>>
+        + NarrowedBy<IsNull<work_orders::crew_id>>
+        + NarrowedBy<Eq<work_orders::segment_id, i64>>
+        + NarrowedBy<Eq<work_orders::issue_id, i64>>
+        + NarrowedBy<Lt<work_orders::due_at, NaiveDateTime>>,
+{
+    let mut query = work_orders::table.into_boxed();
+    if let Some(statuses) = &filter.statuses {
+        query = query.filter(work_orders::status.eq_any(statuses.clone()));
+    }
+    if let Some(codes) = &filter.service_codes {
+        query = query.filter(work_orders::service_code.eq_any(codes.clone()));
+    }
+    if let Some(kinds) = &filter.kinds {
+        query = query.filter(work_orders::kind.eq_any(kinds.clone()));
+    }
+    match filter.crew_id {
+        Some(Some(crew)) => query = query.filter(work_orders::crew_id.eq(crew)),
+        Some(None) => query = query.filter(work_orders::crew_id.is_null()),
+        None => {}
+    }
+    if let Some(segment) = filter.segment_id {
+        query = query.filter(work_orders::segment_id.eq(segment));
+    }
+    if let Some(issue) = filter.issue_id {
+        query = query.filter(work_orders::issue_id.eq(issue));
+    }
+    if let Some(at) = filter.overdue_at {
+        query = query
+            .filter(work_orders::status.eq_any(OPEN_STATUSES.to_vec()))
+            .filter(work_orders::due_at.lt(at));
+    }
+    query
 }
 
 /// One page of orders, highest priority first.
@@ -144,7 +158,7 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> DbResult<Vec<WorkOrderRow>> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .select(WorkOrderRow::as_select())
         .order((work_orders::priority.desc(), work_orders::id))
         .limit(limit)
@@ -153,7 +167,7 @@ pub fn list(
 }
 
 pub fn count(conn: &mut Conn<'_>, filter: &WorkOrderFilter) -> DbResult<i64> {
-    on!(conn, |conn| Ok(filtered!(filter)
+    on!(conn, |conn| Ok(filtered(filter)
         .count()
         .get_result(conn)?))
 }
@@ -166,7 +180,7 @@ pub fn located(
 ) -> DbResult<Vec<(i64, Located)>> {
     let bbox = window.bbox;
     let rows: Vec<(i64, f64, f64)> = on!(conn, |conn| {
-        let mut query = filtered!(filter)
+        let mut query = filtered(filter)
             .filter(work_orders::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(work_orders::lon.between(bbox.south_west.lon, bbox.north_east.lon));
         if let Some(cells) = &window.cells {
@@ -353,7 +367,7 @@ pub fn cancel_open_of_issue(
 #[derive(Debug, Clone)]
 pub struct PriorityFacts {
     pub order: WorkOrderRow,
-    pub road_class: Option<String>,
+    pub road_class: Option<SegmentClass>,
     pub aadt: Option<i32>,
     pub ward_vulnerability: Option<f64>,
     pub reporter_count: Option<i32>,
@@ -364,7 +378,7 @@ pub struct PriorityFacts {
 pub fn open_with_facts(conn: &mut Conn<'_>) -> DbResult<Vec<PriorityFacts>> {
     type Facts = (
         WorkOrderRow,
-        Option<(String, Option<i32>)>,
+        Option<(SegmentClass, Option<i32>)>,
         Option<f64>,
         Option<(i32, NaiveDateTime)>,
     );

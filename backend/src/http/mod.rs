@@ -163,15 +163,19 @@ pub enum ServerError {
 impl ServerError {
     /// The status and a sentence a client may see; details only go to the log.
     pub fn public_view(&self) -> (StatusCode, String) {
-        use diesel::result::Error as Diesel;
         match self {
-            ServerError::Db(DbError::Query(Diesel::DatabaseError(_, info)))
-                if info.message().contains("full") =>
-            {
+            ServerError::Db(DbError::Full(_)) => {
                 tracing::error!(error = %self, "storage is full");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the server cannot store anything right now (storage is full); nothing was saved, please try again later".into(),
+                )
+            }
+            ServerError::Db(DbError::ReadOnly(_)) => {
+                tracing::error!(error = %self, "database is read-only");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database takes no changes right now (it is read-only); nothing was saved, please try again later".into(),
                 )
             }
             ServerError::Db(DbError::Pool(_)) => {

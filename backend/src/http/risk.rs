@@ -80,7 +80,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
             properties: RiskView {
                 id: row.id,
                 name: row.name.as_deref(),
-                road_class: &row.road_class,
+                road_class: row.road_class.as_str(),
                 length_m: row.length_m,
                 probability: score.map(|s| (s.probability * 10_000.0).round() / 10_000.0),
                 reason: score.and_then(|s| first_sentence(&s.explanation)),
@@ -140,7 +140,7 @@ pub async fn segment(
     let view = SegmentRisk {
         id: row.id,
         name: row.name.as_deref(),
-        road_class: &row.road_class,
+        road_class: row.road_class.as_str(),
         model_version: &model.version,
         probability: latest.map(|s| s.probability),
         scored_at: latest.map(|s| format_datetime(s.scored_at)),

@@ -238,7 +238,7 @@ fn describe(
             id: row.id,
             external_id: row.external_id.as_deref(),
             name: row.name.as_deref(),
-            road_class: &row.road_class,
+            road_class: row.road_class.as_str(),
             surface: row.surface.as_deref(),
             length_m: row.length_m,
             aadt: row.aadt,

@@ -52,7 +52,7 @@ fn good_features_are_imported_and_bad_ones_reported_by_index_and_reason() {
     let first = &imported.segments[0];
     assert_eq!(first.external_id.as_deref(), Some("1"));
     assert_eq!(first.name.as_deref(), Some("A ST"));
-    assert_eq!(first.road_class, "arterial");
+    assert_eq!(first.road_class.as_str(), "arterial");
     assert_eq!(first.aadt, Some(12_000));
     assert_eq!(first.ward_id, Some(1));
     assert!(
@@ -77,7 +77,7 @@ fn unknown_class_values_are_kept_and_counted() {
         2,
         "each line of a MultiLineString is a segment"
     );
-    assert!(trail.iter().all(|s| s.road_class == "TRAIL"));
+    assert!(trail.iter().all(|s| s.road_class.as_str() == "TRAIL"));
     assert_eq!(imported.unmapped_classes, vec![("TRAIL".to_owned(), 1)]);
     assert_eq!(imported.unknown_wards, vec!["North".to_owned()]);
 }

@@ -5,7 +5,7 @@ use crate::catalogue::Catalogue;
 use crate::db::words::Json;
 use crate::db::work_orders::{self as store, NewWorkOrder, WorkOrderRow};
 use crate::db::{Database, DbError, issues, segments};
-use crate::domain::{Coordinates, IssueStatus, WorkOrderKind, WorkOrderStatus};
+use crate::domain::{Coordinates, IssueStatus, SegmentClass, WorkOrderKind, WorkOrderStatus};
 use chrono::{Duration, NaiveDateTime};
 use models::network::RoadClass;
 
@@ -18,10 +18,6 @@ fn due_at(
 ) -> Option<NaiveDateTime> {
     let days = catalogue.get(service_code)?.sla_days_for(class);
     Some(from + Duration::days(i64::from(days)))
-}
-
-pub(super) fn parse_class(raw: Option<&str>) -> Option<RoadClass> {
-    raw.and_then(|c| c.parse().ok())
 }
 
 /// A new, unassigned order of `kind` for `service_code` at `at`, due at `due_at`.
@@ -57,13 +53,13 @@ fn fresh_order(
 fn order_for_issue(
     catalogue: &Catalogue,
     issue: &issues::IssueRow,
-    class: Option<&str>,
+    class: Option<RoadClass>,
     now: NaiveDateTime,
 ) -> NewWorkOrder {
     let due = due_at(
         catalogue,
         &issue.service_code,
-        parse_class(class),
+        class,
         issue.first_reported_at,
     );
     let at = Coordinates {
@@ -114,10 +110,10 @@ pub fn open_for_issue(
         Some(s) => db
             .read(|conn| segments::by_ids(conn, &[s]))?
             .pop()
-            .map(|segment| segment.road_class),
+            .and_then(|segment| segment.road_class.road_class()),
         None => None,
     };
-    let order = order_for_issue(catalogue, &issue, class.as_deref(), now);
+    let order = order_for_issue(catalogue, &issue, class, now);
     db.write(|conn| store::insert_all(conn, &[order], actor))?
         .pop()
         .ok_or_else(|| {
@@ -170,7 +166,10 @@ pub fn open_for_issues(
         }
         let orders: Vec<NewWorkOrder> = waiting
             .iter()
-            .map(|(issue, class)| order_for_issue(catalogue, issue, class.as_deref(), now))
+            .map(|(issue, class)| {
+                let class = class.as_ref().and_then(SegmentClass::road_class);
+                order_for_issue(catalogue, issue, class, now)
+            })
             .collect();
         let stored = db.write(|conn| store::insert_all(conn, &orders, "system:intake"))?;
         made += stored.len();

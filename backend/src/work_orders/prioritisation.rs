@@ -1,11 +1,10 @@
 //! Priorities of open orders, from severity, risk, road class, reporters and age.
 
 use super::INSPECTION_DAYS;
-use super::creation::parse_class;
 use crate::catalogue::{AttributeAnswer, Catalogue};
 use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
-use crate::domain::WorkOrderKind;
+use crate::domain::{SegmentClass, WorkOrderKind};
 use crate::priority::{self, Inputs, Weights};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -49,7 +48,7 @@ fn inputs_of(
     now: NaiveDateTime,
 ) -> Inputs {
     let order = &facts.order;
-    let class = parse_class(facts.road_class.as_deref());
+    let class = facts.road_class.as_ref().and_then(SegmentClass::road_class);
     let since = facts.first_reported_at.unwrap_or(order.created_at);
     // An inspection promises nothing to a resident: it has its week.
     let sla_days = if order.kind == WorkOrderKind::Inspection {
@@ -106,7 +105,7 @@ pub fn reprioritise(
                     .issue_id
                     .and_then(|i| answers.get(&i))
                     .map_or(&[][..], Vec::as_slice);
-                weights.severity(service, given)
+                weights.severity(&service.code, service.default_severity, given)
             })
         };
         let parts = priority::breakdown(
