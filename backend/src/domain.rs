@@ -777,3 +777,34 @@ impl FromStr for SegmentClass {
         Ok(SegmentClass::from_word(s))
     }
 }
+
+/// Which learner a risk model is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum ModelKind {
+    Logistic,
+    Forest,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Forest => "forest",
+        }
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "logistic" => Ok(ModelKind::Logistic),
+            "forest" => Ok(ModelKind::Forest),
+            other => Err(format!(
+                "'{other}' is not a model kind (logistic or forest)"
+            )),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! The learning itself lives in `models::risk`.
 
 use crate::db::risk as store;
+use crate::db::words::Json;
 use crate::db::{Conn, Database, DbError};
 use chrono::{Duration, NaiveDate};
 use models::risk::evaluate::{self, Rows};
@@ -60,7 +61,7 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     let ends: Vec<features::Ends> = rows
         .iter()
         .map(|r| {
-            let lines = crate::spatial::lines_of_geojson(&r.6).unwrap_or_default();
+            let lines = segments::lines_of(r.0, &r.6)?;
             let first = lines
                 .first()
                 .and_then(|l| l.first())
@@ -71,9 +72,9 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
                 .and_then(|l| l.last())
                 .copied()
                 .unwrap_or(first);
-            (first, last)
+            Ok((first, last))
         })
-        .collect();
+        .collect::<Result<_, DbError>>()?;
     let neighbours = features::neighbours(&ends);
     let facts = rows
         .iter()
@@ -171,35 +172,7 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     })
 }
 
-/// Which learner to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Logistic,
-    Forest,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Logistic => "logistic",
-            Kind::Forest => "forest",
-        }
-    }
-}
-
-impl std::str::FromStr for Kind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "logistic" => Ok(Kind::Logistic),
-            "forest" => Ok(Kind::Forest),
-            other => Err(format!(
-                "'{other}' is not a model kind (logistic or forest)"
-            )),
-        }
-    }
-}
+pub use crate::domain::ModelKind as Kind;
 
 /// Runs the temporal evaluation of both learners.
 pub fn evaluate(
@@ -302,15 +275,12 @@ pub fn train(
             conn,
             &store::NewModelVersion {
                 version: version.clone(),
-                kind: kind.as_str().to_owned(),
+                kind,
                 trained_from: train_dates[0],
                 trained_to: train_end,
-                features: serde_json::to_string(
-                    &FEATURES.iter().map(|f| f.name).collect::<Vec<_>>(),
-                )
-                .unwrap_or_default(),
-                hyperparameters: hyperparameters.to_string(),
-                metrics: metrics.to_string(),
+                features: Json(FEATURES.iter().map(|f| f.name.to_owned()).collect()),
+                hyperparameters: Json(hyperparameters),
+                metrics: Json(metrics),
                 artifact,
                 active: true,
                 created_at: now,
@@ -352,7 +322,7 @@ pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError>
                 model_version_id: active.id,
                 scored_at,
                 probability,
-                explanation: serde_json::to_string(&explanation).unwrap_or_else(|_| "[]".into()),
+                explanation: Json(explanation),
             },
         )
         .collect::<Vec<_>>();

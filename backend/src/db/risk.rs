@@ -2,9 +2,12 @@
 //! scoring run found.
 
 use super::schema::{model_versions, risk_scores};
+use super::words::Json;
 use super::{Conn, DbResult};
+use crate::domain::ModelKind;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use models::risk::model::Contribution;
 
 /// A model in the registry.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -12,15 +15,14 @@ use diesel::prelude::*;
 pub struct ModelVersion {
     pub id: i64,
     pub version: String,
-    pub kind: String,
+    pub kind: ModelKind,
     pub trained_from: NaiveDate,
     pub trained_to: NaiveDate,
-    /// JSON array of feature names.
-    pub features: String,
-    /// JSON object.
-    pub hyperparameters: String,
-    /// JSON object.
-    pub metrics: String,
+    /// Feature names, in the order the model reads them.
+    pub features: Json<Vec<String>>,
+    pub hyperparameters: Json<serde_json::Value>,
+    /// What the evaluation measured, if the model was chosen by one.
+    pub metrics: Json<serde_json::Value>,
     /// The model itself, JSON.
     pub artifact: Vec<u8>,
     pub active: bool,
@@ -31,12 +33,12 @@ pub struct ModelVersion {
 #[diesel(table_name = model_versions)]
 pub struct NewModelVersion {
     pub version: String,
-    pub kind: String,
+    pub kind: ModelKind,
     pub trained_from: NaiveDate,
     pub trained_to: NaiveDate,
-    pub features: String,
-    pub hyperparameters: String,
-    pub metrics: String,
+    pub features: Json<Vec<String>>,
+    pub hyperparameters: Json<serde_json::Value>,
+    pub metrics: Json<serde_json::Value>,
     pub artifact: Vec<u8>,
     pub active: bool,
     pub created_at: NaiveDateTime,
@@ -79,8 +81,8 @@ pub struct RiskScore {
     pub model_version_id: i64,
     pub scored_at: NaiveDateTime,
     pub probability: f64,
-    /// JSON array of contributions.
-    pub explanation: String,
+    /// The features that pushed the score most, strongest first.
+    pub explanation: Json<Vec<Contribution>>,
 }
 
 /// Stores one scoring run in one transaction.

@@ -1,7 +1,7 @@
 //! The `segments` table: the road network, cut into pieces of at most 250 m.
 
 use super::schema::segments;
-use super::{Conn, DbResult, NarrowedBy};
+use super::{Conn, DbError, DbResult, NarrowedBy};
 use crate::domain::{BoundingBox, SegmentClass};
 use crate::search::{Located, Window};
 use crate::spatial::{Fingerprint, SegmentShape, lines_of_geojson};
@@ -126,11 +126,25 @@ pub fn located(
 }
 
 impl SegmentRow {
-    /// Where the segment is, for the exact test of a search; None if its stored
-    /// geometry does not read (imports check it, so there should be none).
-    pub fn located(&self) -> Option<Located> {
-        lines_of_geojson(&self.geometry).map(Located::Lines)
+    /// Where the segment is, for the exact test of a search.
+    pub fn located(&self) -> DbResult<Located> {
+        Ok(Located::Lines(lines_of(self.id, &self.geometry)?))
     }
+}
+
+/// The lines of segment `id`'s stored geometry. Imports check geometry before storing
+/// it, so one that does not read is corruption, and is said to be.
+pub fn lines_of(id: i64, geometry: &str) -> DbResult<Vec<Vec<(f64, f64)>>> {
+    lines_of_geojson(geometry).ok_or_else(|| {
+        tracing::error!(
+            table = "segments",
+            id,
+            "stored geometry is not a GeoJSON line"
+        );
+        DbError::Corrupt(format!(
+            "segment {id}: the stored geometry is not a GeoJSON LineString or MultiLineString"
+        ))
+    })
 }
 
 /// Segments by id, in the order of `ids`.
@@ -186,22 +200,20 @@ pub fn fingerprint(conn: &mut Conn<'_>) -> DbResult<Fingerprint> {
         .first(conn)?))
 }
 
-/// Every segment's id, class and line. Rows whose geometry does not parse are skipped
-/// (imports check geometry before storing, so there should be none).
+/// Every segment's id, class and line.
 pub fn shapes(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentShape>> {
     let rows: Vec<(i64, SegmentClass, String)> = on!(conn, |conn| segments::table
         .select((segments::id, segments::road_class, segments::geometry))
         .load(conn)?);
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, class, geometry)| {
-            Some(SegmentShape {
+    rows.into_iter()
+        .map(|(id, class, geometry)| {
+            Ok(SegmentShape {
                 id,
                 class: class.road_class(),
-                lines: lines_of_geojson(&geometry)?,
+                lines: lines_of(id, &geometry)?,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// One segment as the model reads it.

@@ -5,7 +5,7 @@
 //! error naming it, never a silent default.
 
 use crate::domain::{
-    IssueStatus, RequestStatus, Role, SegmentClass, WorkOrderKind, WorkOrderStatus,
+    IssueStatus, ModelKind, RequestStatus, Role, SegmentClass, WorkOrderKind, WorkOrderStatus,
 };
 use diesel::backend::Backend;
 use diesel::deserialize::FromSqlRow;
@@ -83,6 +83,7 @@ macro_rules! stored_as_text {
 
 stored_as_text!(
     IssueStatus,
+    ModelKind,
     RequestStatus,
     Role,
     SegmentClass,

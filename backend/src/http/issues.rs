@@ -4,9 +4,7 @@
 
 use super::api::{ApiError, ErrorKind};
 use super::open311::Params;
-use super::query::{
-    Described, Listing, invalid as invalid_parameters, item_id, not_found, one, point,
-};
+use super::query::{Described, Listing, item_id, not_found, one, point};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
 use crate::db::issues::{self, IssueFilter, IssueRow};
@@ -122,16 +120,7 @@ pub async fn list(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
-    let statuses = listing
-        .list("status")
-        .map(|words| {
-            words
-                .iter()
-                .map(|word| word.parse::<IssueStatus>())
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-        .map_err(|why| invalid_parameters(vec![FieldError::new("status", why)]))?;
+    let statuses = listing.words::<IssueStatus>("status")?;
     let filter = IssueFilter {
         statuses,
         service_codes: listing.list("service_code"),

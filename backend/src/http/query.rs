@@ -147,6 +147,19 @@ impl Listing {
             .map(|items| items.into_iter().map(str::to_owned).collect())
     }
 
+    /// A comma-separated list filter of words each parsed at the edge into `T` (a
+    /// status, a kind); a word that does not parse is a 400 naming the parameter.
+    pub fn words<T>(&self, name: &str) -> Result<Option<Vec<T>>, ApiError>
+    where
+        T: std::str::FromStr<Err = String>,
+    {
+        self.params
+            .list(name)
+            .map(|words| words.into_iter().map(str::parse).collect())
+            .transpose()
+            .map_err(|why: String| invalid(vec![FieldError::new(name, why)]))
+    }
+
     /// A time filter (ISO 8601).
     pub fn time(&self, name: &str) -> Result<Option<NaiveDateTime>, ApiError> {
         self.params

@@ -11,6 +11,7 @@ use crate::domain::{Role, format_datetime};
 use crate::risk::Choice;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use models::risk::model::Contribution;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -83,7 +84,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
                 road_class: row.road_class.as_str(),
                 length_m: row.length_m,
                 probability: score.map(|s| (s.probability * 10_000.0).round() / 10_000.0),
-                reason: score.and_then(|s| first_sentence(&s.explanation)),
+                reason: score.and_then(|s| first_sentence(&s.explanation.0)),
                 scored_at: score.map(|s| format_datetime(s.scored_at)),
                 model_version: &version,
                 distance_m,
@@ -94,9 +95,8 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
     }))
 }
 
-fn first_sentence(explanation: &str) -> Option<String> {
-    let parsed: Value = serde_json::from_str(explanation).ok()?;
-    parsed.get(0)?.get("sentence")?.as_str().map(str::to_owned)
+fn first_sentence(explanation: &[Contribution]) -> Option<String> {
+    explanation.first().map(|c| c.sentence.clone())
 }
 
 #[derive(Serialize)]
@@ -108,7 +108,7 @@ struct SegmentRisk<'a> {
     probability: Option<f64>,
     scored_at: Option<String>,
     /// The features that pushed this segment's risk up or down, strongest first.
-    explanation: Value,
+    explanation: &'a [Contribution],
     /// Earlier scores, newest first.
     history: Vec<Value>,
 }
@@ -144,9 +144,7 @@ pub async fn segment(
         model_version: &model.version,
         probability: latest.map(|s| s.probability),
         scored_at: latest.map(|s| format_datetime(s.scored_at)),
-        explanation: latest
-            .and_then(|s| serde_json::from_str(&s.explanation).ok())
-            .unwrap_or(Value::Array(Vec::new())),
+        explanation: latest.map_or(&[][..], |s| &s.explanation.0),
         history: history
             .iter()
             .map(|s| {
@@ -172,20 +170,19 @@ pub async fn segment(
 pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
     let worker = state.clone();
     let models = blocking(move || worker.db.read(store::models)).await?;
-    let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
     let items: Vec<Value> = models
         .iter()
         .map(|m| {
             json!({
                 "id": m.id,
                 "version": m.version,
-                "kind": m.kind,
+                "kind": m.kind.as_str(),
                 "active": m.active,
                 "trained_from": m.trained_from.to_string(),
                 "trained_to": m.trained_to.to_string(),
-                "features": parse(&m.features),
-                "hyperparameters": parse(&m.hyperparameters),
-                "metrics": parse(&m.metrics),
+                "features": m.features.0,
+                "hyperparameters": m.hyperparameters.0,
+                "metrics": m.metrics.0,
                 "created_at": format_datetime(m.created_at),
             })
         })

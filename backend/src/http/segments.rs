@@ -182,8 +182,8 @@ pub(super) fn page(
                 let rows = db.read(|conn| segments::located(conn, filter, window))?;
                 let candidates = rows
                     .iter()
-                    .filter_map(|r| Some((r.id, r.located()?)))
-                    .collect();
+                    .map(|r| Ok((r.id, r.located()?)))
+                    .collect::<crate::db::DbResult<_>>()?;
                 seen.borrow_mut()
                     .extend(rows.into_iter().map(|r| (r.id, r)));
                 Ok(candidates)

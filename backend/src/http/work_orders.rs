@@ -67,26 +67,8 @@ pub async fn list(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let listing = Listing::read(&state, &req, payload, &FILTERS).await?;
-    let statuses = listing
-        .list("status")
-        .map(|words| {
-            words
-                .iter()
-                .map(|word| word.parse::<WorkOrderStatus>())
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-        .map_err(|why| invalid(vec![FieldError::new("status", why)]))?;
-    let kinds = listing
-        .list("kind")
-        .map(|words| {
-            words
-                .iter()
-                .map(|word| word.parse::<WorkOrderKind>())
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()
-        .map_err(|why| invalid(vec![FieldError::new("kind", why)]))?;
+    let statuses = listing.words::<WorkOrderStatus>("status")?;
+    let kinds = listing.words::<WorkOrderKind>("kind")?;
     let crew_id = match listing.params.get("crew_id") {
         None => None,
         Some("none") => Some(None),

@@ -1,0 +1,89 @@
+//! The demo city: generate it (in `models`), turn it into rows ([`rows`]) and load them
+//! into the database, or write it out as CSV and GeoJSON for outside tools (QGIS, pandas,
+//! scikit-learn; [`export`]).
+
+mod export;
+mod rows;
+
+pub use export::export;
+pub use rows::rows;
+
+use crate::catalogue::Catalogue;
+use crate::db::{Database, DbResult};
+use crate::domain::now;
+use models::city::City;
+
+/// Loads `city` into an empty database; refuses a database that already holds data.
+pub fn load(
+    db: &Database,
+    city: &City,
+    catalogue: &Catalogue,
+    snap_limit_m: f64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<usize> {
+    if !db.read(crate::db::demo::is_empty)? {
+        anyhow::bail!(
+            "the database already holds road segments or reports; load the demo city into an empty one"
+        );
+    }
+    let rows = rows(city, catalogue, now(), snap_limit_m);
+    let total = rows.row_count();
+    db.write(|conn| crate::db::demo::load(conn, &rows, &mut |done| progress(done, total)))?;
+    Ok(total)
+}
+
+/// True when the database is empty, so `serve` should load the demo city.
+pub fn wants_demo(db: &Database) -> DbResult<bool> {
+    db.read(crate::db::demo::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::city::{CityParams, CitySize, generate};
+
+    fn tiny(seed: u64) -> City {
+        let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("valid");
+        generate(&CityParams::demo(seed, CitySize::Tiny, end), &mut |_| {})
+    }
+
+    #[test]
+    fn every_generated_report_answers_its_service_as_the_catalogue_asks() {
+        let services = crate::catalogue::load(None).unwrap();
+        let city = tiny(3);
+        assert!(!city.reports.is_empty());
+        for report in &city.reports {
+            let service = services
+                .iter()
+                .find(|s| s.code == report.service_code)
+                .unwrap_or_else(|| panic!("{} is in the catalogue", report.service_code));
+            let answers: Vec<(String, String)> = report
+                .attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            if let Err(errors) = service.check_answers(&answers) {
+                panic!("report {} ({}): {errors:?}", report.id, report.service_code);
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_exports_byte_identical_files() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let files = export(&tiny(5), a.path()).unwrap();
+        export(&tiny(5), b.path()).unwrap();
+        assert!(files.len() >= 12);
+        for name in &files {
+            let left = std::fs::read(a.path().join(name)).unwrap();
+            let right = std::fs::read(b.path().join(name)).unwrap();
+            assert!(left == right, "{name} differs");
+        }
+        let other = tempfile::tempdir().unwrap();
+        export(&tiny(6), other.path()).unwrap();
+        assert_ne!(
+            std::fs::read(a.path().join("reports.csv")).unwrap(),
+            std::fs::read(other.path().join("reports.csv")).unwrap()
+        );
+    }
+}
