@@ -92,8 +92,8 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
         "pothole",
         "pothole",
         "pothole",
-        "streetlight",
-        "drain",
+        "street_light_out",
+        "blocked_drain",
         "graffiti",
     ];
     use backend::domain::RequestStatus;

@@ -31,16 +31,16 @@ pub fn change(
                 work_orders::cancel_open_of_issue(conn, issue_id, author, CANCEL_REASON, at)?;
             }
         }
-        requests::add_updates(
+        requests::add_update(
             conn,
-            &[NewUpdate {
+            &NewUpdate {
                 request_id: row.id,
                 status,
                 description: notes,
                 media_url: None,
                 author,
                 created_at: at,
-            }],
+            },
         )?;
         Ok(Some(row))
     })

@@ -123,6 +123,15 @@ pub fn insert(conn: &mut Conn<'_>, request: &NewRequest) -> DbResult<RequestRow>
         .get_result(conn)?))
 }
 
+/// Adds one entry to a report's history. (One row at a time keeps the statement in
+/// diesel's cache; a batch of any length is prepared anew each time.)
+pub fn add_update(conn: &mut Conn<'_>, update: &NewUpdate<'_>) -> DbResult<()> {
+    on!(conn, |conn| diesel::insert_into(request_updates::table)
+        .values(update)
+        .execute(conn)?);
+    Ok(())
+}
+
 /// Adds entries to reports' history.
 pub fn add_updates(conn: &mut Conn<'_>, updates: &[NewUpdate<'_>]) -> DbResult<()> {
     if updates.is_empty() {

@@ -99,16 +99,16 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
     if let Some(issue_id) = starts_issue {
         issues::set_first_request(conn, issue_id, row.id)?;
     }
-    requests::add_updates(
+    requests::add_update(
         conn,
-        &[NewUpdate {
+        &NewUpdate {
             request_id: row.id,
             status: row.status,
             description: Some(submission.first_note),
             media_url: row.media_url.as_deref(),
             author: "resident",
             created_at: row.requested_at,
-        }],
+        },
     )?;
     Ok(Stored { row, duplicate_of })
 }
