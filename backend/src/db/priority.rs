@@ -2,15 +2,17 @@
 //! weekly inspections happen once a week, whichever server gets there first.
 
 use super::schema::{inspection_plans, priority_weights};
+use super::words::Json;
 use super::{Conn, DbResult};
+use crate::priority::Weights;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 /// The single row's id.
 const WEIGHTS_ROW: i64 = 1;
 
-/// The stored weights (JSON), who set them and when; None until a planner sets them.
-pub fn weights(conn: &mut Conn<'_>) -> DbResult<Option<(String, String, NaiveDateTime)>> {
+/// The stored weights, who set them and when; None until a planner sets them.
+pub fn weights(conn: &mut Conn<'_>) -> DbResult<Option<(Json<Weights>, String, NaiveDateTime)>> {
     on!(conn, |conn| Ok(priority_weights::table
         .find(WEIGHTS_ROW)
         .select((
@@ -22,19 +24,25 @@ pub fn weights(conn: &mut Conn<'_>) -> DbResult<Option<(String, String, NaiveDat
         .optional()?))
 }
 
-pub fn set_weights(conn: &mut Conn<'_>, json: &str, by: &str, at: NaiveDateTime) -> DbResult<()> {
+pub fn set_weights(
+    conn: &mut Conn<'_>,
+    weights: &Weights,
+    by: &str,
+    at: NaiveDateTime,
+) -> DbResult<()> {
+    let json = Json(weights.clone());
     on!(conn, |conn| {
         diesel::insert_into(priority_weights::table)
             .values((
                 priority_weights::id.eq(WEIGHTS_ROW),
-                priority_weights::weights.eq(json),
+                priority_weights::weights.eq(&json),
                 priority_weights::updated_by.eq(by),
                 priority_weights::updated_at.eq(at),
             ))
             .on_conflict(priority_weights::id)
             .do_update()
             .set((
-                priority_weights::weights.eq(json),
+                priority_weights::weights.eq(&json),
                 priority_weights::updated_by.eq(by),
                 priority_weights::updated_at.eq(at),
             ))

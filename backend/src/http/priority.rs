@@ -40,15 +40,15 @@ pub async fn update(
     .await?;
     let weights = body.into_inner();
     weights.check().map_err(|e| invalid(vec![e]))?;
-    let json = serde_json::to_string(&weights).unwrap_or_default();
     let by = format!("{}:{}", caller.role.as_str(), caller.name);
     let worker = state.clone();
     let at = now();
     let stored_by = by.clone();
+    let stored = weights.clone();
     blocking(move || {
         worker
             .db
-            .write(|conn| crate::db::priority::set_weights(conn, &json, &stored_by, at))
+            .write(|conn| crate::db::priority::set_weights(conn, &stored, &stored_by, at))
     })
     .await?;
     state.work_orders_due.notify_one();

@@ -15,16 +15,10 @@ pub fn current_weights(
     db: &Database,
     configured: &Weights,
 ) -> Result<(Weights, String, Option<NaiveDateTime>), DbError> {
-    match db.read(crate::db::priority::weights)? {
-        Some((json, by, at)) => match serde_json::from_str::<Weights>(&json) {
-            Ok(weights) => Ok((weights, by, Some(at))),
-            Err(e) => {
-                tracing::warn!(error = %e, "stored priority weights unreadable; using the configured ones");
-                Ok((configured.clone(), "configuration".into(), None))
-            }
-        },
-        None => Ok((configured.clone(), "configuration".into(), None)),
-    }
+    Ok(match db.read(crate::db::priority::weights)? {
+        Some((stored, by, at)) => (stored.0, by, Some(at)),
+        None => (configured.clone(), "configuration".into(), None),
+    })
 }
 
 /// Each segment's place in the latest risk ranking, 0 (lowest) to 1 (highest).
