@@ -58,6 +58,9 @@ enum Command {
     /// Manage the road network.
     #[command(subcommand)]
     Segments(SegmentsCommand),
+    /// Import a city's history through a mapping file (examples in data/mappings/).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Train a risk model on everything observed and make it the active one.
     Train {
         /// logistic, forest, or auto (evaluate both in time order first, keep the better
@@ -110,6 +113,26 @@ enum SegmentsCommand {
         /// Only report what would be imported.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Past service requests (311 exports) from CSV files. They keep their own times,
+    /// status and id; unreadable rows are listed by file, line, field and reason, and
+    /// the rest are stored. Importing a file again updates what changed.
+    Reports {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The mapping file (TOML): columns, time format and zone, statuses, categories.
+        #[arg(long)]
+        mapping: PathBuf,
+        /// Read and check every row, and count, but store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -172,6 +195,12 @@ fn main() -> anyhow::Result<()> {
             out,
             no_load,
         } => demo(&settings, seed, &size, end, centre, out.as_deref(), no_load),
+        Command::Import(ImportCommand::Reports {
+            files,
+            mapping,
+            dry_run,
+            json,
+        }) => import_reports(&settings, &files, &mapping, dry_run, json),
         Command::Migrate => {
             open_database(&settings)?;
             println!("database {} is up to date", settings.database_url);
@@ -397,6 +426,62 @@ fn import_segments(
     );
     if imported.features_imported == 0 && imported.features > 0 {
         anyhow::bail!("no feature could be imported");
+    }
+    Ok(())
+}
+
+fn import_reports(
+    settings: &Settings,
+    files: &[PathBuf],
+    mapping: &std::path::Path,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use backend::import::{ImportError, mapping::ReportMapping, reports};
+    let db = open_database(settings)?;
+    let configured = backend::catalogue::load(settings.catalogue_path.as_deref())?;
+    db.write(|conn| backend::db::services::seed(conn, &configured))?;
+    let (services, changed_at) = db.read(backend::db::services::active)?;
+    let catalogue = backend::catalogue::Catalogue {
+        services,
+        changed_at,
+    };
+    let mapping = ReportMapping::load(mapping, &catalogue).map_err(ImportError::Mapping)?;
+    let index = backend::roads::load_index(&db)?.current();
+    let ctx = reports::Context {
+        db: &db,
+        catalogue: &catalogue,
+        segments: &index,
+        snap_limit_m: settings.snap_limit_m,
+        dry_run,
+    };
+    let bar = spinner();
+    let started = std::time::Instant::now();
+    let summary = reports::import(&ctx, &mapping, files, &mut |read| {
+        bar.set_message(format!("{read} rows read"))
+    })?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        for r in &summary.rejects {
+            eprintln!("{}:{}: {}: {}", r.file, r.line, r.field, r.reason);
+        }
+        println!(
+            "{} rows read in {:.1} s: {} {}, {} updated, {} already present, {} rejected; {} joined an issue, {} without a position (address only)",
+            summary.read,
+            started.elapsed().as_secs_f64(),
+            summary.imported,
+            if dry_run { "readable" } else { "imported" },
+            summary.updated,
+            summary.already_present,
+            summary.rejected,
+            summary.joined_to_issue,
+            summary.address_only,
+        );
+    }
+    if summary.good() == 0 && summary.read > 0 {
+        anyhow::bail!("no row could be imported");
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod grid;
 pub mod http;
+pub mod import;
 pub mod intake;
 pub mod priority;
 pub mod report_status;

@@ -10,6 +10,7 @@ mod discovery;
 mod errors;
 mod follow;
 mod helpers;
+mod imports;
 mod media;
 mod risk;
 mod scale_out;

@@ -510,7 +510,7 @@ async fn a_crews_day_holds_each_order_once_in_route_order_within_its_capacity() 
         .iter()
         .filter(|o| o["assigned_to_crew"] == true)
         .count();
-    assert_eq!(own, 2, "both of its own orders are in its day");
+    assert_eq!(own, 2, "both of its own orders are in its day: {day}");
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), orders.len(), "no order twice");

@@ -212,6 +212,62 @@ pub fn nearest_open(
         .map(|(id, _)| id))
 }
 
+/// The issue of `service_code` nearest the centre of `circle` and within it that was
+/// open at `at` (first reported by then, and not closed before): how de-duplication
+/// would have grouped a report made then. Imports of past reports use it.
+pub fn nearest_open_at(
+    conn: &mut Conn<'_>,
+    service_code: &str,
+    circle: Circle,
+    at: NaiveDateTime,
+) -> DbResult<Option<i64>> {
+    let window = Window::for_points(circle.bounding_box());
+    let bbox = window.bbox;
+    let candidates: Vec<(i64, f64, f64)> = on!(conn, |conn| {
+        let mut query = issues::table
+            .filter(issues::service_code.eq(service_code))
+            .filter(issues::first_reported_at.le(at))
+            .filter(issues::closed_at.is_null().or(issues::closed_at.ge(at)))
+            .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+            .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
+            .into_boxed();
+        if let Some(cells) = &window.cells {
+            query = query.filter(issues::cell.eq_any(cells.clone()));
+        }
+        query
+            .select((issues::id, issues::lat, issues::lon))
+            .load(conn)?
+    });
+    Ok(candidates
+        .into_iter()
+        .map(|(id, lat, lon)| (id, circle.centre.distance_m(Coordinates { lon, lat })))
+        .filter(|(_, distance)| *distance <= circle.radius_m)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(id, _)| id))
+}
+
+/// Sets an issue's state from its reports: closed at the latest closure when every
+/// report is closed, else open; `updated_at` is the latest change of any of them.
+pub fn settle(
+    conn: &mut Conn<'_>,
+    issue_id: i64,
+    closed_at: Option<NaiveDateTime>,
+    updated_at: NaiveDateTime,
+) -> DbResult<()> {
+    on!(conn, |conn| diesel::update(issues::table.find(issue_id))
+        .set((
+            issues::status.eq(if closed_at.is_some() {
+                IssueStatus::Closed
+            } else {
+                IssueStatus::Open
+            }),
+            issues::closed_at.eq(closed_at),
+            issues::updated_at.eq(updated_at),
+        ))
+        .execute(conn)?);
+    Ok(())
+}
+
 /// Starts an issue; returns its id.
 pub fn insert(conn: &mut Conn<'_>, issue: &NewIssue<'_>) -> DbResult<i64> {
     Ok(on!(conn, |conn| diesel::insert_into(issues::table)

@@ -37,6 +37,7 @@ pub mod issues;
 pub mod maintenance;
 pub mod media;
 pub mod priority;
+pub mod request_sources;
 pub mod requests;
 pub mod risk;
 pub mod schema;
@@ -388,7 +389,8 @@ mod tests {
             truth_segment_weeks,
             issue_reporters,
             priority_weights,
-            inspection_plans
+            inspection_plans,
+            request_sources
         );
     }
 

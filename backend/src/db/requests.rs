@@ -473,3 +473,62 @@ pub fn pothole_reports(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDateTime)
         .filter_map(|(s, t)| Some((s?, t)))
         .collect())
 }
+
+/// Brings an imported report up to date with its source: status, last change and
+/// closure. Returns its issue when anything changed, and whether it did.
+pub fn update_past(
+    conn: &mut Conn<'_>,
+    id: i64,
+    status: RequestStatus,
+    updated_at: NaiveDateTime,
+    closed_at: Option<NaiveDateTime>,
+) -> DbResult<(bool, Option<i64>)> {
+    let (was_status, was_updated, was_closed, issue): (
+        RequestStatus,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<i64>,
+    ) = on!(conn, |conn| requests::table
+        .find(id)
+        .select((
+            requests::status,
+            requests::updated_at,
+            requests::closed_at,
+            requests::issue_id,
+        ))
+        .first(conn)?);
+    if (was_status, was_updated, was_closed) == (status, updated_at, closed_at) {
+        return Ok((false, issue));
+    }
+    on!(conn, |conn| diesel::update(requests::table.find(id))
+        .set((
+            requests::status.eq(status),
+            requests::updated_at.eq(updated_at),
+            requests::closed_at.eq(closed_at),
+        ))
+        .execute(conn)?);
+    Ok((true, issue))
+}
+
+/// When an issue's reports say it was closed (the latest closure, if every report is
+/// closed) and when any of them last changed.
+pub fn closure_of_issue(
+    conn: &mut Conn<'_>,
+    issue_id: i64,
+) -> DbResult<(Option<NaiveDateTime>, NaiveDateTime)> {
+    let rows: Vec<(Option<NaiveDateTime>, NaiveDateTime)> = on!(conn, |conn| requests::table
+        .filter(requests::issue_id.eq(issue_id))
+        .select((requests::closed_at, requests::updated_at))
+        .load(conn)?);
+    let closed = rows
+        .iter()
+        .map(|(closed, _)| *closed)
+        .collect::<Option<Vec<_>>>()
+        .and_then(|all| all.into_iter().max());
+    let updated = rows
+        .iter()
+        .map(|(_, updated)| *updated)
+        .max()
+        .unwrap_or(NaiveDateTime::MIN);
+    Ok((closed, updated))
+}

@@ -349,6 +349,18 @@ diesel::table! {
 diesel::joinable!(request_updates -> requests (request_id));
 diesel::joinable!(requests -> services (service_code));
 
+diesel::table! {
+    request_sources (request_id) {
+        request_id -> BigInt,
+        source -> Text,
+        external_id -> Text,
+        channel -> Nullable<Text>,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(request_sources -> requests (request_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     services,
     crews,
@@ -376,6 +388,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     issue_reporters,
     priority_weights,
     inspection_plans,
+    request_sources,
 );
 
 // Ward statistics group reports by their segment's ward.

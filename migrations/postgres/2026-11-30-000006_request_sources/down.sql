@@ -1,0 +1,2 @@
+DROP INDEX issues_history;
+DROP TABLE request_sources;
