@@ -89,8 +89,8 @@ async fn houston_reports_import_with_their_own_times_and_a_second_import_adds_no
         0
     );
 
-    // The first row: made 2011-09-11 07:55:04 and closed 2011-09-14 15:31:14, Houston
-    // time (CDT, UTC-5), at 9221 ... (no position in the file? either way it is listed).
+    // The file's first row was made 2011-09-11 07:55:04 Houston time (CDT, UTC-5); it
+    // has no position, and Open311 lists it all the same, at its own time.
     let id = app.query_number(
         "SELECT request_id AS n FROM request_sources WHERE external_id = '1100265925-101000386239'",
     );
@@ -159,4 +159,30 @@ async fn a_file_of_broken_rows_imports_its_good_rows_and_names_each_bad_one_by_l
         "SELECT COUNT(*) AS n FROM requests WHERE address = '100 MAIN ST, HOUSTON TX'",
     );
     assert_eq!(address, 1, "a quoted comma stays inside its field");
+}
+
+#[tokio::test]
+async fn another_city_imports_through_the_same_path_with_only_its_own_mapping_file() {
+    let app = spawn_app().await;
+    let file = shared("chicago-311-potholes-sample/pot_holes_reported_historical_sample.csv");
+    let summary = import(&app, "chicago-reports.toml", std::slice::from_ref(&file));
+    // PROVENANCE.md: 1,000 rows; Open 529, Open - Dup 287, Completed 124, Completed -
+    // Dup 60; one row without coordinates.
+    assert_eq!(summary.read, 1_000);
+    assert_eq!(summary.rejected, 0, "{:?}", summary.rejects);
+    assert_eq!(summary.imported, 1_000);
+    assert_eq!(summary.address_only, 1);
+    let count = |status: &str| {
+        app.query_number(&format!(
+            "SELECT COUNT(*) AS n FROM requests WHERE status = '{status}'"
+        ))
+    };
+    assert_eq!(count("open"), 529);
+    assert_eq!(count("fixed"), 124);
+    assert_eq!(count("closed"), 287 + 60, "the city's duplicates, closed");
+    // Chicago's and Houston's ids never meet: each source has its own.
+    assert_eq!(
+        app.query_number("SELECT COUNT(*) AS n FROM request_sources WHERE source = 'chicago-311'"),
+        1_000
+    );
 }
