@@ -457,7 +457,8 @@ fn import_reports(
     };
     let bar = spinner();
     let started = std::time::Instant::now();
-    let summary = reports::import(&ctx, &mapping, files, &mut |read| {
+    let files: Vec<reports::NamedFile> = files.iter().map(reports::NamedFile::at).collect();
+    let summary = reports::import(&ctx, &mapping, &files, &mut |read| {
         bar.set_message(format!("{read} rows read"))
     })?;
     bar.finish_and_clear();

@@ -270,3 +270,72 @@ fn diesel_db(dir: &std::path::Path) -> std::cell::RefCell<diesel::SqliteConnecti
         diesel::SqliteConnection::establish(&dir.join("cli.db").display().to_string()).unwrap(),
     )
 }
+
+#[test]
+fn import_reports_checks_with_dry_run_stores_for_real_and_fails_when_no_row_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mappings/houston-reports.toml");
+    let good = dir.path().join("good.csv");
+    std::fs::write(
+        &good,
+        "CASE NUMBER,SR LOCATION,SR TYPE,STATUS,SR CREATE DATE,DATE CLOSED,Title,LATITUDE,LONGITUDE,Channel Type\n\
+         H-1,100 MAIN ST,Pothole,Closed,2019-05-01 08:00:00,2019-05-03 12:00:00,Pothole,29.76,-95.36,WEB\n\
+         H-2,200 MAIN ST,Pothole,Open,2019-05-02 09:30:00,,Pothole,Unknown,Unknown,WAP\n\
+         H-3,300 MAIN ST,Pothole,Open,yesterday,,Pothole,29.77,-95.37,WEB\n",
+    )
+    .unwrap();
+    let summary = |args: &[&str]| -> (bool, serde_json::Value) {
+        let output = upkeep(dir.path())
+            .args(["import", "reports"])
+            .arg(&good)
+            .arg("--mapping")
+            .arg(&mapping)
+            .args(args)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        (
+            output.status.success(),
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON: {text}")),
+        )
+    };
+    let (ok, checked) = summary(&["--dry-run"]);
+    assert!(ok);
+    assert_eq!(checked["read"], 3);
+    assert_eq!(checked["imported"], 2);
+    assert_eq!(checked["address_only"], 1);
+    assert_eq!(checked["rejected"], 1);
+    assert_eq!(checked["rejects"][0]["line"], 4);
+    assert_eq!(checked["rejects"][0]["field"], "SR CREATE DATE");
+    let (ok, stored) = summary(&[]);
+    assert!(ok);
+    assert_eq!(
+        stored["imported"], 2,
+        "the dry run stored nothing: {stored}"
+    );
+    let (ok, again) = summary(&[]);
+    assert!(ok);
+    assert_eq!(again["imported"], 0);
+    assert_eq!(again["already_present"], 2);
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "CASE NUMBER,SR LOCATION,SR TYPE,STATUS,SR CREATE DATE,DATE CLOSED,Title,LATITUDE,LONGITUDE,Channel Type\n\
+         B-1,1 ELM ST,Pothole,Lost,2019-05-01 08:00:00,,Pothole,29.76,-95.36,WEB\n",
+    )
+    .unwrap();
+    let output = upkeep(dir.path())
+        .args(["import", "reports"])
+        .arg(&bad)
+        .arg("--mapping")
+        .arg(&mapping)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a file with no good row fails");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.csv:2: STATUS: 'Lost'"), "{stderr}");
+    assert!(stderr.contains("no row could be imported"), "{stderr}");
+}

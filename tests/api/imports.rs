@@ -38,7 +38,8 @@ fn import(app: &TestApp, mapping: &str, files: &[PathBuf]) -> Summary {
         snap_limit_m: 50.0,
         dry_run: false,
     };
-    reports::import(&ctx, &mapping, files, &mut |_| {}).expect("the import runs")
+    let files: Vec<reports::NamedFile> = files.iter().map(reports::NamedFile::at).collect();
+    reports::import(&ctx, &mapping, &files, &mut |_| {}).expect("the import runs")
 }
 
 /// Rows of a Houston file, and how many have no usable position, counted here
@@ -185,4 +186,87 @@ async fn another_city_imports_through_the_same_path_with_only_its_own_mapping_fi
         app.query_number("SELECT COUNT(*) AS n FROM request_sources WHERE source = 'chicago-311'"),
         1_000
     );
+}
+
+/// POSTs a mapping and files to `/api/v1/imports/reports` with `key`.
+async fn post_import(
+    app: &TestApp,
+    key: Option<&str>,
+    query: &str,
+    mapping: &str,
+    files: &[(&str, Vec<u8>)],
+) -> (u16, serde_json::Value) {
+    let mut form = reqwest::multipart::Form::new().text("mapping", mapping.to_owned());
+    for (name, bytes) in files {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+        );
+    }
+    let mut request = app
+        .client
+        .post(app.url(&format!("/api/v1/imports/reports{query}")))
+        .multipart(form);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn planners_import_past_reports_over_http_and_others_may_not() {
+    let app = spawn_app().await;
+    let mapping = std::fs::read_to_string(mapping_file("houston-reports.toml")).unwrap();
+    let csv = std::fs::read(shared("houston-311-potholes/potholePiped2011.csv")).unwrap();
+    let files = [("potholePiped2011.csv", csv)];
+
+    let (status, _) = post_import(&app, None, "", &mapping, &files).await;
+    assert_eq!(status, 401, "anonymous callers import nothing");
+    let client = app.issue_key(backend::domain::Role::Client);
+    let (status, _) = post_import(&app, Some(&client), "", &mapping, &files).await;
+    assert_eq!(status, 403, "nor do Open311 client keys");
+    assert_eq!(app.count_rows("requests"), 0);
+
+    let planner = app.issue_key(backend::domain::Role::Planner);
+    let (status, checked) =
+        post_import(&app, Some(&planner), "?dry_run=true", &mapping, &files).await;
+    assert_eq!(status, 200, "{checked}");
+    assert_eq!(checked["imported"], 1_305);
+    assert_eq!(app.count_rows("requests"), 0, "a dry run stores nothing");
+    let (status, stored) = post_import(&app, Some(&planner), "", &mapping, &files).await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["imported"], 1_305);
+    assert_eq!(stored["rejected"], 0);
+    assert_eq!(app.count_rows("requests"), 1_305);
+
+    // A mapping naming things that do not exist is refused before any row is read.
+    let wrong = mapping.replace("\"pothole\"", "\"unicorn\"");
+    let (status, refused) = post_import(&app, Some(&planner), "", &wrong, &files).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("unicorn"),
+        "{refused}"
+    );
+
+    // A file with no good row: 422, with each row's line and reason.
+    let broken = b"CASE NUMBER,SR LOCATION,SR TYPE,STATUS,SR CREATE DATE,DATE CLOSED,Title,LATITUDE,LONGITUDE,Channel Type\nX-1,1 ELM ST,Pothole,Open,not a time,,Pothole,29.7,-95.3,WEB\n".to_vec();
+    let (status, body) = post_import(
+        &app,
+        Some(&planner),
+        "",
+        &mapping,
+        &[("broken.csv", broken)],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "nothing_imported");
+    assert_eq!(body["rejects"][0]["file"], "broken.csv");
+    assert_eq!(body["rejects"][0]["line"], 2);
+    assert_eq!(body["rejects"][0]["field"], "SR CREATE DATE");
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod catalogue;
 pub mod crews;
+pub mod imports;
 pub mod issues;
 pub mod middleware;
 pub mod open311;
@@ -91,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(segments::list))
                         .route(web::post().to(segments::import)),
                 )
+                .service(resource("/imports/reports").route(web::post().to(imports::reports)))
                 .service(resource("/segments/search").route(web::post().to(segments::list)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))
                 .service(resource("/wards").route(web::get().to(wards::list)))
@@ -158,6 +160,9 @@ pub enum ServerError {
     Db(#[from] DbError),
     #[error("the worker pool is shut down")]
     Blocking,
+    /// Files the server keeps for a moment (uploads being imported) could not be written.
+    #[error("temporary storage failed: {0}")]
+    Io(String),
 }
 
 impl ServerError {

@@ -180,3 +180,55 @@ impl CheckedMapping {
         value.is_empty() || self.mapping.missing.iter().any(|m| m == value)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        Catalogue {
+            services: crate::catalogue::load(None).expect("the shipped catalogue"),
+            changed_at: NaiveDateTime::default(),
+        }
+    }
+
+    fn mapping(extra: &str) -> ReportMapping {
+        toml::from_str(&format!(
+            "source = \"test\"\ntime_format = \"%Y-%m-%d %H:%M\"\ntime_zone = \"America/Chicago\"\n{extra}\n[columns]\nid = \"ID\"\nrequested = \"MADE\"\n"
+        ))
+        .expect("a mapping")
+    }
+
+    #[test]
+    fn every_problem_of_a_mapping_is_named_before_any_row_is_read() {
+        let mut bad = mapping("default_service = \"unicorns\"\n[statuses]\nDone = \"finished\"");
+        bad.time_zone = "Mars/Olympus".into();
+        let errors = bad.check(&catalogue()).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["statuses.Done", "services.default_service", "time_zone"]
+        );
+    }
+
+    #[test]
+    fn local_times_become_utc_and_a_time_a_clock_change_skipped_is_refused() {
+        let checked = mapping("").check(&catalogue()).expect("a good mapping");
+        let summer = checked.utc("2019-07-01 12:00").unwrap();
+        assert_eq!(summer.to_string(), "2019-07-01 17:00:00", "CDT is UTC-5");
+        let winter = checked.utc("2019-01-15 12:00").unwrap();
+        assert_eq!(winter.to_string(), "2019-01-15 18:00:00", "CST is UTC-6");
+        assert!(
+            checked
+                .utc("2019-03-10 02:30")
+                .unwrap_err()
+                .contains("clock change")
+        );
+        assert!(
+            checked
+                .utc("10/03/2019")
+                .unwrap_err()
+                .contains("is not a time")
+        );
+    }
+}

@@ -58,14 +58,14 @@ impl Columns {
     fn find(
         mapping: &CheckedMapping,
         headers: &csv::StringRecord,
-        file: &Path,
+        file: &str,
     ) -> Result<Columns, ImportError> {
         let position = |name: &str| -> Result<usize, ImportError> {
             headers
                 .iter()
                 .position(|h| h.trim() == name)
                 .ok_or_else(|| ImportError::Header {
-                    file: file.display().to_string(),
+                    file: file.to_owned(),
                     column: name.to_owned(),
                 })
         };
@@ -203,16 +203,34 @@ pub struct Context<'a> {
     pub dry_run: bool,
 }
 
+/// A file to import, and the name its rows are reported under.
+#[derive(Debug, Clone)]
+pub struct NamedFile {
+    pub name: String,
+    pub path: std::path::PathBuf,
+}
+
+impl NamedFile {
+    /// A file reported under its own path.
+    pub fn at(path: impl Into<std::path::PathBuf>) -> NamedFile {
+        let path = path.into();
+        NamedFile {
+            name: path.display().to_string(),
+            path,
+        }
+    }
+}
+
 /// Imports every file in turn; `progress` hears the rows read so far.
 pub fn import(
     ctx: &Context<'_>,
     mapping: &CheckedMapping,
-    files: &[impl AsRef<Path>],
+    files: &[NamedFile],
     progress: &mut dyn FnMut(u64),
 ) -> Result<Summary, ImportError> {
     let mut summary = Summary::default();
     for file in files {
-        import_file(ctx, mapping, file.as_ref(), &mut summary, progress)?;
+        import_file(ctx, mapping, file, &mut summary, progress)?;
     }
     Ok(summary)
 }
@@ -220,11 +238,11 @@ pub fn import(
 fn import_file(
     ctx: &Context<'_>,
     mapping: &CheckedMapping,
-    file: &Path,
+    file: &NamedFile,
     summary: &mut Summary,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), ImportError> {
-    let name = file.display().to_string();
+    let name = file.name.clone();
     let unreadable = |e: csv::Error| ImportError::File {
         file: name.clone(),
         reason: e.to_string(),
@@ -242,12 +260,12 @@ fn import_file(
         .delimiter(delimiter)
         .terminator(csv::Terminator::Any(b'\n'))
         .flexible(true)
-        .from_reader(without_bom(file).map_err(|e| ImportError::File {
+        .from_reader(without_bom(&file.path).map_err(|e| ImportError::File {
             file: name.clone(),
             reason: e.to_string(),
         })?);
     let headers = reader.headers().map_err(unreadable)?.clone();
-    let columns = Columns::find(mapping, &headers, file)?;
+    let columns = Columns::find(mapping, &headers, &name)?;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut record = csv::StringRecord::new();
     loop {
