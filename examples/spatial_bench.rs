@@ -112,34 +112,15 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
                 let p = point_near(&mut rng, &lines, 30.0);
                 let at = today - chrono::Duration::minutes(rng.gen_range(0..3 * 365 * 24 * 60));
                 NewRequest {
-                    token: None,
-                    accepted_at: Some(at),
-                    service_code: codes[rng.gen_range(0..codes.len())].into(),
-                    status: statuses[rng.gen_range(0..statuses.len())],
                     description: Some("generated for the spatial benchmark".into()),
-                    agency_responsible: None,
-                    service_notice: None,
                     lat: Some(p.lat),
                     lon: Some(p.lon),
-                    address: None,
-                    address_id: None,
-                    zipcode: None,
-                    media_url: None,
-                    attributes: backend::db::words::Json::default(),
-                    email: None,
-                    device_id: None,
-                    account_id: None,
-                    first_name: None,
-                    last_name: None,
-                    phone: None,
-                    api_key_id: None,
-                    segment_id: None,
-                    snap_distance_m: None,
-                    issue_id: None,
-                    requested_at: at,
-                    updated_at: at,
-                    expected_at: None,
                     cell: Some(backend::grid::cell_of(p)),
+                    ..NewRequest::accepted(
+                        codes[rng.gen_range(0..codes.len())],
+                        statuses[rng.gen_range(0..statuses.len())],
+                        at,
+                    )
                 }
             })
             .collect();

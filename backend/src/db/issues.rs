@@ -182,55 +182,56 @@ pub fn lock_for_dedup(conn: &mut Conn<'_>, services: &[&str]) -> DbResult<()> {
     Ok(())
 }
 
+/// When an issue must have been open to take a report.
+#[derive(Debug, Clone, Copy)]
+enum OpenAt {
+    /// Now: its status is open.
+    Now,
+    /// At a past time: first reported by then, and not closed before.
+    Time(NaiveDateTime),
+}
+
 /// The open issue of `service_code` nearest the centre of `circle` and within it, if any.
 pub fn nearest_open(
     conn: &mut Conn<'_>,
     service_code: &str,
     circle: Circle,
 ) -> DbResult<Option<i64>> {
-    let window = Window::for_points(circle.bounding_box());
-    let bbox = window.bbox;
-    let candidates: Vec<(i64, f64, f64)> = on!(conn, |conn| {
-        let mut query = issues::table
-            .filter(issues::service_code.eq(service_code))
-            .filter(issues::status.eq(IssueStatus::Open))
-            .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
-            .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
-            .into_boxed();
-        if let Some(cells) = &window.cells {
-            query = query.filter(issues::cell.eq_any(cells.clone()));
-        }
-        query
-            .select((issues::id, issues::lat, issues::lon))
-            .load(conn)?
-    });
-    Ok(candidates
-        .into_iter()
-        .map(|(id, lat, lon)| (id, circle.centre.distance_m(Coordinates { lon, lat })))
-        .filter(|(_, distance)| *distance <= circle.radius_m)
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(id, _)| id))
+    nearest(conn, service_code, circle, OpenAt::Now)
 }
 
 /// The issue of `service_code` nearest the centre of `circle` and within it that was
-/// open at `at` (first reported by then, and not closed before): how de-duplication
-/// would have grouped a report made then. Imports of past reports use it.
+/// open at `at`: how de-duplication would have grouped a report made then. Imports of
+/// past reports use it.
 pub fn nearest_open_at(
     conn: &mut Conn<'_>,
     service_code: &str,
     circle: Circle,
     at: NaiveDateTime,
 ) -> DbResult<Option<i64>> {
+    nearest(conn, service_code, circle, OpenAt::Time(at))
+}
+
+fn nearest(
+    conn: &mut Conn<'_>,
+    service_code: &str,
+    circle: Circle,
+    open: OpenAt,
+) -> DbResult<Option<i64>> {
     let window = Window::for_points(circle.bounding_box());
     let bbox = window.bbox;
     let candidates: Vec<(i64, f64, f64)> = on!(conn, |conn| {
         let mut query = issues::table
             .filter(issues::service_code.eq(service_code))
-            .filter(issues::first_reported_at.le(at))
-            .filter(issues::closed_at.is_null().or(issues::closed_at.ge(at)))
             .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
             .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
             .into_boxed();
+        query = match open {
+            OpenAt::Now => query.filter(issues::status.eq(IssueStatus::Open)),
+            OpenAt::Time(at) => query
+                .filter(issues::first_reported_at.le(at))
+                .filter(issues::closed_at.is_null().or(issues::closed_at.ge(at))),
+        };
         if let Some(cells) = &window.cells {
             query = query.filter(issues::cell.eq_any(cells.clone()));
         }

@@ -90,6 +90,43 @@ pub struct NewRequest {
     pub cell: Option<i64>,
 }
 
+impl NewRequest {
+    /// An accepted report of `service_code` made at `at` with nothing else known yet:
+    /// the base the other fields are added to.
+    pub fn accepted(service_code: &str, status: RequestStatus, at: NaiveDateTime) -> NewRequest {
+        NewRequest {
+            token: None,
+            accepted_at: Some(at),
+            service_code: service_code.to_owned(),
+            status,
+            description: None,
+            agency_responsible: None,
+            service_notice: None,
+            lat: None,
+            lon: None,
+            address: None,
+            address_id: None,
+            zipcode: None,
+            media_url: None,
+            attributes: Json::default(),
+            email: None,
+            device_id: None,
+            account_id: None,
+            first_name: None,
+            last_name: None,
+            phone: None,
+            api_key_id: None,
+            segment_id: None,
+            snap_distance_m: None,
+            issue_id: None,
+            requested_at: at,
+            updated_at: at,
+            expected_at: None,
+            cell: None,
+        }
+    }
+}
+
 /// One entry of a report's history.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = request_updates)]

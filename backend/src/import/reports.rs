@@ -9,7 +9,6 @@ use crate::catalogue::Catalogue;
 use crate::db::issues::{self, NewIssue};
 use crate::db::request_sources::{self, NewRequestSource};
 use crate::db::requests::{self, NewRequest, NewUpdate};
-use crate::db::words::Json;
 use crate::db::{Conn, Database, DbResult};
 use crate::domain::{Circle, Coordinates, IssueStatus, RequestStatus};
 use crate::spatial::SegmentIndex;
@@ -458,34 +457,18 @@ fn insert(
     let row = requests::insert(
         conn,
         &NewRequest {
-            token: None,
-            accepted_at: Some(report.requested_at),
-            service_code: report.service_code.clone(),
-            status: report.status,
             description: report.description.clone(),
             agency_responsible: service.map(|s| s.agency.clone()),
-            service_notice: None,
             lat: report.position.map(|p| p.lat),
             lon: report.position.map(|p| p.lon),
             address: report.address.clone(),
-            address_id: None,
-            zipcode: None,
-            media_url: None,
-            attributes: Json::default(),
-            email: None,
-            device_id: None,
-            account_id: None,
-            first_name: None,
-            last_name: None,
-            phone: None,
-            api_key_id: None,
             segment_id: snap.map(|s| s.segment_id),
             snap_distance_m: snap.map(|s| (s.distance_m * 10.0).round() / 10.0),
             issue_id: issue,
-            requested_at: report.requested_at,
             updated_at: report.updated_at,
             expected_at: Some(report.requested_at + Duration::days(i64::from(sla_days))),
             cell: report.position.map(crate::grid::cell_of),
+            ..NewRequest::accepted(&report.service_code, report.status, report.requested_at)
         },
     )?;
     if starts_issue && let Some(issue) = issue {
