@@ -103,6 +103,15 @@ impl ReportMapping {
         if self.source.trim().is_empty() {
             errors.push(FieldError::new("source", "must name the source"));
         }
+        if !self.delimiter.is_ascii() || self.delimiter == '"' {
+            errors.push(FieldError::new(
+                "delimiter",
+                format!(
+                    "'{}' is not a one-byte separator other than '\"'",
+                    self.delimiter
+                ),
+            ));
+        }
         let zone = self.time_zone.parse::<Tz>().map_err(|_| {
             FieldError::new(
                 "time_zone",
