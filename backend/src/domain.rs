@@ -182,6 +182,14 @@ impl Circle {
     }
 }
 
+/// The first control character in `text` that Upkeep refuses: C0 controls (NUL, ESC, …)
+/// other than tab, line feed and carriage return. XML cannot carry them, and no
+/// person types them.
+pub fn forbidden_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{7f}'))
+}
+
 /// Whether an issue still gathers reports: a closed issue takes none, and a later report
 /// nearby starts a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
@@ -600,6 +608,14 @@ pub fn now() -> NaiveDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_other_than_tab_and_line_ends_are_refused() {
+        assert_eq!(forbidden_control("Deep pothole\tnear the kerb\r\n"), None);
+        assert_eq!(forbidden_control("a\u{0}b"), Some('\u{0}'));
+        assert_eq!(forbidden_control("\u{1b}[31m"), Some('\u{1b}'));
+        assert_eq!(forbidden_control("Straße, 北京"), None);
+    }
 
     #[test]
     fn coordinates_outside_the_globe_name_the_field() {

@@ -124,17 +124,18 @@ async fn a_file_of_broken_rows_imports_its_good_rows_and_names_each_bad_one_by_l
         ",500 MAIN ST,Pothole,Open,2015-03-01 13:00:00,,Pothole,29.79,-95.39,WEB",
         "A-6,600 \"MAIN\" ST,Pothole,Open,2015-03-01 14:00:00,,Pothole,29.80,-95.40",
         "A-7,Intersection 700 MAIN ST & ELM ST,Pothole,Open,2015-03-01 15:00:00,,Pothole,Unknown,Unknown,Voice In",
+        "A-8,800 MAIN ST,Pothole,Open,2015-03-01 16:00:00,,Pot\u{1b}hole,29.81,-95.41,WEB",
     ];
     std::fs::write(&file, rows.join("\r\n") + "\r\n").unwrap();
 
     let summary = import(&app, "houston-reports.toml", std::slice::from_ref(&file));
-    assert_eq!(summary.read, 7);
+    assert_eq!(summary.read, 8);
     assert_eq!(summary.imported, 2, "{:?}", summary.rejects);
     assert_eq!(
         summary.address_only, 1,
         "the intersection without a position"
     );
-    assert_eq!(summary.rejected, 5);
+    assert_eq!(summary.rejected, 6);
     let named: Vec<(u64, &str)> = summary
         .rejects
         .iter()
@@ -148,7 +149,13 @@ async fn a_file_of_broken_rows_imports_its_good_rows_and_names_each_bad_one_by_l
             (5, "STATUS"),
             (6, "CASE NUMBER"),
             (7, "row"),
+            (9, "Title"),
         ]
+    );
+    assert!(
+        summary.rejects[5].reason.contains("U+001B"),
+        "{:?}",
+        summary.rejects[5]
     );
     assert!(
         summary.rejects[1].reason.contains("91"),

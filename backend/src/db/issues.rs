@@ -247,8 +247,8 @@ fn nearest(
         .map(|(id, _)| id))
 }
 
-/// Sets an issue's state from its reports: closed at the latest closure when every
-/// report is closed, else open; `updated_at` is the latest change of any of them.
+/// Sets an issue's state: closed at `closed_at` if given, else open, last changed at
+/// `updated_at`.
 pub fn settle(
     conn: &mut Conn<'_>,
     issue_id: i64,
@@ -336,19 +336,7 @@ pub fn join(
 
 /// Opens or closes an issue at `at`.
 pub fn set_open(conn: &mut Conn<'_>, issue_id: i64, open: bool, at: NaiveDateTime) -> DbResult<()> {
-    let closed_at = (!open).then_some(at);
-    on!(conn, |conn| diesel::update(issues::table.find(issue_id))
-        .set((
-            issues::status.eq(if open {
-                IssueStatus::Open
-            } else {
-                IssueStatus::Closed
-            }),
-            issues::updated_at.eq(at),
-            issues::closed_at.eq(closed_at),
-        ))
-        .execute(conn)?);
-    Ok(())
+    settle(conn, issue_id, (!open).then_some(at), at)
 }
 
 /// For each issue, its first report's id (kept on the issue when it is started).

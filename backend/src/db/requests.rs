@@ -88,6 +88,7 @@ pub struct NewRequest {
     pub updated_at: NaiveDateTime,
     pub expected_at: Option<NaiveDateTime>,
     pub cell: Option<i64>,
+    pub closed_at: Option<NaiveDateTime>,
 }
 
 impl NewRequest {
@@ -123,6 +124,7 @@ impl NewRequest {
             updated_at: at,
             expected_at: None,
             cell: None,
+            closed_at: None,
         }
     }
 }

@@ -92,12 +92,21 @@ pub async fn reports(
                 }
                 let text = String::from_utf8(bytes)
                     .map_err(|_| bad_body("the mapping is not UTF-8 text"))?;
+                if let Some(c) = crate::domain::forbidden_control(&text) {
+                    return Err(bad_body(format!(
+                        "the mapping holds the control character U+{:04X}",
+                        u32::from(c)
+                    )));
+                }
                 mapping_text = Some(text);
             }
             Some("file") => {
                 let name = field
                     .content_disposition()
                     .and_then(|d| d.get_filename().map(str::to_owned))
+                    // A name is only echoed back in the summary; one with control
+                    // characters is not worth echoing.
+                    .filter(|n| crate::domain::forbidden_control(n).is_none())
                     .unwrap_or_else(|| format!("file {}", spooled.0.len() + 1));
                 let path = std::env::temp_dir().join(format!(
                     "upkeep-import-{}.csv",

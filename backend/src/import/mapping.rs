@@ -76,6 +76,8 @@ pub enum StatusMeaning {
 pub struct CheckedMapping {
     pub mapping: ReportMapping,
     pub zone: Tz,
+    /// The field separator as the CSV reader takes it (ASCII, checked).
+    pub delimiter: u8,
     pub statuses: BTreeMap<String, StatusMeaning>,
 }
 
@@ -103,7 +105,10 @@ impl ReportMapping {
         if self.source.trim().is_empty() {
             errors.push(FieldError::new("source", "must name the source"));
         }
-        if !self.delimiter.is_ascii() || self.delimiter == '"' {
+        let delimiter = u8::try_from(self.delimiter)
+            .ok()
+            .filter(|d| d.is_ascii() && *d != b'"');
+        if delimiter.is_none() {
             errors.push(FieldError::new(
                 "delimiter",
                 format!(
@@ -150,14 +155,15 @@ impl ReportMapping {
                 ));
             }
         }
-        match zone {
-            Ok(zone) if errors.is_empty() => Ok(CheckedMapping {
+        match (zone, delimiter) {
+            (Ok(zone), Some(delimiter)) if errors.is_empty() => Ok(CheckedMapping {
                 mapping: self,
                 zone,
+                delimiter,
                 statuses,
             }),
-            Ok(_) => Err(errors),
-            Err(e) => {
+            (Ok(_), _) => Err(errors),
+            (Err(e), _) => {
                 errors.push(e);
                 Err(errors)
             }

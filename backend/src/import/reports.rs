@@ -10,7 +10,7 @@ use crate::db::issues::{self, NewIssue};
 use crate::db::request_sources::{self, NewRequestSource};
 use crate::db::requests::{self, NewRequest, NewUpdate};
 use crate::db::{Conn, Database, DbResult};
-use crate::domain::{Circle, Coordinates, IssueStatus, RequestStatus};
+use crate::domain::{Circle, Coordinates, IssueStatus, RequestStatus, forbidden_control};
 use crate::spatial::SegmentIndex;
 use chrono::{Duration, NaiveDateTime};
 use std::collections::HashMap;
@@ -94,6 +94,14 @@ fn read_row(
     line: u64,
 ) -> Result<PastReport, (String, String)> {
     let names = &mapping.mapping.columns;
+    for (index, value) in record.iter().enumerate() {
+        if let Some(c) = forbidden_control(value) {
+            return Err((
+                headers_name(names, columns, index),
+                format!("holds the control character U+{:04X}", u32::from(c)),
+            ));
+        }
+    }
     let cell = |index: Option<usize>| -> Option<&str> {
         let value = record.get(index?)?.trim();
         (!mapping.is_missing(value)).then_some(value)
@@ -192,6 +200,28 @@ fn read_row(
     })
 }
 
+/// The mapped name of column `index`, or `row` for a column the mapping does not use.
+fn headers_name(names: &super::mapping::ReportColumns, columns: &Columns, index: usize) -> String {
+    let mapped = [
+        (Some(columns.id), Some(&names.id)),
+        (Some(columns.requested), Some(&names.requested)),
+        (columns.updated, names.updated.as_ref()),
+        (columns.closed, names.closed.as_ref()),
+        (columns.status, names.status.as_ref()),
+        (columns.service, names.service.as_ref()),
+        (columns.lat, names.lat.as_ref()),
+        (columns.lon, names.lon.as_ref()),
+        (columns.address, names.address.as_ref()),
+        (columns.description, names.description.as_ref()),
+        (columns.channel, names.channel.as_ref()),
+    ];
+    mapped
+        .into_iter()
+        .find(|(at, _)| *at == Some(index))
+        .and_then(|(_, name)| name.cloned())
+        .unwrap_or_else(|| "row".to_owned())
+}
+
 /// What the importer needs besides the rows.
 pub struct Context<'a> {
     pub db: &'a Database,
@@ -246,17 +276,10 @@ fn import_file(
         file: name.clone(),
         reason: e.to_string(),
     };
-    let delimiter = u8::try_from(mapping.mapping.delimiter).map_err(|_| ImportError::File {
-        file: name.clone(),
-        reason: format!(
-            "the delimiter '{}' is not one byte",
-            mapping.mapping.delimiter
-        ),
-    })?;
     // Rows end at a line feed: with CR LF endings the csv crate would number every row
     // one line too low. A CR left at a row's end is trimmed with the cell.
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(mapping.delimiter)
         .terminator(csv::Terminator::Any(b'\n'))
         .flexible(true)
         .from_reader(without_bom(&file.path).map_err(|e| ImportError::File {
@@ -468,20 +491,12 @@ fn insert(
             updated_at: report.updated_at,
             expected_at: Some(report.requested_at + Duration::days(i64::from(sla_days))),
             cell: report.position.map(crate::grid::cell_of),
+            closed_at: report.closed_at,
             ..NewRequest::accepted(&report.service_code, report.status, report.requested_at)
         },
     )?;
     if starts_issue && let Some(issue) = issue {
         issues::set_first_request(conn, issue, row.id)?;
-    }
-    if report.closed_at.is_some() {
-        requests::update_past(
-            conn,
-            row.id,
-            report.status,
-            report.updated_at,
-            report.closed_at,
-        )?;
     }
     // The history a resident following it would have seen: received, then closed.
     requests::add_update(

@@ -170,6 +170,7 @@ pub async fn submit(
         updated_at: at,
         expected_at: Some(expected_at),
         cell: report.position.map(crate::grid::cell_of),
+        closed_at: None,
     };
     let stored = ctx
         .writer
