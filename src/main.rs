@@ -116,24 +116,41 @@ enum SegmentsCommand {
     },
 }
 
+/// What every import takes.
+#[derive(clap::Args)]
+struct ImportArgs {
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The mapping file (TOML): format, columns, time format and zone, and the source's
+    /// words in Upkeep's (examples in data/mappings/).
+    #[arg(long)]
+    mapping: PathBuf,
+    /// Read and check every row, and count, but store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Each kind of record a city's history holds. Unreadable rows are listed by file, line,
+/// field and reason, and the rest are stored; importing a file again updates what
+/// changed and adds nothing.
 #[derive(Subcommand)]
 enum ImportCommand {
-    /// Past service requests (311 exports) from CSV files. They keep their own times,
-    /// status and id; unreadable rows are listed by file, line, field and reason, and
-    /// the rest are stored. Importing a file again updates what changed.
-    Reports {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// The mapping file (TOML): columns, time format and zone, statuses, categories.
-        #[arg(long)]
-        mapping: PathBuf,
-        /// Read and check every row, and count, but store nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Print the summary as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Past service requests (311 exports); they keep their own times, status and id.
+    Reports(ImportArgs),
+    /// Repairs and other events on segments (pothole fills, resurfacing, water-main
+    /// breaks), of the kinds the mapping gives.
+    Repairs(ImportArgs),
+    /// Dated condition ratings per segment.
+    Ratings(ImportArgs),
+    /// Roughness (or other) readings from probe vehicles and phones.
+    Sensors(ImportArgs),
+    /// A daily weather series per station (GHCN-Daily: date, TMIN, TMAX, PRCP).
+    Weather(ImportArgs),
+    /// Attributes joined onto segments by their external id.
+    SegmentAttributes(ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -195,12 +212,18 @@ fn main() -> anyhow::Result<()> {
             out,
             no_load,
         } => demo(&settings, seed, &size, end, centre, out.as_deref(), no_load),
-        Command::Import(ImportCommand::Reports {
-            files,
-            mapping,
-            dry_run,
-            json,
-        }) => import_reports(&settings, &files, &mapping, dry_run, json),
+        Command::Import(command) => {
+            use backend::import::mapping::Kind;
+            let (kind, args) = match command {
+                ImportCommand::Reports(args) => (Kind::Reports, args),
+                ImportCommand::Repairs(args) => (Kind::Repairs, args),
+                ImportCommand::Ratings(args) => (Kind::Ratings, args),
+                ImportCommand::Sensors(args) => (Kind::Sensors, args),
+                ImportCommand::Weather(args) => (Kind::Weather, args),
+                ImportCommand::SegmentAttributes(args) => (Kind::SegmentAttributes, args),
+            };
+            import(&settings, kind, &args)
+        }
         Command::Migrate => {
             open_database(&settings)?;
             println!("database {} is up to date", settings.database_url);
@@ -301,7 +324,7 @@ fn bar(length: u64, what: &str) -> indicatif::ProgressBar {
             .expect("a valid template")
             .progress_chars("=> "),
     );
-    bar.set_message(what.to_owned());
+    bar.set_prefix(what.to_owned());
     bar
 }
 
@@ -430,14 +453,12 @@ fn import_segments(
     Ok(())
 }
 
-fn import_reports(
+fn import(
     settings: &Settings,
-    files: &[PathBuf],
-    mapping: &std::path::Path,
-    dry_run: bool,
-    json: bool,
+    kind: backend::import::mapping::Kind,
+    args: &ImportArgs,
 ) -> anyhow::Result<()> {
-    use backend::import::{ImportError, mapping::ReportMapping, reports};
+    use backend::import::{self, ImportError, NamedFile, mapping::Mapping};
     let db = open_database(settings)?;
     let configured = backend::catalogue::load(settings.catalogue_path.as_deref())?;
     db.write(|conn| backend::db::services::seed(conn, &configured))?;
@@ -446,40 +467,65 @@ fn import_reports(
         services,
         changed_at,
     };
-    let mapping = ReportMapping::load(mapping, &catalogue).map_err(ImportError::Mapping)?;
+    let mapping = Mapping::load(&args.mapping, &catalogue).map_err(ImportError::Mapping)?;
+    if mapping.kind() != kind {
+        anyhow::bail!(
+            "{} is a mapping for {}, not {}",
+            args.mapping.display(),
+            mapping.kind().as_str(),
+            kind.as_str()
+        );
+    }
     let index = backend::roads::load_index(&db)?.current();
-    let ctx = reports::Context {
+    let ctx = import::Context {
         db: &db,
         catalogue: &catalogue,
         segments: &index,
         snap_limit_m: settings.snap_limit_m,
-        dry_run,
+        dry_run: args.dry_run,
     };
-    let bar = spinner();
+    let files: Vec<NamedFile> = args.files.iter().map(NamedFile::at).collect();
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum();
+    let progress = bar(total.max(1), kind.as_str());
     let started = std::time::Instant::now();
-    let files: Vec<reports::NamedFile> = files.iter().map(reports::NamedFile::at).collect();
-    let summary = reports::import(&ctx, &mapping, &files, &mut |read| {
-        bar.set_message(format!("{read} rows read"))
-    })?;
-    bar.finish_and_clear();
-    if json {
+    let summary = import::import(&ctx, &mapping, &files, &mut |p| {
+        progress.set_position(p.bytes);
+        progress.set_message(format!("{} rows", p.rows));
+    });
+    progress.finish_and_clear();
+    let summary = summary?;
+    if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         for r in &summary.rejects {
             eprintln!("{}:{}: {}: {}", r.file, r.line, r.field, r.reason);
         }
-        println!(
-            "{} rows read in {:.1} s: {} {}, {} updated, {} already present, {} rejected; {} joined an issue, {} without a position (address only)",
+        let mut line = format!(
+            "{} rows read in {:.1} s: {} {}, {} updated, {} already present, {} rejected",
             summary.read,
             started.elapsed().as_secs_f64(),
             summary.imported,
-            if dry_run { "readable" } else { "imported" },
+            if args.dry_run { "readable" } else { "imported" },
             summary.updated,
             summary.already_present,
             summary.rejected,
-            summary.joined_to_issue,
-            summary.address_only,
         );
+        if kind == backend::import::mapping::Kind::Reports {
+            line += &format!(
+                "; {} joined an issue, {} without a position (address only)",
+                summary.joined_to_issue, summary.address_only
+            );
+        }
+        if summary.derived > 0 {
+            line += &format!(
+                "; {} records derived (resurfacing events, new segments)",
+                summary.derived
+            );
+        }
+        println!("{line}");
     }
     if summary.good() == 0 && summary.read > 0 {
         anyhow::bail!("no row could be imported");

@@ -257,26 +257,45 @@ fn read_feature(
     let name = field(&mapping.name_field, "name");
     let surface = field(&mapping.surface_field, "surface");
     let properties_text = Value::Object(properties.clone()).to_string();
-    let pieces: Vec<Vec<(f64, f64)>> = lines.iter().flat_map(|line| split(line)).collect();
-    let rows = pieces
-        .into_iter()
+    let template = SegmentRow {
+        id: 0,
+        external_id: external_id.clone(),
+        name,
+        road_class: SegmentClass::from_word(&road_class),
+        surface,
+        length_m: 0.0,
+        aadt,
+        bus_route: false,
+        last_resurfaced,
+        ward_id,
+        neighbourhood: None,
+        geometry: String::new(),
+        min_lon: 0.0,
+        min_lat: 0.0,
+        max_lon: 0.0,
+        max_lat: 0.0,
+        properties: Some(properties_text),
+        created_at: at,
+        updated_at: at,
+        cell: 0,
+    };
+    let rows = segments_along(&lines, &template);
+    Ok((rows, unknown_ward))
+}
+
+/// The segments of a street's lines: each line split into pieces of at most 250 m,
+/// each piece a copy of `template` with its own geometry, bounding box, length and cell.
+pub fn segments_along(lines: &[Vec<(f64, f64)>], template: &SegmentRow) -> Vec<SegmentRow> {
+    lines
+        .iter()
+        .flat_map(|line| split(line))
         .map(|piece| {
             let bbox =
                 BoundingBox::around(piece.iter().map(|&(lon, lat)| Coordinates { lon, lat }))
                     .unwrap_or_else(|| unreachable!("a piece has at least two points"));
             let length_m = Haversine.length(&LineString::from(piece.clone()));
             SegmentRow {
-                id: 0,
-                external_id: external_id.clone(),
-                name: name.clone(),
-                road_class: SegmentClass::from_word(&road_class),
-                surface: surface.clone(),
                 length_m: (length_m * 10.0).round() / 10.0,
-                aadt,
-                bus_route: false,
-                last_resurfaced,
-                ward_id,
-                neighbourhood: None,
                 geometry: serde_json::json!({
                     "type": "LineString",
                     "coordinates": piece.iter().map(|&(lon, lat)| [lon, lat]).collect::<Vec<_>>(),
@@ -286,14 +305,11 @@ fn read_feature(
                 min_lat: bbox.south_west.lat,
                 max_lon: bbox.north_east.lon,
                 max_lat: bbox.north_east.lat,
-                properties: Some(properties_text.clone()),
-                created_at: at,
-                updated_at: at,
                 cell: grid::segment_cell(&bbox),
+                ..template.clone()
             }
         })
-        .collect();
-    Ok((rows, unknown_ward))
+        .collect()
 }
 
 /// The lines of a LineString or MultiLineString, each checked: at least two positions,

@@ -142,6 +142,35 @@ impl SegmentIndex {
     }
 }
 
+impl SegmentIndex {
+    /// The nearest segment to `point` among those `allowed` (e.g. the pieces of one
+    /// street), if it lies within `limit_m` metres.
+    pub fn snap_among(
+        &self,
+        point: Coordinates,
+        limit_m: f64,
+        allowed: impl Fn(i64) -> bool,
+    ) -> Option<Snap> {
+        let local = self.to_local((point.lon, point.lat));
+        // The plane's metres are close to the great-circle ones at city scale; a margin
+        // keeps a piece near the limit from being missed.
+        let limit_2 = (limit_m * 1.1).powi(2);
+        let piece = self
+            .tree
+            .nearest_neighbor_iter_with_distance_2(&local)
+            .take_while(|(_, d2)| *d2 <= limit_2)
+            .map(|(piece, _)| piece)
+            .find(|piece| allowed(piece.segment_id))?;
+        let nearest = self.to_coordinates(piece.nearest_point(local));
+        let distance_m = point.distance_m(nearest);
+        (distance_m <= limit_m).then_some(Snap {
+            segment_id: piece.segment_id,
+            class: piece.class,
+            distance_m,
+        })
+    }
+}
+
 /// What changes when segments are added, edited or removed: their count and the latest
 /// edit. Servers compare it to know when to rebuild their index.
 pub type Fingerprint = (i64, Option<chrono::NaiveDateTime>);

@@ -1,8 +1,9 @@
-//! Importing a city's past reports through a mapping file, on either backend.
+//! Importing a city's history through mapping files, on either backend: past reports,
+//! repairs, ratings, sensor readings, weather and street attributes.
 
-use crate::helpers::{TestApp, spawn_app};
-use backend::import::mapping::ReportMapping;
-use backend::import::{Summary, reports};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use backend::import::mapping::Mapping;
+use backend::import::{self, NamedFile, Summary};
 use std::path::{Path, PathBuf};
 
 fn shared(path: &str) -> PathBuf {
@@ -17,8 +18,18 @@ fn mapping_file(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Imports `files` into the test server's database as `upkeep import reports` does.
+/// Imports `files` into the test server's database as `upkeep import KIND` does, with
+/// the shipped mapping `mapping` (or a path to another).
 fn import(app: &TestApp, mapping: &str, files: &[PathBuf]) -> Summary {
+    try_import(app, mapping, files, false).expect("the import runs")
+}
+
+fn try_import(
+    app: &TestApp,
+    mapping: &str,
+    files: &[PathBuf],
+    dry_run: bool,
+) -> Result<Summary, import::ImportError> {
     let (services, changed_at) = app
         .db
         .read(backend::db::services::active)
@@ -27,19 +38,24 @@ fn import(app: &TestApp, mapping: &str, files: &[PathBuf]) -> Summary {
         services,
         changed_at,
     };
-    let mapping = ReportMapping::load(&mapping_file(mapping), &catalogue).expect("the mapping");
+    let path = if mapping.contains('/') {
+        PathBuf::from(mapping)
+    } else {
+        mapping_file(mapping)
+    };
+    let mapping = Mapping::load(&path, &catalogue).expect("the mapping");
     let index = backend::roads::load_index(&app.db)
         .expect("the segments")
         .current();
-    let ctx = reports::Context {
+    let ctx = import::Context {
         db: &app.db,
         catalogue: &catalogue,
         segments: &index,
         snap_limit_m: 50.0,
-        dry_run: false,
+        dry_run,
     };
-    let files: Vec<reports::NamedFile> = files.iter().map(reports::NamedFile::at).collect();
-    reports::import(&ctx, &mapping, &files, &mut |_| {}).expect("the import runs")
+    let files: Vec<NamedFile> = files.iter().map(NamedFile::at).collect();
+    import::import(&ctx, &mapping, &files, &mut |_| {})
 }
 
 /// Rows of a Houston file, and how many have no usable position, counted here
@@ -195,11 +211,11 @@ async fn another_city_imports_through_the_same_path_with_only_its_own_mapping_fi
     );
 }
 
-/// POSTs a mapping and files to `/api/v1/imports/reports` with `key`.
+/// POSTs a mapping and files to `/api/v1/imports/{kind}` with `key`.
 async fn post_import(
     app: &TestApp,
     key: Option<&str>,
-    query: &str,
+    kind_and_query: &str,
     mapping: &str,
     files: &[(&str, Vec<u8>)],
 ) -> (u16, serde_json::Value) {
@@ -212,7 +228,7 @@ async fn post_import(
     }
     let mut request = app
         .client
-        .post(app.url(&format!("/api/v1/imports/reports{query}")))
+        .post(app.url(&format!("/api/v1/imports/{kind_and_query}")))
         .multipart(form);
     if let Some(key) = key {
         request = request.bearer_auth(key);
@@ -233,20 +249,26 @@ async fn planners_import_past_reports_over_http_and_others_may_not() {
     let csv = std::fs::read(shared("houston-311-potholes/potholePiped2011.csv")).unwrap();
     let files = [("potholePiped2011.csv", csv)];
 
-    let (status, _) = post_import(&app, None, "", &mapping, &files).await;
+    let (status, _) = post_import(&app, None, "reports", &mapping, &files).await;
     assert_eq!(status, 401, "anonymous callers import nothing");
     let client = app.issue_key(backend::domain::Role::Client);
-    let (status, _) = post_import(&app, Some(&client), "", &mapping, &files).await;
+    let (status, _) = post_import(&app, Some(&client), "reports", &mapping, &files).await;
     assert_eq!(status, 403, "nor do Open311 client keys");
     assert_eq!(app.count_rows("requests"), 0);
 
     let planner = app.issue_key(backend::domain::Role::Planner);
-    let (status, checked) =
-        post_import(&app, Some(&planner), "?dry_run=true", &mapping, &files).await;
+    let (status, checked) = post_import(
+        &app,
+        Some(&planner),
+        "reports?dry_run=true",
+        &mapping,
+        &files,
+    )
+    .await;
     assert_eq!(status, 200, "{checked}");
     assert_eq!(checked["imported"], 1_305);
     assert_eq!(app.count_rows("requests"), 0, "a dry run stores nothing");
-    let (status, stored) = post_import(&app, Some(&planner), "", &mapping, &files).await;
+    let (status, stored) = post_import(&app, Some(&planner), "reports", &mapping, &files).await;
     assert_eq!(status, 201, "{stored}");
     assert_eq!(stored["imported"], 1_305);
     assert_eq!(stored["rejected"], 0);
@@ -254,7 +276,7 @@ async fn planners_import_past_reports_over_http_and_others_may_not() {
 
     // A mapping naming things that do not exist is refused before any row is read.
     let wrong = mapping.replace("\"pothole\"", "\"unicorn\"");
-    let (status, refused) = post_import(&app, Some(&planner), "", &wrong, &files).await;
+    let (status, refused) = post_import(&app, Some(&planner), "reports", &wrong, &files).await;
     assert_eq!(status, 400, "{refused}");
     assert!(
         refused["message"].as_str().unwrap().contains("unicorn"),
@@ -266,7 +288,7 @@ async fn planners_import_past_reports_over_http_and_others_may_not() {
     let (status, body) = post_import(
         &app,
         Some(&planner),
-        "",
+        "reports",
         &mapping,
         &[("broken.csv", broken)],
     )
@@ -276,4 +298,483 @@ async fn planners_import_past_reports_over_http_and_others_may_not() {
     assert_eq!(body["rejects"][0]["file"], "broken.csv");
     assert_eq!(body["rejects"][0]["line"], 2);
     assert_eq!(body["rejects"][0]["field"], "SR CREATE DATE");
+}
+
+/// Loads Syracuse's street centreline as `upkeep segments import` does.
+fn import_syracuse_streets(app: &TestApp) -> usize {
+    let options = std::collections::HashMap::from([
+        ("id_field", "STREET_ID"),
+        ("name_field", "STREET"),
+        ("class_field", "CART_CLASS"),
+        (
+            "class_map",
+            "MAJOR=arterial,MINOR=local,INTERSTATE=arterial",
+        ),
+    ]);
+    let mapping = backend::roads::Mapping::from_options(|name| options.get(name).copied())
+        .expect("the street mapping");
+    let text = std::fs::read_to_string(shared(
+        "syracuse/roads-challenge/derived/streets_wgs84.geojson",
+    ))
+    .unwrap();
+    let streets =
+        backend::roads::read(&text, &mapping, &Default::default(), backend::domain::now())
+            .expect("the streets read");
+    app.db
+        .write(|conn| backend::db::segments::insert(conn, &streets.segments))
+        .expect("the streets are stored")
+        .len()
+}
+
+/// A CSV file's data rows, and the distinct values of one column, counted here
+/// independently of the importers.
+fn rows_and_values(file: &Path, column: &str) -> (u64, std::collections::BTreeSet<String>) {
+    let mut reader = csv::Reader::from_path(file).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let at = headers
+        .iter()
+        .position(|h| h.trim_start_matches('\u{feff}') == column)
+        .unwrap();
+    let mut rows = 0;
+    let mut values = std::collections::BTreeSet::new();
+    for record in reader.records() {
+        rows += 1;
+        values.insert(record.unwrap()[at].trim().to_owned());
+    }
+    (rows, values)
+}
+
+fn assert_nothing_new(again: &Summary, first: &Summary) {
+    assert_eq!(again.imported, 0, "{again:?}");
+    assert_eq!(again.updated, 0, "{again:?}");
+    assert_eq!(again.derived, 0, "{again:?}");
+    assert_eq!(again.already_present, first.good(), "{again:?}");
+    assert_eq!(again.rejected, first.rejected);
+}
+
+#[tokio::test]
+async fn syracuse_ratings_fills_breaks_and_street_attributes_import_with_their_shipped_mappings() {
+    let app = spawn_app().await;
+    let segments = import_syracuse_streets(&app);
+    assert!(segments >= 6_825, "every street, some cut into pieces");
+
+    // Ratings, 2000–2015: each file's rows are read; the repeats of the year before
+    // are already present, and a second import adds nothing.
+    let ratings: Vec<PathBuf> = (2000..=2015)
+        .map(|y| {
+            shared(&format!(
+                "syracuse/roads-challenge/road_ratings/RoadRatings{y}.csv"
+            ))
+        })
+        .collect();
+    let rows: u64 = ratings
+        .iter()
+        .map(|f| rows_and_values(f, "streetID").0)
+        .sum();
+    let first = import(&app, "syracuse-ratings.toml", &ratings);
+    assert_eq!(first.read, rows);
+    assert_eq!(first.good() + first.rejected, rows);
+    assert!(
+        first.rejected * 20 < rows,
+        "under 5 % of the survey is unreadable: {}",
+        first.rejected
+    );
+    assert!(first.already_present > 0, "yearly files repeat ratings");
+    assert!(
+        first.derived > 0,
+        "last-overlay years become dated resurfacing events"
+    );
+    let stored_overlays = app.query_number(
+        "SELECT COUNT(*) AS n FROM maintenance_history WHERE kind = 'resurfacing' AND source = 'syracuse-ratings'",
+    );
+    assert_eq!(stored_overlays, first.derived as i64);
+    // An overlay of 1988 is dated on 1988's last day, and nothing after the rating.
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM maintenance_history WHERE external_id = 'overlay:1988' AND performed_at <> '1988-12-31 00:00:00'"
+        ),
+        0
+    );
+    assert_nothing_new(&import(&app, "syracuse-ratings.toml", &ratings), &first);
+
+    // The 2016 fills: every one lands on a piece of its own STREET_ID.
+    let fills = shared("syracuse/roads-challenge/derived/potholes_filled_2016_clean.csv");
+    let (fill_rows, fill_streets) = rows_and_values(&fills, "street_id");
+    let first = import(&app, "syracuse-repairs.toml", std::slice::from_ref(&fills));
+    assert_eq!(first.read, fill_rows);
+    assert_eq!(first.imported, 7_538, "{:?}", first.rejects.first());
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM maintenance_history WHERE kind = 'pothole_repair'"
+        ),
+        7_538
+    );
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(DISTINCT s.external_id) AS n FROM maintenance_history m JOIN segments s ON s.id = m.segment_id WHERE m.kind = 'pothole_repair'"
+        ),
+        fill_streets.len() as i64
+    );
+    assert_nothing_new(
+        &import(&app, "syracuse-repairs.toml", std::slice::from_ref(&fills)),
+        &first,
+    );
+
+    // Water-main breaks: events of their own kind; rows without a time or at (0, 0)
+    // are named.
+    let breaks = shared("syracuse/water-main-breaks/Water_Main_Breaks.csv");
+    let (break_rows, _) = rows_and_values(&breaks, "ObjectId");
+    let first = import(
+        &app,
+        "syracuse-water-main-breaks.toml",
+        std::slice::from_ref(&breaks),
+    );
+    assert_eq!(first.read, break_rows);
+    assert_eq!(first.good() + first.rejected, break_rows);
+    assert!(first.imported > 2_950, "{first:?}");
+    assert!(
+        first
+            .rejects
+            .iter()
+            .all(|r| r.field == "fullDate" || r.field == "lat"),
+        "{:?}",
+        first.rejects
+    );
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM maintenance_history WHERE kind = 'water_main_break'"
+        ),
+        first.imported as i64
+    );
+    assert_nothing_new(
+        &import(
+            &app,
+            "syracuse-water-main-breaks.toml",
+            std::slice::from_ref(&breaks),
+        ),
+        &first,
+    );
+
+    // Street attributes: the last overlay joins by STREET_ID.
+    let roads = shared("syracuse/roads-challenge/roads.csv");
+    let first = import(
+        &app,
+        "syracuse-segment-attributes.toml",
+        std::slice::from_ref(&roads),
+    );
+    assert_eq!(first.read, rows_and_values(&roads, "STREET_ID").0);
+    assert!(first.updated > 1_000, "{first:?}");
+    assert_nothing_new(
+        &import(
+            &app,
+            "syracuse-segment-attributes.toml",
+            std::slice::from_ref(&roads),
+        ),
+        &first,
+    );
+}
+
+#[tokio::test]
+async fn kitchener_segments_are_made_from_their_ends_and_its_breaks_join_them_by_id() {
+    let app = spawn_app().await;
+    let roads = shared("kitchener-water/derived/road_segments_lonlat.csv");
+    // Counted here: rows without ends, and rows whose ends are one point (loops).
+    let mut reader = csv::Reader::from_path(&roads).unwrap();
+    let (mut rows, mut unplaceable) = (0, 0);
+    for record in reader.deserialize::<std::collections::HashMap<String, String>>() {
+        let r = record.unwrap();
+        rows += 1;
+        if r["start_lon"].is_empty()
+            || (r["start_lon"] == r["end_lon"] && r["start_lat"] == r["end_lat"])
+        {
+            unplaceable += 1;
+        }
+    }
+    let first = import(
+        &app,
+        "kitchener-segment-attributes.toml",
+        std::slice::from_ref(&roads),
+    );
+    assert_eq!(first.read, rows);
+    assert_eq!(first.rejected, unplaceable, "{:?}", first.rejects.first());
+    assert_eq!(first.imported, rows - unplaceable);
+    assert_eq!(
+        app.query_number("SELECT COUNT(DISTINCT external_id) AS n FROM segments"),
+        (rows - unplaceable) as i64
+    );
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM segments WHERE external_id = '23084' AND aadt = 15589 AND road_class = 'arterial' AND bus_route"
+        ),
+        app.query_number("SELECT COUNT(*) AS n FROM segments WHERE external_id = '23084'"),
+        "Fairway Rd N: AADT 15,589, an arterial bus route"
+    );
+    assert_nothing_new(
+        &import(
+            &app,
+            "kitchener-segment-attributes.toml",
+            std::slice::from_ref(&roads),
+        ),
+        &first,
+    );
+
+    let breaks = shared("kitchener-water/derived/water_main_breaks_lonlat.csv");
+    let (break_rows, _) = rows_and_values(&breaks, "break_incident_id");
+    let first = import(
+        &app,
+        "kitchener-water-main-breaks.toml",
+        std::slice::from_ref(&breaks),
+    );
+    assert_eq!(first.read, break_rows);
+    assert!(first.imported > 2_800, "{first:?}");
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM maintenance_history WHERE kind IN ('water_main_break', 'water_service_break')"
+        ),
+        first.imported as i64
+    );
+    assert_nothing_new(
+        &import(
+            &app,
+            "kitchener-water-main-breaks.toml",
+            std::slice::from_ref(&breaks),
+        ),
+        &first,
+    );
+}
+
+/// Every Open311 list field that belongs to the report itself (ids and the SLA-derived
+/// `expected_datetime` are the server's own), in a stable order.
+fn report_fields(list: &serde_json::Value) -> Vec<serde_json::Value> {
+    let fields = [
+        "service_code",
+        "service_name",
+        "status",
+        "description",
+        "agency_responsible",
+        "requested_datetime",
+        "updated_datetime",
+        "address",
+        "lat",
+        "long",
+    ];
+    let mut rows: Vec<serde_json::Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            serde_json::Value::Object(
+                fields
+                    .iter()
+                    .map(|f| ((*f).to_owned(), r[*f].clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    rows.sort_by_key(|r| r.to_string());
+    rows
+}
+
+#[tokio::test]
+async fn upkeeps_own_open311_json_and_xml_round_trip_into_an_empty_database() {
+    let demo = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = models::city::CitySize::Tiny;
+        s.max_page_size = 100_000;
+    })
+    .await;
+    let window = "?page_size=100000";
+    let exported = demo
+        .get_json(&format!("/open311/v2/requests.json{window}"), 200)
+        .await;
+    assert!(exported.as_array().unwrap().len() > 20, "{exported}");
+    let xml = demo
+        .get_text(&format!("/open311/v2/requests.xml{window}"), 200)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let json_file = dir.path().join("requests.json");
+    let xml_file = dir.path().join("requests.xml");
+    std::fs::write(&json_file, exported.to_string()).unwrap();
+    std::fs::write(&xml_file, xml).unwrap();
+
+    for (mapping, file) in [
+        ("open311-json-reports.toml", &json_file),
+        ("open311-xml-reports.toml", &xml_file),
+    ] {
+        let empty = spawn_app_with(|s| s.max_page_size = 100_000).await;
+        let summary = import(&empty, mapping, std::slice::from_ref(file));
+        assert_eq!(summary.rejected, 0, "{mapping}: {:?}", summary.rejects);
+        assert_eq!(
+            summary.imported as usize,
+            exported.as_array().unwrap().len()
+        );
+        let imported = empty
+            .get_json(&format!("/open311/v2/requests.json{window}"), 200)
+            .await;
+        assert_eq!(
+            report_fields(&imported),
+            report_fields(&exported),
+            "{mapping}: every report, field by field"
+        );
+    }
+}
+
+#[tokio::test]
+async fn socrata_json_with_nested_locations_imports_as_its_csv_does() {
+    let app = spawn_app().await;
+    let csv_file = shared("chicago-311-potholes-sample/pot_holes_reported_historical_sample.csv");
+    // The same rows as the SODA API writes them: empty cells left out, the position
+    // in a nested `location` object.
+    let mut reader = csv::Reader::from_path(&csv_file).unwrap();
+    let mut objects = Vec::new();
+    for record in reader.deserialize::<std::collections::BTreeMap<String, String>>() {
+        let mut row = record.unwrap();
+        let (lat, lon) = (row.remove("latitude"), row.remove("longitude"));
+        row.remove("location");
+        let mut object: serde_json::Map<String, serde_json::Value> = row
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        if let (Some(lat), Some(lon)) = (lat.filter(|v| !v.is_empty()), lon) {
+            object.insert(
+                "location".into(),
+                serde_json::json!({"latitude": lat, "longitude": lon, "human_address": "{\"address\": \"\"}"}),
+            );
+        }
+        objects.push(serde_json::Value::Object(object));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json_file = dir.path().join("7as2-ds3y.json");
+    std::fs::write(&json_file, serde_json::to_string(&objects).unwrap()).unwrap();
+
+    let summary = import(
+        &app,
+        "chicago-socrata-reports.toml",
+        std::slice::from_ref(&json_file),
+    );
+    assert_eq!(summary.read, 1_000);
+    assert_eq!(summary.rejected, 0, "{:?}", summary.rejects);
+    assert_eq!(summary.address_only, 1);
+    // The CSV of the same source finds every one already there.
+    let again = import(
+        &app,
+        "chicago-reports.toml",
+        std::slice::from_ref(&csv_file),
+    );
+    assert_eq!(again.already_present, 1_000, "{again:?}");
+}
+
+#[tokio::test]
+async fn sensor_readings_and_a_weather_series_import_and_a_second_import_adds_nothing() {
+    let app = spawn_app().await;
+    import_syracuse_streets(&app);
+    let dir = tempfile::tempdir().unwrap();
+    let readings = dir.path().join("probe.csv");
+    std::fs::write(
+        &readings,
+        "time;street;lat;lon;iri;vehicle\n\
+         2016-05-01 08:00;13001865;;;3.4;truck-7\n\
+         2016-05-01 08:01;;43.0552769;-76.1062502;4.1;truck-7\n\
+         2016-05-01 08:02;;43.2;-76.5;2.0;truck-7\n\
+         2016-05-01 08:03;13001865;;;-1;truck-7\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("sensors.toml");
+    std::fs::write(
+        &mapping,
+        "kind = \"sensors\"\nsource = \"probe\"\ndelimiter = \";\"\ntime_format = \"%Y-%m-%d %H:%M\"\ntime_zone = \"America/New_York\"\n[columns]\nobserved = \"time\"\nvalue = \"iri\"\nsegment = \"street\"\nlat = \"lat\"\nlon = \"lon\"\ndevice = \"vehicle\"\n",
+    )
+    .unwrap();
+    let mapping = mapping.to_str().unwrap().to_owned();
+    let first = import(&app, &mapping, std::slice::from_ref(&readings));
+    assert_eq!((first.imported, first.rejected), (2, 2), "{first:?}");
+    let fields: Vec<&str> = first.rejects.iter().map(|r| r.field.as_str()).collect();
+    assert_eq!(fields, ["lat", "iri"], "far from every street; below zero");
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM sensor_readings WHERE source = 'truck-7' AND kind = 'roughness_iri_m_per_km' AND observed_at = '2016-05-01 12:00:00'"
+        ),
+        1,
+        "08:00 in Syracuse (EDT) is 12:00 UTC"
+    );
+    assert_nothing_new(
+        &import(&app, &mapping, std::slice::from_ref(&readings)),
+        &first,
+    );
+
+    // GHCN-Daily raw values are tenths: the mapping scales them.
+    let weather = dir.path().join("USW00014771.csv");
+    std::fs::write(
+        &weather,
+        "STATION,DATE,PRCP,TMAX,TMIN\n\
+         USW00014771,2016-01-01,0,-11,-72\n\
+         USW00014771,2016-01-02,25,3,-28\n\
+         USW00014771,2016-01-03,,3,-28\n\
+         USW00014771,2016-01-04,0,-50,-10\n",
+    )
+    .unwrap();
+    let tenths = dir.path().join("weather.toml");
+    std::fs::write(
+        &tenths,
+        std::fs::read_to_string(mapping_file("ghcn-daily-weather.toml")).unwrap()
+            + "\n[scale]\ntmin = 0.1\ntmax = 0.1\nprcp = 0.1\n",
+    )
+    .unwrap();
+    let tenths = tenths.to_str().unwrap().to_owned();
+    let first = import(&app, &tenths, std::slice::from_ref(&weather));
+    assert_eq!((first.imported, first.rejected), (2, 2), "{first:?}");
+    let fields: Vec<&str> = first.rejects.iter().map(|r| r.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["PRCP", "TMIN"],
+        "no rain figure; a minimum above the maximum"
+    );
+    assert_eq!(
+        app.query_number(
+            "SELECT COUNT(*) AS n FROM weather_daily WHERE station = 'USW00014771' AND day = '2016-01-02' AND tmin_c = -2.8 AND precipitation_mm = 2.5"
+        ),
+        1
+    );
+    assert_nothing_new(
+        &import(&app, &tenths, std::slice::from_ref(&weather)),
+        &first,
+    );
+}
+
+#[tokio::test]
+async fn an_import_over_http_must_use_a_mapping_of_its_own_kind() {
+    let app = spawn_app().await;
+    let planner = app.issue_key(backend::domain::Role::Planner);
+    let mapping = std::fs::read_to_string(mapping_file("syracuse-ratings.toml")).unwrap();
+    let file = [("r.csv", b"streetID,dateRated\n".to_vec())];
+    let (status, body) = post_import(&app, Some(&planner), "reports", &mapping, &file).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("the mapping is for ratings"),
+        "{body}"
+    );
+    let (status, body) = post_import(&app, Some(&planner), "unicorns", &mapping, &file).await;
+    assert_eq!(status, 404, "{body}");
+    // A dry run over HTTP checks ratings as the CLI does: with no streets, no rating
+    // has its segment, and the answer says so by line.
+    let file = [(
+        "r.csv",
+        b"block,streetName,streetType,streetDirection,overall,crack,patch,length,width,dateRated,dateLastOverlay,flushOil,class,pavement,streetID\n100,A,ST,,8,4,4,530,22,12/98,1988,,Local,3,12581174\n"
+            .to_vec(),
+    )];
+    let (status, body) = post_import(
+        &app,
+        Some(&planner),
+        "ratings?dry_run=true",
+        &mapping,
+        &file,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["rejects"][0]["field"], "streetID");
+    assert_eq!(body["rejects"][0]["line"], 2);
 }

@@ -41,6 +41,7 @@ pub mod request_sources;
 pub mod requests;
 pub mod risk;
 pub mod schema;
+pub mod segment_ratings;
 pub mod segments;
 pub mod sensor_readings;
 pub mod services;

@@ -232,6 +232,25 @@ diesel::table! {
         kind -> Text,
         performed_at -> Timestamp,
         notes -> Nullable<Text>,
+        source -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    segment_ratings (id) {
+        id -> BigInt,
+        segment_id -> BigInt,
+        source -> Text,
+        rated_on -> Date,
+        section -> Text,
+        overall -> Nullable<Double>,
+        cracking -> Nullable<Double>,
+        patching -> Nullable<Double>,
+        last_overlay_year -> Nullable<Integer>,
+        pavement_type -> Nullable<Text>,
+        rater -> Nullable<Text>,
+        imported_at -> Timestamp,
     }
 }
 
@@ -360,6 +379,7 @@ diesel::table! {
 }
 
 diesel::joinable!(request_sources -> requests (request_id));
+diesel::joinable!(segment_ratings -> segments (segment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     services,
@@ -374,6 +394,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_orders,
     work_order_events,
     maintenance_history,
+    segment_ratings,
     sensor_readings,
     weather_daily,
     model_versions,

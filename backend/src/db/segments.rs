@@ -244,3 +244,36 @@ pub fn risk_facts(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentFacts>> {
         ))
         .load(conn)?))
 }
+
+/// (id, external id) of every segment that has one.
+pub fn external_ids(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, String)>> {
+    let rows: Vec<(i64, Option<String>)> = on!(conn, |conn| segments::table
+        .filter(segments::external_id.is_not_null())
+        .select((segments::id, segments::external_id))
+        .load(conn)?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, external)| Some((id, external?)))
+        .collect())
+}
+
+/// Attributes to change on a segment; `None` leaves one as it is.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = segments)]
+pub struct SegmentChanges {
+    pub name: Option<String>,
+    pub road_class: Option<SegmentClass>,
+    pub surface: Option<String>,
+    pub aadt: Option<i32>,
+    pub bus_route: Option<bool>,
+    pub last_resurfaced: Option<NaiveDate>,
+    pub properties: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn change(conn: &mut Conn<'_>, id: i64, changes: &SegmentChanges) -> DbResult<()> {
+    on!(conn, |conn| diesel::update(segments::table.find(id))
+        .set(changes)
+        .execute(conn)?);
+    Ok(())
+}

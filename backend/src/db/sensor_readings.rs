@@ -4,6 +4,7 @@ use super::schema::sensor_readings;
 use super::{Conn, DbResult};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 /// (segment, when, IRI) of every roughness reading.
 pub fn roughness(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDateTime, f64)>> {
@@ -15,4 +16,61 @@ pub fn roughness(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDateTime, f64)>
             sensor_readings::value,
         ))
         .load(conn)?))
+}
+
+/// A reading to store.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = sensor_readings)]
+pub struct NewReading {
+    pub segment_id: i64,
+    pub kind: String,
+    pub source: String,
+    pub value: f64,
+    pub observed_at: NaiveDateTime,
+}
+
+/// The stored readings of `source` and `kind` on these segments between two times:
+/// (segment, when) → (row id, value).
+pub fn known(
+    conn: &mut Conn<'_>,
+    source: &str,
+    kind: &str,
+    segment_ids: &[i64],
+    between: (NaiveDateTime, NaiveDateTime),
+) -> DbResult<HashMap<(i64, NaiveDateTime), (i64, f64)>> {
+    let mut found = HashMap::new();
+    for chunk in segment_ids.chunks(500) {
+        let rows: Vec<(i64, NaiveDateTime, i64, f64)> = on!(conn, |conn| sensor_readings::table
+            .filter(sensor_readings::source.eq(source))
+            .filter(sensor_readings::kind.eq(kind))
+            .filter(sensor_readings::segment_id.eq_any(chunk))
+            .filter(sensor_readings::observed_at.between(between.0, between.1))
+            .select((
+                sensor_readings::segment_id,
+                sensor_readings::observed_at,
+                sensor_readings::id,
+                sensor_readings::value,
+            ))
+            .load(conn)?);
+        for (segment, at, id, value) in rows {
+            found.insert((segment, at), (id, value));
+        }
+    }
+    Ok(found)
+}
+
+pub fn insert(conn: &mut Conn<'_>, readings: &[NewReading]) -> DbResult<()> {
+    for chunk in readings.chunks(500) {
+        on!(conn, |conn| diesel::insert_into(sensor_readings::table)
+            .values(chunk)
+            .execute(conn)?);
+    }
+    Ok(())
+}
+
+pub fn set_value(conn: &mut Conn<'_>, id: i64, value: f64) -> DbResult<()> {
+    on!(conn, |conn| diesel::update(sensor_readings::table.find(id))
+        .set(sensor_readings::value.eq(value))
+        .execute(conn)?);
+    Ok(())
 }

@@ -1,14 +1,14 @@
-//! `POST /api/v1/imports/reports`: planners and admins import past reports over HTTP, as
-//! `upkeep import reports` does: a multipart form with the mapping (`mapping`, TOML) and
-//! one or more CSV files (`file`).
+//! `POST /api/v1/imports/{kind}`: planners and admins import a city's history over HTTP,
+//! as `upkeep import KIND` does: a multipart form with the mapping (`mapping`, TOML) and
+//! one or more files (`file`) in the mapping's format.
 
 use super::api::{ApiError, ErrorKind, require_role};
 use super::open311::Params;
 use super::query::invalid;
 use super::{State, blocking, current_catalogue};
 use crate::domain::{FieldError, Role};
-use crate::import::mapping::ReportMapping;
-use crate::import::{ImportError, reports};
+use crate::import::mapping::{Kind, Mapping};
+use crate::import::{self, ImportError, NamedFile};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
@@ -21,7 +21,7 @@ const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 const MAX_MAPPING_BYTES: usize = 64 * 1024;
 
 /// Uploaded files, kept on disk for the import and removed afterwards.
-struct Spooled(Vec<reports::NamedFile>);
+struct Spooled(Vec<NamedFile>);
 
 impl Drop for Spooled {
     fn drop(&mut self) {
@@ -35,18 +35,21 @@ fn bad_body(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidBody, message)
 }
 
-pub async fn reports(
+pub async fn import(
     state: State,
     req: HttpRequest,
+    kind: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     require_role(
         &state,
         &req,
         &[Role::Planner, Role::Admin],
-        "import past reports",
+        "import a city's history",
     )
     .await?;
+    let kind = Kind::parse(&kind)
+        .map_err(|why| ApiError::new(StatusCode::NOT_FOUND, ErrorKind::NotFound, why))?;
     let params = Params::parse_urlencoded(req.query_string().as_bytes());
     if let Some((name, _)) = params.pairs().iter().find(|(name, _)| name != "dry_run") {
         return Err(invalid(vec![FieldError::new(
@@ -66,7 +69,7 @@ pub async fn reports(
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::InvalidBody,
-            "send multipart/form-data with a `mapping` part (TOML) and one or more `file` parts (CSV)",
+            "send multipart/form-data with a `mapping` part (TOML) and one or more `file` parts",
         ));
     }
     let mut form = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
@@ -108,13 +111,11 @@ pub async fn reports(
                     // characters is not worth echoing.
                     .filter(|n| crate::domain::forbidden_control(n).is_none())
                     .unwrap_or_else(|| format!("file {}", spooled.0.len() + 1));
-                let path = std::env::temp_dir().join(format!(
-                    "upkeep-import-{}.csv",
-                    uuid::Uuid::new_v4().simple()
-                ));
+                let path = std::env::temp_dir()
+                    .join(format!("upkeep-import-{}", uuid::Uuid::new_v4().simple()));
                 let mut out = std::fs::File::create(&path)
                     .map_err(|e| super::ServerError::Io(e.to_string()))?;
-                spooled.0.push(reports::NamedFile {
+                spooled.0.push(NamedFile {
                     name,
                     path: path.clone(),
                 });
@@ -146,30 +147,40 @@ pub async fn reports(
     let mapping_text =
         mapping_text.ok_or_else(|| bad_body("the `mapping` part (TOML) is missing"))?;
     if spooled.0.is_empty() {
-        return Err(bad_body("no `file` part: send at least one CSV file"));
+        return Err(bad_body("no `file` part: send at least one file"));
     }
-    let mapping: ReportMapping = toml::from_str(&mapping_text)
-        .map_err(|e| bad_body(format!("the mapping is not a report mapping: {e}")))?;
+    let mapping =
+        Mapping::parse(&mapping_text).map_err(|e| bad_body(format!("the mapping {e}")))?;
+    if mapping.kind != kind {
+        return Err(invalid(vec![FieldError::new(
+            "kind",
+            format!(
+                "the mapping is for {}, but this is the import of {}",
+                mapping.kind.as_str(),
+                kind.as_str()
+            ),
+        )]));
+    }
     let catalogue = current_catalogue(&state).await?;
     let mapping = mapping.check(&catalogue).map_err(invalid)?;
     let worker = state.clone();
     let outcome = blocking(move || {
         let index = worker.segments.current();
-        let ctx = reports::Context {
+        let ctx = import::Context {
             db: &worker.db,
             catalogue: &catalogue,
             segments: &index,
             snap_limit_m: worker.settings.snap_limit_m,
             dry_run,
         };
-        let result = reports::import(&ctx, &mapping, &spooled.0, &mut |_| {});
+        let result = import::import(&ctx, &mapping, &spooled.0, &mut |_| {});
         drop(spooled);
         Ok::<_, crate::db::DbError>(result)
     })
     .await?;
     let summary = match outcome {
         Ok(summary) => summary,
-        Err(ImportError::Stopped { error, .. }) => {
+        Err(ImportError::Stopped { error, .. } | ImportError::Prepare(error)) => {
             return Err(super::ServerError::Db(error).into());
         }
         Err(other) => return Err(bad_body(other.to_string())),

@@ -92,7 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(segments::list))
                         .route(web::post().to(segments::import)),
                 )
-                .service(resource("/imports/reports").route(web::post().to(imports::reports)))
+                .service(resource("/imports/{kind}").route(web::post().to(imports::import)))
                 .service(resource("/segments/search").route(web::post().to(segments::list)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))
                 .service(resource("/wards").route(web::get().to(wards::list)))

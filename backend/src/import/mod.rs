@@ -1,14 +1,35 @@
-//! Importing a city's history: past reports (this far), each kind read through a
-//! mapping file (`data/mappings/`). Every row that cannot be read is reported with its
-//! file, line, field and reason, and every good row is still stored; importing the same
-//! file again updates what changed and adds nothing.
+//! Importing a city's history: past reports, repairs, condition ratings, sensor
+//! readings, weather and street attributes, each read through a mapping file
+//! (`data/mappings/`) from CSV, Open311 JSON or XML, or Socrata JSON. Every row that
+//! cannot be read is reported with its file, line, field and reason, and every good row
+//! is still stored; importing the same file again updates what changed and adds nothing.
+//!
+//! One driver ([`import`]) streams the rows of every file, checks each for control
+//! characters, hands it to the kind's importer to read, and stores what was read in
+//! batches of one transaction each.
 
+mod attributes;
+mod cells;
+mod locate;
 pub mod mapping;
+mod ratings;
+mod repairs;
 pub mod reports;
+pub mod rows;
+mod sensors;
+mod weather;
 
-use crate::db::DbError;
-use crate::domain::FieldError;
+use crate::catalogue::Catalogue;
+use crate::db::{Conn, Database, DbError, DbResult};
+use crate::domain::{FieldError, forbidden_control};
+use crate::spatial::SegmentIndex;
+pub use cells::{Cells, Fault};
+use mapping::{CheckedMapping, Kind};
 use serde::Serialize;
+use std::path::PathBuf;
+
+/// Rows stored per transaction.
+const BATCH_ROWS: usize = 2_000;
 
 /// What an import did, row by row.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -17,7 +38,7 @@ pub struct Summary {
     pub read: u64,
     /// Rows stored as new records.
     pub imported: u64,
-    /// Rows whose record was stored before and has changed since (status, times).
+    /// Rows whose record was stored before and has changed since.
     pub updated: u64,
     /// New reports that joined an issue already reported nearby at the time.
     pub joined_to_issue: u64,
@@ -27,6 +48,9 @@ pub struct Summary {
     pub rejected: u64,
     /// Rows stored before and unchanged.
     pub already_present: u64,
+    /// Records a row made besides its own: resurfacing events from a rating's last
+    /// overlay year, segments a row of attributes created.
+    pub derived: u64,
     pub rejects: Vec<Rejected>,
 }
 
@@ -42,6 +66,19 @@ impl Summary {
         self.joined_to_issue += other.joined_to_issue;
         self.address_only += other.address_only;
         self.already_present += other.already_present;
+        self.derived += other.derived;
+        self.rejected += other.rejected;
+        self.rejects.extend(other.rejects.iter().cloned());
+    }
+
+    fn reject(&mut self, file: &str, line: u64, field: &str, reason: String) {
+        self.rejected += 1;
+        self.rejects.push(Rejected {
+            file: file.to_owned(),
+            line,
+            field: field.to_owned(),
+            reason,
+        });
     }
 }
 
@@ -49,7 +86,8 @@ impl Summary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rejected {
     pub file: String,
-    /// The row's line in the file (the header is line 1).
+    /// The row's line in a CSV file (the header is line 1), or its record's number in a
+    /// JSON or XML file.
     pub line: u64,
     /// The column (as the file names it) at fault, or `row` for the row as a whole.
     pub field: String,
@@ -75,4 +113,198 @@ pub enum ImportError {
         line: u64,
         error: DbError,
     },
+    #[error("cannot prepare the import: {0}")]
+    Prepare(DbError),
+}
+
+/// A file to import, and the name its rows are reported under.
+#[derive(Debug, Clone)]
+pub struct NamedFile {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl NamedFile {
+    /// A file reported under its own path.
+    pub fn at(path: impl Into<PathBuf>) -> NamedFile {
+        let path = path.into();
+        NamedFile {
+            name: path.display().to_string(),
+            path,
+        }
+    }
+}
+
+/// What the importers need besides the rows.
+pub struct Context<'a> {
+    pub db: &'a Database,
+    pub catalogue: &'a Catalogue,
+    pub segments: &'a SegmentIndex,
+    /// How far a point may be from its segment, metres (a mapping may say otherwise).
+    pub snap_limit_m: f64,
+    /// Check and count only; write nothing.
+    pub dry_run: bool,
+}
+
+/// One kind's reading and storing of rows.
+trait Importer {
+    type Record;
+    /// Reads one row; a fault names the column and why.
+    fn read(&mut self, cells: &Cells<'_>) -> Result<Self::Record, Fault>;
+    /// The line a record came from.
+    fn line(record: &Self::Record) -> u64;
+    /// Stores a batch in the transaction `conn` is in.
+    fn store(&mut self, conn: &mut Conn<'_>, batch: &mut [Self::Record]) -> DbResult<Summary>;
+    /// What storing a batch would count, on a dry run.
+    fn dry_count(&self, batch: &[Self::Record]) -> Summary {
+        Summary {
+            imported: batch.len() as u64,
+            ..Summary::default()
+        }
+    }
+}
+
+/// How far an import has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub rows: u64,
+    /// Bytes of the files read so far, all files together.
+    pub bytes: u64,
+}
+
+/// Imports every file in turn with the importer of the mapping's kind; `progress`
+/// hears how far it has come after every batch.
+pub fn import(
+    ctx: &Context<'_>,
+    mapping: &CheckedMapping,
+    files: &[NamedFile],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, ImportError> {
+    match mapping.kind() {
+        Kind::Reports => drive(
+            ctx,
+            mapping,
+            files,
+            progress,
+            reports::Reports::new(ctx, mapping),
+        ),
+        Kind::Repairs => drive(
+            ctx,
+            mapping,
+            files,
+            progress,
+            repairs::Repairs::new(ctx, mapping)?,
+        ),
+        Kind::Ratings => drive(
+            ctx,
+            mapping,
+            files,
+            progress,
+            ratings::Ratings::new(ctx, mapping)?,
+        ),
+        Kind::Sensors => drive(
+            ctx,
+            mapping,
+            files,
+            progress,
+            sensors::Sensors::new(ctx, mapping)?,
+        ),
+        Kind::Weather => drive(
+            ctx,
+            mapping,
+            files,
+            progress,
+            weather::Weather::new(mapping),
+        ),
+        Kind::SegmentAttributes => drive(
+            ctx,
+            mapping,
+            files,
+            progress,
+            attributes::Attributes::new(ctx, mapping)?,
+        ),
+    }
+}
+
+fn drive<I: Importer>(
+    ctx: &Context<'_>,
+    mapping: &CheckedMapping,
+    files: &[NamedFile],
+    progress: &mut dyn FnMut(Progress),
+    mut importer: I,
+) -> Result<Summary, ImportError> {
+    let mut summary = Summary::default();
+    let mut earlier_files = 0;
+    for file in files {
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        let consumed = std::cell::Cell::new(0);
+        let mut tell = |rows| {
+            progress(Progress {
+                rows,
+                bytes: earlier_files + consumed.get(),
+            })
+        };
+        rows::each(file, mapping, &consumed, &mut |row| {
+            summary.read += 1;
+            let row = match row {
+                Ok(row) => row,
+                Err(unreadable) => {
+                    summary.reject(&file.name, unreadable.line, "row", unreadable.reason);
+                    return Ok(());
+                }
+            };
+            if let Some((column, c)) = row
+                .cells()
+                .find_map(|(column, value)| Some((column, forbidden_control(value)?)))
+            {
+                let reason = format!("holds the control character U+{:04X}", u32::from(c));
+                summary.reject(&file.name, row.line, column, reason);
+                return Ok(());
+            }
+            match importer.read(&Cells::new(mapping, &row)) {
+                Ok(record) => batch.push(record),
+                Err(fault) => summary.reject(&file.name, row.line, &fault.column, fault.reason),
+            }
+            if batch.len() == BATCH_ROWS {
+                store(ctx, &mut importer, &file.name, &mut batch, &mut summary)?;
+                tell(summary.read);
+            }
+            Ok(())
+        })?;
+        store(ctx, &mut importer, &file.name, &mut batch, &mut summary)?;
+        tell(summary.read);
+        earlier_files += consumed.get();
+    }
+    Ok(summary)
+}
+
+/// Stores a batch in one transaction (or, on a dry run, only counts it).
+fn store<I: Importer>(
+    ctx: &Context<'_>,
+    importer: &mut I,
+    file: &str,
+    batch: &mut Vec<I::Record>,
+    summary: &mut Summary,
+) -> Result<(), ImportError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let first_line = batch.iter().map(I::line).min().unwrap_or(0);
+    let mut counted = if ctx.dry_run {
+        importer.dry_count(batch)
+    } else {
+        ctx.db
+            .write(|conn| importer.store(conn, batch))
+            .map_err(|error| ImportError::Stopped {
+                file: file.to_owned(),
+                line: first_line,
+                error,
+            })?
+    };
+    for reject in &mut counted.rejects {
+        file.clone_into(&mut reject.file);
+    }
+    summary.add(&counted);
+    batch.clear();
+    Ok(())
 }
