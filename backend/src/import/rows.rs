@@ -318,8 +318,9 @@ fn xml_rows(
         file: file.name.clone(),
         reason: format!("is not well-formed XML: {reason}"),
     };
+    // Text is trimmed per cell, not per event: an entity splits a cell's text into
+    // several events, and the spaces around it belong to the cell.
     let mut xml = quick_xml::Reader::from_reader(reader);
-    xml.config_mut().trim_text(true);
     let mut buf = Vec::new();
     let mut path: Vec<String> = Vec::new();
     let mut number = 0;
@@ -351,9 +352,9 @@ fn xml_rows(
             Event::End(_) => {
                 match path.len() {
                     // A column ends: its text is the cell.
-                    n if n >= 3 && !text.is_empty() => {
+                    n if n >= 3 && !text.trim().is_empty() => {
                         names.push(path[2..].join("."));
-                        values.push(std::mem::take(&mut text));
+                        values.push(text.trim().to_owned());
                     }
                     // A record ends.
                     2 => {
