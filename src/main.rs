@@ -151,6 +151,14 @@ enum ImportCommand {
     Weather(ImportArgs),
     /// Attributes joined onto segments by their external id.
     SegmentAttributes(ImportArgs),
+    /// The data-quality report of a source (a mapping's `source`), or of every source:
+    /// completeness per column, positions, duplicates, snapping, coverage by month and
+    /// ward with gaps flagged.
+    Quality {
+        source: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -221,6 +229,9 @@ fn main() -> anyhow::Result<()> {
                 ImportCommand::Sensors(args) => (Kind::Sensors, args),
                 ImportCommand::Weather(args) => (Kind::Weather, args),
                 ImportCommand::SegmentAttributes(args) => (Kind::SegmentAttributes, args),
+                ImportCommand::Quality { source, json } => {
+                    return quality(&settings, source.as_deref(), json);
+                }
             };
             import(&settings, kind, &args)
         }
@@ -529,6 +540,55 @@ fn import(
     }
     if summary.good() == 0 && summary.read > 0 {
         anyhow::bail!("no row could be imported");
+    }
+    Ok(())
+}
+
+fn quality(settings: &Settings, source: Option<&str>, json: bool) -> anyhow::Result<()> {
+    use backend::import::quality;
+    let db = open_database(settings)?;
+    let sources: Vec<String> = match source {
+        Some(source) => vec![source.to_owned()],
+        None => quality::sources(&db)?.into_iter().map(|(s, _)| s).collect(),
+    };
+    if sources.is_empty() {
+        anyhow::bail!("nothing has been imported yet");
+    }
+    let reports = sources
+        .iter()
+        .map(|s| quality::report(&db, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if json {
+        let value = match (source, reports.as_slice()) {
+            (Some(_), [one]) => serde_json::to_value(one)?,
+            _ => serde_json::json!({ "items": reports }),
+        };
+        println!("{value}");
+        return Ok(());
+    }
+    for q in &reports {
+        println!(
+            "{} ({}): {} imports, last {}; {} rows read, {} refused; {} records stored",
+            q.source, q.kind, q.imports, q.last_import, q.rows_read, q.rows_rejected, q.records
+        );
+        for c in &q.columns {
+            println!("  {:<28} {:>6.1} % filled", c.column, 100.0 * c.share);
+        }
+        if let Some(coverage) = &q.by_month {
+            let first = coverage.months.first().map_or("", |m| m.month.as_str());
+            let last = coverage.months.last().map_or("", |m| m.month.as_str());
+            println!(
+                "  {} months {first} – {last}, a usual month {:.0} records",
+                coverage.months.len(),
+                coverage.median
+            );
+        }
+        if q.problems.is_empty() {
+            println!("  no problems found");
+        }
+        for problem in &q.problems {
+            println!("  ! {problem}");
+        }
     }
     Ok(())
 }

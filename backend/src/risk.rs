@@ -25,6 +25,10 @@ pub enum RiskError {
     NoSegments,
     #[error("the history is too short: {0}")]
     TooShort(String),
+    #[error(
+        "the reports have gaps between {0}: {1}. A model would learn that nothing happened then; import the missing months (see `upkeep import quality`) first"
+    )]
+    BrokenCoverage(String, String),
     #[error("no model is active: run `upkeep train` first")]
     NoModel,
     #[error("the stored model {0} cannot be read: {1}")]
@@ -174,6 +178,24 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
 
 pub use crate::domain::ModelKind as Kind;
 
+/// Refuses to learn from a window whose reports have months missing.
+fn check_coverage(observed: &Observed) -> Result<(), RiskError> {
+    let days = observed
+        .history
+        .reports
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|day| (observed.start..=observed.end).contains(day));
+    match models::coverage::monthly(days).and_then(|c| c.describe_gaps()) {
+        Some(gaps) => Err(RiskError::BrokenCoverage(
+            format!("{} and {}", observed.start, observed.end),
+            gaps,
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs the temporal evaluation of both learners.
 pub fn evaluate(
     observed: &Observed,
@@ -218,6 +240,7 @@ pub fn train(
     metrics: serde_json::Value,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Trained, RiskError> {
+    check_coverage(observed)?;
     let dates = evaluate::as_of_dates(observed.start, observed.end);
     let last = *dates
         .last()

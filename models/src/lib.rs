@@ -4,5 +4,6 @@
 //! same code serves the server, the command line and offline experiments.
 
 pub mod city;
+pub mod coverage;
 pub mod network;
 pub mod risk;

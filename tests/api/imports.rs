@@ -778,3 +778,110 @@ async fn an_import_over_http_must_use_a_mapping_of_its_own_kind() {
     assert_eq!(body["rejects"][0]["field"], "streetID");
     assert_eq!(body["rejects"][0]["line"], 2);
 }
+
+#[tokio::test]
+async fn the_quality_report_shows_completeness_positions_and_gaps_per_source() {
+    let app = spawn_app().await;
+    let file = shared("chicago-311-potholes-sample/pot_holes_reported_historical_sample.csv");
+    import(&app, "chicago-reports.toml", std::slice::from_ref(&file));
+    // Counted here from the file: rows with a completion date.
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let completed = reader
+        .deserialize::<std::collections::HashMap<String, String>>()
+        .filter(|r| !r.as_ref().unwrap()["completion_date"].is_empty())
+        .count() as u64;
+
+    let planner = app.issue_key(backend::domain::Role::Planner);
+    let client = app.issue_key(backend::domain::Role::Client);
+    let refused = app
+        .client
+        .get(app.url("/api/v1/imports/quality"))
+        .bearer_auth(&client)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "only planners and admins see it");
+    let report: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/imports/quality/chicago-311"))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["rows_read"], 1_000);
+    assert_eq!(report["records"], 1_000);
+    assert_eq!(report["without_position"], 1);
+    let column = |name: &str| {
+        report["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["column"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+    };
+    assert_eq!(column("completion_date")["filled"], completed);
+    assert_eq!(column("service_request_number")["share"], 1.0);
+    assert!(
+        report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("1 records have no position")),
+        "{report}"
+    );
+
+    // A repair log with a month missing: the month is flagged.
+    import_syracuse_streets(&app);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fills.csv");
+    let mut text = String::from("street,done\n");
+    for month in [1, 2, 3, 5, 6, 7] {
+        for day in 1..=20 {
+            text += &format!("13001865,2016-{month:02}-{day:02}\n");
+        }
+    }
+    std::fs::write(&log, text).unwrap();
+    let mapping = dir.path().join("fills.toml");
+    std::fs::write(
+        &mapping,
+        "kind = \"repairs\"\nsource = \"fills\"\ntime_format = \"%Y-%m-%d\"\ntime_zone = \"America/New_York\"\ndefault_kind = \"pothole_repair\"\n[columns]\nsegment = \"street\"\nperformed = \"done\"\n",
+    )
+    .unwrap();
+    import(&app, mapping.to_str().unwrap(), &[log]);
+    let report = app
+        .client
+        .get(app.url("/api/v1/imports/quality"))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let fills = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["source"] == "fills")
+        .unwrap();
+    let gaps: Vec<&str> = fills["by_month"]["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["gap"] == true)
+        .map(|m| m["month"].as_str().unwrap())
+        .collect();
+    assert_eq!(gaps, ["2016-04"], "{fills}");
+    let missing = app
+        .client
+        .get(app.url("/api/v1/imports/quality/nowhere"))
+        .bearer_auth(&planner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -135,3 +135,42 @@ async fn planners_see_scored_segments_explanations_and_models_and_only_they_retr
         "re-scored after retraining"
     );
 }
+
+#[tokio::test]
+async fn training_refuses_a_window_whose_reports_miss_a_month_and_names_it() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
+        // A month of the export lost: the demo city's reports of one month, a year
+        // before its end, taken out.
+        let lost = observed.end - chrono::Duration::days(365);
+        let same_month = |d: &chrono::NaiveDate| {
+            chrono::Datelike::year(d) == chrono::Datelike::year(&lost)
+                && chrono::Datelike::month(d) == chrono::Datelike::month(&lost)
+        };
+        for days in &mut observed.history.reports {
+            days.retain(|d| !same_month(d));
+        }
+        let refused = backend::risk::train(
+            &db,
+            &observed,
+            backend::risk::Kind::Logistic,
+            serde_json::json!({}),
+            &mut |_| {},
+        )
+        .err()
+        .expect("training is refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains(&lost.format("%Y-%m (0 records)").to_string()),
+            "{message}"
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -193,12 +193,54 @@ async function drawModel() {
   return true;
 }
 
+/** The data-quality report of every imported source (planners and admins). */
+async function drawQuality() {
+  const { items } = await api("/api/v1/imports/quality", { key: keys.get() });
+  if (items.length === 0) {
+    fill($("#quality"), el("p", { class: "muted" }, "Nothing has been imported yet (see `upkeep import`)."));
+    return;
+  }
+  const percent = (v) => (typeof v === "number" ? `${(100 * v).toFixed(0)} %` : "–");
+  const count = (v) => (typeof v === "number" ? v.toLocaleString() : "–");
+  fill(
+    $("#quality"),
+    el(
+      "table",
+      { id: "quality-table" },
+      el("caption", { class: "visually-hidden" }, "Quality of each imported source"),
+      el("thead", {}, el("tr", {}, ...["Source", "Kind", "Rows read", "Refused", "Stored", "No position", "Outside city", "Snapped", "Problems"].map((h) => el("th", { scope: "col" }, h)))),
+      el(
+        "tbody",
+        {},
+        ...items.map((q) =>
+          el(
+            "tr",
+            {},
+            el("th", { scope: "row" }, q.source),
+            el("td", {}, q.kind),
+            el("td", {}, count(q.rows_read)),
+            el("td", {}, count(q.rows_rejected)),
+            el("td", {}, count(q.records)),
+            el("td", {}, count(q.without_position)),
+            el("td", {}, count(q.outside_city)),
+            el("td", {}, percent(q.snapped_share)),
+            el("td", {}, q.problems.length ? el("ul", {}, ...q.problems.map((p) => el("li", {}, p))) : "none found"),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 async function useKey(key) {
   const who = await api("/api/v1/me", { key });
   const allowed = who.role === "planner" || who.role === "admin";
   $("#retrain").disabled = !allowed;
   $("#rescore").disabled = !allowed;
-  if (allowed) keys.set(key);
+  if (allowed) {
+    keys.set(key);
+    await drawQuality().catch((error) => say(messages, error.message));
+  }
   say(messages, allowed ? `Signed in as ${who.name} (${who.role}).` : `A ${who.role} key cannot retrain or re-score; planner and admin keys can.`, allowed ? "ok" : "error");
 }
 

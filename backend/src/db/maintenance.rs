@@ -116,3 +116,18 @@ pub fn update_imported(conn: &mut Conn<'_>, id: i64, record: &ImportedMaintenanc
     .execute(conn)?);
     Ok(())
 }
+
+/// The records imported from `source`, as the data-quality report reads them.
+pub fn facts(conn: &mut Conn<'_>, source: &str) -> DbResult<Vec<super::import_runs::SourceFact>> {
+    use super::schema::segments;
+    let rows: Vec<(NaiveDateTime, i64, Option<i64>)> = on!(conn, |conn| maintenance_history::table
+        .inner_join(segments::table.on(maintenance_history::segment_id.eq(segments::id)))
+        .filter(maintenance_history::source.eq(source))
+        .select((
+            maintenance_history::performed_at,
+            maintenance_history::segment_id,
+            segments::ward_id,
+        ))
+        .load(conn)?);
+    Ok(super::import_runs::on_segments(rows))
+}

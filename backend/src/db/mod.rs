@@ -33,6 +33,7 @@ macro_rules! on {
 pub mod api_keys;
 pub mod crews;
 pub mod demo;
+pub mod import_runs;
 pub mod issues;
 pub mod maintenance;
 pub mod media;

@@ -42,3 +42,21 @@ pub fn known(
     }
     Ok(found)
 }
+
+/// The reports imported from `source`, as the data-quality report reads them.
+pub fn facts(conn: &mut Conn<'_>, source: &str) -> DbResult<Vec<super::import_runs::SourceFact>> {
+    use super::schema::{requests, segments};
+    on!(conn, |conn| Ok(request_sources::table
+        .inner_join(requests::table)
+        .left_join(segments::table.on(requests::segment_id.eq(segments::id.nullable())))
+        .filter(request_sources::source.eq(source))
+        .select((
+            requests::requested_at,
+            requests::lon,
+            requests::lat,
+            requests::segment_id,
+            segments::ward_id.nullable(),
+            requests::issue_id,
+        ))
+        .load(conn)?))
+}

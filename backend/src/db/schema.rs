@@ -238,6 +238,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_runs (id) {
+        id -> BigInt,
+        source -> Text,
+        kind -> Text,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        files -> Text,
+        summary -> Text,
+    }
+}
+
+diesel::table! {
     segment_ratings (id) {
         id -> BigInt,
         segment_id -> BigInt,
@@ -394,6 +406,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_orders,
     work_order_events,
     maintenance_history,
+    import_runs,
     segment_ratings,
     sensor_readings,
     weather_daily,

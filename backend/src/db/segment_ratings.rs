@@ -128,3 +128,22 @@ pub fn all(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDate, Grades)>> {
         ))
         .load(conn)?))
 }
+
+/// The ratings of `source`, as the data-quality report reads them.
+pub fn facts(conn: &mut Conn<'_>, source: &str) -> DbResult<Vec<super::import_runs::SourceFact>> {
+    use super::schema::segments;
+    let rows: Vec<(NaiveDate, i64, Option<i64>)> = on!(conn, |conn| segment_ratings::table
+        .inner_join(segments::table)
+        .filter(segment_ratings::source.eq(source))
+        .select((
+            segment_ratings::rated_on,
+            segment_ratings::segment_id,
+            segments::ward_id,
+        ))
+        .load(conn)?);
+    Ok(super::import_runs::on_segments(
+        rows.into_iter()
+            .map(|(day, segment, ward)| (day.and_time(chrono::NaiveTime::MIN), segment, ward))
+            .collect(),
+    ))
+}

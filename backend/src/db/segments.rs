@@ -277,3 +277,21 @@ pub fn change(conn: &mut Conn<'_>, id: i64, changes: &SegmentChanges) -> DbResul
         .execute(conn)?);
     Ok(())
 }
+
+/// The extent of the road network: (west, south, east, north), degrees.
+pub fn extent(conn: &mut Conn<'_>) -> DbResult<Option<(f64, f64, f64, f64)>> {
+    use diesel::dsl::{max, min};
+    let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) =
+        on!(conn, |conn| segments::table
+            .select((
+                min(segments::min_lon),
+                min(segments::min_lat),
+                max(segments::max_lon),
+                max(segments::max_lat),
+            ))
+            .first(conn)?);
+    Ok(match row {
+        (Some(w), Some(s), Some(e), Some(n)) => Some((w, s, e, n)),
+        _ => None,
+    })
+}

@@ -74,3 +74,18 @@ pub fn set_value(conn: &mut Conn<'_>, id: i64, value: f64) -> DbResult<()> {
         .execute(conn)?);
     Ok(())
 }
+
+/// The readings of `source`, as the data-quality report reads them.
+pub fn facts(conn: &mut Conn<'_>, source: &str) -> DbResult<Vec<super::import_runs::SourceFact>> {
+    use super::schema::segments;
+    let rows: Vec<(NaiveDateTime, i64, Option<i64>)> = on!(conn, |conn| sensor_readings::table
+        .inner_join(segments::table.on(sensor_readings::segment_id.eq(segments::id)))
+        .filter(sensor_readings::source.eq(source))
+        .select((
+            sensor_readings::observed_at,
+            sensor_readings::segment_id,
+            segments::ward_id,
+        ))
+        .load(conn)?);
+    Ok(super::import_runs::on_segments(rows))
+}

@@ -76,3 +76,11 @@ pub fn update(conn: &mut Conn<'_>, day: &Day) -> DbResult<()> {
     .execute(conn)?);
     Ok(())
 }
+
+/// The days of `station`.
+pub fn days_of(conn: &mut Conn<'_>, station: &str) -> DbResult<Vec<NaiveDate>> {
+    on!(conn, |conn| Ok(weather_daily::table
+        .filter(weather_daily::station.eq(station))
+        .select(weather_daily::day)
+        .load(conn)?))
+}

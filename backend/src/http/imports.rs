@@ -203,3 +203,64 @@ pub async fn import(
     }
     Ok(HttpResponse::build(status).json(body))
 }
+
+/// `GET /api/v1/imports/quality`: the data-quality report of every source imported.
+pub async fn quality_all(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "see data quality",
+    )
+    .await?;
+    let worker = state.clone();
+    let reports = blocking(move || {
+        let mut reports = Vec::new();
+        for (source, _) in import::quality::sources(&worker.db)? {
+            match import::quality::report(&worker.db, &source) {
+                Ok(report) => reports.push(report),
+                Err(import::quality::QualityError::Db(e)) => return Err(e),
+                // A source listed a moment ago always has runs.
+                Err(import::quality::QualityError::UnknownSource(_)) => {}
+            }
+        }
+        Ok::<_, crate::db::DbError>(reports)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": reports })))
+}
+
+/// `GET /api/v1/imports/quality/{source}`: one source's data-quality report.
+pub async fn quality(
+    state: State,
+    req: HttpRequest,
+    source: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "see data quality",
+    )
+    .await?;
+    let source = source.into_inner();
+    if let Some(c) = crate::domain::forbidden_control(&source) {
+        return Err(invalid(vec![FieldError::new(
+            "source",
+            format!("holds the control character U+{:04X}", u32::from(c)),
+        )]));
+    }
+    let worker = state.clone();
+    let report =
+        blocking(move || Ok::<_, crate::db::DbError>(import::quality::report(&worker.db, &source)))
+            .await?;
+    match report {
+        Ok(report) => Ok(HttpResponse::Ok().json(report)),
+        Err(import::quality::QualityError::UnknownSource(source)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
+            format!("nothing has been imported from a source named '{source}'"),
+        )),
+        Err(import::quality::QualityError::Db(e)) => Err(super::ServerError::Db(e).into()),
+    }
+}

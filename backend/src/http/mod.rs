@@ -92,6 +92,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(segments::list))
                         .route(web::post().to(segments::import)),
                 )
+                .service(resource("/imports/quality").route(web::get().to(imports::quality_all)))
+                .service(
+                    resource("/imports/quality/{source}").route(web::get().to(imports::quality)),
+                )
                 .service(resource("/imports/{kind}").route(web::post().to(imports::import)))
                 .service(resource("/segments/search").route(web::post().to(segments::list)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))

@@ -12,6 +12,7 @@ mod attributes;
 mod cells;
 mod locate;
 pub mod mapping;
+pub mod quality;
 mod ratings;
 mod repairs;
 pub mod reports;
@@ -25,14 +26,16 @@ use crate::domain::{FieldError, forbidden_control};
 use crate::spatial::SegmentIndex;
 pub use cells::{Cells, Fault};
 use mapping::{CheckedMapping, Kind};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Rows stored per transaction.
 const BATCH_ROWS: usize = 2_000;
 
 /// What an import did, row by row.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     /// Data rows read (headers aside).
     pub read: u64,
@@ -51,6 +54,8 @@ pub struct Summary {
     /// Records a row made besides its own: resurfacing events from a rating's last
     /// overlay year, segments a row of attributes created.
     pub derived: u64,
+    /// Each mapped column of the file → in how many rows it held a value.
+    pub filled: BTreeMap<String, u64>,
     pub rejects: Vec<Rejected>,
 }
 
@@ -83,7 +88,7 @@ impl Summary {
 }
 
 /// A row that could not be read.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejected {
     pub file: String,
     /// The row's line in a CSV file (the header is line 1), or its record's number in a
@@ -180,6 +185,35 @@ pub fn import(
     files: &[NamedFile],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, ImportError> {
+    let started_at = crate::domain::now();
+    let summary = import_kind(ctx, mapping, files, progress)?;
+    if !ctx.dry_run {
+        let run = crate::db::import_runs::NewRun {
+            source: mapping.mapping.source.clone(),
+            kind: mapping.kind().as_str().to_owned(),
+            started_at,
+            finished_at: crate::domain::now(),
+            files: serde_json::to_string(&files.iter().map(|f| &f.name).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            summary: serde_json::to_string(&summary).unwrap_or_default(),
+        };
+        ctx.db
+            .write(|conn| crate::db::import_runs::insert(conn, &run))
+            .map_err(|error| ImportError::Stopped {
+                file: files.last().map(|f| f.name.clone()).unwrap_or_default(),
+                line: 0,
+                error,
+            })?;
+    }
+    Ok(summary)
+}
+
+fn import_kind(
+    ctx: &Context<'_>,
+    mapping: &CheckedMapping,
+    files: &[NamedFile],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, ImportError> {
     match mapping.kind() {
         Kind::Reports => drive(
             ctx,
@@ -253,6 +287,11 @@ fn drive<I: Importer>(
                     return Ok(());
                 }
             };
+            for column in mapping.mapping.columns.values() {
+                if row.get(column).is_some_and(|v| !mapping.is_missing(v)) {
+                    *summary.filled.entry(column.clone()).or_insert(0) += 1;
+                }
+            }
             if let Some((column, c)) = row
                 .cells()
                 .find_map(|(column, value)| Some((column, forbidden_control(value)?)))

@@ -28,3 +28,16 @@ CREATE UNIQUE INDEX segment_ratings_dated ON segment_ratings (segment_id, source
 CREATE INDEX segments_external ON segments (external_id);
 -- Re-imported readings are recognised by source, segment and time.
 CREATE INDEX sensor_readings_source ON sensor_readings (source, segment_id, observed_at);
+
+-- Every import that stored something: its source and kind, when, and what it read,
+-- with how often each mapped column was filled (for the data-quality report).
+CREATE TABLE import_runs (
+    id BIGSERIAL PRIMARY KEY,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    files TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX import_runs_source ON import_runs (source, started_at);

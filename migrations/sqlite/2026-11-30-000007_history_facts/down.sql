@@ -1,3 +1,4 @@
+DROP TABLE import_runs;
 DROP INDEX sensor_readings_source;
 DROP INDEX segments_external;
 DROP TABLE segment_ratings;
