@@ -117,6 +117,34 @@ async fn houston_reports_import_with_their_own_times_and_a_second_import_adds_no
     assert_eq!(report[0]["requested_datetime"], "2011-09-11T12:55:04Z");
     assert_eq!(report[0]["status"], "closed");
     assert_eq!(report[0]["service_code"], "pothole");
+    // A change feed over 2011 finds it by its own dates, not the day of the import.
+    let feed = app
+        .get_json(
+            "/open311/v2/requests.json?updated_after=2011-09-11T00:00:00Z&updated_before=2011-09-30T00:00:00Z",
+            200,
+        )
+        .await;
+    let ids: Vec<&str> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_request_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&id.to_string().as_str()), "{feed}");
+    let today = app
+        .get_json(
+            "/open311/v2/requests.json?updated_after=2026-01-01T00:00:00Z",
+            200,
+        )
+        .await;
+    assert!(
+        today
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["service_request_id"] != id.to_string()),
+        "an imported report is not news"
+    );
 
     let again = import(&app, "houston-reports.toml", &[file]);
     assert_eq!(again.imported, 0);
@@ -150,6 +178,11 @@ async fn a_file_of_broken_rows_imports_its_good_rows_and_names_each_bad_one_by_l
     assert_eq!(
         summary.address_only, 1,
         "the intersection without a position"
+    );
+    assert_eq!(
+        summary.address_only_ids,
+        ["A-7"],
+        "listed by the source's id"
     );
     assert_eq!(summary.rejected, 6);
     let named: Vec<(u64, &str)> = summary

@@ -54,6 +54,8 @@ pub struct Summary {
     /// Records a row made besides its own: resurfacing events from a rating's last
     /// overlay year, segments a row of attributes created.
     pub derived: u64,
+    /// The source's ids of the new address-only reports.
+    pub address_only_ids: Vec<String>,
     /// Each mapped column of the file → in how many rows it held a value.
     pub filled: BTreeMap<String, u64>,
     pub rejects: Vec<Rejected>,
@@ -70,6 +72,8 @@ impl Summary {
         self.updated += other.updated;
         self.joined_to_issue += other.joined_to_issue;
         self.address_only += other.address_only;
+        self.address_only_ids
+            .extend(other.address_only_ids.iter().cloned());
         self.already_present += other.already_present;
         self.derived += other.derived;
         self.rejected += other.rejected;

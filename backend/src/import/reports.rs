@@ -71,9 +71,15 @@ impl Importer for Reports<'_> {
     }
 
     fn dry_count(&self, batch: &[PastReport]) -> Summary {
+        let address_only: Vec<String> = batch
+            .iter()
+            .filter(|r| r.position.is_none())
+            .map(|r| r.external_id.clone())
+            .collect();
         Summary {
             imported: batch.len() as u64,
-            address_only: batch.iter().filter(|r| r.position.is_none()).count() as u64,
+            address_only: address_only.len() as u64,
+            address_only_ids: address_only,
             ..Summary::default()
         }
     }
@@ -263,7 +269,10 @@ fn insert(
                 }
             }
         }
-        (None, _) => counted.address_only += 1,
+        (None, _) => {
+            counted.address_only += 1;
+            counted.address_only_ids.push(report.external_id.clone());
+        }
         (Some(_), None) => {}
     }
     let row = requests::insert(
