@@ -303,6 +303,21 @@ impl TestApp {
         self.query_number(&format!("SELECT COUNT(*) AS n FROM {table}"))
     }
 
+    /// Runs statements that return nothing (test set-up such as a trigger).
+    pub fn execute(&self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        match &self.db {
+            Database::Sqlite { writer, .. } => writer.get().expect("conn").batch_execute(sql),
+            Database::Postgres { pool } => pool.get().expect("conn").batch_execute(sql),
+        }
+        .expect("the statements run");
+    }
+
+    /// Whether the test server runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        matches!(self.db, Database::Postgres { .. })
+    }
+
     /// Runs a query whose one row has one BIGINT column named `n`.
     pub fn query_number(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]

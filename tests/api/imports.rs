@@ -918,3 +918,65 @@ async fn the_quality_report_shows_completeness_positions_and_gaps_per_source() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn an_import_that_stops_part_way_keeps_whole_batches_and_running_it_again_resumes() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.csv");
+    let mut text = String::from(
+        "CASE NUMBER,SR LOCATION,SR TYPE,STATUS,SR CREATE DATE,DATE CLOSED,Title,LATITUDE,LONGITUDE,Channel Type\n",
+    );
+    for n in 0..5_000 {
+        text += &format!(
+            "C-{n},{n} MAIN ST,Pothole,Open,2015-03-01 10:{:02}:{:02},,Pothole,Unknown,Unknown,WEB\n",
+            n / 60 % 60,
+            n % 60
+        );
+    }
+    std::fs::write(&file, text).unwrap();
+    // The database fails once 2,000 reports are stored: a disk that fills mid-import.
+    if app.on_postgres() {
+        app.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF (SELECT COUNT(*) FROM request_sources) >= 2000 THEN RAISE EXCEPTION 'the disk is full'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER full_disk BEFORE INSERT ON request_sources FOR EACH ROW EXECUTE FUNCTION refuse();",
+        );
+    } else {
+        app.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON request_sources WHEN (SELECT COUNT(*) FROM request_sources) >= 2000 BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;",
+        );
+    }
+    let stopped = try_import(
+        &app,
+        "houston-reports.toml",
+        std::slice::from_ref(&file),
+        false,
+    )
+    .expect_err("the import stops");
+    match &stopped {
+        import::ImportError::Stopped { line, .. } => {
+            assert_eq!(*line, 2_002, "the second batch starts on line 2,002")
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        stopped
+            .to_string()
+            .contains("running the same import again resumes")
+    );
+    assert_eq!(
+        app.count_rows("requests"),
+        2_000,
+        "the first batch whole, nothing of the second"
+    );
+    assert_eq!(app.count_rows("request_updates"), 2_000);
+
+    app.execute(if app.on_postgres() {
+        "DROP TRIGGER full_disk ON request_sources; DROP FUNCTION refuse();"
+    } else {
+        "DROP TRIGGER full_disk;"
+    });
+    let resumed = import(&app, "houston-reports.toml", &[file]);
+    assert_eq!((resumed.imported, resumed.already_present), (3_000, 2_000));
+    assert_eq!(app.count_rows("requests"), 5_000);
+}

@@ -32,6 +32,10 @@ use std::path::PathBuf;
 
 /// Rows stored per transaction.
 const BATCH_ROWS: usize = 2_000;
+/// Rejected rows and address-only ids listed in a summary; the counts go on. A file of
+/// millions of bad rows must not hold them all in memory, and nobody reads past the
+/// first thousands.
+pub const MAX_LISTED: usize = 10_000;
 
 /// What an import did, row by row.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -54,11 +58,18 @@ pub struct Summary {
     /// Records a row made besides its own: resurfacing events from a rating's last
     /// overlay year, segments a row of attributes created.
     pub derived: u64,
-    /// The source's ids of the new address-only reports.
+    /// The source's ids of the new address-only reports (the first [`MAX_LISTED`]).
     pub address_only_ids: Vec<String>,
     /// Each mapped column of the file → in how many rows it held a value.
     pub filled: BTreeMap<String, u64>,
+    /// The rows refused (the first [`MAX_LISTED`]; `rejected` counts them all).
     pub rejects: Vec<Rejected>,
+}
+
+/// Appends to a list that holds at most [`MAX_LISTED`] items.
+fn list_more<T: Clone>(list: &mut Vec<T>, more: &[T]) {
+    let room = MAX_LISTED.saturating_sub(list.len());
+    list.extend(more.iter().take(room).cloned());
 }
 
 impl Summary {
@@ -72,16 +83,18 @@ impl Summary {
         self.updated += other.updated;
         self.joined_to_issue += other.joined_to_issue;
         self.address_only += other.address_only;
-        self.address_only_ids
-            .extend(other.address_only_ids.iter().cloned());
+        list_more(&mut self.address_only_ids, &other.address_only_ids);
         self.already_present += other.already_present;
         self.derived += other.derived;
         self.rejected += other.rejected;
-        self.rejects.extend(other.rejects.iter().cloned());
+        list_more(&mut self.rejects, &other.rejects);
     }
 
     fn reject(&mut self, file: &str, line: u64, field: &str, reason: String) {
         self.rejected += 1;
+        if self.rejects.len() >= MAX_LISTED {
+            return;
+        }
         self.rejects.push(Rejected {
             file: file.to_owned(),
             line,
@@ -350,4 +363,28 @@ fn store<I: Importer>(
     summary.add(&counted);
     batch.clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_summary_counts_every_refused_row_but_lists_only_the_first_ten_thousand() {
+        let mut summary = Summary::default();
+        for line in 0..(MAX_LISTED as u64 + 5) {
+            summary.reject("f.csv", line, "row", "bad".into());
+        }
+        let batch = Summary {
+            rejected: 3,
+            rejects: vec![summary.rejects[0].clone(); 3],
+            address_only_ids: vec!["A".into(); MAX_LISTED + 1],
+            ..Summary::default()
+        };
+        summary.add(&batch);
+        assert_eq!(summary.rejected, MAX_LISTED as u64 + 8);
+        assert_eq!(summary.rejects.len(), MAX_LISTED);
+        assert_eq!(summary.rejects.last().unwrap().line, MAX_LISTED as u64 - 1);
+        assert_eq!(summary.address_only_ids.len(), MAX_LISTED);
+    }
 }

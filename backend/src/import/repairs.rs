@@ -15,8 +15,9 @@ pub struct Repairs<'a> {
     mapping: &'a CheckedMapping,
     locator: Locator<'a>,
     /// How often each row fingerprint has been seen in this import, for sources
-    /// without ids (see [`Repairs::external_id`]).
-    seen: HashMap<String, u32>,
+    /// without ids (see [`Repairs::external_id`]); keyed by its first eight bytes, so
+    /// a log of millions of rows stays small.
+    seen: HashMap<u64, u32>,
 }
 
 pub struct Repair {
@@ -50,7 +51,9 @@ impl<'a> Repairs<'a> {
         }
         let digest = hash.finalize();
         let fingerprint: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
-        let seen = self.seen.entry(fingerprint.clone()).or_insert(0);
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        let seen = self.seen.entry(u64::from_le_bytes(key)).or_insert(0);
         *seen += 1;
         if *seen == 1 {
             format!("row:{fingerprint}")
