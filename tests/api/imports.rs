@@ -137,12 +137,13 @@ async fn houston_reports_import_with_their_own_times_and_a_second_import_adds_no
             200,
         )
         .await;
+    let id_text = id.to_string();
     assert!(
         today
             .as_array()
             .unwrap()
             .iter()
-            .all(|r| r["service_request_id"] != id.to_string()),
+            .all(|r| r["service_request_id"] != id_text.as_str()),
         "an imported report is not news"
     );
 

@@ -39,6 +39,8 @@ pub struct NewIssue<'a> {
     pub reporter_count: i32,
     pub first_reported_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set for an issue whose only report is closed already (a past report imported).
+    pub closed_at: Option<NaiveDateTime>,
     pub cell: i64,
 }
 

@@ -17,10 +17,13 @@ pub struct NewRequestSource<'a> {
     pub imported_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut Conn<'_>, row: &NewRequestSource<'_>) -> DbResult<()> {
-    on!(conn, |conn| diesel::insert_into(request_sources::table)
-        .values(row)
-        .execute(conn)?);
+/// Records where many imported reports came from.
+pub fn insert_many(conn: &mut Conn<'_>, rows: &[NewRequestSource<'_>]) -> DbResult<()> {
+    for chunk in rows.chunks(1_000) {
+        on!(conn, |conn| diesel::insert_into(request_sources::table)
+            .values(chunk)
+            .execute(conn)?);
+    }
     Ok(())
 }
 

@@ -173,12 +173,12 @@ pub fn add_update(conn: &mut Conn<'_>, update: &NewUpdate<'_>) -> DbResult<()> {
 
 /// Adds entries to reports' history.
 pub fn add_updates(conn: &mut Conn<'_>, updates: &[NewUpdate<'_>]) -> DbResult<()> {
-    if updates.is_empty() {
-        return Ok(());
+    // Bounded statements keep both backends well inside their parameter limits.
+    for chunk in updates.chunks(1_000) {
+        on!(conn, |conn| diesel::insert_into(request_updates::table)
+            .values(chunk)
+            .execute(conn)?);
     }
-    on!(conn, |conn| diesel::insert_into(request_updates::table)
-        .values(updates)
-        .execute(conn)?);
     Ok(())
 }
 

@@ -187,6 +187,9 @@ fn store_batch(
     let mut known: HashMap<String, i64> = request_sources::known(conn, source, &ids)?;
     let mut counted = Summary::default();
     let now = crate::domain::now();
+    // Rows that nothing in the batch reads back are written together at its end.
+    let mut sources = Vec::new();
+    let mut history = Vec::new();
     for report in batch {
         if let Some(&id) = known.get(&report.external_id) {
             let (changed, issue) = requests::update_past(
@@ -206,28 +209,28 @@ fn store_batch(
             }
             continue;
         }
-        let id = insert(conn, reports, report, &mut counted)?;
-        request_sources::insert(
-            conn,
-            &NewRequestSource {
-                request_id: id,
-                source,
-                external_id: &report.external_id,
-                channel: report.channel.as_deref(),
-                imported_at: now,
-            },
-        )?;
+        let id = insert(conn, reports, report, &mut history, &mut counted)?;
+        sources.push(NewRequestSource {
+            request_id: id,
+            source,
+            external_id: &report.external_id,
+            channel: report.channel.as_deref(),
+            imported_at: now,
+        });
         known.insert(report.external_id.clone(), id);
         counted.imported += 1;
     }
+    request_sources::insert_many(conn, &sources)?;
+    requests::add_updates(conn, &history)?;
     Ok(counted)
 }
 
 /// Stores a new past report with its history, in its issue; returns its id.
-fn insert(
+fn insert<'b>(
     conn: &mut Conn<'_>,
     ctx: &Reports<'_>,
-    report: &PastReport,
+    report: &'b PastReport,
+    history: &mut Vec<NewUpdate<'b>>,
     counted: &mut Summary,
 ) -> DbResult<i64> {
     let service = ctx.catalogue.get(&report.service_code);
@@ -253,15 +256,21 @@ fn insert(
                 None => {
                     issue = Some(issues::insert(
                         conn,
+                        // Its one report's closure is the issue's: nothing to settle.
                         &NewIssue {
                             service_code: &report.service_code,
-                            status: IssueStatus::Open,
+                            status: if report.closed_at.is_some() {
+                                IssueStatus::Closed
+                            } else {
+                                IssueStatus::Open
+                            },
                             lat: centre.lat,
                             lon: centre.lon,
                             segment_id: snap.map(|s| s.segment_id),
                             reporter_count: 1,
                             first_reported_at: report.requested_at,
-                            updated_at: report.requested_at,
+                            updated_at: report.updated_at,
+                            closed_at: report.closed_at,
                             cell: crate::grid::cell_of(centre),
                         },
                     )?);
@@ -297,36 +306,30 @@ fn insert(
         issues::set_first_request(conn, issue, row.id)?;
     }
     // The history a resident following it would have seen: received, then closed.
-    requests::add_update(
-        conn,
-        &NewUpdate {
-            request_id: row.id,
-            status: RequestStatus::Open,
-            description: Some("Report received (imported from the city's records)."),
-            media_url: None,
-            author: "import",
-            created_at: report.requested_at,
-        },
-    )?;
+    history.push(NewUpdate {
+        request_id: row.id,
+        status: RequestStatus::Open,
+        description: Some("Report received (imported from the city's records)."),
+        media_url: None,
+        author: "import",
+        created_at: report.requested_at,
+    });
     if let Some(closed_at) = report.closed_at {
         let note = if report.duplicate {
             "Closed as a duplicate of an earlier report."
         } else {
             "Closed (from the city's records)."
         };
-        requests::add_update(
-            conn,
-            &NewUpdate {
-                request_id: row.id,
-                status: report.status,
-                description: Some(note),
-                media_url: None,
-                author: "import",
-                created_at: closed_at,
-            },
-        )?;
+        history.push(NewUpdate {
+            request_id: row.id,
+            status: report.status,
+            description: Some(note),
+            media_url: None,
+            author: "import",
+            created_at: closed_at,
+        });
     }
-    if let Some(issue) = issue {
+    if let Some(issue) = issue.filter(|_| !starts_issue) {
         settle(conn, issue)?;
     }
     Ok(row.id)

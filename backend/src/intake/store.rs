@@ -81,6 +81,7 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
                         reporter_count: 1,
                         first_reported_at: request.requested_at,
                         updated_at: request.requested_at,
+                        closed_at: None,
                         cell: crate::grid::cell_of(centre),
                     },
                 )?;
