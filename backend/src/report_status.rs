@@ -9,21 +9,44 @@ use chrono::NaiveDateTime;
 /// Why an order is cancelled when its issue is closed by a report's status.
 const CANCEL_REASON: &str = "its issue was closed by a change to a report's status";
 
+/// Why a status change was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// There is no accepted report with that id.
+    NotFound,
+    /// The caller is a crew and the report's work order is not theirs.
+    NotTheirs,
+}
+
 /// Sets report `id`'s status with a note for the resident and records it in the
 /// history. A closed report closes its issue, so later reports there start a new one,
-/// and cancels the issue's open work order. Returns the updated report, or None if
-/// there is no accepted report with that id.
+/// and cancels the issue's open work order. `crew` is the caller's crew when a crew
+/// makes the change: a crew changes only reports whose work order is theirs (planners
+/// and admins pass `None` and change any). Returns the updated report.
 pub fn change(
     db: &Database,
     id: i64,
     status: RequestStatus,
     notes: Option<&str>,
     author: &str,
+    crew: Option<i64>,
     at: NaiveDateTime,
-) -> DbResult<Option<RequestRow>> {
+) -> DbResult<Result<RequestRow, Refused>> {
     db.write(|conn| {
+        if let Some(crew) = crew {
+            let Some(report) = requests::find(conn, id)? else {
+                return Ok(Err(Refused::NotFound));
+            };
+            let theirs = match report.issue_id {
+                Some(issue) => work_orders::issue_has_crew(conn, issue, crew)?,
+                None => false,
+            };
+            if !theirs {
+                return Ok(Err(Refused::NotTheirs));
+            }
+        }
         let Some(row) = requests::set_status(conn, id, status, notes, at)? else {
-            return Ok(None);
+            return Ok(Err(Refused::NotFound));
         };
         if let Some(issue_id) = row.issue_id {
             issues::set_open(conn, issue_id, status.is_open(), at)?;
@@ -42,6 +65,6 @@ pub fn change(
                 created_at: at,
             },
         )?;
-        Ok(Some(row))
+        Ok(Ok(row))
     })
 }

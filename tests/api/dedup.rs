@@ -93,7 +93,7 @@ async fn reports_join_only_within_the_radius_and_only_the_same_service() {
 async fn once_an_issue_is_closed_a_new_report_there_starts_a_new_one() {
     let app = spawn_app().await;
     let first = app.submit(&pothole_at(43.05, -76.15)).await;
-    let key = app.issue_key(Role::Crew);
+    let key = app.issue_key(Role::Planner);
     let response = app
         .change_status(
             &first,

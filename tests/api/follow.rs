@@ -7,7 +7,7 @@ use std::time::Duration;
 async fn staff_status_changes_reach_the_resident_as_status_notes_and_history() {
     let app = spawn_app().await;
     let id = app.submit(&pothole_at(43.05, -76.15)).await;
-    let key = app.issue_key(Role::Crew);
+    let key = app.issue_key(Role::Planner);
 
     let response = app
         .change_status(

@@ -202,8 +202,21 @@ async fn when_keys_are_required_a_post_needs_a_valid_one_in_the_body_or_query() 
 }
 
 #[tokio::test]
-async fn an_open_server_accepts_reports_without_a_key() {
+async fn an_open_server_accepts_reports_without_a_key_but_refuses_a_bad_one() {
     let app = spawn_app().await;
     app.submit(&pothole_at(43.05, -76.15)).await;
     assert_eq!(app.count_rows("requests"), 1);
+    let mut wrong = pothole_at(43.05, -76.15);
+    wrong.push(("api_key".into(), "upk_not_a_key".into()));
+    let refused = app.post_form("/open311/v2/requests.json", &wrong).await;
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("send none"),
+        "{body}"
+    );
+    assert_eq!(app.count_rows("requests"), 1, "nothing stored");
 }

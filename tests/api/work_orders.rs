@@ -982,3 +982,58 @@ async fn planners_change_crews_and_ward_vulnerability_and_priorities_follow() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_crew_changes_the_status_only_of_reports_whose_order_is_its_own() {
+    let app = spawn_app().await;
+    let planner = app.issue_key(Role::Planner);
+    import_street(&app, &planner).await;
+    let roads = create_crew(&app, &planner, "North roads", &["pothole"]).await;
+    let other = create_crew(&app, &planner, "South roads", &["pothole"]).await;
+    let report = app.submit(&pothole_at(43.0501, -76.16)).await;
+    let order = order_of_report(&app, &report).await;
+    let (status, _) = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/work-orders/{}", order["id"]),
+            Some(&planner),
+            Some(json!({"crew_id": roads})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Another crew cannot close it, and so cannot cancel the order of the first.
+    let denied = app
+        .change_status(&report, &app.crew_key(other), json!({"status": "fixed"}))
+        .await;
+    assert_eq!(denied.status(), 403);
+    let body: Value = denied.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("its own crew"),
+        "{body}"
+    );
+    let shown = app
+        .get_json(&format!("/api/v1/work-orders/{}", order["id"]), 200)
+        .await;
+    assert_eq!(shown["status"], "assigned", "the order stands");
+    // A report with no order at all is no crew's either.
+    let lone = app.submit(&pothole_at(43.0601, -76.20)).await;
+    let denied = app
+        .change_status(&lone, &app.crew_key(roads), json!({"status": "fixed"}))
+        .await;
+    assert_eq!(denied.status(), 403);
+
+    // Its own crew may; planners may change any report.
+    let allowed = app
+        .change_status(
+            &report,
+            &app.crew_key(roads),
+            json!({"status": "in_progress"}),
+        )
+        .await;
+    assert_eq!(allowed.status(), 200);
+    let allowed = app
+        .change_status(&lone, &planner, json!({"status": "acknowledged"}))
+        .await;
+    assert_eq!(allowed.status(), 200);
+}

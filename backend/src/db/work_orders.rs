@@ -462,3 +462,13 @@ pub fn overdue(conn: &mut Conn<'_>, at: NaiveDateTime) -> DbResult<Vec<(Option<i
         .select((segments::ward_id.nullable(), work_orders::service_code,))
         .load(conn)?))
 }
+
+/// Whether crew `crew_id` holds a work order of issue `issue_id`.
+pub fn issue_has_crew(conn: &mut Conn<'_>, issue_id: i64, crew_id: i64) -> DbResult<bool> {
+    let n: i64 = on!(conn, |conn| work_orders::table
+        .filter(work_orders::issue_id.eq(issue_id))
+        .filter(work_orders::crew_id.eq(crew_id))
+        .count()
+        .get_result(conn)?);
+    Ok(n > 0)
+}

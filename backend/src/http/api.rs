@@ -336,6 +336,12 @@ pub async fn change_request_status(
         ));
     }
     let author = format!("staff:{}", caller.name);
+    // A crew changes only the reports of its own orders; a crew key without a crew
+    // changes none.
+    let crew = match caller.role {
+        Role::Crew => Some(caller.crew_id.unwrap_or(-1)),
+        _ => None,
+    };
     let worker = state.clone();
     let row = blocking(move || {
         crate::report_status::change(
@@ -344,11 +350,21 @@ pub async fn change_request_status(
             status,
             notes.as_deref(),
             &author,
+            crew,
             now(),
         )
     })
     .await?
-    .ok_or_else(missing)?;
+    .map_err(|refused| match refused {
+        crate::report_status::Refused::NotFound => missing(),
+        crate::report_status::Refused::NotTheirs => ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorKind::Forbidden,
+            format!(
+                "a crew key can change only the reports of its own crew's work orders; report {id} has none of them"
+            ),
+        ),
+    })?;
     let status = row.status;
     Ok(HttpResponse::Ok().json(json!({
         "service_request_id": row.id.to_string(),

@@ -201,13 +201,15 @@ async fn check_api_key(
             "api_key is required to submit reports here; ask the city for one".into(),
         )),
         None => Ok(None),
+        // A key that is sent must be good even where none is needed: a client with a
+        // revoked key is told so, and nobody passes off a report under a guessed key.
         Some(secret) => match lookup_key(ctx.db.clone(), secret.to_owned()).await? {
             Some(caller) => Ok(Some(caller)),
-            None if ctx.settings.require_api_key => Err(IntakeError::Forbidden(
-                "api_key is not valid (unknown or revoked)".into(),
-            )),
-            // An open server takes reports from anyone; a stale key is no reason to lose one.
-            None => Ok(None),
+            None => Err(IntakeError::Forbidden(if ctx.settings.require_api_key {
+                "api_key is not valid (unknown or revoked)".into()
+            } else {
+                "api_key is not valid (unknown or revoked); send none to report without one".into()
+            })),
         },
     }
 }

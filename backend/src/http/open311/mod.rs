@@ -142,6 +142,26 @@ fn mime_xml() -> actix_web::mime::Mime {
     "text/xml; charset=utf-8".parse().expect("valid mime")
 }
 
+/// Whether XML 1.0 allows a character in text: no C0 control but tab, line feed and
+/// carriage return, and neither U+FFFE nor U+FFFF.
+fn xml_allows(c: char) -> bool {
+    !matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Text as XML may carry it: a character XML forbids, whatever is already stored,
+/// becomes U+FFFD, so every client can still parse the answer.
+fn xml_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().all(xml_allows) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(
+            text.chars()
+                .map(|c| if xml_allows(c) { c } else { '\u{fffd}' })
+                .collect(),
+        )
+    }
+}
+
 fn write_xml(out: &mut String, name: &str, node: &Node) {
     match node {
         Node::Null => {
@@ -161,7 +181,7 @@ fn write_xml(out: &mut String, name: &str, node: &Node) {
         Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Node::Int(i) => out.push_str(&i.to_string()),
         Node::Float(f) => out.push_str(&f.to_string()),
-        Node::Text(t) => out.push_str(&quick_xml::escape::escape(t.as_str())),
+        Node::Text(t) => out.push_str(&quick_xml::escape::escape(xml_chars(t))),
         Node::Object(fields) => {
             for (key, value) in fields {
                 write_xml(out, key, value);
@@ -389,6 +409,33 @@ mod tests {
              <description>&lt;b&gt;deep&lt;/b&gt; &amp; wide</description>\
              <media_url/><lat>43.05</lat></request></service_requests>"
         );
+    }
+
+    #[test]
+    fn xml_never_carries_a_character_xml_forbids_whatever_is_stored() {
+        let stored = Document {
+            root: "service_requests",
+            body: Node::list(
+                "request",
+                vec![Node::object([(
+                    "description",
+                    Node::text("NUL\u{0} ESC\u{1b} tab\t \u{fffe} ok"),
+                )])],
+            ),
+        };
+        let xml = stored.render(Format::Xml);
+        assert!(
+            xml.contains("<description>NUL\u{fffd} ESC\u{fffd} tab\t \u{fffd} ok</description>"),
+            "{xml}"
+        );
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("not well-formed: {e}"),
+            }
+        }
     }
 
     #[test]
