@@ -129,6 +129,7 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
             .app_data(json)
             // Pages, scripts and GeoJSON shrink several times with gzip.
             .wrap(actix_web::middleware::Compress::default())
+            .wrap(middleware::from_fn(http::middleware::clean_text))
             .wrap(middleware::from_fn(http::middleware::request_log))
             .configure(http::routes)
     })

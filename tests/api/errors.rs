@@ -368,3 +368,74 @@ async fn a_database_that_takes_no_writes_gives_a_503_saying_nothing_was_saved_an
         "only the later report"
     );
 }
+
+#[tokio::test]
+async fn control_characters_are_refused_in_every_field_parameter_path_and_json_string() {
+    let app = spawn_app().await;
+    // A form field of a report, in either format: 400 naming it, nothing stored.
+    let mut report = crate::helpers::pothole_at(43.05, -76.15);
+    report.push(("description".into(), "deep\u{0} hole".into()));
+    for format in ["json", "xml"] {
+        let refused = app
+            .post_form(&format!("/open311/v2/requests.{format}"), &report)
+            .await;
+        assert_eq!(refused.status(), 400);
+        let text = refused.text().await.unwrap();
+        assert!(
+            text.contains("description") && text.contains("U+0000"),
+            "{text}"
+        );
+    }
+    assert_eq!(app.count_rows("requests"), 0);
+
+    // A query parameter and a path segment, Open311 and native alike.
+    for (path, named) in [
+        ("/open311/v2/requests.json?status=open%1B", "status"),
+        ("/open311/v2/requests/1%00.json", "path"),
+        ("/api/v1/segments?name=Main%07", "name"),
+    ] {
+        let refused = app.get(path).await;
+        assert_eq!(refused.status(), 400, "{path}");
+        let text = refused.text().await.unwrap();
+        assert!(
+            text.contains(named) && text.contains("control character"),
+            "{path}: {text}"
+        );
+    }
+
+    // Every string of a JSON body, nested ones named by their place.
+    let planner = app.issue_key(backend::domain::Role::Planner);
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/crews",
+            Some(&planner),
+            Some(
+                serde_json::json!({"name": "North", "depot_lat": 43.05, "depot_lon": -76.16,
+                "service_codes": ["pothole", "graffiti\u{1b}[31m"], "daily_capacity": 5}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("service_codes[1]"),
+        "{body}"
+    );
+    assert_eq!(app.count_rows("crews"), 0);
+    // Tab, carriage return and line feed are text, not control.
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/crews",
+            Some(&planner),
+            Some(
+                serde_json::json!({"name": "North\tdepot", "depot_lat": 43.05, "depot_lon": -76.16,
+                "service_codes": ["pothole"], "daily_capacity": 5}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}

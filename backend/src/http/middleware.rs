@@ -1,10 +1,10 @@
-//! Request ids and access logs.
+//! Request ids and access logs, and clean text on the way in.
 //!
 //! Written here rather than taken from tracing-actix-web because its spans record the
 //! full target, query string included, and Open311 clients send `api_key` there: keys
 //! must never reach a log. This logs the path only.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -42,4 +42,127 @@ pub async fn request_log(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(response)
+}
+
+/// Where a request carries a control character, and which.
+fn control_in_request(path: &str, query: &str) -> Option<(String, char)> {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    if let Some(c) = crate::domain::forbidden_control(&decoded) {
+        return Some(("path".to_owned(), c));
+    }
+    url::form_urlencoded::parse(query.as_bytes()).find_map(|(name, value)| {
+        let c = crate::domain::forbidden_control(&name)
+            .or_else(|| crate::domain::forbidden_control(&value))?;
+        Some((name.into_owned(), c))
+    })
+}
+
+/// The first string (or key) of a JSON value holding a control character, with its
+/// place (`status_notes`, `service_codes[2]`).
+fn control_in_json(value: &serde_json::Value, at: &str) -> Option<(String, char)> {
+    use serde_json::Value;
+    let place = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) => crate::domain::forbidden_control(text).map(|c| (at.to_owned(), c)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| control_in_json(item, &format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            crate::domain::forbidden_control(key)
+                .map(|c| (place(key), c))
+                .or_else(|| control_in_json(item, &place(key)))
+        }),
+        _ => None,
+    }
+}
+
+/// The refusal of a control character, in the answer's own shape: Open311's for its
+/// paths, the API's for the rest.
+fn refuse_control(path: &str, field: &str, c: char) -> actix_web::Error {
+    let message = format!(
+        "{field} holds the control character U+{:04X}, which Upkeep does not store",
+        u32::from(c)
+    );
+    if path.starts_with("/open311/") {
+        let format = if path.ends_with(".xml") {
+            super::open311::Format::Xml
+        } else {
+            super::open311::Format::Json
+        };
+        super::open311::Open311Error::bad_request(format, message).into()
+    } else {
+        super::api::ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            super::api::ErrorKind::InvalidParameter,
+            message,
+        )
+        .into()
+    }
+}
+
+/// Refuses NUL and the other C0 control characters (tab, CR and LF aside) in the path,
+/// every query parameter and every string of a JSON body, with a 400 naming where. Form
+/// and multipart bodies are checked where they are read. Text that gets in is stored,
+/// and a NUL or ESC would break XML answers and terminals for everyone after.
+pub async fn clean_text<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    // A refusal is an answer like any other, so the access log still sees it.
+    let refuse = |req: ServiceRequest, error: actix_web::Error| {
+        let response = error.error_response();
+        Ok(req.into_response(response).map_into_right_body())
+    };
+    if let Some((field, c)) = control_in_request(req.path(), req.query_string()) {
+        let error = refuse_control(req.path(), &field, c);
+        return refuse(req, error);
+    }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        // The JSON extractor's own limit still applies after this; reading is bounded
+        // by it here too, so a huge body costs no more than it did.
+        let limit = req
+            .app_data::<super::State>()
+            .map_or(64 * 1024, |state| state.settings.body_limit_bytes);
+        let mut payload = actix_web::HttpMessage::take_payload(&mut req);
+        let mut body = actix_web::web::BytesMut::new();
+        use futures_util::StreamExt;
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > limit {
+                let error = super::api::ApiError::new(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    super::api::ErrorKind::BodyTooLarge,
+                    format!("the body is larger than {limit} bytes"),
+                );
+                return refuse(req, error.into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body)
+            && let Some((field, c)) = control_in_json(&value, "")
+        {
+            let field = if field.is_empty() {
+                "the body".to_owned()
+            } else {
+                field
+            };
+            let error = refuse_control(req.path(), &field, c);
+            return refuse(req, error);
+        }
+        req.set_payload(actix_web::dev::Payload::from(body));
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }

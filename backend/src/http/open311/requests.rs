@@ -395,6 +395,22 @@ pub async fn create(
     // api_key may come in the query string; the body's fields come first.
     let mut params = body;
     params.extend(Params::parse_urlencoded(req.query_string().as_bytes()));
+    // Every text field, named: a NUL or ESC stored would break XML answers for all.
+    let controls: Vec<FieldError> = params
+        .pairs()
+        .iter()
+        .filter_map(|(name, value)| {
+            let c = crate::domain::forbidden_control(name)
+                .or_else(|| crate::domain::forbidden_control(value))?;
+            Some(FieldError::new(
+                name,
+                format!("holds the control character U+{:04X}", u32::from(c)),
+            ))
+        })
+        .collect();
+    if !controls.is_empty() {
+        return Err(Open311Error::fields(format, controls));
+    }
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
     let base = base_url(&req, &state.settings);
     let catalogue = current_catalogue(&state)

@@ -1,0 +1,2 @@
+-- Removed characters cannot be put back.
+SELECT 1;
