@@ -182,6 +182,16 @@ impl Circle {
     }
 }
 
+/// `outer.inner`, or `inner` at the top: the place of a value nested in a document
+/// (a JSON body's field, a flattened column).
+pub fn dotted(outer: &str, inner: &str) -> String {
+    if outer.is_empty() {
+        inner.to_owned()
+    } else {
+        format!("{outer}.{inner}")
+    }
+}
+
 /// The first control character in `text` that Upkeep refuses: C0 controls (NUL, ESC, …)
 /// other than tab, line feed and carriage return. XML cannot carry them, and no
 /// person types them.

@@ -405,37 +405,22 @@ async fn control_characters_are_refused_in_every_field_parameter_path_and_json_s
 
     // Every string of a JSON body, nested ones named by their place.
     let planner = app.issue_key(backend::domain::Role::Planner);
-    let (status, body) = app
-        .send_json(
+    let new_crew = |name: &str, codes: &[&str]| {
+        let body = serde_json::json!({"name": name, "depot_lat": 43.05, "depot_lon": -76.16,
+            "service_codes": codes, "daily_capacity": 5});
+        app.send_json(
             reqwest::Method::POST,
             "/api/v1/crews",
             Some(&planner),
-            Some(
-                serde_json::json!({"name": "North", "depot_lat": 43.05, "depot_lon": -76.16,
-                "service_codes": ["pothole", "graffiti\u{1b}[31m"], "daily_capacity": 5}),
-            ),
+            Some(body),
         )
-        .await;
+    };
+    let (status, body) = new_crew("North", &["pothole", "graffiti\u{1b}[31m"]).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("service_codes[1]"),
-        "{body}"
-    );
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("service_codes[1]"), "{body}");
     assert_eq!(app.count_rows("crews"), 0);
     // Tab, carriage return and line feed are text, not control.
-    let (status, body) = app
-        .send_json(
-            reqwest::Method::POST,
-            "/api/v1/crews",
-            Some(&planner),
-            Some(
-                serde_json::json!({"name": "North\tdepot", "depot_lat": 43.05, "depot_lon": -76.16,
-                "service_codes": ["pothole"], "daily_capacity": 5}),
-            ),
-        )
-        .await;
+    let (status, body) = new_crew("North\tdepot", &["pothole"]).await;
     assert_eq!(status, 201, "{body}");
 }

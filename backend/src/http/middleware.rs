@@ -61,13 +61,7 @@ fn control_in_request(path: &str, query: &str) -> Option<(String, char)> {
 /// place (`status_notes`, `service_codes[2]`).
 fn control_in_json(value: &serde_json::Value, at: &str) -> Option<(String, char)> {
     use serde_json::Value;
-    let place = |key: &str| {
-        if at.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{at}.{key}")
-        }
-    };
+    let place = |key: &str| crate::domain::dotted(at, key);
     match value {
         Value::String(text) => crate::domain::forbidden_control(text).map(|c| (at.to_owned(), c)),
         Value::Array(items) => items

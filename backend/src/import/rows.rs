@@ -204,13 +204,7 @@ fn csv_rows(
 /// A JSON object's leaves as columns: nested objects as `outer.inner`, arrays as
 /// `outer.0`; `null` is no cell at all.
 fn flatten(prefix: &str, value: Value, names: &mut Vec<String>, values: &mut Vec<String>) {
-    let join = |key: &str| {
-        if prefix.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{prefix}.{key}")
-        }
-    };
+    let join = |key: &str| crate::domain::dotted(prefix, key);
     match value {
         Value::Null => {}
         Value::Object(map) => {
