@@ -59,6 +59,9 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        // The address actually bound (port 0 picks one), for URLs when no public_url is set.
+        let mut settings = settings;
+        settings.bind = listener.local_addr()?;
         let state = Arc::new(AppState {
             catalogue: CatalogueCache::new(db.clone(), CATALOGUE_TTL),
             writer: ReportWriter::start(db.clone()),

@@ -32,6 +32,7 @@ struct RawSettings {
     database_url: String,
     database_pool_size: u32,
     public_url: Option<String>,
+    trusted_proxies: String,
     catalogue_path: Option<PathBuf>,
     jurisdiction_id: String,
     require_api_key: bool,
@@ -64,6 +65,7 @@ impl Default for RawSettings {
             database_url: "sqlite://./upkeep.db".into(),
             database_pool_size: 8,
             public_url: None,
+            trusted_proxies: String::new(),
             catalogue_path: None,
             jurisdiction_id: "upkeep.local".into(),
             require_api_key: false,
@@ -101,6 +103,10 @@ pub struct Settings {
     /// Base URL that clients reach this server at, used for `media_url`s; when unset, the
     /// request's own scheme and Host header are used.
     pub public_url: Option<String>,
+    /// Addresses of the reverse proxies whose `Forwarded` / `X-Forwarded-*` headers are
+    /// believed, when `public_url` is not set (`UPKEEP_TRUSTED_PROXIES`, comma-separated
+    /// IPs). From anyone else those headers are ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// TOML file that seeds the service catalogue on first start; None: the copy of
     /// `data/services.toml` built into the binary.
     pub catalogue_path: Option<PathBuf>,
@@ -229,6 +235,16 @@ impl Settings {
                 Some(u.trim_end_matches('/').to_owned())
             }
         };
+        let trusted_proxies = raw
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| invalid("trusted_proxies", format!("'{p}' is not an IP address")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(path) = &raw.catalogue_path
             && !path.is_file()
         {
@@ -292,6 +308,7 @@ impl Settings {
             database_url,
             database_pool_size: raw.database_pool_size,
             public_url,
+            trusted_proxies,
             catalogue_path: raw.catalogue_path,
             jurisdiction_id: raw.jurisdiction_id,
             require_api_key: raw.require_api_key,

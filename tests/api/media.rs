@@ -145,3 +145,98 @@ async fn staff_upload_photos_for_work_orders_and_only_images_are_kept() {
         403
     );
 }
+
+/// Posts a report with a photo and these headers, then reads it with them; returns its
+/// `media_url` as Open311 shows it, and its id.
+async fn photo_url(app: &crate::helpers::TestApp, headers: &[(&str, &str)]) -> (String, String) {
+    let form = pothole_form().part(
+        "media",
+        Part::bytes(PNG.to_vec())
+            .file_name("hole.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let mut request = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .multipart(form);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let id = body[0]["service_request_id"].as_str().unwrap().to_owned();
+    // URLs are made when an answer is, so the reader's request carries the headers too.
+    let mut read = app
+        .client
+        .get(app.url(&format!("/open311/v2/requests/{id}.json")));
+    for (name, value) in headers {
+        read = read.header(*name, *value);
+    }
+    let shown: Value = read.send().await.unwrap().json().await.unwrap();
+    let stored = app.query_number(&format!(
+        "SELECT COUNT(*) AS n FROM requests WHERE id = {id} AND media_url LIKE '/media/%'"
+    ));
+    assert_eq!(stored, 1, "stored as a path, never with a host");
+    (shown[0]["media_url"].as_str().unwrap().to_owned(), id)
+}
+
+#[tokio::test]
+async fn no_request_header_can_plant_a_host_or_scheme_in_the_urls_upkeep_hands_out() {
+    let app = spawn_app().await;
+    let hostile = [
+        ("host", "evil.example"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "javascript"),
+        ("forwarded", "host=evil.example;proto=javascript"),
+    ];
+    let (url, _) = photo_url(&app, &hostile).await;
+    assert!(url.starts_with(&app.address), "{url}");
+    // Discovery too names this server, not the caller's choice.
+    let discovery = app
+        .client
+        .get(app.url("/open311/v2/discovery.json"))
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!discovery.contains("evil.example"), "{discovery}");
+}
+
+#[tokio::test]
+async fn the_configured_public_url_and_a_trusted_proxy_name_the_server() {
+    let configured = crate::helpers::spawn_app_with(|s| {
+        s.public_url = Some("https://311.example.gov".into());
+    })
+    .await;
+    let (url, _) = photo_url(&configured, &[("x-forwarded-host", "evil.example")]).await;
+    assert!(url.starts_with("https://311.example.gov/media/"), "{url}");
+
+    // Behind a proxy the city names, its forwarded origin is believed; an http(s) one.
+    let proxied = crate::helpers::spawn_app_with(|s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let (url, _) = photo_url(
+        &proxied,
+        &[
+            ("x-forwarded-host", "city.example"),
+            ("x-forwarded-proto", "https"),
+        ],
+    )
+    .await;
+    assert!(url.starts_with("https://city.example/media/"), "{url}");
+    let (url, _) = photo_url(
+        &proxied,
+        &[
+            ("x-forwarded-host", "city.example"),
+            ("x-forwarded-proto", "javascript"),
+        ],
+    )
+    .await;
+    assert!(url.starts_with(&proxied.address), "{url}");
+}

@@ -227,13 +227,47 @@ pub async fn current_catalogue(state: &State) -> Result<Arc<Catalogue>, ServerEr
     blocking(move || worker.catalogue.get()).await
 }
 
-/// Where clients reach this server: the configured public URL, or what the request says.
+/// Where clients reach this server: the configured `public_url`; else what a trusted
+/// proxy says; else the address the server listens on.
 pub fn base_url(req: &HttpRequest, settings: &Settings) -> String {
-    match &settings.public_url {
-        Some(url) => url.clone(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
+    if let Some(url) = &settings.public_url {
+        return url.clone();
+    }
+    // Forwarded headers are believed only from a configured proxy, and only as an
+    // http(s) origin; `Host` alone is never used, so a client cannot name the server.
+    let from_proxy = req
+        .peer_addr()
+        .is_some_and(|peer| settings.trusted_proxies.contains(&peer.ip()));
+    if from_proxy {
+        let info = req.connection_info();
+        let origin = format!("{}://{}", info.scheme(), info.host());
+        if let Ok(url) = url::Url::parse(&origin)
+            && matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.username().is_empty()
+        {
+            return origin;
         }
     }
+    // A server listening on every interface names itself by the loopback one; a city
+    // sets `public_url` for anything else.
+    if settings.bind.ip().is_unspecified() {
+        format!("http://localhost:{}", settings.bind.port())
+    } else {
+        format!("http://{}", settings.bind)
+    }
+}
+
+/// A URL Upkeep stores relative to itself (`/media/7`) made absolute for an answer;
+/// another site's URL as it is.
+pub fn absolute(base: &str, stored: Option<&str>) -> Option<String> {
+    stored.map(|url| {
+        if url.starts_with('/') {
+            format!("{base}{url}")
+        } else {
+            url.to_owned()
+        }
+    })
 }

@@ -36,7 +36,8 @@ pub async fn show(
         .await?
         .ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
-    Ok(one(&req, describe(&row, &catalogue, None)))
+    let base = crate::http::base_url(&req, &state.settings);
+    Ok(one(&req, describe(&row, &catalogue, None, &base)))
 }
 
 /// `GET /api/v1/reports`, and `POST /api/v1/reports/search` with the parameters in a JSON
@@ -69,8 +70,9 @@ pub async fn list(
     })
     .await?;
     let catalogue = current_catalogue(&state).await?;
+    let base = crate::http::base_url(&req, &state.settings);
     Ok(listing.respond(&req, page, |row, d, format, out| {
-        describe(row, &catalogue, d).write(format, out)
+        describe(row, &catalogue, d, &base).write(format, out)
     }))
 }
 
@@ -114,7 +116,7 @@ struct ReportView<'a> {
     status_notes: Option<&'a str>,
     description: Option<&'a str>,
     address: Option<&'a str>,
-    media_url: Option<&'a str>,
+    media_url: Option<String>,
     lat: Option<f64>,
     lon: Option<f64>,
     segment_id: Option<i64>,
@@ -128,10 +130,12 @@ struct ReportView<'a> {
     distance_m: Option<f64>,
 }
 
+/// `base` is where this server is reached, for the URLs it stores relative to itself.
 fn describe<'a>(
     row: &'a RequestRow,
     catalogue: &'a Catalogue,
     distance_m: Option<f64>,
+    base: &str,
 ) -> Described<'a, ReportView<'a>> {
     Described {
         id: row.id,
@@ -143,7 +147,7 @@ fn describe<'a>(
             status_notes: row.status_notes.as_deref(),
             description: row.description.as_deref(),
             address: row.address.as_deref(),
-            media_url: row.media_url.as_deref(),
+            media_url: crate::http::absolute(base, row.media_url.as_deref()),
             lat: row.lat,
             lon: row.lon,
             segment_id: row.segment_id,

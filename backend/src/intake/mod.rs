@@ -58,8 +58,6 @@ pub struct IntakeContext<'a> {
     pub db: &'a Database,
     pub catalogue: &'a Catalogue,
     pub settings: &'a Settings,
-    /// Where this server is reached, for the `media_url` of uploaded photos.
-    pub base_url: &'a str,
     pub writer: &'a ReportWriter,
     pub segments: &'a crate::spatial::SegmentIndex,
 }
@@ -130,7 +128,8 @@ pub async fn submit(
     let at = now();
     let media = photo.map(|photo| photo.into_row(at));
     let media_url = match &media {
-        Some(row) => Some(format!("{}/media/{}", ctx.base_url, row.id)),
+        // Stored relative: answers add the configured origin (never a request's headers).
+        Some(row) => Some(format!("/media/{}", row.id)),
         None => report.media_url,
     };
     // The nearest road segment sets the service level; off the network the longest applies.

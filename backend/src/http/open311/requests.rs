@@ -7,7 +7,7 @@ use crate::domain::{
     BoundingBox, Circle, Coordinates, FieldError, Open311Status, RequestStatus, format_datetime,
     now, parse_datetime, parse_number,
 };
-use crate::http::{ServerError, State, base_url, blocking, current_catalogue};
+use crate::http::{ServerError, State, absolute, base_url, blocking, current_catalogue};
 use crate::intake::{self, IntakeContext, IntakeError, Submitted, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -43,7 +43,8 @@ pub async fn list(
     })
     .await
     .map_err(|e| Open311Error::internal(format, &e))?;
-    Ok(requests_document(&rows, &catalogue, notes.as_ref()).respond(format, StatusCode::OK))
+    let base = base_url(&req, &state.settings);
+    Ok(requests_document(&rows, &catalogue, notes.as_ref(), &base).respond(format, StatusCode::OK))
 }
 
 /// `GET requests/{id}.{format}`: one report, as a list of one.
@@ -73,10 +74,13 @@ pub async fn show(
     .await
     .map_err(|e| Open311Error::internal(format, &e))?;
     let row = row.ok_or_else(missing)?;
-    Ok(
-        requests_document(std::slice::from_ref(&row), &catalogue, notes.as_ref())
-            .respond(format, StatusCode::OK),
+    Ok(requests_document(
+        std::slice::from_ref(&row),
+        &catalogue,
+        notes.as_ref(),
+        &base_url(&req, &state.settings),
     )
+    .respond(format, StatusCode::OK))
 }
 
 /// What `extensions=true` adds: each report's history, and each issue's first report
@@ -250,14 +254,16 @@ fn parse_circle(params: &Params) -> Result<Option<Circle>, FieldError> {
 
 /// The Open311 list of requests, with `extended_attributes` and `notes` when `notes`
 /// is given (`extensions=true`).
+/// `base` is where this server is reached, for the URLs it stores relative to itself.
 fn requests_document(
     rows: &[RequestRow],
     catalogue: &Catalogue,
     notes: Option<&Notes>,
+    base: &str,
 ) -> Document {
     let entries = rows
         .iter()
-        .map(|row| request_node(row, catalogue, notes))
+        .map(|row| request_node(row, catalogue, notes, base))
         .collect();
     Document {
         root: "service_requests",
@@ -269,7 +275,12 @@ fn time(value: Option<NaiveDateTime>) -> Node {
     value.map_or(Node::Null, |t| Node::text(format_datetime(t)))
 }
 
-fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) -> Node {
+fn request_node(
+    row: &RequestRow,
+    catalogue: &Catalogue,
+    notes: Option<&Notes>,
+    base: &str,
+) -> Node {
     let service_name = catalogue
         .get(&row.service_code)
         .map_or_else(|| row.service_code.clone(), |s| s.name.clone());
@@ -297,7 +308,10 @@ fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) 
         ("zipcode", Node::opt_text(row.zipcode.clone())),
         ("lat", row.lat.map_or(Node::Null, Node::Float)),
         ("long", row.lon.map_or(Node::Null, Node::Float)),
-        ("media_url", Node::opt_text(row.media_url.clone())),
+        (
+            "media_url",
+            Node::opt_text(absolute(base, row.media_url.as_deref())),
+        ),
     ];
     if let Some(notes) = notes {
         let parent = row
@@ -313,7 +327,7 @@ fn request_node(row: &RequestRow, catalogue: &Catalogue, notes: Option<&Notes>) 
             .get(&row.id)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        fields.push(("notes", notes_node(history)));
+        fields.push(("notes", notes_node(history, base)));
     }
     Node::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
@@ -354,7 +368,7 @@ fn extended_attributes(row: &RequestRow, status: RequestStatus, parent: Option<i
     ])
 }
 
-fn notes_node(history: &[UpdateRow]) -> Node {
+fn notes_node(history: &[UpdateRow], base: &str) -> Node {
     let entries = history
         .iter()
         .enumerate()
@@ -370,7 +384,10 @@ fn notes_node(history: &[UpdateRow]) -> Node {
                 ("datetime", time(Some(update.created_at))),
                 ("summary", Node::opt_text(update.description.clone())),
                 ("author", Node::text(public_author(&update.author))),
-                ("media_url", Node::opt_text(update.media_url.clone())),
+                (
+                    "media_url",
+                    Node::opt_text(absolute(base, update.media_url.as_deref())),
+                ),
             ])
         })
         .collect();
@@ -412,7 +429,6 @@ pub async fn create(
         return Err(Open311Error::fields(format, controls));
     }
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
-    let base = base_url(&req, &state.settings);
     let catalogue = current_catalogue(&state)
         .await
         .map_err(|e| Open311Error::internal(format, &e))?;
@@ -422,7 +438,6 @@ pub async fn create(
         db: &state.db,
         catalogue: &catalogue,
         settings: &state.settings,
-        base_url: &base,
         writer: &state.writer,
     };
     let outcome = intake::submit(&ctx, &submitted(&params), upload).await;

@@ -60,6 +60,7 @@ pub async fn list(
     })
     .await
     .map_err(|e| Open311Error::internal(format, &e))?;
+    let base = crate::http::base_url(&req, &state.settings);
     let entries = updates
         .into_iter()
         .map(|update| {
@@ -76,7 +77,10 @@ pub async fn list(
                     Node::text(format_datetime(update.created_at)),
                 ),
                 ("description", Node::opt_text(update.description)),
-                ("media_url", Node::opt_text(update.media_url)),
+                (
+                    "media_url",
+                    Node::opt_text(crate::http::absolute(&base, update.media_url.as_deref())),
+                ),
                 ("author", Node::text(public_author(&update.author))),
             ])
         })
