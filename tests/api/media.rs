@@ -20,16 +20,21 @@ fn pothole_form() -> Form {
         .text("attribute[in_traffic_lane]", "no")
 }
 
-#[tokio::test]
-async fn a_photo_sent_with_a_report_is_stored_and_served_at_its_media_url() {
-    let app = spawn_app().await;
-    let form = pothole_form().part(
+/// A pothole report with a small PNG as its `media` part.
+fn pothole_with_photo() -> Form {
+    pothole_form().part(
         "media",
         Part::bytes(PNG.to_vec())
             .file_name("hole.png")
             .mime_str("image/png")
             .unwrap(),
-    );
+    )
+}
+
+#[tokio::test]
+async fn a_photo_sent_with_a_report_is_stored_and_served_at_its_media_url() {
+    let app = spawn_app().await;
+    let form = pothole_with_photo();
     let response = app.post_multipart("/open311/v2/requests.json", form).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
@@ -149,13 +154,7 @@ async fn staff_upload_photos_for_work_orders_and_only_images_are_kept() {
 /// Posts a report with a photo and these headers, then reads it with them; returns its
 /// `media_url` as Open311 shows it, and its id.
 async fn photo_url(app: &crate::helpers::TestApp, headers: &[(&str, &str)]) -> (String, String) {
-    let form = pothole_form().part(
-        "media",
-        Part::bytes(PNG.to_vec())
-            .file_name("hole.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
+    let form = pothole_with_photo();
     let mut request = app
         .client
         .post(app.url("/open311/v2/requests.json"))
