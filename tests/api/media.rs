@@ -239,3 +239,28 @@ async fn the_configured_public_url_and_a_trusted_proxy_name_the_server() {
     .await;
     assert!(url.starts_with(&proxied.address), "{url}");
 }
+
+#[tokio::test]
+async fn every_answer_tells_browsers_not_to_guess_its_type() {
+    let app = spawn_app().await;
+    for path in [
+        "/health",
+        "/open311/v2/requests.xml",
+        "/open311/v2/requests/999.json",
+        "/api/v1/reports?radius_m=-1",
+        "/api/v1/nothing-here",
+        "/open311/v2/requests.json?status=%00",
+        "/",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{path} ({})",
+            response.status()
+        );
+    }
+}
