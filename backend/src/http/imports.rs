@@ -243,13 +243,8 @@ pub async fn quality(
         "see data quality",
     )
     .await?;
+    // Control characters in the path are refused before any handler (`clean_text`).
     let source = source.into_inner();
-    if let Some(c) = crate::domain::forbidden_control(&source) {
-        return Err(invalid(vec![FieldError::new(
-            "source",
-            format!("holds the control character U+{:04X}", u32::from(c)),
-        )]));
-    }
     let worker = state.clone();
     let report =
         blocking(move || Ok::<_, crate::db::DbError>(import::quality::report(&worker.db, &source)))

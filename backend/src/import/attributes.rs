@@ -8,7 +8,7 @@ use super::locate::Locator;
 use super::mapping::CheckedMapping;
 use super::ratings::overlay_done;
 use super::{Cells, Context, Fault, ImportError, Importer, Summary};
-use crate::db::maintenance::{self, ImportedMaintenance};
+use crate::db::maintenance::ImportedMaintenance;
 use crate::db::segments::{self, SegmentChanges, SegmentRow};
 use crate::db::{Conn, DbResult};
 use crate::domain::{Coordinates, SegmentClass};
@@ -59,8 +59,10 @@ impl Importer for Attributes<'_> {
     type Record = Row;
 
     fn read(&mut self, cells: &Cells<'_>) -> Result<Row, Fault> {
-        let street = cells.required("segment")?;
-        let street = street.strip_suffix(".0").unwrap_or(street).to_owned();
+        cells.required("segment")?;
+        let street = super::locate::street_id(cells)
+            .unwrap_or_default()
+            .to_owned();
         let class = cells.text("class").map(|word| {
             self.mapping
                 .classes
@@ -200,7 +202,8 @@ impl Importer for Attributes<'_> {
                 counted.already_present += 1;
             }
         }
-        store_resurfacing(conn, &self.mapping.mapping.source, &resurfaced)?;
+        let source = &self.mapping.mapping.source;
+        super::repairs::store_new_events(conn, source, resurfacing_events(source, &resurfaced))?;
         Ok(counted)
     }
 }
@@ -269,18 +272,9 @@ fn new_street(row: &Row, ends: [(f64, f64); 2], now: chrono::NaiveDateTime) -> V
     crate::roads::segments_along(&[ends.to_vec()], &template)
 }
 
-/// Each (segment, day) of resurfacing not yet stored becomes a dated event.
-fn store_resurfacing(conn: &mut Conn<'_>, source: &str, done: &[(i64, NaiveDate)]) -> DbResult<()> {
-    let id = |day: &NaiveDate| format!("resurfaced:{}", day.format("%Y-%m-%d"));
-    let ids: Vec<String> = done.iter().map(|(_, day)| id(day)).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let stored = maintenance::imported(conn, source, &refs)?;
-    let mut seen = std::collections::HashSet::new();
-    let new: Vec<ImportedMaintenance> = done
-        .iter()
-        .filter(|(segment, day)| {
-            !stored.contains_key(&(id(day), *segment)) && seen.insert((*segment, *day))
-        })
+/// Each (segment, day) of resurfacing as a dated event.
+fn resurfacing_events(source: &str, done: &[(i64, NaiveDate)]) -> Vec<ImportedMaintenance> {
+    done.iter()
         .filter_map(|(segment_id, day)| {
             Some(ImportedMaintenance {
                 segment_id: *segment_id,
@@ -288,9 +282,8 @@ fn store_resurfacing(conn: &mut Conn<'_>, source: &str, done: &[(i64, NaiveDate)
                 performed_at: day.and_hms_opt(0, 0, 0)?,
                 notes: Some(format!("resurfaced {} (street attributes)", day.year())),
                 source: source.to_owned(),
-                external_id: id(day),
+                external_id: format!("resurfaced:{}", day.format("%Y-%m-%d")),
             })
         })
-        .collect();
-    maintenance::insert_imported(conn, &new)
+        .collect()
 }

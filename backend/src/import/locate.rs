@@ -6,6 +6,13 @@ use crate::db::Database;
 use crate::spatial::SegmentIndex;
 use std::collections::HashMap;
 
+/// The source's street id of a row (`segment`), as segments store it: spreadsheets
+/// write whole numbers as 12581174.0.
+pub fn street_id<'c>(cells: &Cells<'c>) -> Option<&'c str> {
+    let street = cells.text("segment")?;
+    Some(street.strip_suffix(".0").unwrap_or(street))
+}
+
 pub struct Locator<'a> {
     by_external: HashMap<String, Vec<i64>>,
     index: &'a SegmentIndex,
@@ -46,11 +53,9 @@ impl<'a> Locator<'a> {
 
     /// Every segment of the street the row names (`segment`), if it names one.
     pub fn street(&self, cells: &Cells<'_>) -> Result<Option<&[i64]>, Fault> {
-        let Some(street) = cells.text("segment") else {
+        let Some(street) = street_id(cells) else {
             return Ok(None);
         };
-        // Spreadsheets write whole numbers as 12581174.0.
-        let street = street.strip_suffix(".0").unwrap_or(street);
         self.by_external
             .get(street)
             .map(|ids| Some(ids.as_slice()))

@@ -501,22 +501,7 @@ impl CheckedMapping {
             TimeFormat::Pattern(pattern) => pattern,
         };
         let wrong = |e: chrono::ParseError| format!("'{text}' is not a time as {pattern}: {e}");
-        let mut parsed = Parsed::new();
-        chrono::format::parse(&mut parsed, text, StrftimeItems::new(pattern)).map_err(wrong)?;
-        // What the pattern leaves out is the start of the period it names.
-        let dated = parsed.day().is_some() || parsed.ordinal().is_some();
-        if parsed.month().is_none() && parsed.ordinal().is_none() && parsed.isoweek().is_none() {
-            parsed.set_month(1).map_err(wrong)?;
-        }
-        if !dated && parsed.isoweek().is_none() {
-            parsed.set_day(1).map_err(wrong)?;
-        }
-        if parsed.hour_div_12().is_none() {
-            parsed.set_hour(0).map_err(wrong)?;
-        }
-        if parsed.minute().is_none() {
-            parsed.set_minute(0).map_err(wrong)?;
-        }
+        let parsed = filled(text, pattern, "time")?;
         if parsed.offset().is_some() {
             return parsed.to_datetime().map(|t| t.naive_utc()).map_err(wrong);
         }
@@ -531,20 +516,9 @@ impl CheckedMapping {
     /// A calendar day of the source, as written (no zone conversion: a day is a day).
     pub fn date(&self, text: &str) -> Result<NaiveDate, String> {
         match &self.time_format {
-            TimeFormat::Pattern(pattern) => {
-                let wrong =
-                    |e: chrono::ParseError| format!("'{text}' is not a date as {pattern}: {e}");
-                let mut parsed = Parsed::new();
-                chrono::format::parse(&mut parsed, text, StrftimeItems::new(pattern))
-                    .map_err(wrong)?;
-                if parsed.month().is_none() && parsed.ordinal().is_none() {
-                    parsed.set_month(1).map_err(wrong)?;
-                }
-                if parsed.day().is_none() && parsed.ordinal().is_none() {
-                    parsed.set_day(1).map_err(wrong)?;
-                }
-                parsed.to_naive_date().map_err(wrong)
-            }
+            TimeFormat::Pattern(pattern) => filled(text, pattern, "date")?
+                .to_naive_date()
+                .map_err(|e| format!("'{text}' is not a date as {pattern}: {e}")),
             _ => self.utc(text).map(|t| t.date()),
         }
     }
@@ -559,6 +533,28 @@ impl CheckedMapping {
     pub fn scale(&self, role: &str) -> f64 {
         self.mapping.scale.get(role).copied().unwrap_or(1.0)
     }
+}
+
+/// `text` read with `pattern` (a `what`, for errors), what the pattern leaves out filled with the start of the
+/// period it names (the first month, the first day, midnight).
+fn filled(text: &str, pattern: &str, what: &str) -> Result<Parsed, String> {
+    let wrong = |e: chrono::ParseError| format!("'{text}' is not a {what} as {pattern}: {e}");
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, text, StrftimeItems::new(pattern)).map_err(wrong)?;
+    let dated = parsed.day().is_some() || parsed.ordinal().is_some();
+    if parsed.month().is_none() && parsed.ordinal().is_none() && parsed.isoweek().is_none() {
+        parsed.set_month(1).map_err(wrong)?;
+    }
+    if !dated && parsed.isoweek().is_none() {
+        parsed.set_day(1).map_err(wrong)?;
+    }
+    if parsed.hour_div_12().is_none() {
+        parsed.set_hour(0).map_err(wrong)?;
+    }
+    if parsed.minute().is_none() {
+        parsed.set_minute(0).map_err(wrong)?;
+    }
+    Ok(parsed)
 }
 
 #[cfg(test)]

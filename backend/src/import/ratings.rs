@@ -7,7 +7,7 @@
 use super::locate::Locator;
 use super::mapping::CheckedMapping;
 use super::{Cells, Context, Fault, ImportError, Importer, Summary};
-use crate::db::maintenance::{self, ImportedMaintenance};
+use crate::db::maintenance::ImportedMaintenance;
 use crate::db::segment_ratings::{self, Grades, NewRating};
 use crate::db::{Conn, DbResult};
 use chrono::NaiveDate;
@@ -78,7 +78,9 @@ impl Importer for Ratings<'_> {
             rater: cells.text("rater").map(str::to_owned),
             imported_at: now,
         };
-        let street = cells.text("segment").unwrap_or_default().to_owned();
+        let street = super::locate::street_id(cells)
+            .unwrap_or_default()
+            .to_owned();
         let key = (street, rated_on, template.section.clone());
         match self.seen.get(&key) {
             Some((_, grades)) if *grades == template.grades() => {
@@ -155,29 +157,16 @@ impl Importer for Ratings<'_> {
             }
         }
         segment_ratings::insert(conn, &new)?;
-        counted.derived = store_overlays(conn, source, overlays)?;
+        counted.derived =
+            super::repairs::store_new_events(conn, source, overlay_events(source, overlays))?;
         Ok(counted)
     }
 }
 
-/// Stores each (segment, year) of last overlay not yet stored as a resurfacing event;
-/// returns how many were new.
-fn store_overlays(
-    conn: &mut Conn<'_>,
-    source: &str,
-    overlays: HashSet<(i64, i32)>,
-) -> DbResult<u64> {
-    let ids: Vec<String> = overlays
-        .iter()
-        .map(|(_, year)| format!("overlay:{year}"))
-        .collect::<HashSet<_>>()
+/// Each (segment, year) of last overlay as a resurfacing event.
+fn overlay_events(source: &str, overlays: HashSet<(i64, i32)>) -> Vec<ImportedMaintenance> {
+    overlays
         .into_iter()
-        .collect();
-    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let stored = maintenance::imported(conn, source, &id_refs)?;
-    let new: Vec<ImportedMaintenance> = overlays
-        .into_iter()
-        .filter(|(segment, year)| !stored.contains_key(&(format!("overlay:{year}"), *segment)))
         .filter_map(|(segment_id, year)| {
             Some(ImportedMaintenance {
                 segment_id,
@@ -188,7 +177,5 @@ fn store_overlays(
                 external_id: format!("overlay:{year}"),
             })
         })
-        .collect();
-    maintenance::insert_imported(conn, &new)?;
-    Ok(new.len() as u64)
+        .collect()
 }

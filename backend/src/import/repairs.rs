@@ -151,3 +151,29 @@ impl Importer for Repairs<'_> {
         Ok(counted)
     }
 }
+
+/// Stores the events (resurfacing dated from a rating or a street's attributes) that
+/// their source has not stored before on their segment; returns how many were new.
+pub(super) fn store_new_events(
+    conn: &mut Conn<'_>,
+    source: &str,
+    events: Vec<ImportedMaintenance>,
+) -> DbResult<u64> {
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e.external_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let stored = maintenance::imported(conn, source, &ids)?;
+    let mut seen = std::collections::HashSet::new();
+    let new: Vec<ImportedMaintenance> = events
+        .into_iter()
+        .filter(|e| {
+            let key = (e.external_id.clone(), e.segment_id);
+            !stored.contains_key(&key) && seen.insert(key)
+        })
+        .collect();
+    maintenance::insert_imported(conn, &new)?;
+    Ok(new.len() as u64)
+}

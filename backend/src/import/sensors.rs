@@ -7,7 +7,7 @@ use super::mapping::CheckedMapping;
 use super::{Cells, Context, Fault, ImportError, Importer, Summary};
 use crate::db::sensor_readings::{self, NewReading};
 use crate::db::{Conn, DbResult};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a reading measures unless the mapping says otherwise (the demo city's probes).
 const ROUGHNESS: &str = "roughness_iri_m_per_km";
@@ -98,22 +98,22 @@ impl Importer for Sensors<'_> {
             let (Some(from), Some(to)) = (from, to) else {
                 continue;
             };
-            let mut stored: HashMap<_, _> =
+            let stored: HashMap<_, _> =
                 sensor_readings::known(conn, source, kind, &segments, (from, to))?;
+            // The same reading twice in one batch: the first stands.
+            let mut written = HashSet::new();
             for reading in readings {
                 let key = (reading.segment_id, reading.observed_at);
                 match stored.get(&key) {
+                    _ if !written.insert(key) => counted.already_present += 1,
                     Some((_, value)) if *value == reading.value => counted.already_present += 1,
-                    Some((id, _)) if *id != 0 => {
+                    Some((id, _)) => {
                         sensor_readings::set_value(conn, *id, reading.value)?;
                         counted.updated += 1;
                     }
-                    // The same reading twice in one batch: the first stands.
-                    Some(_) => counted.already_present += 1,
                     None => {
                         new.push(reading.clone());
                         counted.imported += 1;
-                        stored.insert(key, (0, reading.value));
                     }
                 }
             }

@@ -6,7 +6,7 @@ use super::mapping::CheckedMapping;
 use super::{Cells, Fault, Importer, Summary};
 use crate::db::weather::{self, Day};
 use crate::db::{Conn, DbResult};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub struct Weather<'a> {
     mapping: &'a CheckedMapping,
@@ -80,18 +80,14 @@ impl Importer for Weather<'_> {
         let mut new = Vec::new();
         for (station, days) in stations {
             let dates: Vec<_> = days.iter().map(|d| d.day).collect();
-            let mut stored: HashMap<_, _> = weather::known(conn, station, &dates)?;
+            let stored: HashMap<_, _> = weather::known(conn, station, &dates)?;
+            // A day the batch repeats: the first stands.
+            let mut written = HashSet::new();
             for day in days {
                 let figures = (day.tmin_c, day.tmax_c, day.precipitation_mm);
-                match stored.insert(day.day, figures) {
-                    Some(before) if before == figures => counted.already_present += 1,
-                    Some(_)
-                        if new
-                            .iter()
-                            .any(|n: &Day| n.station == day.station && n.day == day.day) =>
-                    {
-                        counted.already_present += 1;
-                    }
+                match stored.get(&day.day) {
+                    _ if !written.insert(day.day) => counted.already_present += 1,
+                    Some(before) if *before == figures => counted.already_present += 1,
                     Some(_) => {
                         weather::update(conn, day)?;
                         counted.updated += 1;
