@@ -71,10 +71,22 @@ enum Command {
     /// Score every segment with the active model and store the scores.
     Score,
     /// Evaluate both learners in time order (rolling-origin folds and a hold-out year)
-    /// beside the baselines; prints a table, or one JSON object with --json.
+    /// beside the baselines; prints a table, or one JSON object with --json. With
+    /// --as-of, the annual task instead: features as of that day, labels over the next
+    /// --horizon-days, streets held out in blocks.
     Evaluate {
         #[arg(long)]
         json: bool,
+        /// The as-of day of the annual task (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Days the annual task's label looks ahead (183: April to September).
+        #[arg(long, default_value_t = 365, requires = "as_of")]
+        horizon_days: i64,
+        /// What a row of the annual task is: segment, or street (segments sharing the
+        /// city's street id, as its ratings and repair logs count them).
+        #[arg(long, default_value = "segment", requires = "as_of")]
+        unit: models::risk::annual::Unit,
     },
 }
 
@@ -272,7 +284,21 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Train { model } => train(&settings, &model),
         Command::Score => score(&settings),
-        Command::Evaluate { json } => evaluate(&settings, json),
+        Command::Evaluate {
+            json,
+            as_of: Some(as_of),
+            horizon_days,
+            unit,
+        } => evaluate_annual(
+            &settings,
+            models::risk::annual::Task {
+                as_of,
+                horizon_days,
+                unit,
+            },
+            json,
+        ),
+        Command::Evaluate { json, .. } => evaluate(&settings, json),
         Command::ApiKey(command) => {
             let db = open_database(&settings)?;
             match command {
@@ -658,6 +684,80 @@ fn score(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn evaluate_annual(
+    settings: &Settings,
+    task: models::risk::annual::Task,
+    json: bool,
+) -> anyhow::Result<()> {
+    let db = open_database(settings)?;
+    let bar = spinner();
+    let mut observed = observe(&db, &bar)?;
+    if task.unit == models::risk::annual::Unit::Street {
+        observed = observed.by_street();
+    }
+    let started = std::time::Instant::now();
+    let evaluation = backend::risk::evaluate_annual(&observed, task, &mut |what| {
+        bar.set_message(what.to_owned())
+    })?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", evaluation.summary());
+        return Ok(());
+    }
+    println!(
+        "as of {}, label over {} days ({}): {} {}s, {} held out in blocks (base rate {:.3}); evaluated in {:.1} s",
+        task.as_of,
+        task.horizon_days,
+        evaluation.label.as_str(),
+        evaluation.streets,
+        task.unit.as_str(),
+        evaluation.holdout_streets,
+        evaluation.holdout_base_rate,
+        started.elapsed().as_secs_f64()
+    );
+    println!("chosen on the folds (mean PR-AUC):");
+    for c in &evaluation.candidates {
+        println!(
+            "  {:<32} ROC-AUC {:.3}  PR-AUC {:.3}  P@10% {:.3}",
+            c.name, c.mean_roc_auc, c.mean_pr_auc, c.mean_precision_at_10pct
+        );
+    }
+    println!(
+        "{:<26} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9}",
+        "hold-out",
+        "ROC-AUC",
+        "P@5%",
+        "P@10%",
+        "P@20%",
+        "R@5%",
+        "R@10%",
+        "R@20%",
+        "P@10%len",
+        "R@10%len"
+    );
+    let line = |name: &str, r: &models::risk::annual::Ranking| {
+        let at = |i: usize| r.at.get(i).cloned().unwrap_or_default();
+        println!(
+            "{:<26} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>9.3} {:>9.3}",
+            name,
+            r.roc_auc,
+            at(0).precision,
+            at(1).precision,
+            at(2).precision,
+            at(0).recall,
+            at(1).recall,
+            at(2).recall,
+            at(1).precision_of_length,
+            at(1).recall_of_length,
+        );
+    };
+    line(&evaluation.selected, &evaluation.holdout.ranking);
+    for (name, r) in &evaluation.baselines {
+        line(&format!("baseline: {name}"), r);
+    }
+    Ok(())
+}
+
 fn evaluate(settings: &Settings, json: bool) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let bar = spinner();
@@ -665,10 +765,35 @@ fn evaluate(settings: &Settings, json: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let evaluation =
         backend::risk::evaluate(&observed, &mut |what| bar.set_message(what.to_owned()))?;
+    // The demo city is also read with the label a real city has, side by side.
+    let evidence = match observed.defects.kind {
+        models::risk::LabelKind::TruePotholes => Some(backend::risk::evaluate_on(
+            &observed,
+            &observed.evidence,
+            &mut |what| bar.set_message(format!("{what} (evidence label)")),
+        )?),
+        models::risk::LabelKind::NewDefectEvidence => None,
+    };
     bar.finish_and_clear();
     if json {
-        println!("{}", evaluation.summary());
+        let mut summary = evaluation.summary();
+        if let (Some(evidence), Some(object)) = (&evidence, summary.as_object_mut()) {
+            object.insert("new_defect_evidence".into(), evidence.summary());
+        }
+        println!("{summary}");
         return Ok(());
+    }
+    if let Some(evidence) = &evidence {
+        let (t, e) = (evaluation.selected_scores(), evidence.selected_scores());
+        println!(
+            "two labels on the hold-out: true potholes ROC-AUC {:.3}, P@10% {:.3} (base rate {:.3}); new defect evidence ROC-AUC {:.3}, P@10% {:.3} (base rate {:.3})",
+            t.ranking.roc_auc,
+            t.ranking.precision_at_10pct,
+            evaluation.holdout.base_rate,
+            e.ranking.roc_auc,
+            e.ranking.precision_at_10pct,
+            evidence.holdout.base_rate
+        );
     }
     let h = &evaluation.holdout;
     println!(

@@ -206,7 +206,8 @@ async fn maintain_risk(state: Arc<AppState>) {
             worker
                 .db
                 .read(crate::db::risk::active_model)
-                .map(|m| m.is_none())
+                // None yet, or one an upgrade left behind.
+                .map(|m| m.is_none_or(|m| !crate::risk::is_current(&m)))
         })
         .await;
         if let Ok(Ok(true)) = needed {

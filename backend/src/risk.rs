@@ -6,11 +6,13 @@ use crate::db::risk as store;
 use crate::db::words::Json;
 use crate::db::{Conn, Database, DbError};
 use chrono::{Duration, NaiveDate};
+use models::risk::annual;
 use models::risk::evaluate::{self, Rows};
+use models::risk::features::{Pavement, Rating};
 use models::risk::model::TrainError;
 use models::risk::{
-    Defects, Evaluation, FEATURES, ForestParams, History, LogisticParams, Model, SegmentFacts,
-    Truth, features,
+    Defects, Evaluation, FEATURES, ForestParams, History, LabelKind, LogisticParams, Model,
+    SegmentFacts, Truth, features,
 };
 use std::collections::HashMap;
 
@@ -33,6 +35,21 @@ pub enum RiskError {
     NoModel,
     #[error("the stored model {0} cannot be read: {1}")]
     BadArtifact(String, String),
+    #[error(
+        "the active model {0} was trained on other features than this version of Upkeep computes: run `upkeep train`"
+    )]
+    Outdated(String),
+}
+
+/// Whether a stored model reads the features this version of Upkeep computes.
+pub fn is_current(model: &store::ModelVersion) -> bool {
+    model.features.0.len() == FEATURES.len()
+        && model
+            .features
+            .0
+            .iter()
+            .zip(FEATURES)
+            .all(|(a, b)| a == b.name)
 }
 
 /// What the database holds, ready for the model.
@@ -40,8 +57,16 @@ pub struct Observed {
     pub history: History,
     /// Segment ids, in the order of `history.segments`.
     pub segment_ids: Vec<i64>,
-    /// Confirmed defects: the demo city's true potholes, or else completed pothole repairs.
+    /// Each segment's id in the city's own register (a street id), if it has one.
+    pub external_ids: Vec<Option<String>>,
+    /// Each segment's middle (longitude, latitude): the average of its two ends.
+    pub points: Vec<(f64, f64)>,
+    /// What the models learn: the demo city's true potholes, or else new road-surface
+    /// defect evidence.
     pub defects: Defects,
+    /// New road-surface defect evidence (reports of new issues and repairs while none
+    /// was open): the label a real city has, read beside the truth on the demo city.
+    pub evidence: Defects,
     /// The demo city's truth, if there is one.
     pub truth: Option<Truth>,
     pub start: NaiveDate,
@@ -55,7 +80,10 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
 }
 
 fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
-    use crate::db::{maintenance, requests, segments, sensor_readings, truth, weather};
+    use crate::db::{
+        issues, maintenance, requests, segment_ratings, segments, sensor_readings, services, truth,
+        weather,
+    };
     progress("segments");
     let rows = segments::risk_facts(conn)?;
     if rows.is_empty() {
@@ -79,6 +107,10 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
             Ok((first, last))
         })
         .collect::<Result<_, DbError>>()?;
+    let points = ends
+        .iter()
+        .map(|(a, b)| ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0))
+        .collect();
     let neighbours = features::neighbours(&ends);
     let facts = rows
         .iter()
@@ -89,31 +121,66 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
             aadt: r.3.map(f64::from),
             bus_route: r.4,
             surfaced_on: r.5,
+            pavement: r.8.as_deref().and_then(Pavement::from_word),
             neighbours,
         })
         .collect();
     let mut history = History::new(facts);
+    // What counts as a road-surface defect is the catalogue's to say, never a word.
+    let codes = services::road_surface_codes(conn)?;
     progress("reports");
     let mut first_day: Option<NaiveDate> = None;
-    for (segment, at) in requests::pothole_reports(conn)? {
+    for (segment, at) in requests::reports_of(conn, &codes)? {
         if let Some(&s) = index.get(&segment) {
             history.reports[s].push(at.date());
             first_day = Some(first_day.map_or(at.date(), |d: NaiveDate| d.min(at.date())));
         }
     }
-    progress("maintenance");
-    let mut repairs = vec![Vec::new(); rows.len()];
-    for (segment, kind, at) in maintenance::all(conn)? {
+    let n = rows.len();
+    let mut evidence = Defects {
+        kind: LabelKind::NewDefectEvidence,
+        found: vec![Vec::new(); n],
+        repairs: vec![Vec::new(); n],
+        open: vec![Vec::new(); n],
+    };
+    for (segment, from, to) in issues::spans_of(conn, &codes)? {
         if let Some(&s) = index.get(&segment) {
-            match kind.as_str() {
-                "resurfacing" => history.resurfacings[s].push(at.date()),
-                // An inspection that found nothing repaired nothing.
-                "inspection" => {}
-                _ => {
-                    history.repairs[s].push(at.date());
-                    repairs[s].push(at.date());
-                }
+            evidence.found[s].push(from.date());
+            evidence.open[s].push((from.date(), to.map_or(NaiveDate::MAX, |t| t.date())));
+        }
+    }
+    progress("maintenance");
+    for (segment, kind, at) in maintenance::all(conn)? {
+        let Some(&s) = index.get(&segment) else {
+            continue;
+        };
+        match kind.as_str() {
+            "resurfacing" => history.resurfacings[s].push(at.date()),
+            "water_main_break" => history.water_main_breaks[s].push(at.date()),
+            // Street lights, graffiti, inspections that found nothing: not the road.
+            kind if services::is_road_surface_repair(kind, &codes) => {
+                history.repairs[s].push(at.date());
+                evidence.repairs[s].push(at.date());
             }
+            _ => {}
+        }
+    }
+    for list in evidence.found.iter_mut().chain(&mut evidence.repairs) {
+        list.sort_unstable();
+    }
+    progress("ratings");
+    for (segment, on, grades) in segment_ratings::all(conn)? {
+        if let Some(&s) = index.get(&segment) {
+            history.ratings[s].push(Rating {
+                on,
+                overall: grades.overall,
+                cracking: grades.cracking,
+                patching: grades.patching,
+                pavement: grades
+                    .pavement_type
+                    .as_deref()
+                    .and_then(Pavement::from_word),
+            });
         }
     }
     progress("probe readings");
@@ -123,10 +190,9 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         }
     }
     progress("weather");
-    // The generator's definition and the usual one: a frost and a thaw in one day.
     history.freeze_thaw_days = weather::daily(conn)?
         .into_iter()
-        .filter(|(_, tmin, tmax)| *tmin < -1.0 && *tmax > 1.0)
+        .filter(|(_, tmin, tmax)| features::is_freeze_thaw(*tmin, *tmax))
         .map(|(day, ..)| day)
         .collect();
     history.sort();
@@ -139,12 +205,9 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     progress("truth");
     let potholes = truth::true_potholes(conn)?;
     let (defects, truth) = if potholes.is_empty() {
-        for list in &mut repairs {
-            list.sort_unstable();
-        }
-        (Defects(repairs), None)
+        (evidence.clone(), None)
     } else {
-        let mut days = vec![Vec::new(); rows.len()];
+        let mut days = vec![Vec::new(); n];
         for (segment, formed) in potholes {
             if let Some(&s) = index.get(&segment) {
                 days[s].push(formed);
@@ -164,16 +227,129 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
                 .map(|r| r.7.as_ref().and_then(|n| propensity.get(n)).copied())
                 .collect::<Vec<_>>(),
         );
-        (Defects(days), Some(Truth { hazard, tercile }))
+        (
+            Defects::found(LabelKind::TruePotholes, days),
+            Some(Truth { hazard, tercile }),
+        )
     };
     Ok(Observed {
         history,
         segment_ids: rows.iter().map(|r| r.0).collect(),
+        external_ids: rows.iter().map(|r| r.9.clone()).collect(),
+        points,
         defects,
+        evidence,
         truth,
         start,
         end,
     })
+}
+
+impl Observed {
+    /// The same history with the pieces of each street (segments sharing an external
+    /// id, as a long street is split on import) merged into one unit: lengths add up,
+    /// events and ratings are pooled, neighbours are the pieces' neighbours. A city's
+    /// own street register is the unit its ratings and repair logs speak of. The demo
+    /// city's truth does not survive the merge.
+    pub fn by_street(&self) -> Observed {
+        let mut unit_of = Vec::with_capacity(self.segment_ids.len());
+        let mut first_piece: HashMap<&str, usize> = HashMap::new();
+        let mut pieces: Vec<Vec<usize>> = Vec::new();
+        for (s, external) in self.external_ids.iter().enumerate() {
+            let unit = match external.as_deref() {
+                Some(id) => *first_piece.entry(id).or_insert_with(|| {
+                    pieces.push(Vec::new());
+                    pieces.len() - 1
+                }),
+                None => {
+                    pieces.push(Vec::new());
+                    pieces.len() - 1
+                }
+            };
+            pieces[unit].push(s);
+            unit_of.push(unit);
+        }
+        let h = &self.history;
+        let pool = |lists: &[Vec<NaiveDate>], unit: &[usize]| {
+            let mut all: Vec<NaiveDate> = unit.iter().flat_map(|&s| lists[s].clone()).collect();
+            all.sort_unstable();
+            all
+        };
+        let facts = pieces
+            .iter()
+            .enumerate()
+            .map(|(u, unit)| {
+                let first = &h.segments[unit[0]];
+                let mut neighbours: Vec<usize> = unit
+                    .iter()
+                    .flat_map(|&s| h.segments[s].neighbours.iter().map(|&n| unit_of[n]))
+                    .filter(|&n| n != u)
+                    .collect();
+                neighbours.sort_unstable();
+                neighbours.dedup();
+                SegmentFacts {
+                    length_m: unit.iter().map(|&s| h.segments[s].length_m).sum(),
+                    class: unit.iter().filter_map(|&s| h.segments[s].class).min(),
+                    aadt: unit
+                        .iter()
+                        .filter_map(|&s| h.segments[s].aadt)
+                        .max_by(f64::total_cmp),
+                    bus_route: unit.iter().any(|&s| h.segments[s].bus_route),
+                    surfaced_on: unit.iter().filter_map(|&s| h.segments[s].surfaced_on).max(),
+                    pavement: first.pavement,
+                    neighbours,
+                }
+            })
+            .collect();
+        let mut history = History::new(facts);
+        let mut evidence = Defects::found(LabelKind::NewDefectEvidence, Vec::new());
+        let mut defects = Defects::found(self.defects.kind, Vec::new());
+        for (u, unit) in pieces.iter().enumerate() {
+            history.reports[u] = pool(&h.reports, unit);
+            history.repairs[u] = pool(&h.repairs, unit);
+            history.resurfacings[u] = pool(&h.resurfacings, unit);
+            history.water_main_breaks[u] = pool(&h.water_main_breaks, unit);
+            // Every piece carries its street's ratings: keep one of each.
+            let ratings = &mut history.ratings[u];
+            ratings.extend(unit.iter().flat_map(|&s| h.ratings[s].iter().cloned()));
+            ratings.sort_by_key(|r| r.on);
+            ratings.dedup();
+            history.roughness[u] = unit.iter().flat_map(|&s| h.roughness[s].clone()).collect();
+            for (merged, from) in [
+                (&mut evidence, &self.evidence),
+                (&mut defects, &self.defects),
+            ] {
+                merged.found.push(pool(&from.found, unit));
+                merged.repairs.push(pool(&from.repairs, unit));
+                merged
+                    .open
+                    .push(unit.iter().flat_map(|&s| from.open[s].clone()).collect());
+            }
+        }
+        history.freeze_thaw_days = h.freeze_thaw_days.clone();
+        history.sort();
+        let mean_point = |unit: &[usize]| {
+            let n = unit.len() as f64;
+            let (x, y) = unit.iter().fold((0.0, 0.0), |(x, y), &s| {
+                (x + self.points[s].0, y + self.points[s].1)
+            });
+            (x / n, y / n)
+        };
+        Observed {
+            segment_ids: pieces.iter().map(|u| self.segment_ids[u[0]]).collect(),
+            external_ids: pieces
+                .iter()
+                .map(|u| self.external_ids[u[0]].clone())
+                .collect(),
+            points: pieces.iter().map(|u| mean_point(u)).collect(),
+            history,
+            defects,
+            evidence,
+            truth: None,
+            start: self.start,
+            end: self.end,
+        }
+    }
 }
 
 pub use crate::domain::ModelKind as Kind;
@@ -196,9 +372,19 @@ fn check_coverage(observed: &Observed) -> Result<(), RiskError> {
     }
 }
 
-/// Runs the temporal evaluation of both learners.
+/// Runs the temporal evaluation of both learners on the label the models learn.
 pub fn evaluate(
     observed: &Observed,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Evaluation, RiskError> {
+    evaluate_on(observed, &observed.defects, progress)
+}
+
+/// Runs the temporal evaluation of both learners on `defects`' label (the demo city is
+/// evaluated on its true potholes and on the evidence a real city would have).
+pub fn evaluate_on(
+    observed: &Observed,
+    defects: &Defects,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Evaluation, RiskError> {
     let dates = evaluate::as_of_dates(observed.start, observed.end);
@@ -212,11 +398,42 @@ pub fn evaluate(
     }
     Ok(evaluate::evaluate(
         &observed.history,
-        &observed.defects,
+        defects,
         &dates,
         observed.truth.as_ref(),
         LogisticParams::default(),
         ForestParams::default(),
+        progress,
+    )?)
+}
+
+/// The annual task (one as-of date, a season's or a year's horizon), holding out
+/// blocks of streets: for a city with ratings and a season of repairs.
+pub fn evaluate_annual(
+    observed: &Observed,
+    task: annual::Task,
+    progress: &mut dyn FnMut(&str),
+) -> Result<annual::Evaluation, RiskError> {
+    if !(1..=3 * 365).contains(&task.horizon_days) {
+        return Err(RiskError::TooShort(format!(
+            "a horizon of {} days; give 1 to 1095",
+            task.horizon_days
+        )));
+    }
+    let labelled = (0..observed.segment_ids.len())
+        .filter(|&s| observed.defects.label(s, task.as_of, task.horizon_days))
+        .count();
+    if labelled < 20 {
+        return Err(RiskError::TooShort(format!(
+            "{labelled} segments have new road-surface defect evidence in the {} days after {}; the evaluation needs at least 20",
+            task.horizon_days, task.as_of
+        )));
+    }
+    Ok(annual::evaluate(
+        &observed.history,
+        &observed.defects,
+        &observed.points,
+        task,
         progress,
     )?)
 }
@@ -331,6 +548,9 @@ pub struct ScoredRun {
 /// three features that moved each score most, and stores the run.
 pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError> {
     let active = db.read(store::active_model)?.ok_or(RiskError::NoModel)?;
+    if !is_current(&active) {
+        return Err(RiskError::Outdated(active.version));
+    }
     let model: Model = serde_json::from_slice(&active.artifact)
         .map_err(|e| RiskError::BadArtifact(active.version.clone(), e.to_string()))?;
     let started = std::time::Instant::now();

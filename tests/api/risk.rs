@@ -174,3 +174,103 @@ async fn training_refuses_a_window_whose_reports_miss_a_month_and_names_it() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn only_road_surface_repairs_count_as_repairs_and_a_water_main_break_is_a_fact_of_its_own() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let segment = app.query_number("SELECT MIN(id) AS n FROM segments");
+    let before = {
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || backend::risk::observe(&db, &mut |_| {}).unwrap())
+            .await
+            .unwrap()
+    };
+    let s = before
+        .segment_ids
+        .iter()
+        .position(|&id| id == segment)
+        .unwrap();
+    for kind in [
+        "street_light_out_repair",
+        "graffiti_repair",
+        "inspection",
+        "water_main_break",
+        "pothole_repair",
+    ] {
+        app.execute(&format!(
+            "INSERT INTO maintenance_history (segment_id, kind, performed_at) \
+             VALUES ({segment}, '{kind}', '2020-02-03 10:00:00')"
+        ));
+    }
+    let db = app.db.clone();
+    let after =
+        tokio::task::spawn_blocking(move || backend::risk::observe(&db, &mut |_| {}).unwrap())
+            .await
+            .unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2020, 2, 3).unwrap();
+    let added = |before: &[chrono::NaiveDate], after: &[chrono::NaiveDate]| {
+        after.iter().filter(|d| **d == day).count() - before.iter().filter(|d| **d == day).count()
+    };
+    assert_eq!(
+        added(&before.history.repairs[s], &after.history.repairs[s]),
+        1,
+        "the pothole repair only: street lights and graffiti are not the road"
+    );
+    assert_eq!(
+        added(&before.evidence.repairs[s], &after.evidence.repairs[s]),
+        1
+    );
+    assert_eq!(after.history.water_main_breaks[s], vec![day]);
+}
+
+#[tokio::test]
+async fn the_pieces_of_one_street_become_one_unit_with_their_lengths_and_events_pooled() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let first = app.query_number("SELECT MIN(id) AS n FROM segments");
+    let second = app.query_number(&format!(
+        "SELECT MIN(id) AS n FROM segments WHERE id > {first}"
+    ));
+    app.execute(&format!(
+        "UPDATE segments SET external_id = 'ST-1' WHERE id IN ({first}, {second}); \
+         INSERT INTO maintenance_history (segment_id, kind, performed_at) \
+         VALUES ({second}, 'pothole_repair', '2020-02-03 10:00:00')"
+    ));
+    let db = app.db.clone();
+    let observed =
+        tokio::task::spawn_blocking(move || backend::risk::observe(&db, &mut |_| {}).unwrap())
+            .await
+            .unwrap();
+    let streets = observed.by_street();
+    let n = observed.segment_ids.len();
+    assert_eq!(streets.segment_ids.len(), n - 1, "two pieces, one street");
+    let piece = |id: i64| observed.segment_ids.iter().position(|&s| s == id).unwrap();
+    let (a, b) = (piece(first), piece(second));
+    let unit = streets
+        .external_ids
+        .iter()
+        .position(|e| e.as_deref() == Some("ST-1"))
+        .unwrap();
+    let length = streets.history.segments[unit].length_m;
+    let expected = observed.history.segments[a].length_m + observed.history.segments[b].length_m;
+    assert!((length - expected).abs() < 1e-9);
+    assert_eq!(
+        streets.history.repairs[unit].len(),
+        observed.history.repairs[a].len() + observed.history.repairs[b].len()
+    );
+    assert_eq!(
+        streets.evidence.repairs[unit].len(),
+        observed.evidence.repairs[a].len() + observed.evidence.repairs[b].len()
+    );
+    assert!(
+        !streets.history.segments[unit].neighbours.contains(&unit),
+        "a street is not its own neighbour"
+    );
+}

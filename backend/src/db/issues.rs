@@ -341,6 +341,27 @@ pub fn set_open(conn: &mut Conn<'_>, issue_id: i64, open: bool, at: NaiveDateTim
     settle(conn, issue_id, (!open).then_some(at), at)
 }
 
+/// (segment, first report, closure) of every issue of the services `codes` on a segment.
+pub fn spans_of(
+    conn: &mut Conn<'_>,
+    codes: &[String],
+) -> DbResult<Vec<(i64, NaiveDateTime, Option<NaiveDateTime>)>> {
+    let rows: Vec<(Option<i64>, NaiveDateTime, Option<NaiveDateTime>)> =
+        on!(conn, |conn| issues::table
+            .filter(issues::service_code.eq_any(codes))
+            .filter(issues::segment_id.is_not_null())
+            .select((
+                issues::segment_id,
+                issues::first_reported_at,
+                issues::closed_at
+            ))
+            .load(conn)?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(segment, from, to)| Some((segment?, from, to)))
+        .collect())
+}
+
 /// For each issue, its first report's id (kept on the issue when it is started).
 pub fn first_reports(
     conn: &mut Conn<'_>,

@@ -499,10 +499,11 @@ pub fn made_since(
         .load(conn)?))
 }
 
-/// (segment, day) of every accepted pothole report that snapped to a segment.
-pub fn pothole_reports(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDateTime)>> {
+/// (segment, time) of every accepted report of the services `codes` that snapped to a
+/// segment.
+pub fn reports_of(conn: &mut Conn<'_>, codes: &[String]) -> DbResult<Vec<(i64, NaiveDateTime)>> {
     let rows: Vec<(Option<i64>, NaiveDateTime)> = on!(conn, |conn| requests::table
-        .filter(requests::service_code.eq("pothole"))
+        .filter(requests::service_code.eq_any(codes))
         .filter(requests::accepted_at.is_not_null())
         .filter(requests::segment_id.is_not_null())
         .select((requests::segment_id, requests::requested_at))

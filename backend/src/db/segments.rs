@@ -226,6 +226,8 @@ pub type SegmentFacts = (
     Option<NaiveDate>,
     String,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 /// Every segment as the risk model reads it, by id.
@@ -241,6 +243,8 @@ pub fn risk_facts(conn: &mut Conn<'_>) -> DbResult<Vec<SegmentFacts>> {
             segments::last_resurfaced,
             segments::geometry,
             segments::neighbourhood,
+            segments::surface,
+            segments::external_id,
         ))
         .load(conn)?))
 }

@@ -139,6 +139,24 @@ pub fn active(conn: &mut Conn<'_>) -> DbResult<(Vec<Service>, NaiveDateTime)> {
     Ok((services, changed_at.unwrap_or_default()))
 }
 
+/// The codes of every service marked as a road-surface defect, retired ones included
+/// (their past reports are still history).
+pub fn road_surface_codes(conn: &mut Conn<'_>) -> DbResult<Vec<String>> {
+    on!(conn, |conn| Ok(services::table
+        .filter(services::road_surface.eq(true))
+        .order(services::code)
+        .select(services::code)
+        .load(conn)?))
+}
+
+/// Whether a maintenance kind mends a road-surface defect: `<code>_repair` of a service
+/// in `road_surface_codes`. A work order of any road-surface service leaves such a
+/// record, and an import mapping names imported repairs the same way.
+pub fn is_road_surface_repair(kind: &str, road_surface_codes: &[String]) -> bool {
+    kind.strip_suffix("_repair")
+        .is_some_and(|code| road_surface_codes.iter().any(|c| c == code))
+}
+
 /// Stores `service` under its code: a new service goes to the end of the catalogue, an
 /// existing one (retired or not) is replaced in place and offered again. Returns true
 /// when it was new.

@@ -124,7 +124,7 @@ impl Importer for Attributes<'_> {
         let changes = SegmentChanges {
             name: cells.text("name").map(str::to_owned),
             road_class: class,
-            surface: cells.text("surface").map(str::to_owned),
+            surface: cells.text("surface").map(|w| self.mapping.pavement(w)),
             aadt,
             bus_route: cells.flag("bus_route")?,
             last_resurfaced: day_or_year(cells, "last_resurfaced")?,

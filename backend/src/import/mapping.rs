@@ -210,6 +210,12 @@ pub struct Mapping {
     /// `collector`, `local`).
     #[serde(default)]
     pub classes: BTreeMap<String, String>,
+    /// Ratings and segment attributes: the source's pavement or surface words → a
+    /// pavement family (`asphalt`, `concrete`, `composite` for asphalt over concrete,
+    /// `thin` for surface treatments, thin asphalt without a base, gravel or brick).
+    /// Words not listed are kept as written; the risk model recognises the usual ones.
+    #[serde(default)]
+    pub pavements: BTreeMap<String, String>,
     /// Segment attributes: further columns kept whole in the segment's properties.
     #[serde(default)]
     pub keep: Vec<String>,
@@ -446,6 +452,19 @@ impl Mapping {
                 ),
             }
         }
+        for (source_word, ours) in &self.pavements {
+            if !models::risk::features::Pavement::ALL
+                .iter()
+                .any(|p| p.as_str() == ours)
+            {
+                fault(
+                    format!("pavements.{source_word}"),
+                    format!(
+                        "'{ours}' is not a pavement family (asphalt, concrete, composite, thin)"
+                    ),
+                );
+            }
+        }
         if self
             .snap_limit_m
             .is_some_and(|m| !(m > 0.0 && m <= 1_000.0))
@@ -472,6 +491,15 @@ impl Mapping {
 impl CheckedMapping {
     pub fn kind(&self) -> Kind {
         self.mapping.kind
+    }
+
+    /// A pavement or surface word as stored: its family when the mapping translates it.
+    pub fn pavement(&self, word: &str) -> String {
+        self.mapping
+            .pavements
+            .get(word)
+            .cloned()
+            .unwrap_or_else(|| word.to_owned())
     }
 
     /// The file's column for `role`, if the mapping names one.

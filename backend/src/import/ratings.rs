@@ -74,7 +74,7 @@ impl Importer for Ratings<'_> {
             cracking: cells.number("cracking")?,
             patching: cells.number("patching")?,
             last_overlay_year,
-            pavement_type: cells.text("pavement").map(str::to_owned),
+            pavement_type: cells.text("pavement").map(|w| self.mapping.pavement(w)),
             rater: cells.text("rater").map(str::to_owned),
             imported_at: now,
         };

@@ -127,7 +127,7 @@ pub fn apply(
     }
     let reports = report_change(from, to, outcome, edit, &caller.name, now);
     let maintenance = (completing)
-        .then(|| maintenance_record(&row, outcome, catalogue, now))
+        .then(|| maintenance_record(&row, outcome, now))
         .flatten();
     let change = Change {
         row,
@@ -401,20 +401,15 @@ fn report_change(
 fn maintenance_record(
     row: &WorkOrderRow,
     outcome: Outcome,
-    catalogue: &Catalogue,
     at: NaiveDateTime,
 ) -> Option<NewMaintenance> {
     let segment_id = row.segment_id?;
-    let road_surface = catalogue
-        .get(&row.service_code)
-        .is_some_and(|s| s.road_surface);
-    let kind = match (row.kind.as_str(), outcome) {
-        (_, Outcome::NothingFound) if row.kind == WorkOrderKind::Inspection => {
-            "inspection".to_owned()
-        }
+    // `<service>_repair`: the catalogue says which services, and so which repairs, are
+    // of the road surface (an inspection's service is a road-surface one).
+    let kind = match outcome {
+        Outcome::NothingFound if row.kind == WorkOrderKind::Inspection => "inspection".to_owned(),
         // A report of a defect that was not there repaired nothing either.
-        (_, Outcome::NothingFound) => return None,
-        _ if road_surface || row.kind == WorkOrderKind::Inspection => "pothole_repair".to_owned(),
+        Outcome::NothingFound => return None,
         _ => format!("{}_repair", row.service_code),
     };
     Some(NewMaintenance {

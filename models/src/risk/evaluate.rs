@@ -23,16 +23,66 @@ const CALIBRATION_WEEKS: i64 = 26;
 const FOLD_WEEKS: i64 = 13;
 const FOLDS: i64 = 3;
 
-/// Confirmed surface defects per segment: the days they appeared, sorted.
-#[derive(Debug, Clone, Default)]
-pub struct Defects(pub Vec<Vec<NaiveDate>>);
+/// What a label counts as a defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelKind {
+    /// The generator's true potholes, on the demo city only.
+    TruePotholes,
+    /// New road-surface defect evidence, which a real city has: the first report of a new
+    /// road-surface issue, or a road-surface repair while no such issue was open.
+    NewDefectEvidence,
+}
+
+impl LabelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelKind::TruePotholes => "true_potholes",
+            LabelKind::NewDefectEvidence => "new_defect_evidence",
+        }
+    }
+}
+
+/// Evidence of new road-surface defects per segment: what labels are made of.
+#[derive(Debug, Clone)]
+pub struct Defects {
+    pub kind: LabelKind,
+    /// Days a new defect became known (a true pothole formed, or a new road-surface issue
+    /// was first reported), sorted.
+    pub found: Vec<Vec<NaiveDate>>,
+    /// Days of road-surface repairs, sorted. One counts only when no road-surface issue
+    /// was open on the segment at the as-of date: mending what was already reported
+    /// is the repair queue, not news.
+    pub repairs: Vec<Vec<NaiveDate>>,
+    /// When road-surface issues were open, (first report, closure) with closure
+    /// excluded; an issue still open ends at `NaiveDate::MAX`.
+    pub open: Vec<Vec<(NaiveDate, NaiveDate)>>,
+}
 
 impl Defects {
-    /// At least one new defect on segment `s` in `(as_of, as_of + horizon]`.
-    pub fn label(&self, s: usize, as_of: NaiveDate) -> bool {
-        let days = &self.0[s];
-        let after = days.partition_point(|d| *d <= as_of);
-        after < days.len() && days[after] <= as_of + Duration::days(HORIZON_DAYS)
+    /// Known defect days only (the demo city's truth), each list sorted.
+    pub fn found(kind: LabelKind, found: Vec<Vec<NaiveDate>>) -> Defects {
+        let n = found.len();
+        Defects {
+            kind,
+            found,
+            repairs: vec![Vec::new(); n],
+            open: vec![Vec::new(); n],
+        }
+    }
+
+    /// At least one new defect on segment `s` in `(as_of, as_of + horizon_days]`.
+    pub fn label(&self, s: usize, as_of: NaiveDate, horizon_days: i64) -> bool {
+        let end = as_of + Duration::days(horizon_days);
+        let within = |days: &[NaiveDate]| {
+            let after = days.partition_point(|d| *d <= as_of);
+            after < days.len() && days[after] <= end
+        };
+        within(&self.found[s])
+            || (within(&self.repairs[s])
+                && !self.open[s]
+                    .iter()
+                    .any(|(from, to)| *from <= as_of && as_of < *to))
     }
 }
 
@@ -52,7 +102,7 @@ impl Rows {
         for &date in dates {
             for s in 0..n {
                 out.rows.push(row(history, s, date));
-                out.labels.push(defects.label(s, date));
+                out.labels.push(defects.label(s, date, HORIZON_DAYS));
                 out.segment.push(s);
                 out.as_of.push(date);
             }
@@ -146,6 +196,8 @@ pub struct Block {
 /// The full evaluation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
+    pub label: LabelKind,
+    pub horizon_days: i64,
     pub folds: Vec<Block>,
     pub holdout: Block,
     /// The learner picked on the folds (mean PR-AUC): "logistic" or "forest".
@@ -410,6 +462,8 @@ pub fn evaluate(
         "logistic"
     };
     Ok(Evaluation {
+        label: defects.kind,
+        horizon_days: HORIZON_DAYS,
         folds,
         holdout,
         selected: selected.to_owned(),
@@ -439,7 +493,14 @@ impl Evaluation {
             let worst = t.iter().copied().fold(f64::NAN, f64::min);
             if best > 0.0 { worst / best } else { f64::NAN }
         };
+        let (best_baseline, best) = best_baseline(&h.baselines);
         serde_json::json!({
+            "label": self.label.as_str(),
+            "unit": "segment",
+            "horizon_days": self.horizon_days,
+            "best_baseline": best_baseline,
+            "best_baseline_precision_at_10pct": best,
+            "oracle_lift_at_1pct": h.oracle.as_ref().map(|o| o.lift_at_1pct),
             "model": self.selected,
             "holdout_from": h.from,
             "holdout_to": h.to,
@@ -473,4 +534,20 @@ impl Evaluation {
             "folds_roc_auc": self.folds.iter().map(|f| if self.selected == "forest" { f.forest.ranking.roc_auc } else { f.logistic.ranking.roc_auc }).collect::<Vec<_>>(),
         })
     }
+}
+
+/// The baseline (other than random) with the highest precision in the top 10 %, and that
+/// precision.
+pub fn best_baseline(baselines: &HashMap<String, Ranking>) -> (Option<&str>, Option<f64>) {
+    baselines
+        .iter()
+        .filter(|(name, _)| name.as_str() != "random")
+        .max_by(|a, b| {
+            a.1.precision_at_10pct
+                .total_cmp(&b.1.precision_at_10pct)
+                .then(b.0.cmp(a.0))
+        })
+        .map_or((None, None), |(name, r)| {
+            (Some(name.as_str()), Some(r.precision_at_10pct))
+        })
 }

@@ -7,6 +7,80 @@
 use crate::network::RoadClass;
 use chrono::{Datelike, NaiveDate};
 
+/// The structure under a road's surface, in the few families that fail differently. A
+/// city's own codes are translated by its import mapping or recognised by
+/// [`Pavement::from_word`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pavement {
+    /// Asphalt of full depth: the usual case, and the reference the others are read against.
+    Asphalt,
+    /// Portland-cement concrete.
+    Concrete,
+    /// Asphalt over a concrete base.
+    Composite,
+    /// A thin or unbound surface: surface treatment, chip seal, thin asphalt without a
+    /// base, gravel, brick or setts.
+    Thin,
+}
+
+impl Pavement {
+    pub const ALL: [Pavement; 4] = [
+        Pavement::Asphalt,
+        Pavement::Concrete,
+        Pavement::Composite,
+        Pavement::Thin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pavement::Asphalt => "asphalt",
+            Pavement::Concrete => "concrete",
+            Pavement::Composite => "composite",
+            Pavement::Thin => "thin",
+        }
+    }
+
+    /// Recognises the usual words and abbreviations (asphalt, AC, bituminous, concrete,
+    /// PCC, composite, chip seal, gravel, brick…); None for anything else, such as a
+    /// bare "paved".
+    pub fn from_word(word: &str) -> Option<Pavement> {
+        let w = word.trim().to_ascii_lowercase();
+        let has = |needles: &[&str]| needles.iter().any(|n| w.contains(n));
+        if w.is_empty() {
+            None
+        } else if has(&[
+            "composite",
+            "ac/pcc",
+            "ac over pcc",
+            "asphalt over concrete",
+        ]) {
+            Some(Pavement::Composite)
+        } else if has(&[
+            "thin",
+            "surface treatment",
+            "chip",
+            "seal coat",
+            "gravel",
+            "unpaved",
+            "brick",
+            "sett",
+            "cobble",
+            "paver",
+            "earth",
+            "dirt",
+        ]) || w == "st"
+        {
+            Some(Pavement::Thin)
+        } else if has(&["concrete", "pcc", "cement"]) {
+            Some(Pavement::Concrete)
+        } else if has(&["asphalt", "bitumin", "blacktop", "hma", "flexible"]) || w == "ac" {
+            Some(Pavement::Asphalt)
+        } else {
+            None
+        }
+    }
+}
+
 /// What a segment is, as the asset register says (nothing here changes over time except
 /// through the dated events in [`History`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,8 +92,23 @@ pub struct SegmentFacts {
     pub bus_route: bool,
     /// Resurfaced (or built) before the history starts, if known.
     pub surfaced_on: Option<NaiveDate>,
+    /// The surface the register records, when no rating says otherwise.
+    pub pavement: Option<Pavement>,
     /// Indexes of the segments sharing an end with this one.
     pub neighbours: Vec<usize>,
+}
+
+/// A dated condition rating. Scales are the city's own (Syracuse rates 1–10, others use a
+/// PCI of 0–100); a model is trained per city, so only their order matters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rating {
+    pub on: NaiveDate,
+    /// Overall condition: higher is better.
+    pub overall: Option<f64>,
+    /// Cracking and patching sub-scores: higher is better (fewer cracks, fewer patches).
+    pub cracking: Option<f64>,
+    pub patching: Option<f64>,
+    pub pavement: Option<Pavement>,
 }
 
 /// Everything Upkeep observed, per segment (index into `segments`), each list sorted by
@@ -27,15 +116,21 @@ pub struct SegmentFacts {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     pub segments: Vec<SegmentFacts>,
-    /// Days of reports of surface defects (potholes) on the segment.
+    /// Days of reports of road-surface defects on the segment, of every service the
+    /// catalogue marks as road surface (a report joining an issue counts too: many
+    /// reports say the defect matters).
     pub reports: Vec<Vec<NaiveDate>>,
-    /// Days of pothole repairs.
+    /// Days of road-surface repairs (never street lights, graffiti or other kinds).
     pub repairs: Vec<Vec<NaiveDate>>,
     /// Days the segment was resurfaced.
     pub resurfacings: Vec<Vec<NaiveDate>>,
+    /// Condition ratings, by day.
+    pub ratings: Vec<Vec<Rating>>,
+    /// Days of water-main breaks placed on the segment (utility cuts damage the road).
+    pub water_main_breaks: Vec<Vec<NaiveDate>>,
     /// Probe roughness readings (IRI, m/km).
     pub roughness: Vec<Vec<(NaiveDate, f64)>>,
-    /// Days with a freeze–thaw cycle (minimum below 0 °C, maximum above), sorted.
+    /// Days with a freeze–thaw cycle: the minimum below 0 °C and the maximum above it.
     pub freeze_thaw_days: Vec<NaiveDate>,
 }
 
@@ -48,6 +143,8 @@ impl History {
             reports: vec![Vec::new(); n],
             repairs: vec![Vec::new(); n],
             resurfacings: vec![Vec::new(); n],
+            ratings: vec![Vec::new(); n],
+            water_main_breaks: vec![Vec::new(); n],
             roughness: vec![Vec::new(); n],
             freeze_thaw_days: Vec::new(),
         }
@@ -60,14 +157,24 @@ impl History {
             .iter_mut()
             .chain(&mut self.repairs)
             .chain(&mut self.resurfacings)
+            .chain(&mut self.water_main_breaks)
         {
             list.sort_unstable();
+        }
+        for list in &mut self.ratings {
+            list.sort_by_key(|r| r.on);
         }
         for list in &mut self.roughness {
             list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         }
         self.freeze_thaw_days.sort_unstable();
     }
+}
+
+/// Whether a day's minimum and maximum air temperatures (°C) cross 0 °C: the standard
+/// freeze–thaw cycle.
+pub fn is_freeze_thaw(tmin_c: f64, tmax_c: f64) -> bool {
+    tmin_c < 0.0 && tmax_c > 0.0
 }
 
 /// One feature: a short name and what it means to a planner.
@@ -78,96 +185,88 @@ pub struct Feature {
     pub meaning: &'static str,
 }
 
-/// The features, in column order.
-pub const FEATURES: [Feature; 22] = [
-    Feature {
-        name: "arterial",
-        meaning: "being an arterial road",
-    },
-    Feature {
-        name: "collector",
-        meaning: "being a collector road",
-    },
-    Feature {
-        name: "log_length",
-        meaning: "the segment's length",
-    },
-    Feature {
-        name: "log_traffic",
-        meaning: "traffic (vehicles per day)",
-    },
-    Feature {
-        name: "bus_route",
-        meaning: "being on a bus route",
-    },
-    Feature {
-        name: "surface_age_years",
-        meaning: "years since the last resurfacing",
-    },
-    Feature {
-        name: "repairs_365d",
-        meaning: "pothole repairs in the last year",
-    },
-    Feature {
-        name: "repairs_3y",
-        meaning: "pothole repairs in the last three years",
-    },
-    Feature {
-        name: "log_days_since_repair",
-        meaning: "time since the last pothole repair",
-    },
-    Feature {
-        name: "reports_30d",
-        meaning: "pothole reports in the last 30 days",
-    },
-    Feature {
-        name: "reports_90d",
-        meaning: "pothole reports in the last 90 days",
-    },
-    Feature {
-        name: "reports_365d",
-        meaning: "pothole reports in the last year",
-    },
-    Feature {
-        name: "neighbour_reports_90d",
-        meaning: "pothole reports on neighbouring segments in the last 90 days",
-    },
-    Feature {
-        name: "roughness_mean_28d",
-        meaning: "recent probe roughness (IRI)",
-    },
-    Feature {
-        name: "roughness_max_28d",
-        meaning: "the roughest recent probe reading",
-    },
-    Feature {
-        name: "roughness_trend_90d",
-        meaning: "roughness rising over the last three months",
-    },
-    Feature {
-        name: "probe_passes_28d",
-        meaning: "probe-vehicle passes in the last four weeks",
-    },
-    Feature {
-        name: "freeze_thaw_0_28d",
-        meaning: "freeze–thaw days in the last four weeks",
-    },
-    Feature {
-        name: "freeze_thaw_28_84d",
-        meaning: "freeze–thaw days one to three months ago (potholes follow them by about two months)",
-    },
-    Feature {
-        name: "roughness_x_freeze_thaw",
-        meaning: "rough pavement after a freeze–thaw spell",
-    },
-    Feature {
-        name: "season_sin",
-        meaning: "the time of year",
-    },
-    Feature {
-        name: "season_cos",
-        meaning: "the time of year",
-    },
+const fn feature(name: &'static str, meaning: &'static str) -> Feature {
+    Feature { name, meaning }
+}
+
+/// The features, in column order. A value that is not known is NaN (the models put it at
+/// the training mean) and its `…_missing` indicator says so, so a model can learn what an
+/// unrated street or an unknown traffic count means instead of taking it for average.
+pub const FEATURES: [Feature; 35] = [
+    feature("arterial", "being an arterial road"),
+    feature("collector", "being a collector road"),
+    feature("log_length", "the segment's length"),
+    feature("log_traffic", "traffic (vehicles per day)"),
+    feature("traffic_missing", "having no traffic count"),
+    feature("bus_route", "being on a bus route"),
+    feature("surface_age_years", "years since the last resurfacing"),
+    feature("surface_age_missing", "having no known resurfacing date"),
+    feature(
+        "rating_overall",
+        "the latest condition rating (higher is better)",
+    ),
+    feature(
+        "rating_age_years",
+        "years since the latest condition rating",
+    ),
+    feature("rating_missing", "having no condition rating"),
+    feature(
+        "rating_cracking",
+        "the latest cracking score (higher is fewer cracks)",
+    ),
+    feature(
+        "rating_patching",
+        "the latest patching score (higher is fewer patches)",
+    ),
+    feature(
+        "rating_detail_missing",
+        "having no cracking or patching score",
+    ),
+    feature("pavement_concrete", "a concrete pavement"),
+    feature("pavement_composite", "asphalt over a concrete base"),
+    feature("pavement_thin", "a thin or unbound surface"),
+    feature("pavement_missing", "an unknown pavement type"),
+    feature(
+        "water_main_breaks_5y",
+        "water-main breaks under the road in the last five years",
+    ),
+    feature("repairs_365d", "road-surface repairs in the last year"),
+    feature("repairs_3y", "road-surface repairs in the last three years"),
+    feature(
+        "log_days_since_repair",
+        "time since the last road-surface repair",
+    ),
+    feature("reports_30d", "road-surface reports in the last 30 days"),
+    feature("reports_90d", "road-surface reports in the last 90 days"),
+    feature("reports_365d", "road-surface reports in the last year"),
+    feature(
+        "neighbour_reports_90d",
+        "road-surface reports on neighbouring segments in the last 90 days",
+    ),
+    feature("roughness_mean_28d", "recent probe roughness (IRI)"),
+    feature("roughness_max_28d", "the roughest recent probe reading"),
+    feature(
+        "roughness_trend_90d",
+        "roughness rising over the last three months",
+    ),
+    feature(
+        "probe_passes_28d",
+        "probe-vehicle passes in the last four weeks",
+    ),
+    feature(
+        "probe_missing",
+        "having no probe reading in the last three months",
+    ),
+    feature(
+        "freeze_thaw_28d",
+        "freeze–thaw days (0 °C crossings) in the last four weeks",
+    ),
+    feature(
+        "freeze_thaw_winter",
+        "freeze–thaw days since the first of July",
+    ),
+    feature("season_sin", "the time of year"),
+    feature("season_cos", "the time of year"),
 ];
 
 pub const FEATURE_COUNT: usize = FEATURES.len();
@@ -196,17 +295,35 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
 }
 
+/// 1.0 for true, 0.0 for false.
+fn flag(b: bool) -> f64 {
+    f64::from(u8::from(b))
+}
+
 /// The feature row of segment `s` as of the end of `as_of`. Missing values (no probe
-/// readings, unknown traffic or age) are NaN; models fill them with training means.
+/// readings, unknown traffic, age or rating) are NaN beside an indicator.
 pub fn row(history: &History, s: usize, as_of: NaiveDate) -> [f64; FEATURE_COUNT] {
     let facts = &history.segments[s];
-    let class = |c: RoadClass| f64::from(u8::from(facts.class == Some(c)));
+    let class = |c: RoadClass| flag(facts.class == Some(c));
     let last_surfaced = history.resurfacings[s]
         [..history.resurfacings[s].partition_point(|d| *d <= as_of)]
         .last()
         .copied()
         .or(facts.surfaced_on.filter(|d| *d <= as_of));
-    let age_years = last_surfaced.map_or(f64::NAN, |d| (as_of - d).num_days() as f64 / 365.25);
+    let years_since = |d: NaiveDate| (as_of - d).num_days() as f64 / 365.25;
+    let age_years = last_surfaced.map_or(f64::NAN, years_since);
+    let ratings = &history.ratings[s][..history.ratings[s].partition_point(|r| r.on <= as_of)];
+    let latest = |grade: fn(&Rating) -> Option<f64>| {
+        ratings.iter().rev().find_map(|r| Some((grade(r)?, r.on)))
+    };
+    let overall = latest(|r| r.overall);
+    let cracking = latest(|r| r.cracking).map(|(v, _)| v);
+    let patching = latest(|r| r.patching).map(|(v, _)| v);
+    let pavement = ratings
+        .iter()
+        .rev()
+        .find_map(|r| r.pavement)
+        .or(facts.pavement);
     let repairs = &history.repairs[s];
     let last_repair = repairs[..repairs.partition_point(|d| *d <= as_of)].last();
     let days_since_repair = last_repair.map_or(3.0 * 365.0, |d| {
@@ -236,20 +353,39 @@ pub fn row(history: &History, s: usize, as_of: NaiveDate) -> [f64; FEATURE_COUNT
         (Some(now), Some(before)) => now - before,
         _ => f64::NAN,
     };
-    let ft_recent = count_in(&history.freeze_thaw_days, as_of, 28) as f64;
-    let ft_lagged = (count_in(
-        &history.freeze_thaw_days,
-        as_of - chrono::Duration::days(28),
-        56,
-    )) as f64;
+    // Winter to date: freeze–thaw cycles since the last first of July.
+    let july = NaiveDate::from_ymd_opt(
+        if as_of.month() >= 7 {
+            as_of.year()
+        } else {
+            as_of.year() - 1
+        },
+        7,
+        1,
+    )
+    .unwrap_or(as_of);
+    let winter_days = (as_of - july).num_days() + 1;
     let angle = f64::from(as_of.ordinal0()) / 365.25 * std::f64::consts::TAU;
     [
         class(RoadClass::Arterial),
         class(RoadClass::Collector),
         facts.length_m.max(1.0).ln(),
         facts.aadt.map_or(f64::NAN, |a| a.max(1.0).ln()),
-        f64::from(u8::from(facts.bus_route)),
+        flag(facts.aadt.is_none()),
+        flag(facts.bus_route),
         age_years,
+        flag(last_surfaced.is_none()),
+        overall.map_or(f64::NAN, |(v, _)| v),
+        overall.map_or(f64::NAN, |(_, on)| years_since(on)),
+        flag(overall.is_none()),
+        cracking.unwrap_or(f64::NAN),
+        patching.unwrap_or(f64::NAN),
+        flag(cracking.is_none() && patching.is_none()),
+        flag(pavement == Some(Pavement::Concrete)),
+        flag(pavement == Some(Pavement::Composite)),
+        flag(pavement == Some(Pavement::Thin)),
+        flag(pavement.is_none()),
+        count_in(&history.water_main_breaks[s], as_of, 5 * 365) as f64,
         count_in(repairs, as_of, 365) as f64,
         count_in(repairs, as_of, 3 * 365) as f64,
         days_since_repair.max(1.0).ln(),
@@ -261,9 +397,9 @@ pub fn row(history: &History, s: usize, as_of: NaiveDate) -> [f64; FEATURE_COUNT
         rough_max,
         trend,
         recent.len() as f64,
-        ft_recent,
-        ft_lagged,
-        rough_mean.map_or(f64::NAN, |r| r * ft_lagged),
+        flag(rough_mean.is_none()),
+        count_in(&history.freeze_thaw_days, as_of, 28) as f64,
+        count_in(&history.freeze_thaw_days, as_of, winter_days) as f64,
         angle.sin(),
         angle.cos(),
     ]
@@ -312,6 +448,7 @@ mod tests {
             aadt: Some(800.0),
             bus_route: false,
             surfaced_on: Some(day("2010-07-01")),
+            pavement: None,
             neighbours,
         };
         let mut history = History::new(vec![facts(vec![1]), facts(vec![0])]);
@@ -325,8 +462,33 @@ mod tests {
             (day("2025-03-01"), 5.0),
         ];
         history.freeze_thaw_days = vec![day("2025-01-05"), day("2025-02-01"), day("2025-02-27")];
+        history.ratings[0] = vec![
+            rating(
+                "2022-05-01",
+                Some(7.0),
+                Some(4.0),
+                Some(Pavement::Composite),
+            ),
+            rating("2024-05-01", Some(5.0), None, None),
+        ];
+        history.water_main_breaks[0] = vec![day("2019-06-01"), day("2023-06-01")];
         history.sort();
         history
+    }
+
+    fn rating(
+        on: &str,
+        overall: Option<f64>,
+        cracking: Option<f64>,
+        pavement: Option<Pavement>,
+    ) -> Rating {
+        Rating {
+            on: day(on),
+            overall,
+            cracking,
+            patching: None,
+            pavement,
+        }
     }
 
     fn index(name: &str) -> usize {
@@ -348,9 +510,34 @@ mod tests {
         assert_eq!(row[index("roughness_max_28d")], 5.0);
         assert_eq!(row[index("probe_passes_28d")], 2.0);
         assert!((row[index("roughness_trend_90d")] - 1.5).abs() < 1e-12);
-        assert_eq!(row[index("freeze_thaw_0_28d")], 1.0);
-        assert_eq!(row[index("freeze_thaw_28_84d")], 2.0);
+        assert_eq!(row[index("freeze_thaw_28d")], 1.0);
+        assert_eq!(row[index("freeze_thaw_winter")], 3.0);
+        assert_eq!(row[index("rating_overall")], 5.0, "the latest rating");
+        assert!((row[index("rating_age_years")] - 0.83).abs() < 0.01);
+        assert_eq!(
+            row[index("rating_cracking")],
+            4.0,
+            "the latest rating that scored cracking"
+        );
+        assert_eq!(row[index("rating_detail_missing")], 0.0);
+        assert_eq!(row[index("pavement_composite")], 1.0);
+        assert_eq!(
+            row[index("water_main_breaks_5y")],
+            1.0,
+            "2019 is too long ago"
+        );
+        assert_eq!(row[index("probe_missing")], 0.0);
         let neighbour = super::row(&history, 1, day("2025-03-01"));
+        for missing in [
+            "rating_missing",
+            "rating_detail_missing",
+            "pavement_missing",
+            "probe_missing",
+        ] {
+            assert_eq!(neighbour[index(missing)], 1.0, "{missing}");
+        }
+        assert!(neighbour[index("rating_overall")].is_nan());
+        assert_eq!(neighbour[index("surface_age_missing")], 0.0);
         assert!(
             (neighbour[index("surface_age_years")] - 0.63).abs() < 0.01,
             "resurfaced in 2024"
@@ -368,6 +555,13 @@ mod tests {
             after.repairs[s].push(day("2025-03-10"));
             after.resurfacings[s].push(day("2025-07-15"));
             after.roughness[s].push((day("2025-03-02"), 99.0));
+            after.ratings[s].push(rating(
+                "2025-03-02",
+                Some(1.0),
+                Some(1.0),
+                Some(Pavement::Thin),
+            ));
+            after.water_main_breaks[s].push(day("2025-03-02"));
         }
         after.reports[0][2] = day("2025-04-01");
         after.freeze_thaw_days.push(day("2025-03-02"));
@@ -378,6 +572,30 @@ mod tests {
                 let same = x == y || (x.is_nan() && y.is_nan());
                 assert!(same, "{} of segment {s} moved", FEATURES[i].name);
             }
+        }
+    }
+
+    #[test]
+    fn freeze_thaw_is_a_crossing_of_zero_degrees() {
+        assert!(is_freeze_thaw(-0.5, 0.5));
+        assert!(!is_freeze_thaw(0.0, 5.0), "no frost");
+        assert!(!is_freeze_thaw(-5.0, 0.0), "no thaw");
+    }
+
+    #[test]
+    fn pavement_words_fall_into_families_and_vague_ones_into_none() {
+        for (word, family) in [
+            ("Asphalt", Some(Pavement::Asphalt)),
+            ("AC", Some(Pavement::Asphalt)),
+            ("PCC", Some(Pavement::Concrete)),
+            ("Portland cement concrete", Some(Pavement::Concrete)),
+            ("asphalt over concrete", Some(Pavement::Composite)),
+            ("Chip seal", Some(Pavement::Thin)),
+            ("Brick", Some(Pavement::Thin)),
+            ("PAVED", None),
+            ("", None),
+        ] {
+            assert_eq!(Pavement::from_word(word), family, "{word}");
         }
     }
 

@@ -6,12 +6,13 @@
 //! order. Loading a history from a database is the server's job; [`from_city`] builds
 //! one straight from a generated city, with its truth, for tests and experiments.
 
+pub mod annual;
 pub mod evaluate;
 pub mod features;
 pub mod metrics;
 pub mod model;
 
-pub use evaluate::{Defects, Evaluation, Truth};
+pub use evaluate::{Defects, Evaluation, LabelKind, Truth};
 pub use features::{FEATURES, History, SegmentFacts};
 pub use model::{Contribution, ForestParams, LogisticParams, Model};
 
@@ -43,6 +44,8 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
             aadt: Some(f64::from(s.aadt)),
             bus_route: s.bus_route,
             surfaced_on: Some(s.last_resurfaced),
+            // The generator paves everything alike.
+            pavement: None,
             neighbours,
         })
         .collect();
@@ -76,19 +79,20 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
     history.freeze_thaw_days = city
         .weather
         .iter()
-        .filter(|d| d.is_freeze_thaw())
+        .filter(|d| features::is_freeze_thaw(d.tmin_c, d.tmax_c))
         .map(|d| d.date)
         .collect();
     history.sort();
-    let mut defects = Defects(vec![Vec::new(); city.segments.len()]);
+    let mut found = vec![Vec::new(); city.segments.len()];
     for p in &city.truth.potholes {
         if let Some(&s) = index.get(&p.segment) {
-            defects.0[s].push(p.formed_on);
+            found[s].push(p.formed_on);
         }
     }
-    for list in &mut defects.0 {
+    for list in &mut found {
         list.sort_unstable();
     }
+    let defects = Defects::found(LabelKind::TruePotholes, found);
     let truth = Truth {
         hazard: city
             .truth
@@ -110,6 +114,47 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
         ),
     };
     (history, defects, truth)
+}
+
+/// The label a real city would have on a generated city: each pothole work order's
+/// opening as a new issue, open until it was completed, and every pothole repair.
+pub fn evidence_from_city(city: &City) -> Defects {
+    let index: HashMap<u32, usize> = city
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, i))
+        .collect();
+    let n = city.segments.len();
+    let mut defects = Defects {
+        kind: LabelKind::NewDefectEvidence,
+        found: vec![Vec::new(); n],
+        repairs: vec![Vec::new(); n],
+        open: vec![Vec::new(); n],
+    };
+    for order in city
+        .work_orders
+        .iter()
+        .filter(|o| o.service_code == "pothole")
+    {
+        if let Some(&s) = order.segment.and_then(|s| index.get(&s)) {
+            let opened = order.created_at.date();
+            defects.found[s].push(opened);
+            let closed = order
+                .completed_at
+                .map_or(chrono::NaiveDate::MAX, |t| t.date());
+            defects.open[s].push((opened, closed));
+        }
+    }
+    for m in &city.maintenance {
+        if let (MaintenanceKind::PotholeRepair, Some(&s)) = (m.kind, index.get(&m.segment)) {
+            defects.repairs[s].push(m.performed_on);
+        }
+    }
+    for list in defects.found.iter_mut().chain(&mut defects.repairs) {
+        list.sort_unstable();
+    }
+    defects
 }
 
 /// Each segment's third (0, 1, 2) by its neighbourhood's reporting propensity, thirds

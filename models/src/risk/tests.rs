@@ -54,15 +54,39 @@ fn the_models_rank_far_better_than_chance_and_below_the_oracle_on_a_generated_ci
 #[test]
 fn a_label_is_a_new_defect_within_the_horizon_after_the_as_of_day() {
     let day = |s: &str| s.parse::<chrono::NaiveDate>().expect("a date");
-    let defects = Defects(vec![vec![day("2025-02-10")]]);
-    assert!(defects.label(0, day("2025-01-20")));
+    let defects = Defects::found(LabelKind::TruePotholes, vec![vec![day("2025-02-10")]]);
+    assert!(defects.label(0, day("2025-01-20"), 28));
     assert!(
-        !defects.label(0, day("2025-02-10")),
+        !defects.label(0, day("2025-02-10"), 28),
         "formed on the as-of day: already known"
     );
     assert!(
-        !defects.label(0, day("2025-01-01")),
+        !defects.label(0, day("2025-01-01"), 28),
         "more than 28 days ahead"
+    );
+    assert!(defects.label(0, day("2025-01-01"), 365), "within a year");
+}
+
+#[test]
+fn a_repair_is_new_evidence_only_when_no_road_surface_issue_was_open_at_the_as_of_day() {
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().expect("a date");
+    let defects = Defects {
+        kind: LabelKind::NewDefectEvidence,
+        found: vec![vec![day("2025-01-05")], vec![]],
+        repairs: vec![vec![day("2025-01-12")], vec![day("2025-03-01")]],
+        open: vec![vec![(day("2025-01-05"), day("2025-01-12"))], vec![]],
+    };
+    assert!(
+        !defects.label(0, day("2025-01-06"), 28),
+        "the repair mended what was reported before the as-of day: the queue, not news"
+    );
+    assert!(
+        defects.label(0, day("2025-01-01"), 28),
+        "the report itself is new after this as-of day"
+    );
+    assert!(
+        defects.label(1, day("2025-02-15"), 28),
+        "a repair nobody reported is new evidence"
     );
 }
 
