@@ -150,6 +150,8 @@ pub struct Evaluation {
     pub selected: String,
     pub holdout: Scored,
     pub baselines: BTreeMap<String, Ranking>,
+    /// 95 % bootstrap intervals of the headline hold-out figures, by name.
+    pub intervals: BTreeMap<String, (f64, f64)>,
     pub features: Vec<&'static str>,
 }
 
@@ -246,7 +248,7 @@ fn column(name: &str) -> usize {
 /// oldest overlay, most cracking, and random. Streets a baseline knows nothing about go
 /// last; a rated street with no overlay on record counts as the oldest (Syracuse leaves
 /// the overlay blank when a street was not paved since 1985).
-fn baselines(rows: &[&Row], labels: &[bool], lengths: &[f64]) -> BTreeMap<String, Ranking> {
+fn baseline_scores(rows: &[&Row]) -> Vec<(&'static str, Vec<f64>)> {
     let (overall, age, age_missing, rated, cracking) = (
         column("rating_overall"),
         column("surface_age_years"),
@@ -256,7 +258,7 @@ fn baselines(rows: &[&Row], labels: &[bool], lengths: &[f64]) -> BTreeMap<String
     );
     let or_last = |v: f64| if v.is_finite() { v } else { f64::MIN };
     let mut rng = ChaCha8Rng::seed_from_u64(99);
-    let scores: [(&str, Vec<f64>); 4] = [
+    vec![
         (
             "worst_rating",
             rows.iter().map(|r| or_last(-r[overall])).collect(),
@@ -280,11 +282,53 @@ fn baselines(rows: &[&Row], labels: &[bool], lengths: &[f64]) -> BTreeMap<String
             rows.iter().map(|r| or_last(-r[cracking])).collect(),
         ),
         ("random", rows.iter().map(|_| rng.r#gen::<f64>()).collect()),
-    ];
-    scores
-        .into_iter()
-        .map(|(name, s)| (name.to_owned(), Ranking::new(&s, labels, lengths)))
-        .collect()
+    ]
+}
+
+/// Bootstrap draws for the hold-out's intervals.
+const DRAWS: usize = 1_000;
+
+/// 95 % intervals (2.5th and 97.5th percentiles over streets drawn again with
+/// replacement) of the model's ROC-AUC, its precision in the top 10 %, and that
+/// precision over the best baseline's.
+fn intervals(model: &[f64], baseline: &[f64], labels: &[bool]) -> BTreeMap<String, (f64, f64)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let n = labels.len();
+    let (mut auc, mut precision, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..DRAWS {
+        let draw: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
+        let pick = |values: &[f64]| -> Vec<f64> { draw.iter().map(|&i| values[i]).collect() };
+        let drawn_labels: Vec<bool> = draw.iter().map(|&i| labels[i]).collect();
+        let at_10 = |scores: &[f64]| {
+            let chosen = top(scores, 0.10, None);
+            chosen.iter().filter(|&&i| drawn_labels[i]).count() as f64 / chosen.len().max(1) as f64
+        };
+        let (m, b) = (pick(model), pick(baseline));
+        if let Some(a) = roc_auc(&m, &drawn_labels) {
+            auc.push(a);
+        }
+        let (pm, pb) = (at_10(&m), at_10(&b));
+        precision.push(pm);
+        if pb > 0.0 {
+            ratio.push(pm / pb);
+        }
+    }
+    let percentiles = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            v.get(((v.len().max(1) - 1) as f64 * q).round() as usize)
+                .copied()
+        };
+        (at(0.025).unwrap_or(f64::NAN), at(0.975).unwrap_or(f64::NAN))
+    };
+    BTreeMap::from([
+        ("roc_auc".to_owned(), percentiles(auc)),
+        ("precision_at_10pct".to_owned(), percentiles(precision)),
+        (
+            "precision_at_10pct_over_best_baseline".to_owned(),
+            percentiles(ratio),
+        ),
+    ])
 }
 
 /// Evaluates on every segment as of `task.as_of`, holding out whole blocks of streets.
@@ -361,6 +405,22 @@ pub fn evaluate(
         .map(|&i| model.probability(&rows[i]))
         .collect();
     let holdout_rows: Vec<&Row> = holdout.iter().map(|&i| &rows[i]).collect();
+    let baseline_scores = baseline_scores(&holdout_rows);
+    let baselines: BTreeMap<String, Ranking> = baseline_scores
+        .iter()
+        .map(|(name, scores)| {
+            (
+                (*name).to_owned(),
+                Ranking::new(scores, &holdout_labels, &holdout_lengths),
+            )
+        })
+        .collect();
+    let best = best_of(&baselines).map(|(name, _)| name.to_owned());
+    let intervals = baseline_scores
+        .iter()
+        .find(|(name, _)| Some(*name) == best.as_deref())
+        .map(|(_, scores)| intervals(&probabilities, scores, &holdout_labels))
+        .unwrap_or_default();
     Ok(Evaluation {
         label: defects.kind,
         task,
@@ -375,19 +435,25 @@ pub fn evaluate(
             brier: brier(&probabilities, &holdout_labels),
             ece: ece(&probabilities, &holdout_labels, 10),
         },
-        baselines: baselines(&holdout_rows, &holdout_labels, &holdout_lengths),
+        baselines,
+        intervals,
         features: FEATURES.iter().map(|f| f.name).collect(),
     })
+}
+
+/// The baseline (other than random) with the highest precision in the top 10 %.
+fn best_of(baselines: &BTreeMap<String, Ranking>) -> Option<(&str, f64)> {
+    baselines
+        .iter()
+        .filter(|(name, _)| name.as_str() != "random")
+        .map(|(name, r)| (name.as_str(), r.precision_at(0.10)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 impl Evaluation {
     /// The baseline (other than random) with the highest precision in the top 10 %.
     pub fn best_baseline(&self) -> Option<(&str, f64)> {
-        self.baselines
-            .iter()
-            .filter(|(name, _)| name.as_str() != "random")
-            .map(|(name, r)| (name.as_str(), r.precision_at(0.10)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+        best_of(&self.baselines)
     }
 
     /// The headline figures as one flat JSON object, with the keys of the weekly
@@ -412,6 +478,7 @@ impl Evaluation {
             "best_baseline_precision_at_10pct": best,
             "precision_at_10pct_over_best_baseline": best.filter(|b| *b > 0.0).map(|b| h.precision_at(0.10) / b),
             "candidates": self.candidates,
+            "intervals_95": self.intervals,
         });
         let object = out.as_object_mut().expect("an object");
         let mut put = |key: String, value: f64| {
@@ -535,6 +602,9 @@ mod tests {
         let (best, _) = evaluation.best_baseline().expect("baselines");
         assert_eq!(best, "worst_rating", "the only signal there is");
         assert_eq!(evaluation.candidates.len(), 3);
+        let (low, high) = evaluation.intervals["roc_auc"];
+        let auc = evaluation.holdout.ranking.roc_auc;
+        assert!(low < auc && auc < high, "{low} < {auc} < {high}");
         let summary = evaluation.summary();
         for key in [
             "label",
