@@ -220,6 +220,43 @@ fn evaluate_train_and_score_work_on_a_demo_city() {
         assert!(summary[key].is_number(), "{key} in {summary}");
     }
     assert!(summary["roc_auc"].as_f64().unwrap() > 0.6, "{summary}");
+    assert_eq!(summary["label"], "true_potholes");
+    assert_eq!(summary["horizon_days"], 28);
+    assert_eq!(
+        summary["new_defect_evidence"]["label"], "new_defect_evidence",
+        "the demo city is read with both labels"
+    );
+    assert!(summary["new_defect_evidence"]["roc_auc"].is_number());
+    assert!(summary["best_baseline"].is_string());
+
+    let annual: serde_json::Value = serde_json::from_str(&run(&[
+        "evaluate",
+        "--as-of",
+        "2025-04-01",
+        "--horizon-days",
+        "182",
+        "--unit",
+        "street",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(annual["unit"], "street");
+    assert_eq!(annual["horizon_days"], 182);
+    assert_eq!(
+        annual["label"], "true_potholes",
+        "the demo city's own label"
+    );
+    assert!(
+        annual["precision_at_20pct_of_length"].is_number(),
+        "{annual}"
+    );
+    assert!(annual["baseline_worst_rating_precision_at_10pct"].is_number());
+    let refused = upkeep(dir.path())
+        .args(["evaluate", "--as-of", "2025-04-01", "--unit", "ward"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a unit"));
 
     assert!(run(&["train", "--model", "logistic"]).contains("now active"));
     assert!(run(&["train", "--model", "forest"]).contains("now active"));
