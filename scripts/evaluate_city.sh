@@ -3,6 +3,7 @@
 # model on it (issue 14). The last line printed is the object of `upkeep evaluate --json`.
 #
 #   bash scripts/evaluate_city.sh syracuse
+#   bash scripts/evaluate_city.sh houston
 #
 # BIN picks the binary (release by default; built if missing), WORK the scratch folder.
 set -euo pipefail
@@ -49,7 +50,19 @@ syracuse() {
   "$BIN" evaluate --as-of 2016-04-01 --horizon-days 182 --unit street --json
 }
 
+houston() {
+  fresh houston
+  local h=$REAL/houston-311-potholes
+  # No centreline is among Houston's shared data: the unit is a grid cell of 1 km.
+  step "311 pothole requests 2011-2019" "$BIN" import reports \
+    $h/potholePiped201*.csv --mapping data/mappings/houston-reports.toml
+  # Weekly as-of dates, 28 days ahead; rolling-origin folds, then the hold-out year
+  # (2019), read once by this one run. The label is a new pothole issue in the cell.
+  "$BIN" evaluate --unit cell --cell-m 1000 --json
+}
+
 case "${1:-}" in
   syracuse) syracuse ;;
-  *) echo "usage: bash scripts/evaluate_city.sh syracuse" >&2; exit 2 ;;
+  houston) houston ;;
+  *) echo "usage: bash scripts/evaluate_city.sh syracuse|houston" >&2; exit 2 ;;
 esac

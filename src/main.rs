@@ -83,10 +83,14 @@ enum Command {
         /// Days the annual task's label looks ahead (183: April to September).
         #[arg(long, default_value_t = 365, requires = "as_of")]
         horizon_days: i64,
-        /// What a row of the annual task is: segment, or street (segments sharing the
-        /// city's street id, as its ratings and repair logs count them).
-        #[arg(long, default_value = "segment", requires = "as_of")]
-        unit: models::risk::annual::Unit,
+        /// What a row is: segment; street (segments sharing the city's street id, as
+        /// its ratings and repair logs count them); or cell (a grid square of --cell-m,
+        /// for a city whose reports have positions and no street network).
+        #[arg(long, default_value = "segment")]
+        unit: models::risk::Unit,
+        /// The side of a grid cell, metres (with --unit cell).
+        #[arg(long, default_value_t = 1000.0)]
+        cell_m: f64,
     },
 }
 
@@ -289,6 +293,7 @@ fn main() -> anyhow::Result<()> {
             as_of: Some(as_of),
             horizon_days,
             unit,
+            cell_m,
         } => evaluate_annual(
             &settings,
             models::risk::annual::Task {
@@ -296,9 +301,12 @@ fn main() -> anyhow::Result<()> {
                 horizon_days,
                 unit,
             },
+            cell_m,
             json,
         ),
-        Command::Evaluate { json, .. } => evaluate(&settings, json),
+        Command::Evaluate {
+            json, unit, cell_m, ..
+        } => evaluate(&settings, unit, cell_m, json),
         Command::ApiKey(command) => {
             let db = open_database(&settings)?;
             match command {
@@ -684,17 +692,38 @@ fn score(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What the database holds, read by `unit`.
+fn observe_by(
+    db: &Database,
+    bar: &indicatif::ProgressBar,
+    unit: models::risk::Unit,
+    cell_m: f64,
+) -> anyhow::Result<backend::risk::Observed> {
+    use models::risk::Unit;
+    Ok(match unit {
+        Unit::Segment => observe(db, bar)?,
+        Unit::Street => observe(db, bar)?.by_street(),
+        Unit::Cell => {
+            anyhow::ensure!(
+                (50.0..=20_000.0).contains(&cell_m),
+                "--cell-m {cell_m}: give 50 to 20000 metres"
+            );
+            backend::risk::observe_cells(db, cell_m, &mut |what| {
+                bar.set_message(format!("reading {what}"))
+            })?
+        }
+    })
+}
+
 fn evaluate_annual(
     settings: &Settings,
     task: models::risk::annual::Task,
+    cell_m: f64,
     json: bool,
 ) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let bar = spinner();
-    let mut observed = observe(&db, &bar)?;
-    if task.unit == models::risk::annual::Unit::Street {
-        observed = observed.by_street();
-    }
+    let observed = observe_by(&db, &bar, task.unit, cell_m)?;
     let started = std::time::Instant::now();
     let evaluation = backend::risk::evaluate_annual(&observed, task, &mut |what| {
         bar.set_message(what.to_owned())
@@ -758,10 +787,15 @@ fn evaluate_annual(
     Ok(())
 }
 
-fn evaluate(settings: &Settings, json: bool) -> anyhow::Result<()> {
+fn evaluate(
+    settings: &Settings,
+    unit: models::risk::Unit,
+    cell_m: f64,
+    json: bool,
+) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let bar = spinner();
-    let observed = observe(&db, &bar)?;
+    let observed = observe_by(&db, &bar, unit, cell_m)?;
     let started = std::time::Instant::now();
     let evaluation =
         backend::risk::evaluate(&observed, &mut |what| bar.set_message(what.to_owned()))?;

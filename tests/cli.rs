@@ -228,6 +228,8 @@ fn evaluate_train_and_score_work_on_a_demo_city() {
     );
     assert!(summary["new_defect_evidence"]["roc_auc"].is_number());
     assert!(summary["best_baseline"].is_string());
+    assert!(summary["baseline_same_weeks_last_year_precision_at_10pct"].is_number());
+    assert!(summary["monthly_calibration"].as_array().unwrap().len() >= 12);
 
     let annual: serde_json::Value = serde_json::from_str(&run(&[
         "evaluate",

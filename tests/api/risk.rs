@@ -274,3 +274,44 @@ async fn the_pieces_of_one_street_become_one_unit_with_their_lengths_and_events_
         "a street is not its own neighbour"
     );
 }
+
+#[tokio::test]
+async fn grid_cells_pool_the_road_surface_reports_and_issues_whose_positions_they_hold() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let db = app.db.clone();
+    let cells = tokio::task::spawn_blocking(move || {
+        backend::risk::observe_cells(&db, 500.0, &mut |_| {}).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(cells.unit, models::risk::Unit::Cell);
+    let n = cells.segment_ids.len();
+    assert!(n > 4, "{n} cells");
+    let reports: usize = cells.history.reports.iter().map(Vec::len).sum();
+    let located = app.query_number(
+        "SELECT COUNT(*) AS n FROM requests r JOIN services s ON s.code = r.service_code \
+         WHERE s.road_surface AND r.accepted_at IS NOT NULL AND r.lat IS NOT NULL",
+    ) as usize;
+    assert!(reports > 0 && reports <= located, "{reports} of {located}");
+    let issues: usize = cells.evidence.found.iter().map(Vec::len).sum();
+    let stored = app.query_number(
+        "SELECT COUNT(*) AS n FROM issues i JOIN services s ON s.code = i.service_code \
+         WHERE s.road_surface",
+    ) as usize;
+    assert!(issues > 0 && issues <= stored, "{issues} of {stored}");
+    for (c, facts) in cells.history.segments.iter().enumerate() {
+        assert!(facts.neighbours.len() <= 8);
+        assert!(!facts.neighbours.contains(&c));
+        for &other in &facts.neighbours {
+            let (a, b) = (cells.points[c], cells.points[other]);
+            assert!(
+                (a.0 - b.0).abs() < 0.02 && (a.1 - b.1).abs() < 0.01,
+                "neighbours touch"
+            );
+        }
+    }
+}

@@ -362,6 +362,22 @@ pub fn spans_of(
         .collect())
 }
 
+/// (longitude, latitude, first report, closure) of every issue of the services `codes`.
+pub fn located_spans_of(
+    conn: &mut Conn<'_>,
+    codes: &[String],
+) -> DbResult<Vec<(f64, f64, NaiveDateTime, Option<NaiveDateTime>)>> {
+    on!(conn, |conn| Ok(issues::table
+        .filter(issues::service_code.eq_any(codes))
+        .select((
+            issues::lon,
+            issues::lat,
+            issues::first_reported_at,
+            issues::closed_at
+        ))
+        .load(conn)?))
+}
+
 /// For each issue, its first report's id (kept on the issue when it is started).
 pub fn first_reports(
     conn: &mut Conn<'_>,

@@ -514,6 +514,29 @@ pub fn reports_of(conn: &mut Conn<'_>, codes: &[String]) -> DbResult<Vec<(i64, N
         .collect())
 }
 
+/// (longitude, latitude, time, whether of the services `codes`) of every accepted
+/// report that has a position.
+pub fn positions(
+    conn: &mut Conn<'_>,
+    codes: &[String],
+) -> DbResult<Vec<(f64, f64, NaiveDateTime, bool)>> {
+    let rows: Vec<(Option<f64>, Option<f64>, NaiveDateTime, String)> =
+        on!(conn, |conn| requests::table
+            .filter(requests::accepted_at.is_not_null())
+            .filter(requests::lat.is_not_null())
+            .select((
+                requests::lon,
+                requests::lat,
+                requests::requested_at,
+                requests::service_code
+            ))
+            .load(conn)?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(lon, lat, at, code)| Some((lon?, lat?, at, codes.contains(&code))))
+        .collect())
+}
+
 /// Brings an imported report up to date with its source: status, last change and
 /// closure. Returns its issue when anything changed, and whether it did.
 pub fn update_past(

@@ -6,6 +6,7 @@
 //! same side. A fifth of the blocks is the hold-out, read once at the end; the learner
 //! and its settings are chosen on five folds of the other blocks.
 
+use super::Unit;
 use super::evaluate::{Defects, LabelKind};
 use super::features::{FEATURES, History, row};
 use super::metrics::{brier, ece, pr_auc, roc_auc, top};
@@ -24,36 +25,6 @@ pub const SHARES: [f64; 3] = [0.05, 0.10, 0.20];
 const FOLDS: usize = 5;
 /// Block side, in degrees of latitude (about 1.1 km); longitude is scaled by latitude.
 const BLOCK_DEGREES: f64 = 0.01;
-
-/// What one row of the task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    /// A road segment as Upkeep stores it (long streets are split on import).
-    Segment,
-    /// A street of the city's own register: the segments sharing an external id.
-    Street,
-}
-
-impl Unit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Segment => "segment",
-            Unit::Street => "street",
-        }
-    }
-}
-
-impl std::str::FromStr for Unit {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Unit, String> {
-        match s {
-            "segment" => Ok(Unit::Segment),
-            "street" => Ok(Unit::Street),
-            other => Err(format!("'{other}' is not a unit (segment or street)")),
-        }
-    }
-}
 
 /// One as-of date, how far its label looks, and what a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -589,7 +560,7 @@ mod tests {
         let task = Task {
             as_of: day("2016-04-01"),
             horizon_days: 183,
-            unit: Unit::Street,
+            unit: crate::risk::Unit::Street,
         };
         let evaluation = evaluate(&history, &defects, &points, task, &mut |_| {}).expect("trains");
         let random = &evaluation.baselines["random"];

@@ -178,6 +178,19 @@ pub struct Scored {
     pub ece: f64,
     /// (mean probability, observed rate, rows) in 10 equal-mass bins.
     pub calibration: Vec<(f64, f64, usize)>,
+    /// Calibration per calendar month of the as-of dates.
+    pub monthly: Vec<Monthly>,
+}
+
+/// One month's calibration.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Monthly {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub rows: usize,
+    pub mean_probability: f64,
+    pub observed_rate: f64,
+    pub ece: f64,
 }
 
 /// Everything measured on one block of test weeks.
@@ -197,6 +210,8 @@ pub struct Block {
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
     pub label: LabelKind,
+    /// What a row is.
+    pub unit: super::Unit,
     pub horizon_days: i64,
     pub folds: Vec<Block>,
     pub holdout: Block,
@@ -287,11 +302,33 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
 
 fn scored(block: &Rows, model: &Model, lengths: &[f64], truth: Option<&Truth>) -> Scored {
     let probabilities: Vec<f64> = block.rows.iter().map(|r| model.probability(r)).collect();
+    // Month by month: a pooled ECE can hide a winter read too low and a summer too high.
+    let mut months: std::collections::BTreeMap<String, (Vec<f64>, Vec<bool>)> =
+        std::collections::BTreeMap::new();
+    for (i, p) in probabilities.iter().enumerate() {
+        let month = months
+            .entry(block.as_of[i].format("%Y-%m").to_string())
+            .or_default();
+        month.0.push(*p);
+        month.1.push(block.labels[i]);
+    }
+    let monthly = months
+        .into_iter()
+        .map(|(month, (p, labels))| Monthly {
+            rows: p.len(),
+            mean_probability: p.iter().sum::<f64>() / p.len().max(1) as f64,
+            observed_rate: labels.iter().filter(|&&l| l).count() as f64
+                / labels.len().max(1) as f64,
+            ece: ece(&p, &labels, 10),
+            month,
+        })
+        .collect();
     Scored {
         ranking: ranking(block, &probabilities, lengths, truth),
         brier: brier(&probabilities, &block.labels),
         ece: ece(&probabilities, &block.labels, 10),
         calibration: calibration_curve(&probabilities, &block.labels, 10),
+        monthly,
     }
 }
 
@@ -397,6 +434,15 @@ fn block(
         "report_density_90d".to_owned(),
         ranking(&test, &density, lengths, truth),
     );
+    let last_year: Vec<f64> = test
+        .rows
+        .iter()
+        .map(|r| r[column("reports_same_weeks_last_year")])
+        .collect();
+    baselines.insert(
+        "same_weeks_last_year".to_owned(),
+        ranking(&test, &last_year, lengths, truth),
+    );
     let oracle = truth.filter(|t| !t.hazard.is_empty()).map(|t| {
         let scores: Vec<f64> = (0..test.rows.len())
             .map(|i| {
@@ -463,6 +509,7 @@ pub fn evaluate(
     };
     Ok(Evaluation {
         label: defects.kind,
+        unit: super::Unit::Segment,
         horizon_days: HORIZON_DAYS,
         folds,
         holdout,
@@ -496,8 +543,9 @@ impl Evaluation {
         let (best_baseline, best) = best_baseline(&h.baselines);
         serde_json::json!({
             "label": self.label.as_str(),
-            "unit": "segment",
+            "unit": self.unit.as_str(),
             "horizon_days": self.horizon_days,
+            "precision_at_10pct_over_best_baseline": best.filter(|b| *b > 0.0).map(|b| s.ranking.precision_at_10pct / b),
             "best_baseline": best_baseline,
             "best_baseline_precision_at_10pct": best,
             "oracle_lift_at_1pct": h.oracle.as_ref().map(|o| o.lift_at_1pct),
@@ -526,6 +574,8 @@ impl Evaluation {
             "baseline_prior_reports_precision_at_10pct": h.baselines.get("prior_reports").map(|b| b.precision_at_10pct),
             "baseline_surface_age_precision_at_10pct": h.baselines.get("surface_age").map(|b| b.precision_at_10pct),
             "baseline_report_density_precision_at_10pct": h.baselines.get("report_density_90d").map(|b| b.precision_at_10pct),
+            "baseline_same_weeks_last_year_precision_at_10pct": h.baselines.get("same_weeks_last_year").map(|b| b.precision_at_10pct),
+            "monthly_calibration": s.monthly,
             "tercile_recall_at_10pct": s.ranking.tercile_recall_at_10pct,
             "calibration": s.calibration.iter().map(|(predicted, observed, count)| serde_json::json!({"predicted": predicted, "observed": observed, "count": count})).collect::<Vec<_>>(),
             "tercile_recall_ratio": tercile_ratio,

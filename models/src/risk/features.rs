@@ -192,7 +192,7 @@ const fn feature(name: &'static str, meaning: &'static str) -> Feature {
 /// The features, in column order. A value that is not known is NaN (the models put it at
 /// the training mean) and its `…_missing` indicator says so, so a model can learn what an
 /// unrated street or an unknown traffic count means instead of taking it for average.
-pub const FEATURES: [Feature; 35] = [
+pub const FEATURES: [Feature; 36] = [
     feature("arterial", "being an arterial road"),
     feature("collector", "being a collector road"),
     feature("log_length", "the segment's length"),
@@ -239,6 +239,10 @@ pub const FEATURES: [Feature; 35] = [
     feature("reports_30d", "road-surface reports in the last 30 days"),
     feature("reports_90d", "road-surface reports in the last 90 days"),
     feature("reports_365d", "road-surface reports in the last year"),
+    feature(
+        "reports_same_weeks_last_year",
+        "road-surface reports in the same four weeks a year ago",
+    ),
     feature(
         "neighbour_reports_90d",
         "road-surface reports on neighbouring segments in the last 90 days",
@@ -392,6 +396,8 @@ pub fn row(history: &History, s: usize, as_of: NaiveDate) -> [f64; FEATURE_COUNT
         count_in(reports, as_of, 30) as f64,
         count_in(reports, as_of, 90) as f64,
         count_in(reports, as_of, 365) as f64,
+        // The four weeks ahead, a year earlier: (as_of - 365, as_of - 337].
+        count_in(reports, as_of - chrono::Duration::days(337), 28) as f64,
         neighbour_reports as f64,
         rough_mean.unwrap_or(f64::NAN),
         rough_max,
@@ -505,6 +511,12 @@ mod tests {
         assert_eq!(row[index("reports_30d")], 1.0);
         assert_eq!(row[index("reports_90d")], 2.0);
         assert_eq!(row[index("neighbour_reports_90d")], 1.0);
+        let a_year_on = super::row(&history, 0, day("2026-01-05"));
+        assert_eq!(
+            a_year_on[index("reports_same_weeks_last_year")],
+            1.0,
+            "10 Jan 2025 falls in the four weeks after 5 Jan 2025; 20 Feb does not"
+        );
         assert_eq!(row[index("repairs_365d")], 1.0);
         assert_eq!(row[index("roughness_mean_28d")], 4.5);
         assert_eq!(row[index("roughness_max_28d")], 5.0);

@@ -17,7 +17,43 @@ pub use features::{FEATURES, History, SegmentFacts};
 pub use model::{Contribution, ForestParams, LogisticParams, Model};
 
 use crate::city::{City, MaintenanceKind};
+use serde::Serialize;
 use std::collections::HashMap;
+
+/// What one row of the task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A road segment as Upkeep stores it (long streets are split on import).
+    Segment,
+    /// A street of the city's own register: the segments sharing an external id.
+    Street,
+    /// A square of a grid, for a city whose reports have positions but no street
+    /// network.
+    Cell,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Segment => "segment",
+            Unit::Street => "street",
+            Unit::Cell => "cell",
+        }
+    }
+}
+
+impl std::str::FromStr for Unit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Unit, String> {
+        match s {
+            "segment" => Ok(Unit::Segment),
+            "street" => Ok(Unit::Street),
+            "cell" => Ok(Unit::Cell),
+            other => Err(format!("'{other}' is not a unit (segment, street or cell)")),
+        }
+    }
+}
 
 /// A generated city as Upkeep would see it (a pothole report counts on the segment of
 /// the work order it led to), with its true defects and the oracle's hazard.

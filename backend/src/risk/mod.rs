@@ -2,6 +2,10 @@
 //! registers models, scores every segment, and evaluates on the demo city's truth.
 //! The learning itself lives in `models::risk`.
 
+mod units;
+
+pub use units::observe_cells;
+
 use crate::db::risk as store;
 use crate::db::words::Json;
 use crate::db::{Conn, Database, DbError};
@@ -12,7 +16,7 @@ use models::risk::features::{Pavement, Rating};
 use models::risk::model::TrainError;
 use models::risk::{
     Defects, Evaluation, FEATURES, ForestParams, History, LabelKind, LogisticParams, Model,
-    SegmentFacts, Truth, features,
+    SegmentFacts, Truth, Unit, features,
 };
 use std::collections::HashMap;
 
@@ -69,8 +73,14 @@ pub struct Observed {
     pub evidence: Defects,
     /// The demo city's truth, if there is one.
     pub truth: Option<Truth>,
+    /// What a row is.
+    pub unit: Unit,
     pub start: NaiveDate,
+    /// The as-of day of scoring: the demo city's last day, or today.
     pub end: NaiveDate,
+    /// The last day anything was observed (a report, an issue, a repair): an imported
+    /// history that ended years ago is evaluated up to it, not up to today.
+    pub last_event: NaiveDate,
 }
 
 /// Reads everything the model uses, on one connection. `progress` hears what is being
@@ -130,10 +140,12 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     let codes = services::road_surface_codes(conn)?;
     progress("reports");
     let mut first_day: Option<NaiveDate> = None;
+    let mut last_day: Option<NaiveDate> = None;
     for (segment, at) in requests::reports_of(conn, &codes)? {
         if let Some(&s) = index.get(&segment) {
             history.reports[s].push(at.date());
             first_day = Some(first_day.map_or(at.date(), |d: NaiveDate| d.min(at.date())));
+            last_day = last_day.max(Some(at.date()));
         }
     }
     let n = rows.len();
@@ -161,6 +173,7 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
             kind if services::is_road_surface_repair(kind, &codes) => {
                 history.repairs[s].push(at.date());
                 evidence.repairs[s].push(at.date());
+                last_day = last_day.max(Some(at.date()));
             }
             _ => {}
         }
@@ -234,6 +247,7 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     };
     Ok(Observed {
         history,
+        unit: Unit::Segment,
         segment_ids: rows.iter().map(|r| r.0).collect(),
         external_ids: rows.iter().map(|r| r.9.clone()).collect(),
         points,
@@ -242,114 +256,14 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         truth,
         start,
         end,
+        // The demo city's window is its own truth; elsewhere, the history ends with its
+        // last record.
+        last_event: if window.is_some() {
+            end
+        } else {
+            last_day.unwrap_or(end).min(end)
+        },
     })
-}
-
-impl Observed {
-    /// The same history with the pieces of each street (segments sharing an external
-    /// id, as a long street is split on import) merged into one unit: lengths add up,
-    /// events and ratings are pooled, neighbours are the pieces' neighbours. A city's
-    /// own street register is the unit its ratings and repair logs speak of. The demo
-    /// city's truth does not survive the merge.
-    pub fn by_street(&self) -> Observed {
-        let mut unit_of = Vec::with_capacity(self.segment_ids.len());
-        let mut first_piece: HashMap<&str, usize> = HashMap::new();
-        let mut pieces: Vec<Vec<usize>> = Vec::new();
-        for (s, external) in self.external_ids.iter().enumerate() {
-            let unit = match external.as_deref() {
-                Some(id) => *first_piece.entry(id).or_insert_with(|| {
-                    pieces.push(Vec::new());
-                    pieces.len() - 1
-                }),
-                None => {
-                    pieces.push(Vec::new());
-                    pieces.len() - 1
-                }
-            };
-            pieces[unit].push(s);
-            unit_of.push(unit);
-        }
-        let h = &self.history;
-        let pool = |lists: &[Vec<NaiveDate>], unit: &[usize]| {
-            let mut all: Vec<NaiveDate> = unit.iter().flat_map(|&s| lists[s].clone()).collect();
-            all.sort_unstable();
-            all
-        };
-        let facts = pieces
-            .iter()
-            .enumerate()
-            .map(|(u, unit)| {
-                let first = &h.segments[unit[0]];
-                let mut neighbours: Vec<usize> = unit
-                    .iter()
-                    .flat_map(|&s| h.segments[s].neighbours.iter().map(|&n| unit_of[n]))
-                    .filter(|&n| n != u)
-                    .collect();
-                neighbours.sort_unstable();
-                neighbours.dedup();
-                SegmentFacts {
-                    length_m: unit.iter().map(|&s| h.segments[s].length_m).sum(),
-                    class: unit.iter().filter_map(|&s| h.segments[s].class).min(),
-                    aadt: unit
-                        .iter()
-                        .filter_map(|&s| h.segments[s].aadt)
-                        .max_by(f64::total_cmp),
-                    bus_route: unit.iter().any(|&s| h.segments[s].bus_route),
-                    surfaced_on: unit.iter().filter_map(|&s| h.segments[s].surfaced_on).max(),
-                    pavement: first.pavement,
-                    neighbours,
-                }
-            })
-            .collect();
-        let mut history = History::new(facts);
-        let mut evidence = Defects::found(LabelKind::NewDefectEvidence, Vec::new());
-        let mut defects = Defects::found(self.defects.kind, Vec::new());
-        for (u, unit) in pieces.iter().enumerate() {
-            history.reports[u] = pool(&h.reports, unit);
-            history.repairs[u] = pool(&h.repairs, unit);
-            history.resurfacings[u] = pool(&h.resurfacings, unit);
-            history.water_main_breaks[u] = pool(&h.water_main_breaks, unit);
-            // Every piece carries its street's ratings: keep one of each.
-            let ratings = &mut history.ratings[u];
-            ratings.extend(unit.iter().flat_map(|&s| h.ratings[s].iter().cloned()));
-            ratings.sort_by_key(|r| r.on);
-            ratings.dedup();
-            history.roughness[u] = unit.iter().flat_map(|&s| h.roughness[s].clone()).collect();
-            for (merged, from) in [
-                (&mut evidence, &self.evidence),
-                (&mut defects, &self.defects),
-            ] {
-                merged.found.push(pool(&from.found, unit));
-                merged.repairs.push(pool(&from.repairs, unit));
-                merged
-                    .open
-                    .push(unit.iter().flat_map(|&s| from.open[s].clone()).collect());
-            }
-        }
-        history.freeze_thaw_days = h.freeze_thaw_days.clone();
-        history.sort();
-        let mean_point = |unit: &[usize]| {
-            let n = unit.len() as f64;
-            let (x, y) = unit.iter().fold((0.0, 0.0), |(x, y), &s| {
-                (x + self.points[s].0, y + self.points[s].1)
-            });
-            (x / n, y / n)
-        };
-        Observed {
-            segment_ids: pieces.iter().map(|u| self.segment_ids[u[0]]).collect(),
-            external_ids: pieces
-                .iter()
-                .map(|u| self.external_ids[u[0]].clone())
-                .collect(),
-            points: pieces.iter().map(|u| mean_point(u)).collect(),
-            history,
-            defects,
-            evidence,
-            truth: None,
-            start: self.start,
-            end: self.end,
-        }
-    }
 }
 
 pub use crate::domain::ModelKind as Kind;
@@ -387,16 +301,16 @@ pub fn evaluate_on(
     defects: &Defects,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Evaluation, RiskError> {
-    let dates = evaluate::as_of_dates(observed.start, observed.end);
+    let dates = evaluate::as_of_dates(observed.start, observed.last_event);
     if dates.len() < 52 + 40 {
         return Err(RiskError::TooShort(format!(
             "{} weekly as-of dates between {} and {}; the evaluation needs about two years",
             dates.len(),
             observed.start,
-            observed.end
+            observed.last_event
         )));
     }
-    Ok(evaluate::evaluate(
+    let mut evaluation = evaluate::evaluate(
         &observed.history,
         defects,
         &dates,
@@ -404,7 +318,9 @@ pub fn evaluate_on(
         LogisticParams::default(),
         ForestParams::default(),
         progress,
-    )?)
+    )?;
+    evaluation.unit = observed.unit;
+    Ok(evaluation)
 }
 
 /// The annual task (one as-of date, a season's or a year's horizon), holding out
@@ -458,7 +374,7 @@ pub fn train(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Trained, RiskError> {
     check_coverage(observed)?;
-    let dates = evaluate::as_of_dates(observed.start, observed.end);
+    let dates = evaluate::as_of_dates(observed.start, observed.last_event);
     let last = *dates
         .last()
         .ok_or_else(|| RiskError::TooShort("no as-of date has a complete label window".into()))?;

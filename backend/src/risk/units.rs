@@ -1,0 +1,288 @@
+//! Units other than the stored segment: a street of the city's register (its pieces
+//! merged) and a grid cell (for a city with report positions and no street network).
+
+use super::{Observed, RiskError};
+use crate::db::{Conn, Database};
+use chrono::NaiveDate;
+use models::risk::evaluate;
+use models::risk::features;
+use models::risk::{Defects, History, LabelKind, SegmentFacts};
+use std::collections::HashMap;
+
+impl Observed {
+    /// The same history with the pieces of each street (segments sharing an external
+    /// id, as a long street is split on import) merged into one unit: lengths add up,
+    /// events and ratings are pooled, neighbours are the pieces' neighbours. A city's
+    /// own street register is the unit its ratings and repair logs speak of. The demo
+    /// city's truth does not survive the merge.
+    pub fn by_street(&self) -> Observed {
+        let mut unit_of = Vec::with_capacity(self.segment_ids.len());
+        let mut first_piece: HashMap<&str, usize> = HashMap::new();
+        let mut pieces: Vec<Vec<usize>> = Vec::new();
+        for (s, external) in self.external_ids.iter().enumerate() {
+            let unit = match external.as_deref() {
+                Some(id) => *first_piece.entry(id).or_insert_with(|| {
+                    pieces.push(Vec::new());
+                    pieces.len() - 1
+                }),
+                None => {
+                    pieces.push(Vec::new());
+                    pieces.len() - 1
+                }
+            };
+            pieces[unit].push(s);
+            unit_of.push(unit);
+        }
+        let h = &self.history;
+        let pool = |lists: &[Vec<NaiveDate>], unit: &[usize]| {
+            let mut all: Vec<NaiveDate> = unit.iter().flat_map(|&s| lists[s].clone()).collect();
+            all.sort_unstable();
+            all
+        };
+        let facts = pieces
+            .iter()
+            .enumerate()
+            .map(|(u, unit)| {
+                let first = &h.segments[unit[0]];
+                let mut neighbours: Vec<usize> = unit
+                    .iter()
+                    .flat_map(|&s| h.segments[s].neighbours.iter().map(|&n| unit_of[n]))
+                    .filter(|&n| n != u)
+                    .collect();
+                neighbours.sort_unstable();
+                neighbours.dedup();
+                SegmentFacts {
+                    length_m: unit.iter().map(|&s| h.segments[s].length_m).sum(),
+                    class: unit.iter().filter_map(|&s| h.segments[s].class).min(),
+                    aadt: unit
+                        .iter()
+                        .filter_map(|&s| h.segments[s].aadt)
+                        .max_by(f64::total_cmp),
+                    bus_route: unit.iter().any(|&s| h.segments[s].bus_route),
+                    surfaced_on: unit.iter().filter_map(|&s| h.segments[s].surfaced_on).max(),
+                    pavement: first.pavement,
+                    neighbours,
+                }
+            })
+            .collect();
+        let mut history = History::new(facts);
+        let mut evidence = Defects::found(LabelKind::NewDefectEvidence, Vec::new());
+        let mut defects = Defects::found(self.defects.kind, Vec::new());
+        for (u, unit) in pieces.iter().enumerate() {
+            history.reports[u] = pool(&h.reports, unit);
+            history.repairs[u] = pool(&h.repairs, unit);
+            history.resurfacings[u] = pool(&h.resurfacings, unit);
+            history.water_main_breaks[u] = pool(&h.water_main_breaks, unit);
+            // Every piece carries its street's ratings: keep one of each.
+            let ratings = &mut history.ratings[u];
+            ratings.extend(unit.iter().flat_map(|&s| h.ratings[s].iter().cloned()));
+            ratings.sort_by_key(|r| r.on);
+            ratings.dedup();
+            history.roughness[u] = unit.iter().flat_map(|&s| h.roughness[s].clone()).collect();
+            for (merged, from) in [
+                (&mut evidence, &self.evidence),
+                (&mut defects, &self.defects),
+            ] {
+                merged.found.push(pool(&from.found, unit));
+                merged.repairs.push(pool(&from.repairs, unit));
+                merged
+                    .open
+                    .push(unit.iter().flat_map(|&s| from.open[s].clone()).collect());
+            }
+        }
+        history.freeze_thaw_days = h.freeze_thaw_days.clone();
+        history.sort();
+        let mean_point = |unit: &[usize]| {
+            let n = unit.len() as f64;
+            let (x, y) = unit.iter().fold((0.0, 0.0), |(x, y), &s| {
+                (x + self.points[s].0, y + self.points[s].1)
+            });
+            (x / n, y / n)
+        };
+        Observed {
+            unit: models::risk::Unit::Street,
+            segment_ids: pieces.iter().map(|u| self.segment_ids[u[0]]).collect(),
+            external_ids: pieces
+                .iter()
+                .map(|u| self.external_ids[u[0]].clone())
+                .collect(),
+            points: pieces.iter().map(|u| mean_point(u)).collect(),
+            history,
+            defects,
+            evidence,
+            truth: None,
+            start: self.start,
+            end: self.end,
+            last_event: self.last_event,
+        }
+    }
+}
+
+/// Grid cells of about `cell_m` metres a side, each cell one unit: its road-surface
+/// reports and issues by position, and (where the city has segments) the repairs,
+/// resurfacings and water-main breaks of the segments whose middle lies in it.
+///
+/// The cells are those with at least one report of any service before the hold-out
+/// year begins: a city without a street network has no other list of where its roads
+/// are, and a cell that never saw a report (a lake, a park) would be an easy negative
+/// that flatters every ranking.
+pub fn observe_cells(
+    db: &Database,
+    cell_m: f64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Observed, RiskError> {
+    db.read(|conn| cells_on(conn, cell_m, progress))
+}
+
+fn cells_on(
+    conn: &mut Conn<'_>,
+    cell_m: f64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Observed, RiskError> {
+    use crate::db::{issues, maintenance, requests, segments, services, weather};
+    let codes = services::road_surface_codes(conn)?;
+    progress("report positions");
+    let reports = requests::positions(conn, &codes)?;
+    let surface: Vec<&(f64, f64, chrono::NaiveDateTime, bool)> =
+        reports.iter().filter(|r| r.3).collect();
+    let (Some(first), Some(last)) = (
+        surface.iter().map(|r| r.2.date()).min(),
+        surface.iter().map(|r| r.2.date()).max(),
+    ) else {
+        return Err(RiskError::TooShort(
+            "no road-surface report has a position".into(),
+        ));
+    };
+    let mean_lat = surface.iter().map(|r| r.1).sum::<f64>() / surface.len() as f64;
+    let grid = Grid::new(cell_m, mean_lat);
+    let dates = evaluate::as_of_dates(first, last);
+    let holdout_from = dates
+        .last()
+        .map_or(last, |d| *d - chrono::Duration::weeks(51));
+    let known: std::collections::BTreeSet<(i64, i64)> = reports
+        .iter()
+        .filter(|r| r.2.date() < holdout_from)
+        .map(|r| grid.cell(r.0, r.1))
+        .collect();
+    if known.is_empty() {
+        return Err(RiskError::TooShort(format!(
+            "no report with a position before {holdout_from}"
+        )));
+    }
+    let cells: Vec<(i64, i64)> = known.into_iter().collect();
+    let index: HashMap<(i64, i64), usize> =
+        cells.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let n = cells.len();
+    let facts = cells
+        .iter()
+        .map(|&(x, y)| SegmentFacts {
+            length_m: cell_m,
+            class: None,
+            aadt: None,
+            bus_route: false,
+            surfaced_on: None,
+            pavement: None,
+            neighbours: (-1..=1)
+                .flat_map(|dx| (-1..=1).map(move |dy| (x + dx, y + dy)))
+                .filter(|&c| c != (x, y))
+                .filter_map(|c| index.get(&c).copied())
+                .collect(),
+        })
+        .collect();
+    let mut history = History::new(facts);
+    for r in &surface {
+        if let Some(&c) = index.get(&grid.cell(r.0, r.1)) {
+            history.reports[c].push(r.2.date());
+        }
+    }
+    progress("issues");
+    let mut evidence = Defects::found(LabelKind::NewDefectEvidence, vec![Vec::new(); n]);
+    for (lon, lat, from, to) in issues::located_spans_of(conn, &codes)? {
+        if let Some(&c) = index.get(&grid.cell(lon, lat)) {
+            evidence.found[c].push(from.date());
+            evidence.open[c].push((from.date(), to.map_or(NaiveDate::MAX, |t| t.date())));
+        }
+    }
+    progress("maintenance");
+    let middles: HashMap<i64, usize> = segments::risk_facts(conn)?
+        .into_iter()
+        .filter_map(|r| {
+            let lines = segments::lines_of(r.0, &r.6).ok()?;
+            let (a, b) = (*lines.first()?.first()?, *lines.last()?.last()?);
+            let cell = grid.cell((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+            Some((r.0, *index.get(&cell)?))
+        })
+        .collect();
+    for (segment, kind, at) in maintenance::all(conn)? {
+        let Some(&c) = middles.get(&segment) else {
+            continue;
+        };
+        match kind.as_str() {
+            "resurfacing" => history.resurfacings[c].push(at.date()),
+            "water_main_break" => history.water_main_breaks[c].push(at.date()),
+            kind if services::is_road_surface_repair(kind, &codes) => {
+                history.repairs[c].push(at.date());
+                evidence.repairs[c].push(at.date());
+            }
+            _ => {}
+        }
+    }
+    for list in evidence.found.iter_mut().chain(&mut evidence.repairs) {
+        list.sort_unstable();
+    }
+    progress("weather");
+    history.freeze_thaw_days = weather::daily(conn)?
+        .into_iter()
+        .filter(|(_, tmin, tmax)| features::is_freeze_thaw(*tmin, *tmax))
+        .map(|(day, ..)| day)
+        .collect();
+    history.sort();
+    let today = crate::domain::now().date();
+    Ok(Observed {
+        unit: models::risk::Unit::Cell,
+        segment_ids: (0..n as i64).collect(),
+        external_ids: cells
+            .iter()
+            .map(|(x, y)| Some(format!("{x}:{y}")))
+            .collect(),
+        points: cells.iter().map(|&c| grid.centre(c)).collect(),
+        history,
+        defects: evidence.clone(),
+        evidence,
+        truth: None,
+        start: first,
+        end: today,
+        last_event: last.min(today),
+    })
+}
+
+/// Squares of about `side_m` metres near latitude `lat`, numbered by column and row.
+struct Grid {
+    lon_deg: f64,
+    lat_deg: f64,
+}
+
+impl Grid {
+    fn new(side_m: f64, lat: f64) -> Grid {
+        const METRES_PER_DEGREE: f64 = 111_320.0;
+        Grid {
+            lon_deg: side_m / (METRES_PER_DEGREE * lat.to_radians().cos().max(0.1)),
+            lat_deg: side_m / METRES_PER_DEGREE,
+        }
+    }
+
+    fn cell(&self, lon: f64, lat: f64) -> (i64, i64) {
+        (
+            (lon / self.lon_deg).floor() as i64,
+            (lat / self.lat_deg).floor() as i64,
+        )
+    }
+
+    /// The middle of a cell, (longitude, latitude).
+    fn centre(&self, (x, y): (i64, i64)) -> (f64, f64) {
+        (
+            (x as f64 + 0.5) * self.lon_deg,
+            (y as f64 + 0.5) * self.lat_deg,
+        )
+    }
+}
