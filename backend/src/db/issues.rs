@@ -362,11 +362,11 @@ pub fn spans_of(
         .collect())
 }
 
-/// (longitude, latitude, first report, closure) of every issue of the services `codes`.
-pub fn located_spans_of(
-    conn: &mut Conn<'_>,
-    codes: &[String],
-) -> DbResult<Vec<(f64, f64, NaiveDateTime, Option<NaiveDateTime>)>> {
+/// An issue's longitude, latitude, first report and closure.
+pub type LocatedSpan = (f64, f64, NaiveDateTime, Option<NaiveDateTime>);
+
+/// Every issue of the services `codes`, where and when it was open.
+pub fn located_spans_of(conn: &mut Conn<'_>, codes: &[String]) -> DbResult<Vec<LocatedSpan>> {
     on!(conn, |conn| Ok(issues::table
         .filter(issues::service_code.eq_any(codes))
         .select((
