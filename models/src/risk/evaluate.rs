@@ -224,7 +224,9 @@ pub struct Evaluation {
 
 /// Scores a block by ranking each week's segments.
 fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>) -> Ranking {
-    let mut weeks: HashMap<NaiveDate, Vec<usize>> = HashMap::new();
+    // In date order, so sums over weeks come out the same on every run.
+    let mut weeks: std::collections::BTreeMap<NaiveDate, Vec<usize>> =
+        std::collections::BTreeMap::new();
     for (i, d) in block.as_of.iter().enumerate() {
         weeks.entry(*d).or_default().push(i);
     }

@@ -28,6 +28,8 @@ pub enum TrainError {
     NoRows(&'static str),
     #[error("linfa failed: {0}")]
     Linfa(String),
+    #[error("the forest's settings cannot grow a forest: {0}")]
+    Params(String),
 }
 
 /// Mean and spread of each feature in training; missing values become the mean.
@@ -86,7 +88,61 @@ pub struct Node {
     pub split: Option<(usize, f64, usize, usize)>,
 }
 
+/// Out-of-bag rows read per tree for its rates, at most.
+const OUT_OF_BAG_ROWS: usize = 60_000;
+/// How many rows' worth of weight a node's rate gives its parent's: a node that few
+/// out-of-bag rows reach keeps close to its parent's rate.
+const SHRINK_ROWS: f64 = 10.0;
+
 impl Tree {
+    /// Sets every node's rate of positives from rows the tree was not grown on (out of
+    /// bag), so a leaf's rate is an honest estimate rather than the purity the split
+    /// search found in its own sample; each node is shrunk towards its parent.
+    fn rate_out_of_bag(
+        &mut self,
+        rows: &[Row],
+        labels: &[bool],
+        in_bag: &[usize],
+        standardiser: &Standardiser,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let mut bagged = vec![false; rows.len()];
+        for &i in in_bag {
+            bagged[i] = true;
+        }
+        let mut out: Vec<usize> = (0..rows.len()).filter(|&i| !bagged[i]).collect();
+        if out.len() > OUT_OF_BAG_ROWS {
+            out.shuffle(rng);
+            out.truncate(OUT_OF_BAG_ROWS);
+        }
+        let mut counts = vec![(0usize, 0usize); self.nodes.len()];
+        for &i in &out {
+            let z = standardiser.apply(&rows[i]);
+            let positive = usize::from(labels[i]);
+            let leaf = self.walk(&z, |node, _| {
+                counts[node].0 += 1;
+                counts[node].1 += positive;
+            });
+            counts[leaf].0 += 1;
+            counts[leaf].1 += positive;
+        }
+        // Parents come before their children in the flat list.
+        let mut parent_rate = vec![f64::NAN; self.nodes.len()];
+        for at in 0..self.nodes.len() {
+            let (n, k) = (counts[at].0 as f64, counts[at].1 as f64);
+            let rate = if parent_rate[at].is_nan() {
+                (k + 1.0) / (n + 2.0)
+            } else {
+                (k + SHRINK_ROWS * parent_rate[at]) / (n + SHRINK_ROWS)
+            };
+            self.nodes[at].rate = rate;
+            if let Some((_, _, left, right)) = self.nodes[at].split {
+                parent_rate[left] = rate;
+                parent_rate[right] = rate;
+            }
+        }
+    }
+
     /// Walks a standardised row from the root to its leaf, calling `step(node, child)`
     /// for each split passed; returns the leaf. (No allocation: scoring walks every tree
     /// for every segment.)
@@ -142,7 +198,8 @@ pub struct Contribution {
 pub struct ForestParams {
     pub trees: usize,
     pub max_depth: usize,
-    /// Rows sampled for each tree (half positives where there are enough).
+    /// Rows sampled for each tree, at most: half positives, and no more positive draws
+    /// than there are positives.
     pub rows_per_tree: usize,
     pub min_rows_per_leaf: usize,
     pub seed: u64,
@@ -156,6 +213,39 @@ impl Default for ForestParams {
             rows_per_tree: 24_000,
             min_rows_per_leaf: 40,
             seed: 7,
+        }
+    }
+}
+
+impl ForestParams {
+    /// Checks the settings against the number of training rows: every problem named.
+    pub fn check(&self, rows: usize) -> Result<(), TrainError> {
+        let mut problems = Vec::new();
+        if self.trees == 0 {
+            problems.push("trees is 0: grow at least one".to_owned());
+        }
+        if self.max_depth == 0 {
+            problems.push("max_depth is 0: a tree needs at least one split".to_owned());
+        }
+        if self.min_rows_per_leaf == 0 {
+            problems.push("min_rows_per_leaf is 0: a leaf needs at least one row".to_owned());
+        }
+        if self.rows_per_tree < 2 * self.min_rows_per_leaf.max(1) {
+            problems.push(format!(
+                "rows_per_tree {} is less than two leaves of {} rows",
+                self.rows_per_tree, self.min_rows_per_leaf
+            ));
+        }
+        if rows < 2 * self.min_rows_per_leaf.max(1) {
+            problems.push(format!(
+                "{rows} training rows are too few for two leaves of {} rows",
+                self.min_rows_per_leaf
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(TrainError::Params(problems.join("; ")))
         }
     }
 }
@@ -251,6 +341,7 @@ pub fn fit_forest(
     labels: &[bool],
     params: ForestParams,
 ) -> Result<(Standardiser, Learner), TrainError> {
+    params.check(rows.len())?;
     if !labels.iter().any(|&l| l) {
         return Err(TrainError::NoRows("positive"));
     }
@@ -260,47 +351,36 @@ pub fn fit_forest(
     if negatives.is_empty() {
         return Err(TrainError::NoRows("negative"));
     }
+    // A draw of about √F features at every split, as random forests do (per tree, as
+    // before, let a tree ignore a strong feature entirely in all its nodes).
+    let features_per_split = (FEATURE_COUNT as f64).sqrt().ceil() as usize;
     let grow = |t: usize| -> Result<Tree, TrainError> {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(params.seed.wrapping_mul(1_000_003).wrapping_add(t as u64));
-        // Bootstrap, rebalanced: half positives (with replacement), half negatives.
-        let half = params.rows_per_tree / 2;
+        let seed = params.seed.wrapping_mul(1_000_003).wrapping_add(t as u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Bootstrap, rebalanced: half positives (with replacement), half negatives. No
+        // more draws than there are positives, so about a third of them stay out of the
+        // bag for the rates.
+        let half = (params.rows_per_tree / 2).min(positives.len());
         let mut sample: Vec<usize> = (0..half)
             .map(|_| positives[rng.gen_range(0..positives.len())])
             .collect();
         sample.extend((0..half).map(|_| negatives[rng.gen_range(0..negatives.len())]));
-        // Each tree sees about two thirds of the features, as in a random forest.
-        let mut columns: Vec<usize> = (0..FEATURE_COUNT).collect();
-        columns.shuffle(&mut rng);
-        columns.truncate((FEATURE_COUNT * 2).div_ceil(3));
-        columns.sort_unstable();
-        let full = matrix(rows, &sample, &standardiser);
-        let x = full.select(ndarray::Axis(1), &columns);
+        let x = matrix(rows, &sample, &standardiser);
         let y: Array1<usize> = sample.iter().map(|&i| usize::from(labels[i])).collect();
         let fitted = linfa_trees::DecisionTree::params()
             .max_depth(Some(params.max_depth))
             .min_weight_leaf(params.min_rows_per_leaf as f32)
             .min_weight_split((2 * params.min_rows_per_leaf) as f32)
+            // Keep sibling leaves that predict the same class: their rates differ
+            // (vendor/linfa-trees/UPKEEP.md).
+            .prune_equal_leaves(false)
+            .max_features(Some(features_per_split))
+            .seed(seed)
             .fit(&Dataset::new(x, y))
             .map_err(|e| TrainError::Linfa(e.to_string()))?;
         let mut tree = Tree { nodes: Vec::new() };
-        flatten(fitted.root_node(), &columns, &mut tree.nodes);
-        // Every node's rate from the rows that reach it.
-        let mut counts = vec![(0usize, 0usize); tree.nodes.len()];
-        for (r, &i) in sample.iter().enumerate() {
-            let z: Row = std::array::from_fn(|j| full[[r, j]]);
-            let positive = usize::from(labels[i]);
-            let leaf = tree.walk(&z, |node, _| {
-                counts[node].0 += 1;
-                counts[node].1 += positive;
-            });
-            counts[leaf].0 += 1;
-            counts[leaf].1 += positive;
-        }
-        for (node, (n, k)) in tree.nodes.iter_mut().zip(counts) {
-            // A little smoothing keeps a tiny leaf from claiming certainty.
-            node.rate = (k as f64 + 1.0) / (n as f64 + 2.0);
-        }
+        flatten(fitted.root_node(), &mut tree.nodes);
+        tree.rate_out_of_bag(rows, labels, &sample, &standardiser, &mut rng);
         Ok(tree)
     };
     let trees: Vec<Result<Tree, TrainError>> = std::thread::scope(|scope| {
@@ -336,11 +416,7 @@ pub fn fit_forest(
     ))
 }
 
-fn flatten(
-    node: &linfa_trees::TreeNode<f64, usize>,
-    columns: &[usize],
-    out: &mut Vec<Node>,
-) -> usize {
+fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<Node>) -> usize {
     let at = out.len();
     out.push(Node {
         rate: 0.0,
@@ -353,9 +429,9 @@ fn flatten(
         children.get(1).copied(),
     ) {
         let (feature, threshold, _) = node.split();
-        let l = flatten(left, columns, out);
-        let r = flatten(right, columns, out);
-        out[at].split = Some((columns[feature], threshold, l, r));
+        let l = flatten(left, out);
+        let r = flatten(right, out);
+        out[at].split = Some((feature, threshold, l, r));
     }
     at
 }

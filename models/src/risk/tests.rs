@@ -119,3 +119,65 @@ fn explanations_name_features_with_signed_effects_in_words() {
         assert!(weights[j] > 0.0, "{name}: {weights:?}");
     }
 }
+
+#[test]
+fn forest_settings_that_cannot_grow_a_forest_are_refused_with_every_reason() {
+    let rows = vec![[0.0; features::FEATURE_COUNT]; 10];
+    let labels: Vec<bool> = (0..10).map(|i| i % 2 == 0).collect();
+    let params = ForestParams {
+        trees: 0,
+        min_rows_per_leaf: 40,
+        ..ForestParams::default()
+    };
+    let message = model::fit_forest(&rows, &labels, params)
+        .expect_err("refused")
+        .to_string();
+    assert!(message.contains("trees is 0"), "{message}");
+    assert!(
+        message.contains("10 training rows are too few"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_forest_fitted_twice_on_the_same_rows_is_the_same_forest() {
+    let city = tiny();
+    let (history, defects, _) = from_city(&city);
+    let dates = evaluate::as_of_dates(city.params.start(), city.params.end);
+    let rows = evaluate::Rows::build(&history, &defects, &dates[..20]);
+    let params = ForestParams {
+        trees: 4,
+        rows_per_tree: 2_000,
+        ..ForestParams::default()
+    };
+    let fit = || model::fit_forest(&rows.rows, &rows.labels, params).expect("fits");
+    assert_eq!(fit(), fit());
+}
+
+#[test]
+fn linfa_trees_keeps_sibling_leaves_of_one_class_when_asked() {
+    use linfa::prelude::*;
+    let city = tiny();
+    let (history, defects, _) = from_city(&city);
+    let dates = evaluate::as_of_dates(city.params.start(), city.params.end);
+    let rows = evaluate::Rows::build(&history, &defects, &dates[..20]);
+    let x = ndarray::Array2::from_shape_fn((rows.rows.len(), features::FEATURE_COUNT), |(i, j)| {
+        let v = rows.rows[i][j];
+        if v.is_finite() { v } else { 0.0 }
+    });
+    let y: ndarray::Array1<usize> = rows.labels.iter().map(|&l| usize::from(l)).collect();
+    let data = Dataset::new(x, y);
+    let leaves = |prune: bool| {
+        linfa_trees::DecisionTree::params()
+            .max_depth(Some(8))
+            .min_weight_leaf(20.0)
+            .prune_equal_leaves(prune)
+            .fit(&data)
+            .expect("fits")
+            .iter_nodes()
+            .filter(|n| n.is_leaf())
+            .count()
+    };
+    let (pruned, kept) = (leaves(true), leaves(false));
+    assert!(kept > pruned, "{kept} leaves kept, {pruned} after pruning");
+}
