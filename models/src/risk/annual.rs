@@ -25,6 +25,8 @@ pub const SHARES: [f64; 3] = [0.05, 0.10, 0.20];
 const FOLDS: usize = 5;
 /// Block side, in degrees of latitude (about 1.1 km); longitude is scaled by latitude.
 const BLOCK_DEGREES: f64 = 0.01;
+/// Fewest blocks a split needs: a small town's blocks are halved until it has them.
+const MIN_BLOCKS: usize = 30;
 
 /// One as-of date, how far its label looks, and what a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -185,18 +187,34 @@ impl Learner {
     }
 }
 
-/// Which ~1 km block a point (longitude, latitude) is in.
-pub fn block_of((lon, lat): (f64, f64)) -> (i64, i64) {
-    let lon_degrees = BLOCK_DEGREES / lat.to_radians().cos().abs().max(0.1);
+/// Which block of `side` degrees of latitude a point (longitude, latitude) is in.
+pub fn block_of((lon, lat): (f64, f64), side: f64) -> (i64, i64) {
+    let lon_degrees = side / lat.to_radians().cos().abs().max(0.1);
     (
         (lon / lon_degrees).floor() as i64,
-        (lat / BLOCK_DEGREES).floor() as i64,
+        (lat / side).floor() as i64,
     )
+}
+
+/// The block side for `points`: about 1 km, halved (at most four times) until there are
+/// at least [`MIN_BLOCKS`] blocks.
+pub fn block_side(points: &[(f64, f64)]) -> f64 {
+    let mut side = BLOCK_DEGREES;
+    for _ in 0..4 {
+        let blocks: BTreeSet<(i64, i64)> = points.iter().map(|&p| block_of(p, side)).collect();
+        if blocks.len() >= MIN_BLOCKS {
+            break;
+        }
+        side /= 2.0;
+    }
+    side
 }
 
 /// Each street's part: `None` for the hold-out, else its fold (0..5). Blocks are
 /// shuffled with a fixed seed, so the split is the same on every run.
 pub fn parts(points: &[(f64, f64)], seed: u64) -> Vec<Option<usize>> {
+    let side = block_side(points);
+    let block_of = |p: (f64, f64)| block_of(p, side);
     let blocks: BTreeSet<(i64, i64)> = points.iter().map(|&p| block_of(p)).collect();
     let mut blocks: Vec<(i64, i64)> = blocks.into_iter().collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -540,6 +558,7 @@ mod tests {
     fn a_fifth_of_the_blocks_is_held_out_and_the_rest_fall_in_five_folds() {
         let (_, _, points) = city();
         let part = parts(&points, 17);
+        let side = block_side(&points);
         let held = part.iter().filter(|p| p.is_none()).count() as f64 / points.len() as f64;
         assert!((0.1..0.3).contains(&held), "{held}");
         for k in 0..FOLDS {
@@ -547,7 +566,7 @@ mod tests {
         }
         for (i, p) in points.iter().enumerate() {
             for (j, q) in points.iter().enumerate() {
-                if block_of(*p) == block_of(*q) {
+                if block_of(*p, side) == block_of(*q, side) {
                     assert_eq!(part[i], part[j], "a block is never split");
                 }
             }
