@@ -315,3 +315,63 @@ async fn grid_cells_pool_the_road_surface_reports_and_issues_whose_positions_the
         }
     }
 }
+
+#[tokio::test]
+async fn anyone_reads_the_model_card_in_plain_words_before_and_after_training() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+    })
+    .await;
+    let none = app.get_json("/api/v1/model-card", 200).await;
+    assert_eq!(none["status"], "none");
+    assert!(none["never_uses"].as_array().unwrap().len() >= 3);
+
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
+        backend::risk::retrain(&db, &observed, backend::risk::Choice::Auto, &mut |_| {}).unwrap();
+    })
+    .await
+    .unwrap();
+    let card = app.get_json("/api/v1/model-card", 200).await;
+    assert_eq!(card["status"], "active");
+    assert_eq!(card["label"], "true_potholes");
+    assert_eq!(card["horizon_days"], 28);
+    assert!(
+        card["predicts"]
+            .as_str()
+            .unwrap()
+            .contains("next four weeks")
+    );
+    let uses = card["uses"].as_array().unwrap();
+    assert_eq!(uses.len(), models::risk::FEATURES.len());
+    let evaluation = &card["evaluation"];
+    assert!(evaluation["precision_at_10pct"].as_f64().unwrap() > 0.0);
+    assert!(
+        evaluation["summary"]
+            .as_str()
+            .unwrap()
+            .contains("of every 100 streets"),
+        "{evaluation}"
+    );
+    assert!(
+        evaluation["baselines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == "prior_reports")
+    );
+    assert!(
+        card["equity"]["ratio"].is_number(),
+        "the demo city has the check"
+    );
+    assert!(card["model"]["trained_at"].is_string());
+    let text = card.to_string().to_lowercase();
+    for private in ["@", "password", "api_key"] {
+        assert!(!text.contains(private), "{private} in the card");
+    }
+
+    let page = app.get_text("/model", 200).await;
+    assert!(page.contains("How the city's risk model works"));
+}

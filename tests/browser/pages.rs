@@ -293,6 +293,24 @@ async fn the_planner_map_colours_segments_and_explains_one() {
     );
     browser.screenshot("planner").await;
     browser.assert_no_errors("the planners' page").await;
+
+    // The model card is public and follows the page's own link.
+    browser.click("nav a[href='/model']").await;
+    browser.wait_rendered().await;
+    assert!(
+        browser.text("#predicts").await.contains("next four weeks"),
+        "the card says what is predicted"
+    );
+    assert!(
+        browser
+            .text("#evaluation")
+            .await
+            .contains("without an evaluation"),
+        "a model trained without one says so"
+    );
+    assert!(browser.text("#never-uses").await.contains("names"));
+    browser.screenshot("model-card").await;
+    browser.assert_no_errors("the model card").await;
     browser.close().await;
 }
 

@@ -54,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/report/{id}").route(web::get().to(pages::status)))
         .service(resource("/crew").route(web::get().to(pages::crew)))
         .service(resource("/planner").route(web::get().to(pages::planner)))
+        .service(resource("/model").route(web::get().to(pages::model)))
         .service(resource("/assets/{name}").route(web::get().to(pages::asset)))
         .service(resource("/favicon.ico").route(web::get().to(pages::favicon)))
         .service(resource("/health").route(web::get().to(api::health)))
@@ -104,6 +105,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/risk").route(web::get().to(risk::list)))
                 .service(resource("/segments/{id}/risk").route(web::get().to(risk::segment)))
                 .service(resource("/models").route(web::get().to(risk::models)))
+                .service(resource("/model-card").route(web::get().to(risk::model_card)))
                 .service(resource("/models/train").route(web::post().to(risk::train)))
                 .service(
                     resource("/work-orders")

@@ -1,4 +1,4 @@
-//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`) and their assets, embedded
+//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`, `/model`) and their assets, embedded
 //! in the binary at build time from `web/`: Upkeep's own HTML, CSS and JavaScript, and
 //! the third-party libraries in `web/vendor/` (Leaflet, Chart.js; see web/package.json).
 //! Nothing is fetched from anywhere else: the road network is the base map.
@@ -17,7 +17,7 @@ macro_rules! web_file {
 }
 
 /// (name under /assets/, bytes, content type, may be cached for a week).
-const ASSETS: [(&str, &[u8], &str, bool); 10] = [
+const ASSETS: [(&str, &[u8], &str, bool); 11] = [
     (
         "upkeep.css",
         web_file!("assets/upkeep.css"),
@@ -55,6 +55,12 @@ const ASSETS: [(&str, &[u8], &str, bool); 10] = [
         false,
     ),
     (
+        "model.js",
+        web_file!("assets/model.js"),
+        "text/javascript",
+        false,
+    ),
+    (
         "leaflet.js",
         web_file!("vendor/leaflet.js"),
         "text/javascript",
@@ -84,6 +90,7 @@ const RESIDENT: &[u8] = web_file!("pages/resident.html");
 const STATUS: &[u8] = web_file!("pages/status.html");
 const CREW: &[u8] = web_file!("pages/crew.html");
 const PLANNER: &[u8] = web_file!("pages/planner.html");
+const MODEL: &[u8] = web_file!("pages/model.html");
 
 /// Pages may load only what this server serves; Leaflet positions its panes with inline
 /// styles, and photos may come from wherever residents' links point.
@@ -131,6 +138,11 @@ pub async fn crew() -> HttpResponse {
 /// `GET /planner`: the risk map, wards, charts and the model.
 pub async fn planner() -> HttpResponse {
     page(PLANNER)
+}
+
+/// `GET /model`: the public model card.
+pub async fn model() -> HttpResponse {
+    page(MODEL)
 }
 
 /// `GET /favicon.ico`, which browsers ask for on any page, even a JSON one.

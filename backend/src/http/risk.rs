@@ -1,6 +1,6 @@
 //! `/api/v1/risk`, `/api/v1/segments/{id}/risk` and `/api/v1/models`: the risk map,
-//! one segment's risk with its explanation and history, the model registry, and a
-//! planners' retrain.
+//! one segment's risk with its explanation and history, the model registry, the public
+//! model card, and a planners' retrain.
 
 use super::api::{ApiError, ErrorKind, require_role};
 use super::query::{Described, Listing, item_id, not_found, one};
@@ -192,6 +192,17 @@ pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
         "training": state.risk.is_busy(),
         "items": items,
     })))
+}
+
+/// `GET /api/v1/model-card` (anyone): the active model in plain words, for the public
+/// page `/model`.
+pub async fn model_card(state: State) -> Result<HttpResponse, ApiError> {
+    let worker = state.clone();
+    let active = blocking(move || worker.db.read(store::active_model)).await?;
+    Ok(HttpResponse::Ok().json(crate::risk::card::card(
+        active.as_ref(),
+        state.settings.risk_rescore_hours,
+    )))
 }
 
 /// `POST /api/v1/models/train` (planners and admins): evaluates both learners in time

@@ -2,6 +2,7 @@
 //! registers models, scores every segment, and evaluates on the demo city's truth.
 //! The learning itself lives in `models::risk`.
 
+pub mod card;
 mod units;
 
 pub use units::observe_cells;
@@ -421,6 +422,19 @@ pub fn train(
         &calibration_rows.labels,
     );
     let fit_seconds = started.elapsed().as_secs_f64();
+    // What the model predicts travels with it, whatever else the metrics hold.
+    let mut metrics = metrics;
+    if let Some(object) = metrics.as_object_mut() {
+        object
+            .entry("label")
+            .or_insert_with(|| observed.defects.kind.as_str().into());
+        object
+            .entry("unit")
+            .or_insert_with(|| observed.unit.as_str().into());
+        object
+            .entry("horizon_days")
+            .or_insert_with(|| evaluate::HORIZON_DAYS.into());
+    }
     let now = crate::domain::now();
     let version = format!("{}-{}", now.format("%Y%m%dT%H%M%S"), kind.as_str());
     let artifact = serde_json::to_vec(&model)
