@@ -91,6 +91,24 @@ enum Command {
         /// The side of a grid cell, metres (with --unit cell).
         #[arg(long, default_value_t = 1000.0)]
         cell_m: f64,
+        /// Instead of the database: generate N demo cities (seeds 1..=N) of --size up to
+        /// --end and report each headline figure's mean and 95 % interval.
+        #[arg(long, conflicts_with_all = ["as_of"])]
+        seeds: Option<u64>,
+        /// With --seeds: a generator variant (none, hidden_durability, vehicle_noise,
+        /// sparse_reports, freeze_thaw_lag, surveys).
+        #[arg(long, default_value = "none", requires = "seeds")]
+        variant: String,
+        /// With --seeds: data taken away (none, no_probe, no_weather,
+        /// reports_and_ratings_only).
+        #[arg(long, default_value = "none", requires = "seeds")]
+        ablation: models::risk::seeds::Ablation,
+        /// With --seeds: tiny, small or large.
+        #[arg(long, default_value = "small", requires = "seeds")]
+        size: String,
+        /// With --seeds: the cities' last day (today unless given).
+        #[arg(long, requires = "seeds")]
+        end: Option<chrono::NaiveDate>,
     },
 }
 
@@ -290,10 +308,20 @@ fn main() -> anyhow::Result<()> {
         Command::Score => score(&settings),
         Command::Evaluate {
             json,
+            seeds: Some(seeds),
+            variant,
+            ablation,
+            size,
+            end,
+            ..
+        } => evaluate_seeds(seeds, &variant, ablation, &size, end, json),
+        Command::Evaluate {
+            json,
             as_of: Some(as_of),
             horizon_days,
             unit,
             cell_m,
+            ..
         } => evaluate_annual(
             &settings,
             models::risk::annual::Task {
@@ -713,6 +741,62 @@ fn observe_by(
             })?
         }
     })
+}
+
+fn evaluate_seeds(
+    seeds: u64,
+    variant: &str,
+    ablation: models::risk::seeds::Ablation,
+    size: &str,
+    end: Option<chrono::NaiveDate>,
+    json: bool,
+) -> anyhow::Result<()> {
+    use models::city::{CityParams, Variant};
+    anyhow::ensure!((2..=50).contains(&seeds), "--seeds {seeds}: give 2 to 50");
+    let variant_options = Variant::named(variant).ok_or_else(|| {
+        anyhow::anyhow!(
+            "'{variant}' is not a generator variant ({})",
+            Variant::NAMES.join(", ")
+        )
+    })?;
+    let size = models::city::CitySize::parse(size).map_err(anyhow::Error::msg)?;
+    let end = end.unwrap_or_else(|| backend::domain::now().date());
+    let bar = spinner();
+    let started = std::time::Instant::now();
+    let seed_list: Vec<u64> = (1..=seeds).collect();
+    let runs = models::risk::seeds::run(
+        &seed_list,
+        &|seed| CityParams::demo(seed, size, end).with_variant(variant_options),
+        ablation,
+        &mut |what| bar.set_message(what.to_owned()),
+    )?;
+    bar.finish_and_clear();
+    let summary = models::risk::seeds::summarise(&runs);
+    let out = serde_json::json!({
+        "seeds": seeds,
+        "variant": variant,
+        "ablation": ablation,
+        "size": size.as_str(),
+        "end": end,
+        "label": "true_potholes",
+        "unit": "segment",
+        "horizon_days": models::risk::evaluate::HORIZON_DAYS,
+        "figures": summary,
+        "per_seed": runs,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if json {
+        println!("{out}");
+    } else {
+        println!(
+            "{seeds} seeds, variant {variant}, ablation {}: mean [95 % interval]",
+            ablation.as_str()
+        );
+        for (name, i) in &summary {
+            println!("  {name:<40} {:.3} [{:.3}, {:.3}]", i.mean, i.low, i.high);
+        }
+    }
+    Ok(())
 }
 
 fn evaluate_annual(

@@ -253,6 +253,29 @@ fn evaluate_train_and_score_work_on_a_demo_city() {
         "{annual}"
     );
     assert!(annual["baseline_worst_rating_precision_at_10pct"].is_number());
+    let seeds: serde_json::Value = serde_json::from_str(&run(&[
+        "evaluate",
+        "--seeds",
+        "2",
+        "--size",
+        "tiny",
+        "--end",
+        "2026-11-01",
+        "--ablation",
+        "no_probe",
+        "--json",
+    ]))
+    .unwrap();
+    let auc = &seeds["figures"]["roc_auc"];
+    assert_eq!(auc["seeds"], 2, "{seeds}");
+    assert!(auc["low"].as_f64().unwrap() <= auc["mean"].as_f64().unwrap());
+    assert!(auc["mean"].as_f64().unwrap() <= auc["high"].as_f64().unwrap());
+    assert!(seeds["figures"]["precision_at_10pct_over_oracle"]["mean"].is_number());
+    let unknown = upkeep(dir.path())
+        .args(["evaluate", "--seeds", "2", "--variant", "sunny"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("not a generator variant"));
     let refused = upkeep(dir.path())
         .args(["evaluate", "--as-of", "2025-04-01", "--unit", "ward"])
         .output()

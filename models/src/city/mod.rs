@@ -15,7 +15,7 @@ mod weather;
 pub use network::{Neighbourhood, Segment, Surface, Ward};
 pub use simulate::{
     GroundTruth, Maintenance, MaintenanceKind, ProbeReading, ProbeSource, REPAIRS_PER_CREW_DAY,
-    Report, SEGMENTS_PER_CREW, TruePothole, TrueSegmentWeek, WorkOrder, WorkOrderOutcome,
+    Report, SEGMENTS_PER_CREW, Survey, TruePothole, TrueSegmentWeek, WorkOrder, WorkOrderOutcome,
     report_chance, road_crews, sla_days,
 };
 pub use weather::WeatherDay;
@@ -77,6 +77,73 @@ pub struct CityParams {
     pub centre: (f64, f64),
     /// The band the mean number of reports per reported-or-not pothole must fall in.
     pub reports_per_pothole: (f64, f64),
+    /// Departures from the demo city's world that the risk model's features were not
+    /// built to mirror (all off for the demo city).
+    pub variant: Variant,
+}
+
+/// Generator options that break the risk model's fit to the generator's formula, for an
+/// honest test (issue 14): each makes the world harder in a way real cities are.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Variant {
+    /// Every segment carries a hidden durability (a log-normal factor on its pothole
+    /// rate, σ = 0.6) that nothing observed reveals: construction quality, subgrade.
+    pub hidden_durability: bool,
+    /// Probe noise depends on the vehicle and its speed: buses read 1.5× as noisy as
+    /// refuse trucks, and arterials (faster) 1.6×, collectors 1.25×, locals 1×.
+    pub vehicle_noise: bool,
+    /// Residents report far less often: 0.1–0.3 reports per pothole (the daily chance is
+    /// scaled by 0.012; unreported potholes stay open longer and draw more chances, so
+    /// the scale is far below the share it gives).
+    pub sparse_reports: bool,
+    /// Potholes follow freeze–thaw spells by this many days (window start, end) instead
+    /// of 75–40.
+    pub freeze_thaw_lag: Option<(usize, usize)>,
+    /// No probe vehicles: the city surveys each street's condition every two years
+    /// instead (PCI with a rater's noise, σ = 6), as most cities do.
+    pub surveys_not_probes: bool,
+}
+
+impl Variant {
+    /// The variant named by `name` (`hidden_durability`, `vehicle_noise`,
+    /// `sparse_reports`, `freeze_thaw_lag`, `surveys`), or the plain demo world for
+    /// `none`.
+    pub fn named(name: &str) -> Option<Variant> {
+        let plain = Variant::default();
+        Some(match name {
+            "none" => plain,
+            "hidden_durability" => Variant {
+                hidden_durability: true,
+                ..plain
+            },
+            "vehicle_noise" => Variant {
+                vehicle_noise: true,
+                ..plain
+            },
+            "sparse_reports" => Variant {
+                sparse_reports: true,
+                ..plain
+            },
+            "freeze_thaw_lag" => Variant {
+                freeze_thaw_lag: Some((35, 10)),
+                ..plain
+            },
+            "surveys" => Variant {
+                surveys_not_probes: true,
+                ..plain
+            },
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: [&'static str; 6] = [
+        "none",
+        "hidden_durability",
+        "vehicle_noise",
+        "sparse_reports",
+        "freeze_thaw_lag",
+        "surveys",
+    ];
 }
 
 impl CityParams {
@@ -90,6 +157,20 @@ impl CityParams {
             years: 3,
             centre: (-76.1474, 43.0481),
             reports_per_pothole: (0.8, 2.5),
+            variant: Variant::default(),
+        }
+    }
+
+    /// The demo city in a generator `variant`.
+    pub fn with_variant(self, variant: Variant) -> CityParams {
+        CityParams {
+            reports_per_pothole: if variant.sparse_reports {
+                (0.1, 0.3)
+            } else {
+                self.reports_per_pothole
+            },
+            variant,
+            ..self
         }
     }
 
@@ -118,6 +199,8 @@ pub struct City {
     pub work_orders: Vec<WorkOrder>,
     pub maintenance: Vec<Maintenance>,
     pub probe_readings: Vec<ProbeReading>,
+    /// Condition surveys (only in the `surveys_not_probes` variant).
+    pub surveys: Vec<Survey>,
     /// What really happened. Only evaluation may read it.
     pub truth: GroundTruth,
 }
@@ -182,6 +265,7 @@ pub fn generate(params: &CityParams, progress: &mut dyn FnMut(f64)) -> City {
         work_orders: history.work_orders,
         maintenance: history.maintenance,
         probe_readings: history.probe_readings,
+        surveys: history.surveys,
         truth: history.truth,
     }
 }

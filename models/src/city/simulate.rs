@@ -160,7 +160,16 @@ pub(crate) struct History {
     pub work_orders: Vec<WorkOrder>,
     pub maintenance: Vec<Maintenance>,
     pub probe_readings: Vec<ProbeReading>,
+    pub surveys: Vec<Survey>,
     pub truth: GroundTruth,
+}
+
+/// A condition survey of one segment: its PCI (0–100, 100 new) as a rater judged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Survey {
+    pub segment: u32,
+    pub surveyed_on: NaiveDate,
+    pub pci: f64,
 }
 
 /// The chance that residents report an open pothole on `segment` today, `age_days`
@@ -260,6 +269,8 @@ struct Pothole {
 
 struct State<'a> {
     segments: &'a [Segment],
+    /// A hidden factor on each segment's pothole rate (1 unless the variant asks).
+    durability: Vec<f64>,
     history: History,
     /// Days of effective age of each segment's surface.
     age_days: Vec<f64>,
@@ -283,7 +294,12 @@ impl State<'_> {
         let poor = ((100.0 - self.pci(s)) / 50.0).powi(2);
         let traffic = (f64::from(segment.aadt.max(50)) / 2_000.0).powf(0.3);
         let drainage = 1.5 - segment.drainage;
-        POTHOLE_RATE_PER_KM_DAY * segment.length_m / 1000.0 * poor * traffic * drainage * season
+        POTHOLE_RATE_PER_KM_DAY * segment.length_m / 1000.0
+            * poor
+            * traffic
+            * drainage
+            * season
+            * self.durability[s]
     }
 
     fn open_work_order(
@@ -414,13 +430,31 @@ pub(crate) fn run(
 ) -> History {
     let segments = &network.segments;
     let start = params.start();
+    let variant = params.variant;
+    // The variants draw from generators of their own, so the plain city's stream of
+    // draws is untouched where they change nothing.
+    let mut variant_rng =
+        <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(params.seed.wrapping_add(0x5EED_0F_0DD5));
+    let durability = if variant.hidden_durability {
+        let spread = rand_distr::LogNormal::new(-0.18, 0.6).expect("valid");
+        segments
+            .iter()
+            .map(|_| spread.sample(&mut variant_rng))
+            .collect()
+    } else {
+        vec![1.0; segments.len()]
+    };
+    let report_scale = if variant.sparse_reports { 0.012 } else { 1.0 };
+    let survey_noise = Normal::new(0.0, 6.0).expect("valid");
     let mut state = State {
         segments,
+        durability,
         history: History {
             reports: Vec::new(),
             work_orders: Vec::new(),
             maintenance: Vec::new(),
             probe_readings: Vec::new(),
+            surveys: Vec::new(),
             truth: GroundTruth::default(),
         },
         age_days: segments
@@ -460,7 +494,7 @@ pub(crate) fn run(
     for (day_index, today) in weather.iter().enumerate() {
         let day = today.date;
         // Potholes appear about two months after freeze–thaw spells.
-        let (lag_from, lag_to) = FREEZE_THAW_LAG_DAYS;
+        let (lag_from, lag_to) = variant.freeze_thaw_lag.unwrap_or(FREEZE_THAW_LAG_DAYS);
         let window = day_index.saturating_sub(lag_from)..day_index.saturating_sub(lag_to);
         let spell_days: f64 = freeze_thaw[window].iter().sum();
         let season = 0.08 + spell_days / 12.0;
@@ -498,7 +532,7 @@ pub(crate) fn run(
         for i in 0..state.open.len() {
             let (truth, s) = (state.open[i].truth, state.open[i].segment);
             let age = (day - state.history.truth.potholes[truth].formed_on).num_days();
-            let chance = report_chance(&segments[s], propensity(s), age);
+            let chance = report_chance(&segments[s], propensity(s), age) * report_scale;
             if !rng.gen_bool(chance) {
                 continue;
             }
@@ -712,7 +746,25 @@ pub(crate) fn run(
             if let Some(source) = source {
                 let open_here = f64::from(open_count[s].min(3));
                 let truth = 1.2 + 0.055 * (100.0 - state.pci(s)) + 0.8 * open_here;
-                let reading = (truth + noise.sample(rng)).max(0.5);
+                // The same draw whatever the variant, scaled by vehicle and speed if asked.
+                let spread = if variant.vehicle_noise {
+                    let vehicle = match source {
+                        ProbeSource::Bus => 1.5,
+                        ProbeSource::RefuseTruck => 1.0,
+                    };
+                    let speed = match segment.class {
+                        RoadClass::Arterial => 1.6,
+                        RoadClass::Collector => 1.25,
+                        RoadClass::Local => 1.0,
+                    };
+                    vehicle * speed
+                } else {
+                    1.0
+                };
+                let reading = (truth + spread * noise.sample(rng)).max(0.5);
+                if variant.surveys_not_probes {
+                    continue;
+                }
                 state.history.probe_readings.push(ProbeReading {
                     segment: segment.id,
                     source,
@@ -720,6 +772,23 @@ pub(crate) fn run(
                     roughness_m_per_km: (reading * 100.0).round() / 100.0,
                 });
                 state.history.truth.reading_roughness.push(truth);
+            }
+        }
+        // Surveys: each segment every other summer, spread over July and August.
+        if variant.surveys_not_probes {
+            for (s, segment) in segments.iter().enumerate() {
+                let surveyed = day.month() == 7 + segment.id % 2
+                    && day.day() == 1 + segment.id % 28
+                    && (day.year() as u32 + segment.id) % 2 == 0;
+                if surveyed {
+                    let pci =
+                        (state.pci(s) + survey_noise.sample(&mut variant_rng)).clamp(0.0, 100.0);
+                    state.history.surveys.push(Survey {
+                        segment: segment.id,
+                        surveyed_on: day,
+                        pci: (pci * 10.0).round() / 10.0,
+                    });
+                }
             }
         }
         if day_index % 30 == 0 {

@@ -1,6 +1,7 @@
 //! The generator checks itself against the figures the design asks of it.
 
 use super::*;
+use chrono::Datelike;
 use std::sync::OnceLock;
 
 fn end() -> NaiveDate {
@@ -204,4 +205,44 @@ fn the_headline_figures_hold_for_other_seeds_too() {
             "seed {seed}: {per_pothole:.2}"
         );
     }
+}
+
+fn small_variant(name: &str) -> City {
+    let variant = Variant::named(name).expect("a variant");
+    generate(
+        &CityParams::demo(7, CitySize::Small, end()).with_variant(variant),
+        &mut |_| {},
+    )
+}
+
+#[test]
+fn the_sparse_reports_variant_draws_a_tenth_to_three_tenths_of_a_report_per_pothole() {
+    let city = small_variant("sparse_reports");
+    let per_pothole = reports_per_pothole(&city);
+    let (low, high) = city.params.reports_per_pothole;
+    assert!((low..=high).contains(&per_pothole), "{per_pothole}");
+}
+
+#[test]
+fn the_survey_variant_rates_every_street_every_other_summer_and_has_no_probes() {
+    let city = small_variant("surveys");
+    assert!(city.probe_readings.is_empty());
+    let surveyed: std::collections::HashSet<u32> = city.surveys.iter().map(|s| s.segment).collect();
+    assert_eq!(surveyed.len(), city.segments.len());
+    assert!(
+        city.surveys
+            .iter()
+            .all(|s| (7..=8).contains(&s.surveyed_on.month()))
+    );
+    assert!(city.surveys.iter().all(|s| (0.0..=100.0).contains(&s.pci)));
+}
+
+#[test]
+fn variants_that_change_only_observation_leave_the_potholes_as_they_were() {
+    let plain = small_city();
+    let noisy = small_variant("vehicle_noise");
+    assert_eq!(noisy.truth.potholes, plain.truth.potholes);
+    assert_ne!(noisy.probe_readings, plain.probe_readings);
+    let hidden = small_variant("hidden_durability");
+    assert_ne!(hidden.truth.potholes.len(), plain.truth.potholes.len());
 }

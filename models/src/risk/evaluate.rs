@@ -144,7 +144,11 @@ pub struct Truth {
 /// Ranking metrics of one score on one block of weeks.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Ranking {
+    /// Pooled over every row of the block: rewards telling winter from summer too.
     pub roc_auc: f64,
+    /// The mean of each week's own ROC-AUC (weeks with both classes): ranking segments
+    /// against each other on the same day, which is what a planner does.
+    pub mean_weekly_roc_auc: f64,
     pub pr_auc: f64,
     pub precision_at_1pct: f64,
     pub precision_at_5pct: f64,
@@ -273,6 +277,17 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
     let lift = |p: f64| if base_rate > 0.0 { p / base_rate } else { 0.0 };
     Ranking {
         roc_auc: roc_auc(scores, &block.labels).unwrap_or(f64::NAN),
+        mean_weekly_roc_auc: {
+            let weekly: Vec<f64> = weeks
+                .values()
+                .filter_map(|rows| {
+                    let s: Vec<f64> = rows.iter().map(|&i| scores[i]).collect();
+                    let l: Vec<bool> = rows.iter().map(|&i| block.labels[i]).collect();
+                    roc_auc(&s, &l)
+                })
+                .collect();
+            weekly.iter().sum::<f64>() / weekly.len().max(1) as f64
+        },
         pr_auc: pr_auc(scores, &block.labels).unwrap_or(f64::NAN),
         precision_at_1pct: precision[0] / weeks_n,
         precision_at_5pct: precision[1] / weeks_n,
@@ -536,14 +551,9 @@ impl Evaluation {
     pub fn summary(&self) -> serde_json::Value {
         let s = self.selected_scores();
         let h = &self.holdout;
-        let tercile_ratio = {
-            let t = &s.ranking.tercile_recall_at_10pct;
-            let best = t.iter().copied().fold(f64::NAN, f64::max);
-            let worst = t.iter().copied().fold(f64::NAN, f64::min);
-            if best > 0.0 { worst / best } else { f64::NAN }
-        };
+        let tercile_ratio = ratio_of_terciles(&s.ranking.tercile_recall_at_10pct);
         let (best_baseline, best) = best_baseline(&h.baselines);
-        serde_json::json!({
+        let mut first = serde_json::json!({
             "label": self.label.as_str(),
             "unit": self.unit.as_str(),
             "horizon_days": self.horizon_days,
@@ -557,6 +567,7 @@ impl Evaluation {
             "holdout_rows": h.rows,
             "base_rate": h.base_rate,
             "roc_auc": s.ranking.roc_auc,
+            "mean_weekly_roc_auc": s.ranking.mean_weekly_roc_auc,
             "pr_auc": s.ranking.pr_auc,
             "precision_at_1pct": s.ranking.precision_at_1pct,
             "precision_at_5pct": s.ranking.precision_at_5pct,
@@ -569,9 +580,14 @@ impl Evaluation {
             "recall_at_10pct_of_length": s.ranking.recall_at_10pct_of_length,
             "lift_at_1pct_of_length": s.ranking.lift_at_1pct_of_length,
             "brier": s.brier,
+        });
+        // Two objects: one `json!` of every key is too deep for the macro.
+        let more = serde_json::json!({
             "ece": s.ece,
             "oracle_precision_at_10pct": h.oracle.as_ref().map(|o| o.precision_at_10pct),
             "oracle_roc_auc": h.oracle.as_ref().map(|o| o.roc_auc),
+            "oracle_mean_weekly_roc_auc": h.oracle.as_ref().map(|o| o.mean_weekly_roc_auc),
+            "oracle_tercile_recall_ratio": h.oracle.as_ref().map(|o| ratio_of_terciles(&o.tercile_recall_at_10pct)),
             "baseline_random_precision_at_10pct": h.baselines.get("random").map(|b| b.precision_at_10pct),
             "baseline_prior_reports_precision_at_10pct": h.baselines.get("prior_reports").map(|b| b.precision_at_10pct),
             "baseline_surface_age_precision_at_10pct": h.baselines.get("surface_age").map(|b| b.precision_at_10pct),
@@ -584,7 +600,11 @@ impl Evaluation {
             "logistic_roc_auc": h.logistic.ranking.roc_auc,
             "forest_roc_auc": h.forest.ranking.roc_auc,
             "folds_roc_auc": self.folds.iter().map(|f| if self.selected == "forest" { f.forest.ranking.roc_auc } else { f.logistic.ranking.roc_auc }).collect::<Vec<_>>(),
-        })
+        });
+        if let (Some(out), serde_json::Value::Object(more)) = (first.as_object_mut(), more) {
+            out.extend(more);
+        }
+        first
     }
 }
 
@@ -602,4 +622,11 @@ pub fn best_baseline(baselines: &HashMap<String, Ranking>) -> (Option<&str>, Opt
         .map_or((None, None), |(name, r)| {
             (Some(name.as_str()), Some(r.precision_at_10pct))
         })
+}
+
+/// The worst third's recall over the best third's (NaN when not measured).
+fn ratio_of_terciles(recall: &[f64]) -> f64 {
+    let best = recall.iter().copied().fold(f64::NAN, f64::max);
+    let worst = recall.iter().copied().fold(f64::NAN, f64::min);
+    if best > 0.0 { worst / best } else { f64::NAN }
 }

@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod features;
 pub mod metrics;
 pub mod model;
+pub mod seeds;
 
 pub use evaluate::{Defects, Evaluation, LabelKind, Truth};
 pub use features::{FEATURES, History, SegmentFacts};
@@ -105,6 +106,17 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
                 MaintenanceKind::Resurfacing => history.resurfacings[s].push(m.performed_on),
                 _ => history.repairs[s].push(m.performed_on),
             }
+        }
+    }
+    for survey in &city.surveys {
+        if let Some(&s) = index.get(&survey.segment) {
+            history.ratings[s].push(features::Rating {
+                on: survey.surveyed_on,
+                overall: Some(survey.pci),
+                cracking: None,
+                patching: None,
+                pavement: None,
+            });
         }
     }
     for r in &city.probe_readings {
