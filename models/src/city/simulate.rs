@@ -433,8 +433,9 @@ pub(crate) fn run(
     let variant = params.variant;
     // The variants draw from generators of their own, so the plain city's stream of
     // draws is untouched where they change nothing.
-    let mut variant_rng =
-        <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(params.seed.wrapping_add(0x5EED_0F_0DD5));
+    let mut variant_rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
+        params.seed.wrapping_add(0x005E_ED0F_0DD5),
+    );
     let durability = if variant.hidden_durability {
         let spread = rand_distr::LogNormal::new(-0.18, 0.6).expect("valid");
         segments
@@ -779,7 +780,7 @@ pub(crate) fn run(
             for (s, segment) in segments.iter().enumerate() {
                 let surveyed = day.month() == 7 + segment.id % 2
                     && day.day() == 1 + segment.id % 28
-                    && (day.year() as u32 + segment.id) % 2 == 0;
+                    && (day.year() as u32 + segment.id).is_multiple_of(2);
                 if surveyed {
                     let pci =
                         (state.pci(s) + survey_noise.sample(&mut variant_rng)).clamp(0.0, 100.0);
