@@ -146,16 +146,25 @@ fn score(db: &Database, copies: usize) -> anyhow::Result<()> {
     let model: Model = serde_json::from_slice(&active.artifact)?;
     let one = &observed.history;
     let n = one.segments.len();
-    let mut many = History::new(Vec::with_capacity(n * copies));
+    let facts = (0..copies)
+        .flat_map(|copy| {
+            one.segments.iter().map(move |f| {
+                let mut facts = f.clone();
+                facts.neighbours = facts.neighbours.iter().map(|j| j + copy * n).collect();
+                facts
+            })
+        })
+        .collect();
+    let mut many = History::new(facts);
     for copy in 0..copies {
         for s in 0..n {
-            let mut facts = one.segments[s].clone();
-            facts.neighbours = facts.neighbours.iter().map(|j| j + copy * n).collect();
-            many.segments.push(facts);
-            many.reports.push(one.reports[s].clone());
-            many.repairs.push(one.repairs[s].clone());
-            many.resurfacings.push(one.resurfacings[s].clone());
-            many.roughness.push(one.roughness[s].clone());
+            let at = copy * n + s;
+            many.reports[at] = one.reports[s].clone();
+            many.repairs[at] = one.repairs[s].clone();
+            many.resurfacings[at] = one.resurfacings[s].clone();
+            many.ratings[at] = one.ratings[s].clone();
+            many.water_main_breaks[at] = one.water_main_breaks[s].clone();
+            many.roughness[at] = one.roughness[s].clone();
         }
     }
     many.freeze_thaw_days = one.freeze_thaw_days.clone();
