@@ -93,7 +93,6 @@ pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed
 fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
     use crate::db::{
         issues, maintenance, requests, segment_ratings, segments, sensor_readings, services, truth,
-        weather,
     };
     progress("segments");
     let rows = segments::risk_facts(conn)?;
@@ -167,16 +166,8 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         let Some(&s) = index.get(&segment) else {
             continue;
         };
-        match kind.as_str() {
-            "resurfacing" => history.resurfacings[s].push(at.date()),
-            "water_main_break" => history.water_main_breaks[s].push(at.date()),
-            // Street lights, graffiti, inspections that found nothing: not the road.
-            kind if services::is_road_surface_repair(kind, &codes) => {
-                history.repairs[s].push(at.date());
-                evidence.repairs[s].push(at.date());
-                last_day = last_day.max(Some(at.date()));
-            }
-            _ => {}
+        if file_maintenance(&kind, at.date(), s, &codes, &mut history, &mut evidence) {
+            last_day = last_day.max(Some(at.date()));
         }
     }
     for list in evidence.found.iter_mut().chain(&mut evidence.repairs) {
@@ -204,11 +195,7 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         }
     }
     progress("weather");
-    history.freeze_thaw_days = weather::daily(conn)?
-        .into_iter()
-        .filter(|(_, tmin, tmax)| features::is_freeze_thaw(*tmin, *tmax))
-        .map(|(day, ..)| day)
-        .collect();
+    history.freeze_thaw_days = freeze_thaw_days(conn)?;
     history.sort();
     let window = truth::demo_window(conn)?;
     let today = crate::domain::now().date();
@@ -265,6 +252,40 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
             last_day.unwrap_or(end).min(end)
         },
     })
+}
+
+/// Files one maintenance record of unit `u`: resurfacings and water-main breaks as
+/// facts of their own, road-surface repairs as repairs and as evidence; returns whether
+/// it was a road-surface repair. Street lights, graffiti and inspections that found
+/// nothing are not the road, and are left out.
+fn file_maintenance(
+    kind: &str,
+    day: NaiveDate,
+    u: usize,
+    codes: &[String],
+    history: &mut History,
+    evidence: &mut Defects,
+) -> bool {
+    match kind {
+        "resurfacing" => history.resurfacings[u].push(day),
+        "water_main_break" => history.water_main_breaks[u].push(day),
+        kind if crate::db::services::is_road_surface_repair(kind, codes) => {
+            history.repairs[u].push(day);
+            evidence.repairs[u].push(day);
+            return true;
+        }
+        _ => {}
+    }
+    false
+}
+
+/// The days whose minimum and maximum air temperatures cross 0 °C.
+fn freeze_thaw_days(conn: &mut Conn<'_>) -> Result<Vec<NaiveDate>, DbError> {
+    Ok(crate::db::weather::daily(conn)?
+        .into_iter()
+        .filter(|(_, tmin, tmax)| features::is_freeze_thaw(*tmin, *tmax))
+        .map(|(day, ..)| day)
+        .collect())
 }
 
 pub use crate::domain::ModelKind as Kind;

@@ -5,7 +5,6 @@ use super::{Observed, RiskError};
 use crate::db::{Conn, Database};
 use chrono::NaiveDate;
 use models::risk::evaluate;
-use models::risk::features;
 use models::risk::{Defects, History, LabelKind, SegmentFacts};
 use std::collections::HashMap;
 
@@ -139,7 +138,7 @@ fn cells_on(
     cell_m: f64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Observed, RiskError> {
-    use crate::db::{issues, maintenance, requests, segments, services, weather};
+    use crate::db::{issues, maintenance, requests, segments, services};
     let codes = services::road_surface_codes(conn)?;
     progress("report positions");
     let reports = requests::positions(conn, &codes)?;
@@ -217,25 +216,13 @@ fn cells_on(
         let Some(&c) = middles.get(&segment) else {
             continue;
         };
-        match kind.as_str() {
-            "resurfacing" => history.resurfacings[c].push(at.date()),
-            "water_main_break" => history.water_main_breaks[c].push(at.date()),
-            kind if services::is_road_surface_repair(kind, &codes) => {
-                history.repairs[c].push(at.date());
-                evidence.repairs[c].push(at.date());
-            }
-            _ => {}
-        }
+        super::file_maintenance(&kind, at.date(), c, &codes, &mut history, &mut evidence);
     }
     for list in evidence.found.iter_mut().chain(&mut evidence.repairs) {
         list.sort_unstable();
     }
     progress("weather");
-    history.freeze_thaw_days = weather::daily(conn)?
-        .into_iter()
-        .filter(|(_, tmin, tmax)| features::is_freeze_thaw(*tmin, *tmax))
-        .map(|(day, ..)| day)
-        .collect();
+    history.freeze_thaw_days = super::freeze_thaw_days(conn)?;
     history.sort();
     let today = crate::domain::now().date();
     Ok(Observed {
