@@ -181,6 +181,46 @@ async fn a_report_becomes_an_order_that_its_crew_completes_and_residents_see_clo
     assert_eq!(done["materials"][0]["item"], "cold asphalt");
     assert_eq!(done["labour_minutes"], 45);
 
+    // Anyone may follow the order, but not read staff's notes, materials or names.
+    let public = app.get_json(&path, 200).await;
+    assert_eq!(public["status"], "completed");
+    assert!(public["notes"].is_null(), "{public}");
+    assert_eq!(public["materials"], json!([]));
+    let history = public["history"].as_array().unwrap();
+    assert!(!history.is_empty());
+    for event in history {
+        let by = event["by"].as_str().unwrap();
+        assert!(!by.contains(':'), "a role label only: {by}");
+    }
+    let listed = app
+        .get_json("/api/v1/work-orders?status=completed", 200)
+        .await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["notes"].is_null() && o["materials"] == json!([])),
+        "{listed}"
+    );
+    let (status, staff) = app
+        .send_json(Method::GET, &path, Some(&planner), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(staff["notes"], "Cut and patched; <b>kerb</b> checked");
+    assert!(
+        staff["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["by"].as_str().unwrap().contains(':')),
+        "staff see who: {staff}"
+    );
+    let (status, _) = app
+        .send_json(Method::GET, &path, Some("not-a-key"), None)
+        .await;
+    assert_eq!(status, 401, "a key that is sent must be a key");
+
     // Both residents see their reports closed, with a note, through Open311.
     for request in [&first, &second] {
         let report = app.request_with_extensions(request).await;
@@ -203,8 +243,10 @@ async fn a_report_becomes_an_order_that_its_crew_completes_and_residents_see_clo
         "the repair is maintenance history the model learns from"
     );
 
-    // The history says who changed what, from what to what.
-    let shown = app.get_json(&path, 200).await;
+    // The history says who changed what, from what to what (to staff: names too).
+    let (_, shown) = app
+        .send_json(Method::GET, &path, Some(&planner), None)
+        .await;
     let history = shown["history"].as_array().unwrap();
     let step = |field: &str, to: &str| {
         history

@@ -256,6 +256,16 @@ pub async fn me(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError
 }
 
 /// The caller behind the request's API key (`Authorization: Bearer KEY` or `X-Api-Key`).
+/// Who is calling, if anyone: None without a key; a key that is sent but unknown or
+/// revoked is refused (401), never read as anonymous.
+pub async fn optional_caller(state: &State, req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+    let headers = req.headers();
+    if headers.get("authorization").is_none() && headers.get("x-api-key").is_none() {
+        return Ok(None);
+    }
+    authenticate(state, req).await.map(Some)
+}
+
 async fn authenticate(state: &State, req: &HttpRequest) -> Result<Caller, ApiError> {
     let headers = req.headers();
     let secret = headers

@@ -296,6 +296,7 @@ pub async fn day(
         .iter()
         .enumerate()
         .map(|(stop, order)| {
+            // A crew's day is read with a crew's or a planner's key.
             let mut item = serde_json::to_value(super::work_orders::view(
                 order,
                 &catalogue,
@@ -308,6 +309,7 @@ pub async fn day(
                         .round()
                         / 10.0,
                 ),
+                super::work_orders::Audience::Staff,
             ))
             .unwrap_or_default();
             item["stop"] = json!(stop + 1);

@@ -1,7 +1,7 @@
 //! `/api/v1/work-orders`: the jobs crews do, with their priority and why, their history,
 //! and the changes crews and planners make; `/api/v1/inspections` plans proactive ones.
 
-use super::api::{ApiError, ErrorKind, require_role};
+use super::api::{ApiError, ErrorKind, optional_caller, require_role};
 use super::query::{Described, Listing, invalid, item_id, not_found, one, point};
 use super::{State, blocking, current_catalogue};
 use crate::catalogue::Catalogue;
@@ -114,9 +114,10 @@ pub async fn list(
     })
     .await?;
     let catalogue = current_catalogue(&state).await?;
+    let audience = Audience::of(optional_caller(&state, &req).await?.as_ref());
     let at = now();
     Ok(listing.respond(&req, page, |row, d, format, out| {
-        describe(row, &catalogue, at, d).write(format, out)
+        describe(row, &catalogue, at, d, audience).write(format, out)
     }))
 }
 
@@ -139,22 +140,29 @@ pub async fn show(
     .await?;
     let row = row.ok_or_else(|| not_found("work order", &id))?;
     let catalogue = current_catalogue(&state).await?;
+    let audience = Audience::of(optional_caller(&state, &req).await?.as_ref());
     if super::query::wants_geojson(&req) {
-        return Ok(one(&req, describe(&row, &catalogue, now(), None)));
+        return Ok(one(&req, describe(&row, &catalogue, now(), None, audience)));
     }
-    let mut body = serde_json::to_value(view(&row, &catalogue, now(), None)).unwrap_or_default();
-    body["history"] = history(&events);
+    let mut body =
+        serde_json::to_value(view(&row, &catalogue, now(), None, audience)).unwrap_or_default();
+    body["history"] = history(&events, audience);
     Ok(HttpResponse::Ok().json(body))
 }
 
-fn history(events: &[EventRow]) -> Value {
+fn history(events: &[EventRow], audience: Audience) -> Value {
     Value::Array(
         events
             .iter()
             .map(|e| {
+                // An actor is "role:name"; the public sees the role only.
+                let by = match audience {
+                    Audience::Staff => e.actor.as_str(),
+                    Audience::Public => e.actor.split(':').next().unwrap_or_default(),
+                };
                 json!({
                     "at": format_datetime(e.created_at),
-                    "by": e.actor,
+                    "by": by,
                     "field": e.field,
                     "from": e.old_value,
                     "to": e.new_value,
@@ -243,7 +251,7 @@ pub async fn update(
     .await??;
     state.work_orders_due.notify_one();
     let catalogue = current_catalogue(&state).await?;
-    Ok(HttpResponse::Ok().json(view(&row, &catalogue, now(), None)))
+    Ok(HttpResponse::Ok().json(view(&row, &catalogue, now(), None, Audience::Staff)))
 }
 
 /// The body of `POST /api/v1/work-orders`.
@@ -287,7 +295,7 @@ pub async fn create(
     let catalogue = current_catalogue(&state).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/work-orders/{}", row.id)))
-        .json(view(&row, &catalogue, now(), None)))
+        .json(view(&row, &catalogue, now(), None, Audience::Staff)))
 }
 
 #[derive(Deserialize, Default)]
@@ -375,12 +383,32 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// Who reads a work order: staff see all of it; anyone else (no key, or a client key)
+/// sees no internal notes or materials, and role labels instead of key holders' names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    Public,
+}
+
+impl Audience {
+    /// The audience of a caller (None: anonymous).
+    pub fn of(caller: Option<&crate::auth::Caller>) -> Audience {
+        match caller {
+            Some(c) if c.role.is_staff() => Audience::Staff,
+            _ => Audience::Public,
+        }
+    }
+}
+
 pub fn view<'a>(
     row: &'a WorkOrderRow,
     catalogue: &'a Catalogue,
     at: chrono::NaiveDateTime,
     distance_m: Option<f64>,
+    audience: Audience,
 ) -> WorkOrderView<'a> {
+    let staff = audience == Audience::Staff;
     let parts = &row.priority_breakdown.0;
     let breakdown = json!({
         "severity": round2(parts.severity),
@@ -407,9 +435,9 @@ pub fn view<'a>(
         priority_breakdown: breakdown,
         due_at: row.due_at.map(format_datetime),
         overdue: open && row.due_at.is_some_and(|due| due < at),
-        notes: row.notes.as_deref(),
+        notes: row.notes.as_deref().filter(|_| staff),
         photo_urls: &row.photo_urls.0,
-        materials: &row.materials.0,
+        materials: if staff { &row.materials.0 } else { &[] },
         labour_minutes: row.labour_minutes,
         outcome: row.outcome.as_deref(),
         created_at: format_datetime(row.created_at),
@@ -424,10 +452,11 @@ fn describe<'a>(
     catalogue: &'a Catalogue,
     at: chrono::NaiveDateTime,
     distance_m: Option<f64>,
+    audience: Audience,
 ) -> Described<'a, WorkOrderView<'a>> {
     Described {
         id: row.id,
-        properties: view(row, catalogue, at, distance_m),
+        properties: view(row, catalogue, at, distance_m, audience),
         geometry: Cow::Owned(point(Coordinates {
             lon: row.lon,
             lat: row.lat,
