@@ -133,6 +133,8 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
             // Pages, scripts and GeoJSON shrink several times with gzip.
             .wrap(actix_web::middleware::Compress::default())
             .wrap(middleware::from_fn(http::middleware::clean_text))
+            // Roles before bodies: outside `clean_text`, so nothing is read first.
+            .wrap(middleware::from_fn(http::middleware::roles_first))
             // No browser guesses a type other than the one Upkeep declares, on any
             // answer (errors and JSON included), so stored text never runs as a page.
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))

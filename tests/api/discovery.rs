@@ -73,3 +73,80 @@ async fn the_openapi_document_describes_routes_that_exist() {
         }
     }
 }
+
+/// Every write in the OpenAPI document, tried by every kind of caller: the roles its
+/// `x-roles` names get past authorisation (whatever the body then says), everyone else
+/// gets 401 or 403, and nobody gets a server error. A new write without `x-roles` fails
+/// this test, so none can be left out.
+#[tokio::test]
+async fn every_documented_write_admits_exactly_the_roles_it_names() {
+    use backend::domain::Role;
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let planner = app.issue_key(Role::Planner);
+    let (status, crew) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/crews",
+            Some(&planner),
+            Some(serde_json::json!({
+                "name": "Matrix crew", "depot_lat": 43.05, "depot_lon": -76.16,
+                "service_codes": ["pothole"], "daily_capacity": 8
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{crew}");
+    let callers: Vec<(&str, Option<String>)> = vec![
+        ("anyone", None),
+        ("client", Some(app.issue_key(Role::Client))),
+        ("crew", Some(app.crew_key(crew["id"].as_i64().unwrap()))),
+        ("planner", Some(planner.clone())),
+        ("admin", Some(app.issue_key(Role::Admin))),
+    ];
+    let document = app.get_json("/api/v1/openapi.json", 200).await;
+    let mut writes = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if !["post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            writes += 1;
+            let roles: Vec<&str> = operation["x-roles"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} names no x-roles"))
+                .iter()
+                .map(|r| r.as_str().unwrap())
+                .collect();
+            // Ids nothing has, so an admitted write changes nothing that matters.
+            let url = path
+                .replace("{id}", "999999")
+                .replace("{code}", "no_such_service")
+                .replace("{kind}", "reports");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for (who, key) in &callers {
+                let (status, body) = app
+                    .send_json(
+                        method.clone(),
+                        &url,
+                        key.as_deref(),
+                        Some(serde_json::json!({})),
+                    )
+                    .await;
+                assert!(status < 500, "{method} {path} as {who}: {status} {body}");
+                let admitted = roles.contains(&"anyone") || roles.contains(who);
+                if admitted {
+                    assert!(
+                        status != 401 && status != 403,
+                        "{method} {path} refused {who}, whom it names: {status} {body}"
+                    );
+                } else {
+                    assert!(
+                        status == 401 || status == 403,
+                        "{method} {path} admitted {who}: {status} {body}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(writes >= 19, "{writes} writes documented");
+}

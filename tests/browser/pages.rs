@@ -198,8 +198,14 @@ async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed()
     browser.wait_for_text("#order-status", "completed").await;
     browser.screenshot("crew-completed").await;
     browser.assert_no_errors("the crew page").await;
-    let stored = app
-        .get_json(&format!("/api/v1/work-orders/{order}"), 200)
+    // Staff read the notes; the public does not.
+    let (_, stored) = app
+        .send_json(
+            Method::GET,
+            &format!("/api/v1/work-orders/{order}"),
+            Some(&app.issue_key(Role::Planner)),
+            None,
+        )
         .await;
     assert_eq!(stored["notes"], "Patched with cold asphalt");
     assert_eq!(stored["labour_minutes"], 35);

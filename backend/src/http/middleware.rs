@@ -160,3 +160,80 @@ pub async fn clean_text<B: MessageBody + 'static>(
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
+
+/// Who may call each documented write, from the OpenAPI document's `x-roles`:
+/// (method, route pattern) → role words (`anyone` admits everyone).
+fn documented_roles() -> &'static std::collections::HashMap<(String, String), Vec<String>> {
+    static ROLES: std::sync::OnceLock<std::collections::HashMap<(String, String), Vec<String>>> =
+        std::sync::OnceLock::new();
+    ROLES.get_or_init(|| {
+        let document: serde_json::Value =
+            serde_json::from_str(super::openapi::DOCUMENT).unwrap_or_default();
+        let mut roles = std::collections::HashMap::new();
+        for (path, operations) in document["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in operations.as_object().into_iter().flatten() {
+                if let Some(words) = operation["x-roles"].as_array() {
+                    roles.insert(
+                        (method.to_uppercase(), path.clone()),
+                        words
+                            .iter()
+                            .filter_map(|w| w.as_str().map(str::to_owned))
+                            .collect(),
+                    );
+                }
+            }
+        }
+        roles
+    })
+}
+
+/// Checks the caller's role on every documented write before anything reads its body:
+/// an anonymous or wrongly keyed call is refused (401, 403) the same way whatever it
+/// sent, and a handler that forgot its own check is still covered. The handlers check
+/// again, with what only they know (a crew's own orders).
+pub async fn roles_first<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    use super::api::{ApiError, ErrorKind};
+    use actix_web::http::StatusCode;
+    let pattern = req.match_pattern().unwrap_or_default();
+    let needed = documented_roles()
+        .get(&(req.method().as_str().to_owned(), pattern.clone()))
+        .filter(|roles| !roles.iter().any(|r| r == "anyone"))
+        .cloned();
+    let (Some(roles), Some(state)) = (needed, req.app_data::<super::State>().cloned()) else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let refusal = match super::api::optional_caller(&state, req.request()).await {
+        Err(error) => Some(error),
+        Ok(None) => Some(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorKind::Unauthenticated,
+            format!(
+                "this needs an API key ({} keys may): send Authorization: Bearer KEY",
+                roles.join(" and ")
+            ),
+        )),
+        Ok(Some(caller)) if !roles.iter().any(|r| r == caller.role.as_str()) => {
+            Some(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorKind::Forbidden,
+                format!(
+                    "a {} key cannot call {} {pattern}; {} keys can",
+                    caller.role.as_str(),
+                    req.method(),
+                    roles.join(" and ")
+                ),
+            ))
+        }
+        Ok(Some(_)) => None,
+    };
+    match refusal {
+        Some(error) => {
+            let response = actix_web::ResponseError::error_response(&error);
+            Ok(req.into_response(response).map_into_right_body())
+        }
+        None => Ok(next.call(req).await?.map_into_left_body()),
+    }
+}
