@@ -40,6 +40,15 @@ async fn planners_see_scored_segments_explanations_and_models_and_only_they_retr
     for feature in features {
         let p = feature["properties"]["probability"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&p));
+        // Per km of road, for a budget of length.
+        let length_km = feature["properties"]["length_m"].as_f64().unwrap() / 1000.0;
+        let per_km = feature["properties"]["probability_per_km"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (per_km - p / length_km.max(0.001)).abs() < 0.001 + 1e-3 * per_km,
+            "{per_km} per km for {p} over {length_km} km"
+        );
         assert!(
             feature["properties"]["reason"]
                 .as_str()

@@ -297,6 +297,11 @@ async fn the_planner_map_colours_segments_and_explains_one() {
             .await,
         json!(false)
     );
+    // Ranked per km of road instead, for a length budget.
+    browser
+        .click("#rank-by option[value='probability_per_km']")
+        .await;
+    browser.wait_for_text("#riskiest", "per km").await;
     browser.screenshot("planner").await;
     browser.assert_no_errors("the planners' page").await;
 

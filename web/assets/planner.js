@@ -52,8 +52,23 @@ async function drawRisk() {
   risk.addData(data);
   document.body.dataset.segments = String(data.features.length);
   $("#more").hidden = data.features.length < PAGE;
-  // The same streets for the keyboard: the ten riskiest in view.
-  const top = data.features.filter((f) => f.properties.probability !== null).sort((a, b) => b.properties.probability - a.properties.probability).slice(0, 10);
+  lastRisk = data;
+  drawRiskiest();
+}
+
+// The last risk layer drawn, so the list can be ranked again without a request.
+let lastRisk = null;
+
+// The same streets for the keyboard: the ten riskiest in view, per street or per km.
+function drawRiskiest() {
+  if (!lastRisk) return;
+  const by = $("#rank-by").value;
+  const top = lastRisk.features
+    .filter((f) => f.properties[by] !== null && f.properties[by] !== undefined)
+    .sort((a, b) => b.properties[by] - a.properties[by])
+    .slice(0, 10);
+  const label = (p) =>
+    by === "probability" ? `${(p.probability * 100).toFixed(0)} %` : `${(p.probability_per_km * 100).toFixed(0)} % per km`;
   fill(
     $("#riskiest"),
     top.map((f) => {
@@ -64,7 +79,7 @@ async function drawRisk() {
         el(
           "button",
           { type: "button", class: "secondary", onclick: () => showSegment(id).catch((e) => say(messages, e.message)) },
-          `${f.properties.name || `Segment ${id}`}: ${(f.properties.probability * 100).toFixed(0)} %`,
+          `${f.properties.name || `Segment ${id}`}: ${label(f.properties)}`,
         ),
       );
     }),
@@ -260,6 +275,7 @@ async function start() {
   });
   $("#retrain").addEventListener("click", () => run("/api/v1/models/train", "Retraining started; the map updates when it is done."));
   $("#rescore").addEventListener("click", () => run("/api/v1/models/score", "Re-scoring started."));
+  $("#rank-by").addEventListener("change", drawRiskiest);
   if (keys.get()) await useKey(keys.get()).catch(() => keys.clear());
   await frameCity(map);
   const scored = await drawModel();

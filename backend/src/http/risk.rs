@@ -35,6 +35,9 @@ struct RiskView<'a> {
     road_class: &'a str,
     length_m: f64,
     probability: Option<f64>,
+    /// The probability per kilometre of road: the ranking for a budget of length
+    /// (resurfacing, inspection routes) rather than of streets.
+    probability_per_km: Option<f64>,
     /// The strongest reason, in words.
     reason: Option<String>,
     scored_at: Option<String>,
@@ -84,6 +87,10 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
                 road_class: row.road_class.as_str(),
                 length_m: row.length_m,
                 probability: score.map(|s| (s.probability * 10_000.0).round() / 10_000.0),
+                probability_per_km: score.map(|s| {
+                    let per_km = s.probability / (row.length_m.max(1.0) / 1000.0);
+                    (per_km * 10_000.0).round() / 10_000.0
+                }),
                 reason: score.and_then(|s| first_sentence(&s.explanation.0)),
                 scored_at: score.map(|s| format_datetime(s.scored_at)),
                 model_version: &version,
