@@ -63,6 +63,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server on the tiny demo city (generated and loaded at start).
+pub async fn spawn_tiny_city() -> TestApp {
+    spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = models::city::CitySize::Tiny;
+    })
+    .await
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (url, database) = fresh_database();
     let mut settings = Settings::for_database(url.clone());

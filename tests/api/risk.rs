@@ -1,19 +1,14 @@
 //! The risk model in the server: the map layer, one segment's explanation, the model
 //! list, and who may retrain.
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::spawn_tiny_city;
 use backend::domain::Role;
-use models::city::CitySize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn planners_see_scored_segments_explanations_and_models_and_only_they_retrain() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let none = app.get_json("/api/v1/risk", 404).await;
     assert_eq!(none["error"], "no_model");
 
@@ -147,11 +142,7 @@ async fn planners_see_scored_segments_explanations_and_models_and_only_they_retr
 
 #[tokio::test]
 async fn training_refuses_a_window_whose_reports_miss_a_month_and_names_it() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let db = app.db.clone();
     tokio::task::spawn_blocking(move || {
         let mut observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
@@ -186,11 +177,7 @@ async fn training_refuses_a_window_whose_reports_miss_a_month_and_names_it() {
 
 #[tokio::test]
 async fn only_road_surface_repairs_count_as_repairs_and_a_water_main_break_is_a_fact_of_its_own() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let segment = app.query_number("SELECT MIN(id) AS n FROM segments");
     let before = {
         let db = app.db.clone();
@@ -238,11 +225,7 @@ async fn only_road_surface_repairs_count_as_repairs_and_a_water_main_break_is_a_
 
 #[tokio::test]
 async fn the_pieces_of_one_street_become_one_unit_with_their_lengths_and_events_pooled() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let first = app.query_number("SELECT MIN(id) AS n FROM segments");
     let second = app.query_number(&format!(
         "SELECT MIN(id) AS n FROM segments WHERE id > {first}"
@@ -286,11 +269,7 @@ async fn the_pieces_of_one_street_become_one_unit_with_their_lengths_and_events_
 
 #[tokio::test]
 async fn grid_cells_pool_the_road_surface_reports_and_issues_whose_positions_they_hold() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let db = app.db.clone();
     let cells = tokio::task::spawn_blocking(move || {
         backend::risk::observe_cells(&db, 500.0, &mut |_| {}).unwrap()
@@ -327,11 +306,7 @@ async fn grid_cells_pool_the_road_surface_reports_and_issues_whose_positions_the
 
 #[tokio::test]
 async fn anyone_reads_the_model_card_in_plain_words_before_and_after_training() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let none = app.get_json("/api/v1/model-card", 200).await;
     assert_eq!(none["status"], "none");
     assert!(none["never_uses"].as_array().unwrap().len() >= 3);

@@ -1,5 +1,4 @@
-use crate::helpers::{arterial_spot, pothole_at, spawn_app_with};
-use models::city::CitySize;
+use crate::helpers::{arterial_spot, pothole_at, spawn_tiny_city};
 
 fn days_between(request: &serde_json::Value) -> i64 {
     let at =
@@ -9,11 +8,7 @@ fn days_between(request: &serde_json::Value) -> i64 {
 
 #[tokio::test]
 async fn a_report_snaps_to_the_nearest_segment_and_takes_its_road_class_service_level() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let (lat, lon, arterial) = arterial_spot();
     let id = app.submit(&pothole_at(lat, lon)).await;
     let request = app.request_with_extensions(&id).await;

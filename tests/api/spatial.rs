@@ -2,23 +2,18 @@
 //! the same data: random circles, boxes, polygons and nearest-k searches over the tiny
 //! demo city, on whichever backend the suite runs.
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_tiny_city};
 use geo::{
     Closest, Coord, Distance, Haversine, HaversineClosestPoint, Intersects, LineString, Point,
     Polygon, Rect,
 };
-use models::city::CitySize;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 async fn demo_app() -> TestApp {
-    spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await
+    spawn_tiny_city().await
 }
 
 /// Every item of a listing, page after page.

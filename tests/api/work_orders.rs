@@ -1,7 +1,7 @@
 //! Work orders over HTTP: from a resident's report to a crew's completed repair, who may
 //! change what, priorities and their breakdown, a crew's day, inspections and statistics.
 
-use crate::helpers::{TestApp, pothole_at, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, pothole_at, spawn_app, spawn_app_with, spawn_tiny_city};
 use backend::domain::Role;
 use models::city::CitySize;
 use reqwest::Method;
@@ -470,11 +470,7 @@ async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
 
 #[tokio::test]
 async fn a_crews_day_holds_each_order_once_in_route_order_within_its_capacity() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let planner = app.issue_key(Role::Planner);
     let crews = app.get_json("/api/v1/crews", 200).await;
     let road = crews
@@ -620,11 +616,7 @@ async fn a_crews_day_holds_each_order_once_in_route_order_within_its_capacity() 
 
 #[tokio::test]
 async fn planners_set_weights_and_every_open_order_is_reprioritised_by_them() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let planner = app.issue_key(Role::Planner);
     let (status, body) = app
         .send_json(
@@ -815,11 +807,7 @@ async fn inspections_go_to_the_riskiest_segments_without_an_open_order() {
 
 #[tokio::test]
 async fn planner_statistics_count_every_issue_once_by_ward_and_category() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let after = "2000-01-01T00:00:00Z";
     let stats = app
         .get_json(&format!("/api/v1/stats?reported_after={after}"), 200)
@@ -916,11 +904,7 @@ async fn closing_a_report_directly_cancels_its_open_order_and_says_why() {
 
 #[tokio::test]
 async fn planners_change_crews_and_ward_vulnerability_and_priorities_follow() {
-    let app = spawn_app_with(|s| {
-        s.demo = true;
-        s.demo_size = CitySize::Tiny;
-    })
-    .await;
+    let app = spawn_tiny_city().await;
     let planner = app.issue_key(Role::Planner);
     let crews = app.get_json("/api/v1/crews", 200).await;
     let (first, second) = (

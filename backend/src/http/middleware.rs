@@ -227,7 +227,11 @@ pub async fn roles_first<B: MessageBody + 'static>(
                 ),
             ))
         }
-        Ok(Some(_)) => None,
+        Ok(Some(caller)) => {
+            // The handler's own check reads it from here rather than the database again.
+            actix_web::HttpMessage::extensions_mut(&req).insert(caller);
+            None
+        }
     };
     match refusal {
         Some(error) => {

@@ -100,27 +100,8 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         return Err(RiskError::NoSegments);
     }
     let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (r.0, i)).collect();
-    let ends: Vec<features::Ends> = rows
-        .iter()
-        .map(|r| {
-            let lines = segments::lines_of(r.0, &r.6)?;
-            let first = lines
-                .first()
-                .and_then(|l| l.first())
-                .copied()
-                .unwrap_or((0.0, 0.0));
-            let last = lines
-                .last()
-                .and_then(|l| l.last())
-                .copied()
-                .unwrap_or(first);
-            Ok((first, last))
-        })
-        .collect::<Result<_, DbError>>()?;
-    let points = ends
-        .iter()
-        .map(|(a, b)| ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0))
-        .collect();
+    let ends = ends_of(&rows)?;
+    let points = ends.iter().map(middle).collect();
     let neighbours = features::neighbours(&ends);
     let facts = rows
         .iter()
@@ -277,6 +258,31 @@ fn file_maintenance(
         _ => {}
     }
     false
+}
+
+/// Each segment's two ends, (longitude, latitude) each.
+fn ends_of(rows: &[crate::db::segments::SegmentFacts]) -> Result<Vec<features::Ends>, DbError> {
+    rows.iter()
+        .map(|r| {
+            let lines = crate::db::segments::lines_of(r.0, &r.6)?;
+            let first = lines
+                .first()
+                .and_then(|l| l.first())
+                .copied()
+                .unwrap_or((0.0, 0.0));
+            let last = lines
+                .last()
+                .and_then(|l| l.last())
+                .copied()
+                .unwrap_or(first);
+            Ok((first, last))
+        })
+        .collect()
+}
+
+/// The point halfway between a segment's ends.
+fn middle((a, b): &features::Ends) -> (f64, f64) {
+    ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
 }
 
 /// The days whose minimum and maximum air temperatures cross 0 °C.

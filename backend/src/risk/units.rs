@@ -203,13 +203,13 @@ fn cells_on(
         }
     }
     progress("maintenance");
-    let middles: HashMap<i64, usize> = segments::risk_facts(conn)?
-        .into_iter()
-        .filter_map(|r| {
-            let lines = segments::lines_of(r.0, &r.6).ok()?;
-            let (a, b) = (*lines.first()?.first()?, *lines.last()?.last()?);
-            let cell = grid.cell((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
-            Some((r.0, *index.get(&cell)?))
+    let rows = segments::risk_facts(conn)?;
+    let middles: HashMap<i64, usize> = rows
+        .iter()
+        .zip(super::ends_of(&rows)?)
+        .filter_map(|(r, ends)| {
+            let (lon, lat) = super::middle(&ends);
+            Some((r.0, *index.get(&grid.cell(lon, lat))?))
         })
         .collect();
     for (segment, kind, at) in maintenance::all(conn)? {

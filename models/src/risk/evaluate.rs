@@ -625,7 +625,7 @@ pub fn best_baseline(baselines: &HashMap<String, Ranking>) -> (Option<&str>, Opt
 }
 
 /// The worst third's recall over the best third's (NaN when not measured).
-fn ratio_of_terciles(recall: &[f64]) -> f64 {
+pub fn ratio_of_terciles(recall: &[f64]) -> f64 {
     let best = recall.iter().copied().fold(f64::NAN, f64::max);
     let worst = recall.iter().copied().fold(f64::NAN, f64::min);
     if best > 0.0 { worst / best } else { f64::NAN }

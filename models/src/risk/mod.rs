@@ -164,47 +164,6 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
     (history, defects, truth)
 }
 
-/// The label a real city would have on a generated city: each pothole work order's
-/// opening as a new issue, open until it was completed, and every pothole repair.
-pub fn evidence_from_city(city: &City) -> Defects {
-    let index: HashMap<u32, usize> = city
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id, i))
-        .collect();
-    let n = city.segments.len();
-    let mut defects = Defects {
-        kind: LabelKind::NewDefectEvidence,
-        found: vec![Vec::new(); n],
-        repairs: vec![Vec::new(); n],
-        open: vec![Vec::new(); n],
-    };
-    for order in city
-        .work_orders
-        .iter()
-        .filter(|o| o.service_code == "pothole")
-    {
-        if let Some(&s) = order.segment.and_then(|s| index.get(&s)) {
-            let opened = order.created_at.date();
-            defects.found[s].push(opened);
-            let closed = order
-                .completed_at
-                .map_or(chrono::NaiveDate::MAX, |t| t.date());
-            defects.open[s].push((opened, closed));
-        }
-    }
-    for m in &city.maintenance {
-        if let (MaintenanceKind::PotholeRepair, Some(&s)) = (m.kind, index.get(&m.segment)) {
-            defects.repairs[s].push(m.performed_on);
-        }
-    }
-    for list in defects.found.iter_mut().chain(&mut defects.repairs) {
-        list.sort_unstable();
-    }
-    defects
-}
-
 /// Each segment's third (0, 1, 2) by its neighbourhood's reporting propensity, thirds
 /// holding equal numbers of segments.
 pub fn terciles(propensity: &[Option<f64>]) -> Vec<Option<usize>> {

@@ -102,11 +102,8 @@ pub fn headline(evaluation: &Evaluation) -> BTreeMap<&'static str, f64> {
             s.ranking.precision_at_10pct / best,
         );
     }
-    let ratio = |recall: &[f64]| {
-        let best = recall.iter().copied().fold(f64::NAN, f64::max);
-        let worst = recall.iter().copied().fold(f64::NAN, f64::min);
-        (best > 0.0).then(|| worst / best)
-    };
+    let ratio =
+        |recall: &[f64]| Some(evaluate::ratio_of_terciles(recall)).filter(|r| r.is_finite());
     if let Some(oracle) = &h.oracle {
         out.insert("oracle_roc_auc", oracle.roc_auc);
         out.insert("oracle_precision_at_10pct", oracle.precision_at_10pct);
