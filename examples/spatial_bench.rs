@@ -131,7 +131,7 @@ fn fill(db: &Database, target: i64) -> anyhow::Result<()> {
                     .values(&batch)
                     .execute(&mut writer.get()?)?;
             }
-            Database::Postgres { pool } => {
+            Database::Postgres { pool, .. } => {
                 diesel::insert_into(schema::requests::table)
                     .values(&batch)
                     .execute(&mut pool.get()?)?;

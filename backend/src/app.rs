@@ -33,12 +33,21 @@ impl Application {
     /// picks a free one) and starts background work. Needs a running Tokio runtime.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db_settings = settings.clone();
-        let (db, segments) =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(Database, SegmentCache)> {
+        let (db, segments, source_salt) = tokio::task::spawn_blocking(
+            move || -> anyhow::Result<(Database, SegmentCache, String)> {
                 let db = Database::open(&db_settings.database_url, db_settings.database_pool_size)
                     .with_context(|| {
                         format!("cannot open the database {}", db_settings.database_url)
                     })?;
+                // A server that cannot write would take reports only to lose them.
+                db.check_writable().with_context(|| {
+                    format!(
+                        "the database {} takes no writes (check its file's permissions, the \
+                         free space, or that it is not a read-only replica)",
+                        db_settings.database_url
+                    )
+                })?;
+                let source_salt = db.read(crate::db::installation::source_salt)?;
                 let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
                 let added = db.write(|conn| crate::db::services::seed(conn, &services))?;
                 if added > 0 {
@@ -53,9 +62,10 @@ impl Application {
                     )?;
                 }
                 let segments = crate::roads::load_index(&db)?;
-                Ok((db, segments))
-            })
-            .await??;
+                Ok((db, segments, source_salt))
+            },
+        )
+        .await??;
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -67,15 +77,28 @@ impl Application {
             writer: ReportWriter::start(db.clone()),
             segments,
             db,
-            settings,
             risk: crate::risk::Runner::default(),
             work_orders_due: tokio::sync::Notify::new(),
+            // Half the connections at most go to expensive reads; the rest stay free for
+            // single reports and writes.
+            limits: http::limits::Limits::new(
+                settings.write_rate_per_minute,
+                usize::try_from(settings.database_pool_size / 2).unwrap_or(1),
+            ),
+            // Both were just proved by the start-up write.
+            health: std::sync::RwLock::new(http::DatabaseHealth {
+                checked_at: Some(now()),
+                ..Default::default()
+            }),
+            source_salt,
+            settings,
         });
         let server = serve(listener, state.clone())?;
         tokio::spawn(accept_batch_requests(state.clone()));
         tokio::spawn(refresh_segments(state.clone()));
         tokio::spawn(maintain_risk(state.clone()));
         tokio::spawn(maintain_work_orders(state.clone()));
+        tokio::spawn(watch_database(state.clone()));
         tracing::info!(
             port,
             database = %state.settings.database_url,
@@ -133,6 +156,8 @@ fn serve(listener: TcpListener, state: Arc<AppState>) -> anyhow::Result<Server> 
             // Pages, scripts and GeoJSON shrink several times with gzip.
             .wrap(actix_web::middleware::Compress::default())
             .wrap(middleware::from_fn(http::middleware::clean_text))
+            // After roles (which found the caller), before any body is read.
+            .wrap(middleware::from_fn(http::limits::limit_writes))
             // Roles before bodies: outside `clean_text`, so nothing is read first.
             .wrap(middleware::from_fn(http::middleware::roles_first))
             // No browser guesses a type other than the one Upkeep declares, on any
@@ -169,6 +194,67 @@ async fn accept_batch_requests(state: Arc<AppState>) {
             Ok(Ok(count)) => tracing::info!(count, "accepted queued batch requests"),
             Ok(Err(e)) => tracing::warn!(error = %e, "could not accept queued batch requests"),
             Err(_) => return,
+        }
+    }
+}
+
+/// How often the database is checked for `/health`.
+const HEALTH_CHECK: Duration = Duration::from_secs(1);
+/// How long a check waits for the database before calling it unreachable.
+const HEALTH_WAIT: Duration = Duration::from_secs(3);
+
+/// Checks the database every second, off the request path, and keeps what it found for
+/// `/health`: whether reads work, and whether writes do. After a write fails for a fault
+/// of the database (read-only, full, unreachable) it tries a small write each time, so
+/// the fault clears as soon as the database takes writes again, with no restart.
+/// Forgets idle rate-limit sources once a minute.
+async fn watch_database(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(HEALTH_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut checks: u64 = 0;
+    let mut pending = None;
+    loop {
+        tick.tick().await;
+        checks += 1;
+        if checks.is_multiple_of(60) {
+            state.limits.forget_idle_sources();
+        }
+        // A check still waiting on the database is waited for again, not doubled.
+        let mut check = match pending.take() {
+            Some(check) => check,
+            None => {
+                let worker = state.clone();
+                tokio::task::spawn_blocking(move || {
+                    let reads = worker.db.ping().err().map(|e| {
+                        tracing::warn!(error = %e, "database reads fail");
+                        e.public_reason().to_owned()
+                    });
+                    if worker.db.write_fault().is_some() {
+                        // Its outcome is recorded by the database handle itself.
+                        let _ = worker.db.check_writable();
+                    }
+                    (reads, worker.db.write_fault())
+                })
+            }
+        };
+        let (reads, writes) = match tokio::time::timeout(HEALTH_WAIT, &mut check).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(_)) => return,
+            Err(_) => {
+                pending = Some(check);
+                let late = format!(
+                    "the database did not answer within {} s",
+                    HEALTH_WAIT.as_secs()
+                );
+                (Some(late.clone()), Some(late))
+            }
+        };
+        if let Ok(mut health) = state.health.write() {
+            *health = http::DatabaseHealth {
+                reads,
+                writes,
+                checked_at: Some(now()),
+            };
         }
     }
 }

@@ -54,6 +54,7 @@ struct RawSettings {
     risk_rescore_hours: u64,
     risk_train_on_start: bool,
     inspections_per_crew_per_week: u32,
+    write_rate_per_minute: u32,
     /// A table, the one exception to flat keys: `[priority_weights]` in the file.
     priority_weights: crate::priority::Weights,
 }
@@ -87,6 +88,7 @@ impl Default for RawSettings {
             risk_rescore_hours: 24,
             risk_train_on_start: true,
             inspections_per_crew_per_week: 20,
+            write_rate_per_minute: 60,
             priority_weights: crate::priority::Weights::default(),
         }
     }
@@ -146,6 +148,10 @@ pub struct Settings {
     /// handles road-surface defects; 0 none. They fill the capacity reports leave (see
     /// BENCHMARKS.md, operational replay).
     pub inspections_per_crew_per_week: u32,
+    /// Writes each API key, or each address without a key, may make per minute (as many
+    /// at once); 429 with `Retry-After` beyond it. 0: no limit, for load tests and
+    /// benchmarks.
+    pub write_rate_per_minute: u32,
     /// Priority weights until a planner sets others through the API.
     pub priority_weights: crate::priority::Weights,
 }
@@ -206,6 +212,9 @@ impl Settings {
         settings.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.demo = false;
         settings.risk_train_on_start = false;
+        // Tests post hundreds of reports from one address; the limits have tests of
+        // their own.
+        settings.write_rate_per_minute = 0;
         settings
     }
 
@@ -331,6 +340,7 @@ impl Settings {
             risk_rescore_hours: raw.risk_rescore_hours,
             risk_train_on_start: raw.risk_train_on_start,
             inspections_per_crew_per_week: raw.inspections_per_crew_per_week,
+            write_rate_per_minute: raw.write_rate_per_minute,
             priority_weights: raw.priority_weights,
         })
     }

@@ -317,7 +317,7 @@ impl TestApp {
         use diesel::connection::SimpleConnection;
         match &self.db {
             Database::Sqlite { writer, .. } => writer.get().expect("conn").batch_execute(sql),
-            Database::Postgres { pool } => pool.get().expect("conn").batch_execute(sql),
+            Database::Postgres { pool, .. } => pool.get().expect("conn").batch_execute(sql),
         }
         .expect("the statements run");
     }
@@ -339,7 +339,7 @@ impl TestApp {
             Database::Sqlite { readers, .. } => {
                 diesel::sql_query(sql).get_result(&mut readers.get().expect("conn"))
             }
-            Database::Postgres { pool } => {
+            Database::Postgres { pool, .. } => {
                 diesel::sql_query(sql).get_result(&mut pool.get().expect("conn"))
             }
         }

@@ -34,6 +34,7 @@ pub mod api_keys;
 pub mod crews;
 pub mod demo;
 pub mod import_runs;
+pub mod installation;
 pub mod issues;
 pub mod maintenance;
 pub mod media;
@@ -85,6 +86,10 @@ pub enum DbError {
     /// or read-only session); nothing was written.
     #[error("the database is read-only: {0}")]
     ReadOnly(diesel::result::Error),
+    /// The database's storage failed (a disk I/O error) or the connection to it was
+    /// lost; nothing was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(diesel::result::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error("stored data is corrupt: {0}")]
@@ -110,7 +115,7 @@ impl From<diesel::result::Error> for DbError {
             return DbError::Query(error);
         };
         let message = info.message();
-        if matches!(kind, DatabaseErrorKind::ReadOnlyTransaction)
+        let fault = if matches!(kind, DatabaseErrorKind::ReadOnlyTransaction)
             || message.starts_with("attempt to write a readonly database")
         {
             DbError::ReadOnly(error)
@@ -118,9 +123,121 @@ impl From<diesel::result::Error> for DbError {
             || message.contains("No space left on device")
         {
             DbError::Full(error)
+        } else if matches!(kind, DatabaseErrorKind::ClosedConnection)
+            || message.starts_with("disk I/O error")
+        {
+            DbError::Unavailable(error)
         } else {
-            DbError::Query(error)
+            return DbError::Query(error);
+        };
+        note_fault(&fault);
+        fault
+    }
+}
+
+impl DbError {
+    /// What may be said in public about a fault (`/health`): its kind, never its details
+    /// (paths, addresses), which go to the log.
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            DbError::Pool(_) => "no connection to the database could be made",
+            DbError::Full(_) => "the database's storage is full",
+            DbError::ReadOnly(_) => "the database is read-only",
+            DbError::Unavailable(_) => {
+                "the database's storage failed or the connection to it was lost"
+            }
+            _ => "a database query failed",
         }
+    }
+
+    /// True for the faults of the database itself rather than of a query: a caller should
+    /// try again later, and nothing was written.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            DbError::Pool(_) | DbError::Full(_) | DbError::ReadOnly(_) | DbError::Unavailable(_)
+        )
+    }
+}
+
+thread_local! {
+    /// The last database fault met on this thread. A unit of work runs on one thread
+    /// and its errors may come back wrapped in the caller's own error type, so
+    /// [`Database::write`] learns of a fault here rather than from what the work returns.
+    static NOTED_FAULT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+fn note_fault(fault: &DbError) {
+    NOTED_FAULT.with(|noted| *noted.borrow_mut() = Some(fault.public_reason().to_owned()));
+}
+
+fn take_noted_fault() -> Option<String> {
+    NOTED_FAULT.with(|noted| noted.borrow_mut().take())
+}
+
+/// What this server last learnt about the database taking writes, shared by every clone
+/// of a [`Database`].
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    /// Why the last write failed for a fault of the database, in public words; None
+    /// once one succeeds.
+    fault: std::sync::Mutex<Option<String>>,
+    /// Set when the SQLite writer connection must not be used again: one opened while
+    /// the file was read-only stays read-only after the file is writable again.
+    discard_writer: std::sync::atomic::AtomicBool,
+}
+
+impl WriteHealth {
+    fn set(&self, fault: Option<String>) {
+        if let Ok(mut current) = self.fault.lock() {
+            match (&*current, &fault) {
+                // The error itself is logged where it is answered.
+                (None, Some(reason)) => tracing::error!(%reason, "database writes are failing"),
+                (Some(_), None) => tracing::info!("database writes succeed again"),
+                _ => {}
+            }
+            *current = fault;
+        }
+    }
+
+    /// What a write taught: a commit clears a fault, a fault is recorded, and a write
+    /// refused for its own reasons (a missing row, a conflict) says nothing.
+    fn learn(&self, committed: bool, fault: Option<String>) {
+        if committed {
+            self.set(None);
+        } else if fault.is_some() {
+            self.set(fault);
+        }
+    }
+
+    fn fault(&self) -> Option<String> {
+        self.fault.lock().ok().and_then(|fault| fault.clone())
+    }
+}
+
+/// diesel's SQLite connection manager, with a way to retire the writer connection
+/// after a fault so that the next write opens a fresh one.
+#[derive(Debug)]
+pub struct SqliteWriter {
+    inner: ConnectionManager<SqliteConnection>,
+    health: std::sync::Arc<WriteHealth>,
+}
+
+impl diesel::r2d2::ManageConnection for SqliteWriter {
+    type Connection = SqliteConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<SqliteConnection, Self::Error> {
+        self.inner.connect()
+    }
+
+    fn is_valid(&self, conn: &mut SqliteConnection) -> Result<(), Self::Error> {
+        self.inner.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut SqliteConnection) -> bool {
+        use std::sync::atomic::Ordering;
+        self.inner.has_broken(conn) || self.health.discard_writer.swap(false, Ordering::SeqCst)
     }
 }
 
@@ -136,6 +253,22 @@ pub enum Conn<'a> {
 enum Rollback {
     WorkFailed,
     Database(diesel::result::Error),
+}
+
+/// A [`Rollback`] with the database's error sorted into a [`DbError`] at once, so that
+/// a fault is noted before the transaction's outcome is read.
+enum Classified {
+    WorkFailed,
+    Database(DbError),
+}
+
+impl Rollback {
+    fn classified(self) -> Classified {
+        match self {
+            Rollback::WorkFailed => Classified::WorkFailed,
+            Rollback::Database(error) => Classified::Database(DbError::from(error)),
+        }
+    }
 }
 
 impl From<diesel::result::Error> for Rollback {
@@ -171,11 +304,13 @@ type PgPool = Pool<ConnectionManager<PgConnection>>;
 #[derive(Clone)]
 pub enum Database {
     Sqlite {
-        writer: SqlitePool,
+        writer: Pool<SqliteWriter>,
         readers: SqlitePool,
+        health: std::sync::Arc<WriteHealth>,
     },
     Postgres {
         pool: PgPool,
+        health: std::sync::Arc<WriteHealth>,
     },
 }
 
@@ -220,25 +355,38 @@ impl Database {
                         .map_err(|e| DbError::Migration(format!("cannot open {path}: {e}")))?;
                     conn.batch_execute("PRAGMA journal_mode = WAL;")?;
                 }
+                let health = std::sync::Arc::new(WriteHealth::default());
                 let writer = Pool::builder()
                     .max_size(1)
                     .connection_timeout(Duration::from_secs(30))
                     .connection_customizer(Box::new(SqlitePragmas { read_only: false }))
-                    .build(ConnectionManager::new(path.clone()))?;
+                    .build(SqliteWriter {
+                        inner: ConnectionManager::new(path.clone()),
+                        health: health.clone(),
+                    })?;
                 let readers = Pool::builder()
                     .max_size(pool_size)
                     .min_idle(Some(1))
                     .connection_customizer(Box::new(SqlitePragmas { read_only: true }))
                     .build(ConnectionManager::new(path))?;
-                Database::Sqlite { writer, readers }
+                Database::Sqlite {
+                    writer,
+                    readers,
+                    health,
+                }
             }
             DatabaseUrl::Postgres(url) => {
+                // r2d2 retries a lost server with a back-off capped at half this
+                // timeout: a database that comes back is in use again within 2.5 s.
                 let pool = Pool::builder()
                     .max_size(pool_size)
                     .min_idle(Some(1))
-                    .connection_timeout(Duration::from_secs(10))
+                    .connection_timeout(Duration::from_secs(5))
                     .build(ConnectionManager::new(url.clone()))?;
-                Database::Postgres { pool }
+                Database::Postgres {
+                    pool,
+                    health: Default::default(),
+                }
             }
         };
         database.migrate()?;
@@ -255,7 +403,7 @@ impl Database {
                 conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map_err(failed)?;
             }
-            Database::Postgres { pool } => {
+            Database::Postgres { pool, .. } => {
                 let mut conn = pool.get()?;
                 conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
                 let result = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
@@ -278,7 +426,7 @@ impl Database {
                 let mut pooled = readers.get().map_err(DbError::from)?;
                 work(&mut Conn::Sqlite(&mut pooled))
             }
-            Database::Postgres { pool } => {
+            Database::Postgres { pool, .. } => {
                 let mut pooled = pool.get().map_err(DbError::from)?;
                 work(&mut Conn::Postgres(&mut pooled))
             }
@@ -306,21 +454,45 @@ impl Database {
                 Rollback::WorkFailed
             })
         };
+        take_noted_fault();
+        let unreachable = |error: diesel::r2d2::PoolError| {
+            let error = DbError::from(error);
+            self.health().set(Some(error.public_reason().to_owned()));
+            error
+        };
         let done = match self {
-            Database::Sqlite { writer, .. } => {
-                let mut pooled = writer.get().map_err(DbError::from)?;
-                pooled.immediate_transaction(|conn| run(&mut Conn::Sqlite(conn)))
+            Database::Sqlite { writer, health, .. } => {
+                let mut pooled = writer.get().map_err(unreachable)?;
+                let done = pooled
+                    .immediate_transaction(|conn| run(&mut Conn::Sqlite(conn)))
+                    .map_err(Rollback::classified);
+                let fault = done.as_ref().err().and_then(|_| take_noted_fault());
+                if fault.is_some() {
+                    // Retired as it goes back to the pool, before anyone else takes it.
+                    health
+                        .discard_writer
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                drop(pooled);
+                self.health().learn(done.is_ok(), fault);
+                done
             }
-            Database::Postgres { pool } => {
-                let mut pooled = pool.get().map_err(DbError::from)?;
-                diesel::Connection::transaction(&mut *pooled, |conn| run(&mut Conn::Postgres(conn)))
+            Database::Postgres { pool, .. } => {
+                let mut pooled = pool.get().map_err(unreachable)?;
+                let done = diesel::Connection::transaction(&mut *pooled, |conn| {
+                    run(&mut Conn::Postgres(conn))
+                })
+                .map_err(Rollback::classified);
+                let fault = done.as_ref().err().and_then(|_| take_noted_fault());
+                self.health().learn(done.is_ok(), fault);
+                done
             }
         };
         match (done, failure) {
             (Ok(value), _) => Ok(value),
             (Err(_), Some(error)) => Err(error),
-            (Err(Rollback::Database(error)), None) => Err(E::from(DbError::from(error))),
-            (Err(Rollback::WorkFailed), None) => {
+            (Err(Classified::Database(error)), None) => Err(E::from(error)),
+            (Err(Classified::WorkFailed), None) => {
                 unreachable!("a failed work leaves its error")
             }
         }
@@ -337,6 +509,24 @@ impl Database {
     /// A trivial round trip, for health checks.
     pub fn ping(&self) -> DbResult<()> {
         self.read(|conn| Ok(on!(conn, |c| c.batch_execute("SELECT 1"))?))
+    }
+
+    fn health(&self) -> &WriteHealth {
+        match self {
+            Database::Sqlite { health, .. } | Database::Postgres { health, .. } => health,
+        }
+    }
+
+    /// Why writes are failing, when the last one failed for a fault of the database
+    /// (read-only, full, unreachable); None when the last write succeeded.
+    pub fn write_fault(&self) -> Option<String> {
+        self.health().fault()
+    }
+
+    /// Writes one small row to learn whether the database takes writes now; a success
+    /// clears a recorded fault, a failure records it. At start and while a fault lasts.
+    pub fn check_writable(&self) -> DbResult<()> {
+        self.write(|conn| installation::prove_writable(conn, crate::domain::now()))
     }
 }
 
@@ -392,7 +582,8 @@ mod tests {
             issue_reporters,
             priority_weights,
             inspection_plans,
-            request_sources
+            request_sources,
+            installation
         );
     }
 

@@ -390,6 +390,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    installation (id) {
+        id -> BigInt,
+        source_salt -> Text,
+        written_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(request_sources -> requests (request_id));
 diesel::joinable!(segment_ratings -> segments (segment_id));
 
@@ -423,6 +431,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     priority_weights,
     inspection_plans,
     request_sources,
+    installation,
 );
 
 // Ward statistics group reports by their segment's ward.

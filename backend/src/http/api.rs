@@ -27,6 +27,7 @@ pub enum ErrorKind {
     MethodNotAllowed,
     NoModel,
     NotFound,
+    RateLimited,
     Unauthenticated,
     ServerError,
 }
@@ -46,6 +47,7 @@ impl ErrorKind {
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::NoModel => "no_model",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::ServerError => "server_error",
         }
@@ -100,18 +102,29 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Answers 200 once the server is up and its database answers; 503 otherwise.
+/// `GET /health`: 200 `ok`; 200 `degraded` with the reason while writes fail (reads
+/// still work, so a load balancer keeps the server); 503 `unavailable` when reads fail.
 pub async fn health(state: State) -> HttpResponse {
-    let worker = state.clone();
-    let database = blocking(move || worker.db.ping()).await;
+    // What the background check last found: never a wait on the database, so a load
+    // balancer gets its answer however busy the pool is.
+    let health = state.health.read().map(|h| h.clone()).unwrap_or_default();
     let backend = state.db.backend_name();
-    match database {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": backend})),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": backend}))
-        }
+    let checked_at = health.checked_at.map(|at| at.and_utc().to_rfc3339());
+    match (health.reads, health.writes) {
+        (None, None) => HttpResponse::Ok().json(json!({
+            "status": "ok", "database": backend, "checked_at": checked_at,
+        })),
+        // Reads still work: the server stays in rotation, and says why writes fail.
+        (None, Some(reason)) => HttpResponse::Ok().json(json!({
+            "status": "degraded", "database": backend, "checked_at": checked_at,
+            "reason": format!("writes fail: {reason}"),
+        })),
+        (Some(reason), _) => HttpResponse::ServiceUnavailable()
+            .insert_header(("Retry-After", "5"))
+            .json(json!({
+                "status": "unavailable", "database": backend, "checked_at": checked_at,
+                "reason": format!("reads fail: {reason}"),
+            })),
     }
 }
 

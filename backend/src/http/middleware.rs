@@ -77,28 +77,38 @@ fn control_in_json(value: &serde_json::Value, at: &str) -> Option<(String, char)
     }
 }
 
-/// The refusal of a control character, in the answer's own shape: Open311's for its
-/// paths, the API's for the rest.
-fn refuse_control(path: &str, field: &str, c: char) -> actix_web::Error {
-    let message = format!(
-        "{field} holds the control character U+{:04X}, which Upkeep does not store",
-        u32::from(c)
-    );
+/// A refusal in the answer's own shape: Open311's for its paths, the API's for the rest.
+pub fn refusal(
+    path: &str,
+    status: actix_web::http::StatusCode,
+    kind: super::api::ErrorKind,
+    message: String,
+) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
     if path.starts_with("/open311/") {
         let format = if path.ends_with(".xml") {
             super::open311::Format::Xml
         } else {
             super::open311::Format::Json
         };
-        super::open311::Open311Error::bad_request(format, message).into()
+        super::open311::Open311Error::new(format, status, message).error_response()
     } else {
-        super::api::ApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            super::api::ErrorKind::InvalidParameter,
-            message,
-        )
-        .into()
+        super::api::ApiError::new(status, kind, message).error_response()
     }
+}
+
+/// The refusal of a control character.
+fn refuse_control(path: &str, field: &str, c: char) -> actix_web::HttpResponse {
+    let message = format!(
+        "{field} holds the control character U+{:04X}, which Upkeep does not store",
+        u32::from(c)
+    );
+    refusal(
+        path,
+        actix_web::http::StatusCode::BAD_REQUEST,
+        super::api::ErrorKind::InvalidParameter,
+        message,
+    )
 }
 
 /// Refuses NUL and the other C0 control characters (tab, CR and LF aside) in the path,
@@ -110,8 +120,7 @@ pub async fn clean_text<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     // A refusal is an answer like any other, so the access log still sees it.
-    let refuse = |req: ServiceRequest, error: actix_web::Error| {
-        let response = error.error_response();
+    let refuse = |req: ServiceRequest, response: actix_web::HttpResponse| {
         Ok(req.into_response(response).map_into_right_body())
     };
     if let Some((field, c)) = control_in_request(req.path(), req.query_string()) {
@@ -135,12 +144,13 @@ pub async fn clean_text<B: MessageBody + 'static>(
         while let Some(chunk) = payload.next().await {
             let chunk = chunk?;
             if body.len() + chunk.len() > limit {
-                let error = super::api::ApiError::new(
+                let response = refusal(
+                    req.path(),
                     actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
                     super::api::ErrorKind::BodyTooLarge,
                     format!("the body is larger than {limit} bytes"),
                 );
-                return refuse(req, error.into());
+                return refuse(req, response);
             }
             body.extend_from_slice(&chunk);
         }

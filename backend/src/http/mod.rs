@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod crews;
 pub mod imports;
 pub mod issues;
+pub mod limits;
 pub mod middleware;
 pub mod open311;
 pub mod openapi;
@@ -43,6 +44,23 @@ pub struct AppState {
     /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
     /// minute.
     pub work_orders_due: tokio::sync::Notify,
+    /// Write rate limits, turns for expensive reads and cached aggregates.
+    pub limits: limits::Limits,
+    /// The database as last checked in the background; `/health` reads only this.
+    pub health: std::sync::RwLock<DatabaseHealth>,
+    /// The secret reporters' addresses are hashed under (the same on every server).
+    pub source_salt: String,
+}
+
+/// What the background check last found.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseHealth {
+    /// Why reads fail, if they do.
+    pub reads: Option<String>,
+    /// Why writes fail, if they do.
+    pub writes: Option<String>,
+    /// When it was checked.
+    pub checked_at: Option<chrono::NaiveDateTime>,
 }
 
 pub type State = web::Data<Arc<AppState>>;
@@ -68,7 +86,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(services::definition)),
                 )
                 .service(
-                    resource("/requests.{format}")
+                    expensive("/requests.{format}")
                         .route(web::get().to(requests::list))
                         .route(web::post().to(requests::create)),
                 )
@@ -81,15 +99,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .service(resource("/openapi.json").route(web::get().to(openapi::document)))
-                .service(resource("/reports").route(web::get().to(reports::list)))
-                .service(resource("/reports/search").route(web::post().to(reports::list)))
+                .service(expensive("/reports").route(web::get().to(reports::list)))
+                .service(expensive("/reports/search").route(web::post().to(reports::list)))
                 .service(resource("/reports/{id}").route(web::get().to(reports::show)))
-                .service(resource("/issues").route(web::get().to(issues::list)))
-                .service(resource("/issues/search").route(web::post().to(issues::list)))
+                .service(expensive("/issues").route(web::get().to(issues::list)))
+                .service(expensive("/issues/search").route(web::post().to(issues::list)))
                 .service(resource("/issues/nearby").route(web::get().to(issues::nearby)))
                 .service(resource("/issues/{id}").route(web::get().to(issues::show)))
                 .service(
-                    resource("/segments")
+                    expensive("/segments")
                         .route(web::get().to(segments::list))
                         .route(web::post().to(segments::import)),
                 )
@@ -98,11 +116,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/imports/quality/{source}").route(web::get().to(imports::quality)),
                 )
                 .service(resource("/imports/{kind}").route(web::post().to(imports::import)))
-                .service(resource("/segments/search").route(web::post().to(segments::list)))
+                .service(expensive("/segments/search").route(web::post().to(segments::list)))
                 .service(resource("/segments/{id}").route(web::get().to(segments::show)))
-                .service(resource("/wards").route(web::get().to(wards::list)))
+                .service(aggregate("/wards").route(web::get().to(wards::list)))
                 .service(resource("/wards/{id}").route(web::patch().to(wards::update)))
-                .service(resource("/risk").route(web::get().to(risk::list)))
+                .service(expensive("/risk").route(web::get().to(risk::list)))
                 .service(resource("/segments/{id}/risk").route(web::get().to(risk::segment)))
                 .service(resource("/models").route(web::get().to(risk::models)))
                 .service(resource("/model-card").route(web::get().to(risk::model_card)))
@@ -129,14 +147,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(crews::show))
                         .route(web::patch().to(crews::update)),
                 )
-                .service(resource("/crews/{id}/day").route(web::get().to(crews::day)))
+                .service(expensive("/crews/{id}/day").route(web::get().to(crews::day)))
                 .service(
                     resource("/priority/weights")
                         .route(web::get().to(priority::show))
                         .route(web::put().to(priority::update)),
                 )
-                .service(resource("/stats").route(web::get().to(stats::show)))
-                .service(resource("/stats/weekly").route(web::get().to(stats::weekly)))
+                .service(aggregate("/stats").route(web::get().to(stats::show)))
+                .service(aggregate("/stats/weekly").route(web::get().to(stats::weekly)))
                 .service(resource("/me").route(web::get().to(api::me)))
                 .service(resource("/media").route(web::post().to(api::upload_media)))
                 .service(resource("/models/score").route(web::post().to(risk::rescore)))
@@ -157,6 +175,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A resource that answers a method it does not serve with a JSON 405.
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(api::method_not_allowed))
+}
+
+/// A resource whose reads are expensive (lists, exports, routes): they take turns.
+fn expensive(
+    path: &str,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    resource(path).wrap(actix_web::middleware::from_fn(limits::expensive))
+}
+
+/// An aggregate (statistics, wards): cached for a short while, and computed in turn
+/// with the other expensive reads.
+fn aggregate(
+    path: &str,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    resource(path)
+        .wrap(actix_web::middleware::from_fn(limits::expensive))
+        .wrap(actix_web::middleware::from_fn(limits::cached))
 }
 
 /// A failure on our side while serving a request.
@@ -189,7 +240,7 @@ impl ServerError {
                     "the database takes no changes right now (it is read-only); nothing was saved, please try again later".into(),
                 )
             }
-            ServerError::Db(DbError::Pool(_)) => {
+            ServerError::Db(DbError::Pool(_) | DbError::Unavailable(_)) => {
                 tracing::error!(error = %self, "database unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -260,6 +311,46 @@ pub fn base_url(req: &HttpRequest, settings: &Settings) -> String {
     } else {
         format!("http://{}", settings.bind)
     }
+}
+
+/// The address a request came from: the peer, or, when the peer is a configured
+/// proxy, the nearest address in `X-Forwarded-For` that is not one of ours (each proxy
+/// appends what it heard from, so earlier entries are the client's own word).
+pub fn client_address(req: &HttpRequest, settings: &Settings) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !settings.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    let client = forwarded
+        .iter()
+        .rev()
+        .map_while(|entry| entry.parse::<std::net::IpAddr>().ok())
+        .find(|address| !settings.trusted_proxies.contains(address));
+    Some(client.unwrap_or(peer))
+}
+
+/// A pseudonym for where an anonymous report came from: a keyed hash of its address,
+/// so one source counts as one reporter without its address being stored.
+pub fn source_pseudonym(req: &HttpRequest, state: &AppState) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let address = client_address(req, &state.settings)?;
+    let digest = Sha256::new()
+        .chain_update(state.source_salt.as_bytes())
+        .chain_update(address.to_string().as_bytes())
+        .finalize();
+    Some(
+        digest[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect(),
+    )
 }
 
 /// A URL Upkeep stores relative to itself (`/media/7`) made absolute for an answer;

@@ -60,6 +60,8 @@ pub struct IntakeContext<'a> {
     pub settings: &'a Settings,
     pub writer: &'a ReportWriter,
     pub segments: &'a crate::spatial::SegmentIndex,
+    /// A pseudonym of the client's address (see [`Submission::source`]).
+    pub source: Option<String>,
 }
 
 /// A report as a client sent it, field by field (named as in Open311), before anything
@@ -180,6 +182,7 @@ pub async fn submit(
             // Queued batch requests are not public yet, so they join nothing.
             duplicate_radius_m: (!batch).then_some(service.duplicate_radius_m),
             duplicate_notice,
+            source: ctx.source.clone(),
         })
         .await?;
     let row = stored.row;

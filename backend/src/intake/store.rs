@@ -20,6 +20,9 @@ pub struct Submission {
     pub duplicate_radius_m: Option<f64>,
     /// The notice for a report that joined an issue, given the issue's first report.
     pub duplicate_notice: fn(i64) -> String,
+    /// A pseudonym of where the report came from (a keyed hash of its address): an
+    /// anonymous report is told apart by it, so one source is one reporter.
+    pub source: Option<String>,
 }
 
 /// A stored report, and the first report of the issue it joined if it was a duplicate.
@@ -60,11 +63,11 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
     {
         let centre = Coordinates { lon, lat };
         let circle = Circle { centre, radius_m };
-        let reporters = reporter_keys(&request);
+        let reporters = reporter_keys(&request, submission.source.as_deref());
         let issue_id = match issues::nearest_open(conn, &request.service_code, circle)? {
             Some(issue_id) => {
-                // The same resident reporting twice is not a second reporter; anonymous
-                // reports each count.
+                // The same resident reporting twice is not a second reporter, nor is one
+                // source sending anonymous reports again and again.
                 let same_reporter = issues::reported_by_any(conn, issue_id, &reporters)?;
                 duplicate_of = issues::join(conn, issue_id, same_reporter, request.requested_at)?;
                 issue_id
@@ -115,9 +118,9 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
 }
 
 /// How the reporter of `request` may be recognised again: by e-mail, device or
-/// account, whichever it gave (none for an anonymous report).
-fn reporter_keys(request: &NewRequest) -> Vec<String> {
-    [
+/// account, whichever it gave; an anonymous report by the pseudonym of its source.
+fn reporter_keys(request: &NewRequest, source: Option<&str>) -> Vec<String> {
+    let named: Vec<String> = [
         ("email", &request.email),
         ("device", &request.device_id),
         ("account", &request.account_id),
@@ -128,5 +131,11 @@ fn reporter_keys(request: &NewRequest) -> Vec<String> {
             .as_deref()
             .map(|v| format!("{kind}:{}", v.trim().to_lowercase()))
     })
-    .collect()
+    .collect();
+    match source {
+        // Several residents may share one address (a library, a carrier's gateway):
+        // a resident who says who they are is counted as themselves.
+        Some(source) if named.is_empty() => vec![format!("source:{source}")],
+        _ => named,
+    }
 }

@@ -100,6 +100,7 @@ mod tests {
             first_note: "Report received.",
             duplicate_radius_m: None,
             duplicate_notice: |parent| format!("duplicate of {parent}"),
+            source: None,
         }
     }
 

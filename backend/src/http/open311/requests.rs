@@ -439,6 +439,7 @@ pub async fn create(
         catalogue: &catalogue,
         settings: &state.settings,
         writer: &state.writer,
+        source: crate::http::source_pseudonym(&req, &state),
     };
     let outcome = intake::submit(&ctx, &submitted(&params), upload).await;
     let receipt = match outcome {
