@@ -49,7 +49,85 @@ async fn a_photo_sent_with_a_report_is_stored_and_served_at_its_media_url() {
     assert_eq!(photo.status(), 200);
     assert_eq!(photo.headers()["content-type"], "image/png");
     assert_eq!(photo.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(photo.bytes().await.unwrap().as_ref(), PNG);
+    // Decoded and written again: a PNG of the same single pixel.
+    let served = photo.bytes().await.unwrap();
+    assert_eq!(&served[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(&served[16..24], &[0, 0, 0, 1, 0, 0, 0, 1], "1 × 1 pixels");
+}
+
+/// A JPEG whose EXIF segment carries a position.
+fn jpeg_with_position() -> Vec<u8> {
+    let pixels =
+        image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([x as u8 * 8, y as u8 * 10, 60]));
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageRgb8(pixels)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let payload = b"Exif\0\0GPSLatitude 43.0481 GPSLongitude -76.1474";
+    let mut bytes = jpeg[..2].to_vec();
+    bytes.extend_from_slice(&[0xFF, 0xE1]);
+    bytes.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    bytes.extend_from_slice(payload);
+    bytes.extend_from_slice(&jpeg[2..]);
+    bytes
+}
+
+async fn served_photo(app: &crate::helpers::TestApp, form: Form) -> Vec<u8> {
+    let response = app.post_multipart("/open311/v2/requests.json", form).await;
+    let body: Value = response.json().await.unwrap();
+    let id = body[0]["service_request_id"]
+        .as_str()
+        .expect("stored")
+        .to_owned();
+    let request = app
+        .get_json(&format!("/open311/v2/requests/{id}.json"), 200)
+        .await;
+    let url = request[0]["media_url"].as_str().unwrap().to_owned();
+    let photo = app.client.get(url).send().await.unwrap();
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    photo.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_photo_loses_its_location_unless_the_resident_agrees_to_keep_it() {
+    let app = spawn_app().await;
+    let original = jpeg_with_position();
+    let part = || Part::bytes(original.clone()).file_name("hole.jpg");
+    let contains = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+
+    let stripped = served_photo(&app, pothole_form().part("media", part())).await;
+    assert!(!contains(&stripped, b"Exif") && !contains(&stripped, b"43.0481"));
+    let decoded = image::load_from_memory(&stripped).expect("a whole image");
+    assert_eq!((decoded.width(), decoded.height()), (32, 24));
+
+    let kept = served_photo(
+        &app,
+        pothole_form()
+            .text("keep_photo_location", "true")
+            .part("media", part()),
+    )
+    .await;
+    assert_eq!(kept, original);
+
+    let response = app
+        .post_multipart(
+            "/open311/v2/requests.json",
+            pothole_form()
+                .text("keep_photo_location", "perhaps")
+                .part("media", part()),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("keep_photo_location")
+    );
 }
 
 #[tokio::test]
@@ -117,8 +195,7 @@ async fn health_answers_ok_with_the_backend_and_every_response_has_a_request_id(
 async fn staff_upload_photos_for_work_orders_and_only_images_are_kept() {
     use backend::domain::Role;
     let app = crate::helpers::spawn_app().await;
-    let png =
-        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let png = PNG.to_vec();
     let upload = |key: Option<String>, bytes: Vec<u8>| {
         let mut request = app.client.post(app.url("/api/v1/media")).body(bytes);
         if let Some(key) = key {
@@ -135,7 +212,8 @@ async fn staff_upload_photos_for_work_orders_and_only_images_are_kept() {
     assert!(url.starts_with("/media/") && url.ends_with(".png"));
     let served = app.get(&url).await;
     assert_eq!(served.headers()["content-type"], "image/png");
-    assert_eq!(served.bytes().await.unwrap().to_vec(), png);
+    let served = served.bytes().await.unwrap();
+    assert_eq!(&served[16..24], &[0, 0, 0, 1, 0, 0, 0, 1], "the same pixel");
 
     let text = upload(Some(app.issue_key(Role::Planner)), b"<script>".to_vec())
         .await

@@ -174,13 +174,21 @@ pub async fn upload_media(
             "media: the body is empty; send the photo's bytes",
         ));
     }
-    let row = crate::intake::photo_row(crate::intake::Upload { bytes }, now()).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorKind::InvalidParameter,
-            e.to_string(),
-        )
-    })?;
+    // Decoding and re-encoding is CPU work: off the async workers.
+    let upload = crate::intake::Upload {
+        bytes,
+        keep_location: false,
+    };
+    let row = web::block(move || crate::intake::photo_row(upload, now()))
+        .await
+        .map_err(|_| ServerError::Blocking)?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorKind::InvalidParameter,
+                e.to_string(),
+            )
+        })?;
     let url = format!("/media/{}", row.id);
     let worker = state.clone();
     blocking(move || worker.db.write(|conn| crate::db::media::insert(conn, &row))).await?;

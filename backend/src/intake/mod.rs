@@ -7,15 +7,15 @@
 use crate::auth::{self, Caller};
 use crate::catalogue::{Catalogue, Service};
 use crate::config::Settings;
-use crate::db::media::MediaRow;
 use crate::db::requests::NewRequest;
 use crate::db::{Database, DbError};
 use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
 use chrono::{Duration, NaiveDateTime};
-use sha2::{Digest, Sha256};
+pub use photo::photo_row;
 pub use store::{Stored, Submission};
 pub use writer::ReportWriter;
 
+mod photo;
 mod store;
 mod writer;
 
@@ -40,6 +40,9 @@ pub enum IntakeError {
 /// A photo as uploaded, before it is checked.
 pub struct Upload {
     pub bytes: Vec<u8>,
+    /// The resident agreed to keep where the photo was taken (its EXIF): the file is
+    /// then stored as sent, once it is known to be a whole image.
+    pub keep_location: bool,
 }
 
 /// What the client is told after a successful submission.
@@ -83,6 +86,9 @@ pub struct Submitted {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone: Option<String>,
+    /// `true` to keep a photo's location (EXIF) as sent; anything else but `false` is
+    /// refused.
+    pub keep_photo_location: Option<String>,
     /// Answers to the service's attributes as (attribute code, value), in the order
     /// sent; a multi-valued attribute appears once per value.
     pub attributes: Vec<(String, String)>,
@@ -109,13 +115,37 @@ pub async fn submit(
 
     let mut errors = Vec::new();
     let report = Fields::check(submitted, service, ctx.settings, &mut errors);
-    let photo = upload.and_then(|u| match check_photo(u) {
-        Ok(photo) => Some(photo),
-        Err(e) => {
-            errors.push(e);
-            None
+    let keep_location = match submitted.keep_photo_location.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            errors.push(FieldError::new(
+                "keep_photo_location",
+                format!("'{other}' is not true or false"),
+            ));
+            false
         }
-    });
+    };
+    let photo = match upload {
+        None => None,
+        Some(upload) => {
+            let checked = tokio::task::spawn_blocking(move || {
+                photo::check(Upload {
+                    keep_location,
+                    ..upload
+                })
+            })
+            .await
+            .map_err(|_| IntakeError::Interrupted)?;
+            match checked {
+                Ok(photo) => Some(photo),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            }
+        }
+    };
     let answers = match service.check_answers(&submitted.attributes) {
         Ok(answers) => answers,
         Err(mut problems) => {
@@ -386,59 +416,6 @@ fn looks_like_email(email: &str) -> bool {
         && !domain.contains('@')
 }
 
-/// A photo whose bytes are a known image format.
-struct Photo {
-    bytes: Vec<u8>,
-    content_type: &'static str,
-}
-
-impl Photo {
-    fn into_row(self, at: NaiveDateTime) -> MediaRow {
-        let sha256 = Sha256::digest(&self.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let extension = self.content_type.rsplit('/').next().unwrap_or("bin");
-        MediaRow {
-            id: format!("{}.{extension}", uuid::Uuid::new_v4().simple()),
-            content_type: self.content_type.to_owned(),
-            size_bytes: i32::try_from(self.bytes.len()).unwrap_or(i32::MAX),
-            sha256,
-            bytes: self.bytes,
-            created_at: at,
-        }
-    }
-}
-
-/// A checked photo as a row to store (staff uploads use it too).
-pub fn photo_row(upload: Upload, at: NaiveDateTime) -> Result<MediaRow, FieldError> {
-    check_photo(upload).map(|photo| photo.into_row(at))
-}
-
-/// The type is read from the file's first bytes, not from what the client claims, so
-/// nothing but an image is ever served back from our origin.
-fn check_photo(upload: Upload) -> Result<Photo, FieldError> {
-    let bytes = upload.bytes;
-    let content_type = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        "image/jpeg"
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        "image/png"
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        "image/gif"
-    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        "image/webp"
-    } else {
-        return Err(FieldError::new(
-            "media",
-            "is not a JPEG, PNG, GIF or WebP image",
-        ));
-    };
-    Ok(Photo {
-        bytes,
-        content_type,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,23 +426,5 @@ mod tests {
         assert!(!looks_like_email("jo@example"));
         assert!(!looks_like_email("jo example@x.org"));
         assert!(!looks_like_email("@x.org"));
-    }
-
-    #[test]
-    fn photos_are_recognised_by_their_bytes_not_their_name() {
-        let png = Upload {
-            bytes: b"\x89PNG\r\n\x1a\n....".to_vec(),
-        };
-        assert_eq!(
-            check_photo(png).map(|p| p.content_type).ok(),
-            Some("image/png")
-        );
-        let html = Upload {
-            bytes: b"<html><script>alert(1)</script>".to_vec(),
-        };
-        assert_eq!(
-            check_photo(html).err().map(|e| e.field),
-            Some("media".to_owned())
-        );
     }
 }

@@ -570,7 +570,10 @@ async fn read_multipart(
                 ));
             }
             if !bytes.is_empty() {
-                upload = Some(Upload { bytes });
+                upload = Some(Upload {
+                    bytes,
+                    keep_location: false,
+                });
             }
         } else {
             let value = String::from_utf8(bytes).map_err(|_| {
@@ -602,6 +605,7 @@ fn submitted(params: &Params) -> Submitted {
         first_name: field("first_name"),
         last_name: field("last_name"),
         phone: field("phone"),
+        keep_photo_location: field("keep_photo_location"),
         attributes: params
             .pairs()
             .iter()
