@@ -272,8 +272,18 @@ async fn a_method_a_resource_does_not_serve_is_a_json_405() {
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, POST");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");
+    // The native API names its methods from the document that describes them.
+    let response = app
+        .client
+        .request(reqwest::Method::TRACE, app.url("/api/v1/crews/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET, PATCH");
 }
 
 #[tokio::test]

@@ -232,13 +232,26 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 /// A known resource asked with a method it does not serve.
+/// `Allow` names what is (RFC 9110).
 pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::new(
+    let allowed = super::openapi::methods_at(&req.match_pattern().unwrap_or_default());
+    let mut response = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         ErrorKind::MethodNotAllowed,
-        format!("{} is not served at {}", req.method(), req.path()),
+        format!(
+            "{} is not served at {}; {} is",
+            req.method(),
+            req.path(),
+            allowed.join(", ")
+        ),
     )
-    .error_response()
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// The caller, if its key has one of `roles`: 401 without a valid key, 403 with

@@ -177,10 +177,12 @@ fn documented_roles() -> &'static std::collections::HashMap<(String, String), Ve
     static ROLES: std::sync::OnceLock<std::collections::HashMap<(String, String), Vec<String>>> =
         std::sync::OnceLock::new();
     ROLES.get_or_init(|| {
-        let document: serde_json::Value =
-            serde_json::from_str(super::openapi::DOCUMENT).unwrap_or_default();
         let mut roles = std::collections::HashMap::new();
-        for (path, operations) in document["paths"].as_object().into_iter().flatten() {
+        for (path, operations) in super::openapi::parsed()["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             for (method, operation) in operations.as_object().into_iter().flatten() {
                 if let Some(words) = operation["x-roles"].as_array() {
                     roles.insert(

@@ -12,3 +12,23 @@ pub async fn document() -> HttpResponse {
         .content_type("application/json")
         .body(DOCUMENT)
 }
+
+/// The document, parsed once.
+pub fn parsed() -> &'static serde_json::Value {
+    static PARSED: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| serde_json::from_str(DOCUMENT).unwrap_or_default())
+}
+
+/// The methods served at a route pattern, for `Allow`: the document's for the native
+/// API; Open311's own (GET, and POST for new requests); GET for pages and the rest.
+pub fn methods_at(pattern: &str) -> Vec<String> {
+    if let Some(operations) = parsed()["paths"][pattern].as_object() {
+        let mut methods: Vec<String> = operations.keys().map(|m| m.to_uppercase()).collect();
+        methods.sort();
+        return methods;
+    }
+    if pattern == "/open311/v2/requests.{format}" {
+        return vec!["GET".into(), "POST".into()];
+    }
+    vec!["GET".into()]
+}
