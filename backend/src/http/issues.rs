@@ -109,7 +109,7 @@ pub async fn show(
         .pop()
         .ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
-    Ok(one(&req, describe(&row, &catalogue, None)))
+    one(&req, describe(&row, &catalogue, None))
 }
 
 /// `GET /api/v1/issues`, and `POST /api/v1/issues/search` with the parameters in a JSON

@@ -269,9 +269,12 @@ impl<V: Serialize> Described<'_, V> {
 }
 
 /// One item as JSON (its properties and geometry) or as a GeoJSON Feature.
-pub fn one<V: Serialize>(req: &HttpRequest, item: Described<'_, V>) -> HttpResponse {
+pub fn one<V: Serialize>(
+    req: &HttpRequest,
+    item: Described<'_, V>,
+) -> Result<HttpResponse, ApiError> {
     let mut out = Vec::new();
-    if wants_geojson(req) {
+    Ok(if wants_geojson(req)? {
         item.write_feature(&mut out);
         HttpResponse::Ok()
             .content_type("application/geo+json")
@@ -281,7 +284,7 @@ pub fn one<V: Serialize>(req: &HttpRequest, item: Described<'_, V>) -> HttpRespo
         HttpResponse::Ok()
             .content_type("application/json")
             .body(out)
-    }
+    })
 }
 
 /// A GeoJSON Point, longitude first, as text.
@@ -299,12 +302,18 @@ fn accepts_geojson(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.contains("application/geo+json"))
 }
 
-/// Whether a request for one item wants GeoJSON (`?format=geojson` or the Accept header).
-pub fn wants_geojson(req: &HttpRequest) -> bool {
+/// Whether a request for one item wants GeoJSON (`?format=geojson` or the Accept
+/// header); a `format` that is neither json nor geojson is refused.
+pub fn wants_geojson(req: &HttpRequest) -> Result<bool, ApiError> {
     let params = Params::parse_urlencoded(req.query_string().as_bytes());
     match params.get("format") {
-        Some(format) => format == "geojson",
-        None => accepts_geojson(req),
+        Some("geojson") => Ok(true),
+        Some("json") => Ok(false),
+        Some(other) => Err(invalid(vec![FieldError::new(
+            "format",
+            format!("'{other}' is not json or geojson"),
+        )])),
+        None => Ok(accepts_geojson(req)),
     }
 }
 
@@ -365,6 +374,10 @@ fn next_link(req: &HttpRequest, page: i64) -> String {
 fn params_of_json(bytes: &[u8]) -> Result<Params, ApiError> {
     let bad =
         |message: String| ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidBody, message);
+    // No body is a search with no filters, as a GET with no query string is.
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Params::parse_urlencoded(b""));
+    }
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
     let Value::Object(object) = value else {

@@ -37,7 +37,7 @@ pub async fn show(
         .ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
     let base = crate::http::base_url(&req, &state.settings);
-    Ok(one(&req, describe(&row, &catalogue, None, &base)))
+    one(&req, describe(&row, &catalogue, None, &base))
 }
 
 /// `GET /api/v1/reports`, and `POST /api/v1/reports/search` with the parameters in a JSON

@@ -163,14 +163,14 @@ pub async fn segment(
             })
             .collect(),
     };
-    Ok(one(
+    one(
         &req,
         Described {
             id: row.id,
             properties: view,
             geometry: Cow::Borrowed(&row.geometry),
         },
-    ))
+    )
 }
 
 /// `GET /api/v1/models`: every model, newest first, with its figures; one is active.

@@ -35,7 +35,7 @@ pub async fn show(
         .await?
         .pop()
         .ok_or_else(missing)?;
-    Ok(one(&req, describe(&row, None, true)))
+    one(&req, describe(&row, None, true))
 }
 
 /// `POST /api/v1/segments?class_field=…`: imports a GeoJSON FeatureCollection of

@@ -32,7 +32,7 @@ pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
             format!("is not a parameter here; known: {}", PARAMETERS.join(", ")),
         )]));
     }
-    let geojson = wants_geojson(&req);
+    let geojson = wants_geojson(&req)?;
     let group = match params.get("group_by").unwrap_or("ward,service_code") {
         "ward" => GroupBy::Ward,
         "service_code" => GroupBy::Category,

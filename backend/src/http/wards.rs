@@ -71,7 +71,7 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         *entry.1.entry(status).or_default() += n;
         *entry.2.entry(code).or_default() += n;
     }
-    let geojson = wants_geojson(&req);
+    let geojson = wants_geojson(&req)?;
     let items: Vec<Value> = wards
         .iter()
         .map(|ward| {

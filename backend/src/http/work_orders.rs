@@ -141,8 +141,8 @@ pub async fn show(
     let row = row.ok_or_else(|| not_found("work order", &id))?;
     let catalogue = current_catalogue(&state).await?;
     let audience = Audience::of(optional_caller(&state, &req).await?.as_ref());
-    if super::query::wants_geojson(&req) {
-        return Ok(one(&req, describe(&row, &catalogue, now(), None, audience)));
+    if super::query::wants_geojson(&req)? {
+        return one(&req, describe(&row, &catalogue, now(), None, audience));
     }
     let mut body =
         serde_json::to_value(view(&row, &catalogue, now(), None, audience)).unwrap_or_default();
@@ -310,11 +310,25 @@ pub struct PlanBody {
 pub async fn plan(
     state: State,
     req: HttpRequest,
-    body: Option<web::Json<PlanBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let caller = require_role(&state, &req, &PLANNERS, "plan inspections").await?;
     let catalogue = current_catalogue(&state).await?;
-    let asked = body.and_then(|b| b.into_inner().budget);
+    // The body is optional, but one that is sent must be right: a broken body is
+    // refused rather than read as none.
+    let asked = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<PlanBody>(&body)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorKind::InvalidBody,
+                    format!("the body is not a plan: {e}"),
+                )
+            })?
+            .budget
+    };
     let budget = match asked {
         Some(budget) => budget as usize,
         None => {
