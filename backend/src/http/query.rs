@@ -501,3 +501,85 @@ pub fn parse_bbox(raw: &str) -> Result<BoundingBox, FieldError> {
         north_east,
     })
 }
+
+/// Generated areas for the polygon, box and circle readers (`fuzz_` tests; set
+/// PROPTEST_CASES for a long run): an area or a named refusal, never a panic.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "-?[0-9]{1,3}(\\.[0-9]{1,8})?",
+            Just("NaN".to_owned()),
+            Just("inf".to_owned()),
+            Just("-1e308".to_owned()),
+            ".{0,8}",
+        ]
+    }
+
+    /// A polygon as WKT-ish text, a GeoJSON object, or a list of numbers, valid or not.
+    fn polygon() -> impl Strategy<Value = String> {
+        let ring = || proptest::collection::vec((number(), number()), 0..8);
+        prop_oneof![
+            ring().prop_map(|points| points
+                .iter()
+                .map(|(x, y)| format!("{x} {y}"))
+                .collect::<Vec<_>>()
+                .join(",")),
+            ring().prop_map(|points| format!(
+                "{{\"type\":\"Polygon\",\"coordinates\":[[{}]]}}",
+                points
+                    .iter()
+                    .map(|(x, y)| format!("[{x},{y}]"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            ".{0,60}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_areas_are_read_without_panicking(
+            polygon in proptest::option::of(polygon()),
+            bbox in proptest::option::of(proptest::collection::vec(number(), 0..6).prop_map(|v| v.join(","))),
+            lat in proptest::option::of(number()),
+            lon in proptest::option::of(number()),
+            radius in proptest::option::of(number()),
+            nearest in proptest::option::of(number()),
+        ) {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in [
+                ("polygon", &polygon),
+                ("bbox", &bbox),
+                ("lat", &lat),
+                ("lon", &lon),
+                ("radius_m", &radius),
+                ("nearest", &nearest),
+            ] {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            let params = Params::parse_urlencoded(query.finish().as_bytes());
+            let _ = parse_area(&params);
+            if let Some(raw) = &bbox {
+                let _ = parse_bbox(raw);
+            }
+        }
+
+        #[test]
+        fn fuzz_search_bodies_are_read_without_panicking(
+            body in prop_oneof![
+                polygon().prop_map(|p| format!("{{\"polygon\":{p}}}")),
+                ".{0,80}",
+            ]
+        ) {
+            if let Ok(params) = params_of_json(body.as_bytes()) {
+                let _ = parse_area(&params);
+            }
+        }
+    }
+}

@@ -456,3 +456,155 @@ mod tests {
         );
     }
 }
+
+/// Generated files for the row readers and the cell parsers of every shipped mapping
+/// (`fuzz_` tests; set PROPTEST_CASES for a long run): rows or named refusals, never a
+/// panic, whatever the file holds.
+#[cfg(test)]
+mod fuzz {
+    use super::super::cells::Cells;
+    use super::super::mapping::Mapping;
+    use super::*;
+    use proptest::prelude::*;
+
+    const MAPPINGS: [&str; 8] = [
+        include_str!("../../../data/mappings/houston-reports.toml"),
+        include_str!("../../../data/mappings/chicago-socrata-reports.toml"),
+        include_str!("../../../data/mappings/open311-json-reports.toml"),
+        include_str!("../../../data/mappings/open311-xml-reports.toml"),
+        include_str!("../../../data/mappings/syracuse-ratings.toml"),
+        include_str!("../../../data/mappings/syracuse-repairs.toml"),
+        include_str!("../../../data/mappings/kitchener-segment-attributes.toml"),
+        include_str!("../../../data/mappings/ghcn-daily-weather.toml"),
+    ];
+
+    fn checked(text: &str) -> CheckedMapping {
+        let services = crate::catalogue::load(None).expect("the built-in catalogue");
+        Mapping::parse(text)
+            .expect("a shipped mapping parses")
+            .check(&crate::catalogue::Catalogue {
+                services,
+                changed_at: chrono::NaiveDateTime::default(),
+            })
+            .expect("a shipped mapping is valid")
+    }
+
+    thread_local! {
+        /// Read once per thread: millions of cases need not check the mappings again.
+        static CHECKED: Vec<CheckedMapping> = MAPPINGS.iter().map(|m| checked(m)).collect();
+        /// One file per thread, written again for each case.
+        static SCRATCH: tempfile::TempDir = tempfile::tempdir().expect("a folder");
+    }
+
+    /// Cell text as files hold it: dates and times in several shapes, numbers, words
+    /// the mappings know, or anything.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "20[0-9]{2}-[0-1][0-9]-[0-3][0-9]( [0-2][0-9]:[0-5][0-9]:[0-5][0-9])?",
+            "[0-1]?[0-9]/[0-3]?[0-9]/(19|20)?[0-9]{2}( [0-9]{1,2}:[0-9]{2}( [AP]M)?)?",
+            "-?[0-9]{1,4}(\\.[0-9]{1,9})?",
+            Just("Unknown".to_owned()),
+            Just("Closed".to_owned()),
+            Just("Pothole".to_owned()),
+            Just(String::new()),
+            ".{0,24}",
+        ]
+    }
+
+    /// A file for `mapping`: its own columns (and strangers) with generated cells in its
+    /// format, or arbitrary bytes.
+    fn file_for(
+        mapping: &CheckedMapping,
+        rows: &[Vec<String>],
+        extra: &str,
+        raw: &[u8],
+    ) -> Vec<u8> {
+        let mut columns: Vec<String> = mapping
+            .kind()
+            .roles()
+            .iter()
+            .filter_map(|role| mapping.column(role.name).map(str::to_owned))
+            .collect();
+        columns.push(extra.to_owned());
+        let value = |row: &Vec<String>, i: usize| row.get(i).cloned().unwrap_or_default();
+        let mut out = match mapping.mapping.format {
+            Format::Csv => {
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                let _ = writer.write_record(&columns);
+                for row in rows {
+                    let _ = writer.write_record((0..columns.len()).map(|i| value(row, i)));
+                }
+                writer.into_inner().unwrap_or_default()
+            }
+            Format::Open311Json | Format::SocrataJson => {
+                let records: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|row| {
+                        columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, c)| (c.clone(), serde_json::Value::from(value(row, i))))
+                            .collect::<serde_json::Map<_, _>>()
+                            .into()
+                    })
+                    .collect();
+                serde_json::to_vec(&records).unwrap_or_default()
+            }
+            Format::Open311Xml => {
+                let mut text = String::from("<service_requests>");
+                for row in rows {
+                    text.push_str("<request>");
+                    for (i, c) in columns.iter().enumerate() {
+                        text.push_str(&format!("<{c}>{}</{c}>", value(row, i)));
+                    }
+                    text.push_str("</request>");
+                }
+                text.push_str("</service_requests>");
+                text.into_bytes()
+            }
+        };
+        out.extend_from_slice(raw);
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_import_rows_and_cells_are_read_without_panicking(
+            which in 0..MAPPINGS.len(),
+            rows in proptest::collection::vec(proptest::collection::vec(cell(), 0..16), 0..4),
+            extra in ".{0,8}",
+            raw in prop_oneof![
+                Just(Vec::new()),
+                proptest::collection::vec(any::<u8>(), 0..40),
+            ],
+            only_raw in any::<bool>(),
+        ) {
+            let mapping = CHECKED.with(|all| all[which].clone());
+            let bytes = if only_raw { raw.clone() } else { file_for(&mapping, &rows, &extra, &raw) };
+            let path = SCRATCH.with(|dir| dir.path().join("rows"));
+            std::fs::write(&path, &bytes).expect("written");
+            let roles = mapping.kind().roles();
+            let _ = each(&NamedFile::at(&path), &mapping, &Cell::new(0), &mut |row| {
+                if let Ok(row) = row {
+                    let cells = Cells::new(&mapping, &row);
+                    for role in &roles {
+                        let _ = cells.text(role.name);
+                        let _ = cells.time(role.name);
+                        let _ = cells.date(role.name);
+                        let _ = cells.number(role.name);
+                        let _ = cells.year(role.name);
+                        let _ = cells.flag(role.name);
+                        if let Some(text) = cells.text(role.name) {
+                            let _ = mapping.utc(text);
+                            let _ = mapping.date(text);
+                            let _ = mapping.pavement(text);
+                        }
+                    }
+                    let _ = cells.position();
+                    let _ = super::super::locate::street_id(&cells);
+                }
+                Ok(())
+            });
+        }
+    }
+}

@@ -224,6 +224,22 @@ pub async fn submit(
     })
 }
 
+/// Every problem of a submission's fields and answers for `service`, as intake finds
+/// them (the fuzz tests drive it with generated forms).
+#[cfg(test)]
+pub(crate) fn check_fields(
+    submitted: &Submitted,
+    service: &Service,
+    settings: &Settings,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let _ = Fields::check(submitted, service, settings, &mut errors);
+    if let Err(mut problems) = service.check_answers(&submitted.attributes) {
+        errors.append(&mut problems);
+    }
+    errors
+}
+
 async fn check_api_key(
     ctx: &IntakeContext<'_>,
     submitted: &Submitted,

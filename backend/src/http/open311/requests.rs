@@ -643,3 +643,123 @@ mod tests {
         );
     }
 }
+
+/// Generated input for the Open311 form and multipart readers (`fuzz_` tests; set
+/// PROPTEST_CASES for a long run): whatever arrives, an answer and never a panic.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Form text: field names Upkeep reads and others, with any values, joined and
+    /// percent-encoded or not, sometimes broken.
+    fn form_text() -> impl Strategy<Value = Vec<u8>> {
+        let name = prop_oneof![
+            Just("service_code".to_owned()),
+            Just("lat".to_owned()),
+            Just("long".to_owned()),
+            Just("description".to_owned()),
+            Just("email".to_owned()),
+            Just("attribute[size]".to_owned()),
+            Just("attribute[items][]".to_owned()),
+            Just("keep_photo_location".to_owned()),
+            Just("jurisdiction_id".to_owned()),
+            ".{0,12}",
+        ];
+        let value = prop_oneof![
+            Just("pothole".to_owned()),
+            Just("43.05".to_owned()),
+            "-?[0-9]{0,4}(\\.[0-9]{0,8})?(e[0-9]{1,3})?",
+            ".{0,40}",
+        ];
+        let pair = (name, value, any::<bool>()).prop_map(|(n, v, encode)| {
+            if encode {
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair(&n, &v)
+                    .finish()
+                    .into_bytes()
+            } else {
+                format!("{n}={v}").into_bytes()
+            }
+        });
+        prop_oneof![
+            proptest::collection::vec(pair, 0..12).prop_map(|pairs| pairs.join(&b'&')),
+            proptest::collection::vec(any::<u8>(), 0..200),
+        ]
+    }
+
+    thread_local! {
+        /// Made once per thread: millions of cases share them.
+        static SERVICES: Vec<crate::catalogue::Service> =
+            crate::catalogue::load(None).expect("the built-in catalogue");
+        static SETTINGS: crate::config::Settings = {
+            let mut settings = crate::config::Settings::for_database(
+                crate::db::DatabaseUrl::Sqlite("unused.db".into()),
+            );
+            settings.media_limit_bytes = 64 * 1024;
+            settings
+        };
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_open311_form_is_read_and_checked_without_panicking(text in form_text()) {
+            let services = SERVICES.with(Clone::clone);
+            let settings = SETTINGS.with(Clone::clone);
+            let params = Params::parse_urlencoded(&text);
+            let _ = check_jurisdiction(&params, &settings.jurisdiction_id, Format::Json);
+            let submitted = submitted(&params);
+            for service in &services {
+                let _ = crate::intake::check_fields(&submitted, service, &settings);
+            }
+        }
+
+        #[test]
+        fn fuzz_multipart_bodies_are_read_without_panicking(
+            boundary in "[A-Za-z0-9'()+_,./:=? -]{1,20}",
+            parts in proptest::collection::vec(
+                (".{0,10}", proptest::collection::vec(any::<u8>(), 0..60), any::<bool>()),
+                0..5,
+            ),
+            tail in proptest::collection::vec(any::<u8>(), 0..40),
+            // What a client may claim (printable ASCII: anything else is not a header).
+            declared in prop_oneof![
+                Just(None),
+                Just(Some(String::new())),
+                "multipart/form-data;[ -~]{0,30}".prop_map(Some),
+                "[ -~]{0,30}".prop_map(Some),
+            ],
+        ) {
+            let mut body = Vec::new();
+            for (name, bytes, as_file) in &parts {
+                body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+                let filename = if *as_file { "; filename=\"photo.jpg\"" } else { "" };
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n")
+                        .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+            body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+            body.extend_from_slice(&tail);
+            let content_type = declared
+                .clone()
+                .unwrap_or_else(|| format!("multipart/form-data; boundary={boundary}"));
+            let settings = SETTINGS.with(Clone::clone);
+            RUNTIME.with(|runtime| runtime.block_on(async {
+                let (req, mut payload) = actix_web::test::TestRequest::post()
+                    .insert_header((actix_web::http::header::CONTENT_TYPE, content_type))
+                    .set_payload(body)
+                    .to_http_parts();
+                let payload = <web::Payload as actix_web::FromRequest>::from_request(&req, &mut payload)
+                    .await
+                    .expect("a payload");
+                let _ = read_submission(&req, payload, &settings, Format::Json).await;
+            }));
+        }
+    }
+}
