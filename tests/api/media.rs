@@ -342,3 +342,22 @@ async fn every_answer_tells_browsers_not_to_guess_its_type() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_multipart_body_with_a_boundary_too_short_to_read_safely_is_refused() {
+    // actix-multipart 0.7.2 panics on this body; Upkeep refuses it before reading.
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .header("content-type", "multipart/form-data; boundary=a")
+        .body("--a--\r\n\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(body[0]["description"].as_str().unwrap().contains("boundary"));
+    // The server is still there.
+    app.get_json("/open311/v2/services.json", 200).await;
+}

@@ -72,7 +72,8 @@ pub async fn import(
             "send multipart/form-data with a `mapping` part (TOML) and one or more `file` parts",
         ));
     }
-    let mut form = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+    let mut form = super::multipart(&req, payload)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidBody, e))?;
     let mut mapping_text: Option<String> = None;
     let mut spooled = Spooled(Vec::new());
     let mut total = 0usize;

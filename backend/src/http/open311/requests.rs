@@ -546,7 +546,7 @@ async fn read_multipart(
     let malformed = |e: &dyn std::fmt::Display| {
         Open311Error::bad_request(format, format!("the multipart body is malformed: {e}"))
     };
-    let mut form = actix_multipart::Multipart::new(req.headers(), payload.into_inner());
+    let mut form = crate::http::multipart(req, payload).map_err(|e| malformed(&e))?;
     let mut pairs = Vec::new();
     let mut upload: Option<Upload> = None;
     let mut total = 0usize;
