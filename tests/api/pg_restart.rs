@@ -38,8 +38,9 @@ impl OwnPostgres {
         let bindir = Command::new("pg_config")
             .arg("--bindir")
             .output()
-            .expect("pg_config runs");
-        let mut bin = PathBuf::from(String::from_utf8_lossy(&bindir.stdout).trim());
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            .unwrap_or_default();
+        let mut bin = PathBuf::from(bindir);
         if !bin.join("initdb").exists() {
             // Debian keeps the server programs out of PATH.
             bin = std::fs::read_dir("/usr/lib/postgresql")
