@@ -124,6 +124,17 @@ async fn statistics_are_computed_once_and_served_from_the_cache_for_a_while() {
     // Another question is computed afresh and sees both reports.
     let other = app.get_json("/api/v1/stats?group_by=ward", 200).await;
     assert_ne!(other, first);
+    // The same question asked for GeoJSON is another question.
+    let geojson = app
+        .client
+        .get(app.url("/api/v1/stats?group_by=ward"))
+        .header("accept", "application/geo+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(geojson.status(), 200);
+    let geojson: Value = geojson.json().await.unwrap();
+    assert_eq!(geojson["type"], "FeatureCollection");
     // A refused question is not cached as an answer.
     app.get_json("/api/v1/stats?group_by=colour", 400).await;
     app.get_json("/api/v1/stats?group_by=colour", 400).await;

@@ -357,7 +357,12 @@ async fn a_multipart_body_with_a_boundary_too_short_to_read_safely_is_refused() 
         .unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(body[0]["description"].as_str().unwrap().contains("boundary"));
+    assert!(
+        body[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("boundary")
+    );
     // The server is still there.
     app.get_json("/open311/v2/services.json", 200).await;
 }

@@ -180,7 +180,7 @@ fn take_noted_fault() -> Option<String> {
 #[derive(Debug, Default)]
 pub struct WriteHealth {
     /// Why the last write failed for a fault of the database, in public words; None
-    /// once one succeeds.
+    /// once a check proves the database takes writes again.
     fault: std::sync::Mutex<Option<String>>,
     /// Set when the SQLite writer connection must not be used again: one opened while
     /// the file was read-only stays read-only after the file is writable again.
@@ -200,12 +200,11 @@ impl WriteHealth {
         }
     }
 
-    /// What a write taught: a commit clears a fault, a fault is recorded, and a write
-    /// refused for its own reasons (a missing row, a conflict) says nothing.
-    fn learn(&self, committed: bool, fault: Option<String>) {
-        if committed {
-            self.set(None);
-        } else if fault.is_some() {
+    /// What a write taught: a fault is recorded. Only [`Database::check_writable`]
+    /// clears one: a transaction that commits may have written nothing (an update that
+    /// matched no row commits even on a read-only file), so it proves nothing.
+    fn learn(&self, fault: Option<String>) {
+        if fault.is_some() {
             self.set(fault);
         }
     }
@@ -474,7 +473,7 @@ impl Database {
                         .store(true, std::sync::atomic::Ordering::SeqCst);
                 }
                 drop(pooled);
-                self.health().learn(done.is_ok(), fault);
+                self.health().learn(fault);
                 done
             }
             Database::Postgres { pool, .. } => {
@@ -484,7 +483,7 @@ impl Database {
                 })
                 .map_err(Rollback::classified);
                 let fault = done.as_ref().err().and_then(|_| take_noted_fault());
-                self.health().learn(done.is_ok(), fault);
+                self.health().learn(fault);
                 done
             }
         };
@@ -517,8 +516,8 @@ impl Database {
         }
     }
 
-    /// Why writes are failing, when the last one failed for a fault of the database
-    /// (read-only, full, unreachable); None when the last write succeeded.
+    /// Why writes are failing, when one failed for a fault of the database (read-only,
+    /// full, unreachable) and no check has since proved otherwise.
     pub fn write_fault(&self) -> Option<String> {
         self.health().fault()
     }
@@ -526,7 +525,9 @@ impl Database {
     /// Writes one small row to learn whether the database takes writes now; a success
     /// clears a recorded fault, a failure records it. At start and while a fault lasts.
     pub fn check_writable(&self) -> DbResult<()> {
-        self.write(|conn| installation::prove_writable(conn, crate::domain::now()))
+        self.write(|conn| installation::prove_writable(conn, crate::domain::now()))?;
+        self.health().set(None);
+        Ok(())
     }
 }
 

@@ -212,7 +212,13 @@ where
     let (Some(state), false) = (state, is_write(&req)) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let key = format!("{}?{}", req.path(), req.query_string());
+    // The answer may follow `Accept` (GeoJSON or JSON), so it is part of the question.
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let key = format!("{}?{}\n{accept}", req.path(), req.query_string());
     let request = req.request().clone();
     let computed = state
         .limits
