@@ -112,6 +112,17 @@ impl Drop for OwnPostgres {
     }
 }
 
+/// Starts Upkeep on the cluster; returns its base address.
+async fn serve_on(postgres: &OwnPostgres) -> String {
+    let settings = Settings::for_database(DatabaseUrl::Postgres(postgres.url()));
+    let app = Application::build(settings)
+        .await
+        .expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
+}
+
 async fn post(client: &reqwest::Client, address: &str) -> u16 {
     client
         .post(format!("{address}/open311/v2/requests.json"))
@@ -130,12 +141,7 @@ async fn writes_resume_within_five_seconds_of_postgresql_coming_back() {
     let postgres = tokio::task::spawn_blocking(OwnPostgres::start)
         .await
         .unwrap();
-    let settings = Settings::for_database(DatabaseUrl::Postgres(postgres.url()));
-    let app = Application::build(settings)
-        .await
-        .expect("the server starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = serve_on(&postgres).await;
     let client = reqwest::Client::new();
     assert_eq!(post(&client, &address).await, 200);
 
@@ -246,12 +252,7 @@ async fn a_full_disk_on_postgresql_gives_503_and_writes_resume_once_space_is_fre
         "ALTER DATABASE postgres SET default_tablespace = small",
     )
     .expect("tables go there");
-    let settings = Settings::for_database(DatabaseUrl::Postgres(postgres.url()));
-    let app = Application::build(settings)
-        .await
-        .expect("the server starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = serve_on(&postgres).await;
 
     // Fill the disk; uncompressed, so every byte takes its place.
     let filled = tokio::task::spawn_blocking({

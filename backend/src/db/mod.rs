@@ -149,15 +149,6 @@ impl DbError {
             _ => "a database query failed",
         }
     }
-
-    /// True for the faults of the database itself rather than of a query: a caller should
-    /// try again later, and nothing was written.
-    pub fn is_fault(&self) -> bool {
-        matches!(
-            self,
-            DbError::Pool(_) | DbError::Full(_) | DbError::ReadOnly(_) | DbError::Unavailable(_)
-        )
-    }
 }
 
 thread_local! {

@@ -87,11 +87,6 @@ impl Limits {
             writes.shrink_to_fit();
         }
     }
-
-    /// Drops every cached aggregate, after a change that must show at once.
-    pub fn forget_aggregates(&self) {
-        self.aggregates.invalidate_all();
-    }
 }
 
 /// True for a request that changes something. The `…/search` endpoints are POSTed
@@ -138,10 +133,17 @@ pub async fn limit_writes<B: MessageBody + 'static>(
         .cloned();
     let caller = match known {
         Some(caller) => Some(caller),
-        None => super::api::optional_caller(&state, req.request())
-            .await
-            .ok()
-            .flatten(),
+        None => {
+            let found = super::api::optional_caller(&state, req.request())
+                .await
+                .ok()
+                .flatten();
+            if let Some(caller) = &found {
+                // The handler's own check reads it from here, as after `roles_first`.
+                actix_web::HttpMessage::extensions_mut(&req).insert(caller.clone());
+            }
+            found
+        }
     };
     let source = match (caller, client_address(req.request(), &state.settings)) {
         (Some(caller), _) => Source::Key(caller.key_id),

@@ -5,13 +5,14 @@
 //! history entry are stored in one transaction, so a failed submission leaves no row.
 
 use crate::auth::{self, Caller};
-use crate::catalogue::{Catalogue, Service};
+use crate::catalogue::{AttributeAnswer, Catalogue, Service};
 use crate::config::Settings;
 use crate::db::requests::NewRequest;
 use crate::db::{Database, DbError};
 use crate::domain::{Coordinates, FieldError, RequestStatus, ServiceType, now};
 use chrono::{Duration, NaiveDateTime};
 pub use photo::photo_row;
+use std::collections::BTreeMap;
 pub use store::{Stored, Submission};
 pub use writer::ReportWriter;
 
@@ -114,21 +115,11 @@ pub async fn submit(
     })?;
 
     let mut errors = Vec::new();
-    let report = Fields::check(submitted, service, ctx.settings, &mut errors);
-    let keep_location = match submitted.keep_photo_location.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            errors.push(FieldError::new(
-                "keep_photo_location",
-                format!("'{other}' is not true or false"),
-            ));
-            false
-        }
-    };
+    let (report, answers) = check_report(submitted, service, ctx.settings, &mut errors);
     let photo = match upload {
         None => None,
         Some(upload) => {
+            let keep_location = report.keep_photo_location;
             let checked = tokio::task::spawn_blocking(move || {
                 photo::check(Upload {
                     keep_location,
@@ -144,13 +135,6 @@ pub async fn submit(
                     None
                 }
             }
-        }
-    };
-    let answers = match service.check_answers(&submitted.attributes) {
-        Ok(answers) => answers,
-        Err(mut problems) => {
-            errors.append(&mut problems);
-            Default::default()
         }
     };
     if !errors.is_empty() {
@@ -224,20 +208,23 @@ pub async fn submit(
     })
 }
 
-/// Every problem of a submission's fields and answers for `service`, as intake finds
-/// them (the fuzz tests drive it with generated forms).
-#[cfg(test)]
-pub(crate) fn check_fields(
+/// A submission's fields and answers checked for `service`, every problem added to
+/// `errors` (the fuzz tests drive it with generated forms).
+pub(crate) fn check_report(
     submitted: &Submitted,
     service: &Service,
     settings: &Settings,
-) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let _ = Fields::check(submitted, service, settings, &mut errors);
-    if let Err(mut problems) = service.check_answers(&submitted.attributes) {
-        errors.append(&mut problems);
-    }
-    errors
+    errors: &mut Vec<FieldError>,
+) -> (Fields, BTreeMap<String, AttributeAnswer>) {
+    let report = Fields::check(submitted, service, settings, errors);
+    let answers = match service.check_answers(&submitted.attributes) {
+        Ok(answers) => answers,
+        Err(mut problems) => {
+            errors.append(&mut problems);
+            Default::default()
+        }
+    };
+    (report, answers)
 }
 
 async fn check_api_key(
@@ -290,7 +277,7 @@ fn duplicate_notice(first_report: i64) -> String {
 }
 
 /// The plain fields of a submission, checked.
-struct Fields {
+pub(crate) struct Fields {
     position: Option<Coordinates>,
     address: Option<String>,
     address_id: Option<String>,
@@ -303,6 +290,8 @@ struct Fields {
     first_name: Option<String>,
     last_name: Option<String>,
     phone: Option<String>,
+    /// The resident agreed to keep a photo's location.
+    keep_photo_location: bool,
 }
 
 impl Fields {
@@ -401,6 +390,17 @@ impl Fields {
                 ));
             }
         }
+        let keep_photo_location = match submitted.keep_photo_location.as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                errors.push(FieldError::new(
+                    "keep_photo_location",
+                    format!("'{other}' is not true or false"),
+                ));
+                false
+            }
+        };
         Fields {
             position,
             address,
@@ -414,6 +414,7 @@ impl Fields {
             first_name,
             last_name,
             phone,
+            keep_photo_location,
         }
     }
 }

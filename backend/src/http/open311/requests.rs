@@ -713,7 +713,7 @@ mod fuzz {
             let _ = check_jurisdiction(&params, &settings.jurisdiction_id, Format::Json);
             let submitted = submitted(&params);
             for service in &services {
-                let _ = crate::intake::check_fields(&submitted, service, &settings);
+                let _ = crate::intake::check_report(&submitted, service, &settings, &mut Vec::new());
             }
         }
 
