@@ -265,15 +265,19 @@ impl Default for LogisticParams {
     fn default() -> Self {
         LogisticParams {
             alpha: 1.0,
-            // L-BFGS on 22 standardised features has converged well before this; the
-            // loss is summed over rows, so linfa's gradient tolerance is rarely reached
-            // on large windows and the iteration cap is what bounds the fit time.
+            // A bound only: the fit stops when the mean gradient is small
+            // (`GRADIENT_TOLERANCE_PER_ROW`), well before this on every city so far.
             max_iterations: 100,
             negatives_per_positive: 2.0,
             seed: 7,
         }
     }
 }
+
+/// linfa sums the logistic loss over rows, so its gradient grows with the rows: the
+/// tolerance is scaled by them, which stops L-BFGS where the mean gradient is below this
+/// (scikit-learn's default tolerance, on its mean loss).
+const GRADIENT_TOLERANCE_PER_ROW: f64 = 1e-4;
 
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
@@ -322,6 +326,7 @@ pub fn fit_logistic(
     let fitted = linfa_logistic::LogisticRegression::default()
         .alpha(params.alpha)
         .max_iterations(params.max_iterations)
+        .gradient_tolerance(GRADIENT_TOLERANCE_PER_ROW * chosen.len() as f64)
         .fit(&Dataset::new(x, y))
         .map_err(|e| TrainError::Linfa(e.to_string()))?;
     // linfa reports the probability of whichever class it calls positive: make it `true`.
@@ -351,6 +356,9 @@ pub fn fit_forest(
     if negatives.is_empty() {
         return Err(TrainError::NoRows("negative"));
     }
+    let standardised: Vec<Row> = rows.iter().map(|r| standardiser.apply(r)).collect();
+    let bins = Bins::fit(&standardised);
+    let binned: Vec<[u8; FEATURE_COUNT]> = standardised.iter().map(|z| bins.apply(z)).collect();
     // A draw of about √F features at every split, as random forests do (per tree, as
     // before, let a tree ignore a strong feature entirely in all its nodes).
     let features_per_split = (FEATURE_COUNT as f64).sqrt().ceil() as usize;
@@ -365,8 +373,24 @@ pub fn fit_forest(
             .map(|_| positives[rng.gen_range(0..positives.len())])
             .collect();
         sample.extend((0..half).map(|_| negatives[rng.gen_range(0..negatives.len())]));
-        let x = matrix(rows, &sample, &standardiser);
-        let y: Array1<usize> = sample.iter().map(|&i| usize::from(labels[i])).collect();
+        // A row drawn k times is one row of weight k: the same tree, fewer rows to sort.
+        let mut drawn = sample.clone();
+        drawn.sort_unstable();
+        let mut unique: Vec<usize> = Vec::with_capacity(drawn.len());
+        let mut weights: Vec<f32> = Vec::with_capacity(drawn.len());
+        for i in drawn {
+            if unique.last() == Some(&i) {
+                *weights.last_mut().expect("a weight per row") += 1.0;
+            } else {
+                unique.push(i);
+                weights.push(1.0);
+            }
+        }
+        let x = Array2::from_shape_fn((unique.len(), FEATURE_COUNT), |(r, j)| {
+            f64::from(binned[unique[r]][j])
+        });
+        let y: Array1<usize> = unique.iter().map(|&i| usize::from(labels[i])).collect();
+        let data = Dataset::new(x, y).with_weights(Array1::from(weights));
         let fitted = linfa_trees::DecisionTree::params()
             .max_depth(Some(params.max_depth))
             .min_weight_leaf(params.min_rows_per_leaf as f32)
@@ -376,10 +400,12 @@ pub fn fit_forest(
             .prune_equal_leaves(false)
             .max_features(Some(features_per_split))
             .seed(seed)
-            .fit(&Dataset::new(x, y))
+            // Bin numbers: a histogram split search (vendor/linfa-trees/UPKEEP.md).
+            .binned(true)
+            .fit(&data)
             .map_err(|e| TrainError::Linfa(e.to_string()))?;
         let mut tree = Tree { nodes: Vec::new() };
-        flatten(fitted.root_node(), &mut tree.nodes);
+        flatten(fitted.root_node(), &bins, &mut tree.nodes);
         tree.rate_out_of_bag(rows, labels, &sample, &standardiser, &mut rng);
         Ok(tree)
     };
@@ -416,7 +442,58 @@ pub fn fit_forest(
     ))
 }
 
-fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<Node>) -> usize {
+/// Bins per feature, at most: a split search weighs at most this many cuts a feature
+/// (scikit-learn's histogram trees use 255; 64 keeps the trees' rates as good on the
+/// demo city, see BENCHMARKS.md).
+const MAX_BINS: usize = 64;
+/// Rows read to place the cuts, at most (evenly spaced through the training rows).
+const BIN_SAMPLE_ROWS: usize = 50_000;
+
+/// Each feature's cut points at its quantiles. The trees grow on bin numbers rather than
+/// values, so a split search weighs a few dozen cuts instead of every distinct value;
+/// a split after bin j then reads "standardised value below cut j", so scoring walks
+/// the trees on plain standardised rows.
+struct Bins {
+    cuts: Vec<Vec<f64>>,
+}
+
+impl Bins {
+    fn fit(z: &[Row]) -> Bins {
+        let step = (z.len() / BIN_SAMPLE_ROWS).max(1);
+        let cuts = (0..FEATURE_COUNT)
+            .map(|j| {
+                let mut values: Vec<f64> = z.iter().step_by(step).map(|r| r[j]).collect();
+                values.sort_unstable_by(f64::total_cmp);
+                let mut cuts: Vec<f64> = (1..MAX_BINS)
+                    .filter_map(|k| values.get(k * values.len() / MAX_BINS).copied())
+                    .collect();
+                cuts.dedup();
+                cuts
+            })
+            .collect();
+        Bins { cuts }
+    }
+
+    /// Each value's bin: how many of its feature's cuts are at or below it.
+    fn apply(&self, z: &Row) -> [u8; FEATURE_COUNT] {
+        let mut bins = [0u8; FEATURE_COUNT];
+        for (j, cuts) in self.cuts.iter().enumerate() {
+            // At most MAX_BINS - 1 cuts, so a bin number fits in a byte.
+            bins[j] = cuts.partition_point(|&c| c <= z[j]) as u8;
+        }
+        bins
+    }
+
+    /// The standardised threshold of a split the tree placed between bin numbers:
+    /// a bin at or below `split` holds exactly the values below cut ⌊split⌋.
+    fn threshold(&self, feature: usize, split: f64) -> f64 {
+        let cuts = &self.cuts[feature];
+        let at = (split.max(0.0).floor() as usize).min(cuts.len().saturating_sub(1));
+        cuts.get(at).copied().unwrap_or(f64::INFINITY)
+    }
+}
+
+fn flatten(node: &linfa_trees::TreeNode<f64, usize>, bins: &Bins, out: &mut Vec<Node>) -> usize {
     let at = out.len();
     out.push(Node {
         rate: 0.0,
@@ -428,10 +505,10 @@ fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<Node>) -> usi
         children.first().copied(),
         children.get(1).copied(),
     ) {
-        let (feature, threshold, _) = node.split();
-        let l = flatten(left, out);
-        let r = flatten(right, out);
-        out[at].split = Some((feature, threshold, l, r));
+        let (feature, split, _) = node.split();
+        let l = flatten(left, bins, out);
+        let r = flatten(right, bins, out);
+        out[at].split = Some((feature, bins.threshold(feature, split), l, r));
     }
     at
 }
@@ -640,5 +717,55 @@ fn describe_value(name: &str, value: f64) -> String {
         "season_sin" | "season_cos" => "season".into(),
         "roughness_x_freeze_thaw" => format!("{value:.0}"),
         _ => format!("{value:.0}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_with(values: impl Iterator<Item = f64>) -> Vec<Row> {
+        values
+            .map(|v| {
+                let mut row = [0.0; FEATURE_COUNT];
+                row[0] = v;
+                row
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_split_between_bin_numbers_sends_every_value_the_way_its_bin_went() {
+        // Skewed values with ties, as counts and ages are.
+        let rows = rows_with((0..5_000).map(|i| f64::from((i * i) % 97) / 7.0));
+        let bins = Bins::fit(&rows);
+        assert!(bins.cuts[0].len() < MAX_BINS, "a bin number fits in a byte");
+        assert!(bins.cuts[0].windows(2).all(|w| w[0] < w[1]), "cuts rise");
+        // The tree splits between two bin numbers it saw, so below the last bin.
+        let last_bin = bins.cuts[0].len() as u32;
+        for split in (0..2 * last_bin).map(|k| f64::from(k) / 2.0) {
+            let threshold = bins.threshold(0, split);
+            for row in &rows {
+                let bin = f64::from(bins.apply(row)[0]);
+                assert_eq!(
+                    bin <= split,
+                    row[0] < threshold,
+                    "value {} in bin {bin}, split {split}, threshold {threshold}",
+                    row[0]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_feature_with_one_value_has_one_bin() {
+        let rows = rows_with(std::iter::repeat_n(3.0, 100));
+        let bins = Bins::fit(&rows);
+        assert_eq!(bins.apply(&rows[0])[0], bins.apply(&rows[99])[0]);
+        assert!(
+            bins.cuts[1].len() <= 1,
+            "an all-zero feature: {:?}",
+            bins.cuts[1]
+        );
     }
 }

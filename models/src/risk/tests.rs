@@ -181,3 +181,86 @@ fn linfa_trees_keeps_sibling_leaves_of_one_class_when_asked() {
     let (pruned, kept) = (leaves(true), leaves(false));
     assert!(kept > pruned, "{kept} leaves kept, {pruned} after pruning");
 }
+
+#[test]
+fn linfa_trees_binned_search_takes_the_best_split_of_every_node() {
+    use linfa::prelude::*;
+    use rand::{Rng, SeedableRng};
+    // Random bin numbers and a label that depends on two of them, with uneven weights.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (n, nfeatures) = (3_000, 8);
+    let x = ndarray::Array2::from_shape_fn((n, nfeatures), |_| f64::from(rng.gen_range(0u8..60)));
+    let y: Vec<bool> = (0..n)
+        .map(|i| x[[i, 2]] + 0.5 * x[[i, 5]] + rng.gen_range(0.0..40.0) > 60.0)
+        .collect();
+    let weight: Vec<f32> = (0..n).map(|i| 1.0 + (i % 3) as f32).collect();
+    let min_leaf = 20.0;
+    let data = Dataset::new(
+        x.clone(),
+        y.iter()
+            .map(|&l| usize::from(l))
+            .collect::<ndarray::Array1<usize>>(),
+    )
+    .with_weights(ndarray::Array1::from(weight.clone()));
+    let tree = linfa_trees::DecisionTree::params()
+        .max_depth(Some(4))
+        .min_weight_leaf(min_leaf)
+        .prune_equal_leaves(false)
+        .binned(true)
+        .fit(&data)
+        .expect("fits");
+    // Weighted gini of a split of `rows`, or None when a side is below the leaf minimum.
+    let score = |rows: &[usize], feature: usize, bin: f64| -> Option<f64> {
+        let (mut l, mut r) = ([0.0f64; 2], [0.0f64; 2]);
+        for &i in rows {
+            let side = if x[[i, feature]] <= bin {
+                &mut l
+            } else {
+                &mut r
+            };
+            side[usize::from(y[i])] += f64::from(weight[i]);
+        }
+        let (wl, wr) = (l[0] + l[1], r[0] + r[1]);
+        let gini = |s: [f64; 2], w: f64| 1.0 - (s[0] / w).powi(2) - (s[1] / w).powi(2);
+        (wl >= f64::from(min_leaf) && wr >= f64::from(min_leaf))
+            .then(|| (wl * gini(l, wl) + wr * gini(r, wr)) / (wl + wr))
+    };
+    let mut checked = 0;
+    let mut nodes = vec![(tree.root_node(), (0..n).collect::<Vec<usize>>())];
+    while let Some((node, rows)) = nodes.pop() {
+        if node.is_leaf() {
+            continue;
+        }
+        let (feature, value, _) = node.split();
+        let chosen = score(&rows, feature, value).expect("the split keeps both leaves");
+        let best = (0..nfeatures)
+            .flat_map(|f| (0..60).map(move |b| (f, b)))
+            .filter_map(|(f, b)| score(&rows, f, f64::from(b)))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            chosen <= best + 1e-6,
+            "node at depth {}: {chosen} against the best {best}",
+            node.depth()
+        );
+        checked += 1;
+        let (left, right): (Vec<usize>, Vec<usize>) =
+            rows.iter().partition(|&&i| x[[i, feature]] <= value);
+        let children = node.children();
+        nodes.push((children[0].as_deref().expect("left"), left));
+        nodes.push((children[1].as_deref().expect("right"), right));
+    }
+    assert!(checked >= 7, "{checked} inner nodes checked");
+}
+
+#[test]
+fn linfa_trees_refuses_a_value_that_is_not_a_bin_number_when_binned() {
+    use linfa::prelude::*;
+    let x = ndarray::array![[0.0, 1.0], [2.5, 3.0], [1.0, 2.0]];
+    let y = ndarray::array![0usize, 1, 0];
+    let message = linfa_trees::DecisionTree::params()
+        .binned(true)
+        .fit(&Dataset::new(x, y))
+        .expect_err("refused")
+        .to_string();
+    assert!(message.contains("row 1, feature 0 is 2.5"), "{message}");
+}

@@ -215,7 +215,10 @@ impl<F: Float, L: Label + std::fmt::Debug> TreeNode<F, L> {
         let target = data.as_single_targets();
 
         // return empty leaf when we don't have enough samples or the maximal depth is reached
-        if (mask.nsamples as f32) < hyperparameters.min_weight_split()
+        // (Upkeep patch 3: the node's weight, not its row count, as the setting's name and
+        // `min_weight_leaf` say; the same when every weight is 1)
+        let node_weight = parent_class_freq.values().sum::<f32>();
+        if node_weight < hyperparameters.min_weight_split()
             || hyperparameters
                 .max_depth()
                 .map(|max_depth| depth >= max_depth)
@@ -411,6 +414,134 @@ impl<F: Float, L: Label + std::fmt::Debug> TreeNode<F, L> {
         })
     }
 
+    /// Fits the node on bin numbers (Upkeep patch 4, `binned(true)`): the classes are
+    /// counted per bin over this node's rows only, then the bins are walked in order.
+    /// Candidate splits, their scores, the order of the feature draws and the ties are
+    /// those of [`TreeNode::fit`] on the same values.
+    fn fit_binned(
+        data: &BinnedData<'_, L>,
+        rows: Vec<usize>,
+        hyperparameters: &DecisionTreeValidParams<F, L>,
+        depth: usize,
+        rng: &mut StdRng,
+    ) -> Self {
+        let nclasses = data.classes.len();
+        let mut parent = vec![0.0f32; nclasses];
+        for &r in &rows {
+            parent[data.class[r]] += data.weight[r];
+        }
+        let prediction = data.classes[modal_index(&parent)].clone();
+        let total_weight = parent.iter().sum::<f32>();
+        if total_weight < hyperparameters.min_weight_split()
+            || hyperparameters
+                .max_depth()
+                .map(|max_depth| depth >= max_depth)
+                .unwrap_or(false)
+        {
+            return Self::empty_leaf(prediction, depth);
+        }
+        let impurity = |freq: &[f32]| match hyperparameters.split_quality() {
+            SplitQuality::Gini => gini_of(freq.iter().copied()),
+            SplitQuality::Entropy => entropy_of(freq.iter().copied()),
+        };
+
+        let nfeatures = data.bins.len();
+        let candidates: Vec<usize> = match hyperparameters.max_features() {
+            Some(k) if k < nfeatures => {
+                let mut drawn = index::sample(rng, nfeatures, k).into_vec();
+                drawn.sort_unstable();
+                drawn
+            }
+            _ => (0..nfeatures).collect(),
+        };
+
+        let mut best: Option<(usize, u8, f32)> = None;
+        let mut histogram = vec![0.0f32; 256 * nclasses];
+        let mut filled = [false; 256];
+        for feature_idx in candidates {
+            let column = &data.bins[feature_idx];
+            histogram.iter_mut().for_each(|h| *h = 0.0);
+            filled.iter_mut().for_each(|f| *f = false);
+            for &r in &rows {
+                let bin = usize::from(column[r]);
+                histogram[bin * nclasses + data.class[r]] += data.weight[r];
+                filled[bin] = true;
+            }
+            let present: Vec<usize> = (0..256).filter(|&b| filled[b]).collect();
+            let mut left = vec![0.0f32; nclasses];
+            let mut right = parent.clone();
+            let mut weight_on_left_side = 0.0f32;
+            let mut weight_on_right_side = total_weight;
+            // Every bin present but the last may end the left side.
+            for &bin in present.iter().take(present.len().saturating_sub(1)) {
+                for c in 0..nclasses {
+                    let w = histogram[bin * nclasses + c];
+                    left[c] += w;
+                    right[c] -= w;
+                    weight_on_left_side += w;
+                    weight_on_right_side -= w;
+                }
+                if weight_on_right_side < hyperparameters.min_weight_leaf()
+                    || weight_on_left_side < hyperparameters.min_weight_leaf()
+                {
+                    continue;
+                }
+                let w = weight_on_right_side / total_weight;
+                let score = w * impurity(&right) + (1.0 - w) * impurity(&left);
+                best = match best.take() {
+                    None => Some((feature_idx, bin as u8, score)),
+                    Some((_, _, best_score)) if score < best_score => {
+                        Some((feature_idx, bin as u8, score))
+                    }
+                    x => x,
+                };
+            }
+        }
+
+        let Some((best_feature_idx, best_bin, best_score)) = best else {
+            return Self::empty_leaf(prediction, depth);
+        };
+        let impurity_decrease = F::cast(impurity(&parent)) - F::cast(best_score);
+        if impurity_decrease < hyperparameters.min_impurity_decrease() {
+            return Self::empty_leaf(prediction, depth);
+        }
+        let column = &data.bins[best_feature_idx];
+        let (left_rows, right_rows): (Vec<usize>, Vec<usize>) =
+            rows.into_iter().partition(|&r| column[r] <= best_bin);
+        // The midpoint to the next bin present on this node, as `fit` places it.
+        let next_bin = right_rows
+            .iter()
+            .map(|&r| column[r])
+            .min()
+            .unwrap_or(best_bin);
+        let split_value = (F::cast(best_bin) + F::cast(next_bin)) / F::cast(2.0);
+        let left_child = Box::new(Self::fit_binned(
+            data,
+            left_rows,
+            hyperparameters,
+            depth + 1,
+            rng,
+        ));
+        let right_child = Box::new(Self::fit_binned(
+            data,
+            right_rows,
+            hyperparameters,
+            depth + 1,
+            rng,
+        ));
+        TreeNode {
+            feature_idx: best_feature_idx,
+            feature_name: data.feature_names[best_feature_idx].clone(),
+            split_value,
+            impurity_decrease,
+            left_child: Some(left_child),
+            right_child: Some(right_child),
+            leaf_node: false,
+            prediction,
+            depth,
+        }
+    }
+
     /// Prune tree after fitting it
     ///
     /// This removes parts of the tree which results in the same prediction for
@@ -546,16 +677,19 @@ where
         } else {
             dataset.feature_names().to_vec()
         };
-        let all_idxs = RowMask::all(x.nrows());
-        let sorted_indices: Vec<_> = (0..(x.ncols()))
-            .map(|feature_idx| {
-                SortedIndex::of_array_column(x, feature_idx, &feature_names[feature_idx])
-            })
-            .collect();
-
         let mut rng = StdRng::seed_from_u64(self.seed());
-        let mut root_node =
-            TreeNode::fit(dataset, &all_idxs, self, &sorted_indices, 0, &mut rng)?;
+        let mut root_node = if self.binned() {
+            let data = BinnedData::of(dataset, &feature_names)?;
+            TreeNode::fit_binned(&data, (0..x.nrows()).collect(), self, 0, &mut rng)
+        } else {
+            let all_idxs = RowMask::all(x.nrows());
+            let sorted_indices: Vec<_> = (0..(x.ncols()))
+                .map(|feature_idx| {
+                    SortedIndex::of_array_column(x, feature_idx, &feature_names[feature_idx])
+                })
+                .collect();
+            TreeNode::fit(dataset, &all_idxs, self, &sorted_indices, 0, &mut rng)?
+        };
         if self.prune_equal_leaves() {
             root_node.prune();
         }
@@ -692,28 +826,92 @@ fn find_modal_class<L: Label>(class_freq: &HashMap<L, f32>) -> L {
 
 /// Given the class frequencies calculates the gini impurity of the subset.
 fn gini_impurity<L: Label>(class_freq: &HashMap<L, f32>) -> f32 {
-    let n_samples = class_freq.values().sum::<f32>();
-    assert!(n_samples > 0.0);
-
-    let purity = class_freq
-        .values()
-        .map(|x| x / n_samples)
-        .map(|x| x * x)
-        .sum::<f32>();
-
-    1.0 - purity
+    gini_of(class_freq.values().copied())
 }
 
 /// Given the class frequencies calculates the entropy of the subset.
 fn entropy<L: Label>(class_freq: &HashMap<L, f32>) -> f32 {
-    let n_samples = class_freq.values().sum::<f32>();
-    assert!(n_samples > 0.0);
+    entropy_of(class_freq.values().copied())
+}
 
-    class_freq
-        .values()
-        .map(|x| x / n_samples)
+/// The gini impurity of class weights, in any order.
+fn gini_of(freq: impl Iterator<Item = f32> + Clone) -> f32 {
+    let n_samples = freq.clone().sum::<f32>();
+    assert!(n_samples > 0.0);
+    1.0 - freq.map(|x| x / n_samples).map(|x| x * x).sum::<f32>()
+}
+
+/// The entropy of class weights, in any order.
+fn entropy_of(freq: impl Iterator<Item = f32> + Clone) -> f32 {
+    let n_samples = freq.clone().sum::<f32>();
+    assert!(n_samples > 0.0);
+    freq.map(|x| x / n_samples)
         .map(|x| if x > 0.0 { -x * x.log2() } else { 0.0 })
         .sum()
+}
+
+/// The class with the largest weight (the first of equals, so a fit is repeatable).
+fn modal_index(freq: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &f) in freq.iter().enumerate() {
+        if f > freq[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// A dataset whose values are bin numbers, column by column, with each row's class as
+/// an index into `classes` (Upkeep patch 4).
+struct BinnedData<'a, L> {
+    bins: Vec<Vec<u8>>,
+    class: Vec<usize>,
+    classes: Vec<L>,
+    weight: Vec<f32>,
+    feature_names: &'a [String],
+}
+
+impl<'a, L: Label> BinnedData<'a, L> {
+    fn of<F: Float, D: Data<Elem = F>, T: AsSingleTargets<Elem = L> + Labels<Elem = L>>(
+        dataset: &DatasetBase<ArrayBase<D, Ix2>, T>,
+        feature_names: &'a [String],
+    ) -> Result<Self> {
+        let x = dataset.records();
+        let mut bins = Vec::with_capacity(x.ncols());
+        for (feature_idx, column) in x.axis_iter(Axis(1)).enumerate() {
+            let mut binned = Vec::with_capacity(column.len());
+            for (row, &value) in column.iter().enumerate() {
+                let bin = value.to_f64().unwrap_or(f64::NAN);
+                if !(0.0..=255.0).contains(&bin) || bin.fract() != 0.0 {
+                    return Err(Error::Parameters(format!(
+                        "binned(true) needs bin numbers from 0 to 255; row {row}, feature {feature_idx} is {bin}"
+                    )));
+                }
+                binned.push(bin as u8);
+            }
+            bins.push(binned);
+        }
+        let targets = dataset.as_single_targets();
+        let mut classes: Vec<L> = Vec::new();
+        let mut index: HashMap<L, usize> = HashMap::new();
+        let class = targets
+            .iter()
+            .map(|label| {
+                *index.entry(label.clone()).or_insert_with(|| {
+                    classes.push(label.clone());
+                    classes.len() - 1
+                })
+            })
+            .collect();
+        let weight = (0..x.nrows()).map(|i| dataset.weight_for(i)).collect();
+        Ok(BinnedData {
+            bins,
+            class,
+            classes,
+            weight,
+            feature_names,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub struct DecisionTreeValidParams<F, L> {
     prune_equal_leaves: bool,
     max_features: Option<usize>,
     seed: u64,
+    binned: bool,
 
     label_marker: PhantomData<L>,
 }
@@ -104,6 +105,10 @@ impl<F: Float, L> DecisionTreeValidParams<F, L> {
     pub fn seed(&self) -> u64 {
         self.seed
     }
+
+    pub fn binned(&self) -> bool {
+        self.binned
+    }
 }
 
 #[cfg_attr(
@@ -125,6 +130,7 @@ impl<F: Float, L: Label> DecisionTreeParams<F, L> {
             prune_equal_leaves: true,
             max_features: None,
             seed: 0,
+            binned: false,
             label_marker: PhantomData,
         })
     }
@@ -188,6 +194,16 @@ impl<F: Float, L: Label> DecisionTreeParams<F, L> {
         self.0.seed = seed;
         self
     }
+
+    /// Declares every feature value a bin number, a whole number from 0 to 255 (as
+    /// after binning each feature to its quantiles). The split search then counts the
+    /// classes per bin for the rows of each node, instead of walking every row in
+    /// sorted order at every node: the same splits, found in time proportional to the
+    /// node's rows. `fit` refuses a value that is not a bin number. Default `false`.
+    pub fn binned(mut self, binned: bool) -> Self {
+        self.0.binned = binned;
+        self
+    }
 }
 
 impl<F: Float, L: Label> Default for DecisionTreeParams<F, L> {
@@ -206,6 +222,7 @@ impl<F: Float, L: Label> DecisionTree<F, L> {
     /// * `prune_equal_leaves = true`
     /// * `max_features = None`
     /// * `seed = 0`
+    /// * `binned = false`
     // Violates the convention that new should return a value of type `Self`
     #[allow(clippy::new_ret_no_self)]
     pub fn params() -> DecisionTreeParams<F, L> {
