@@ -350,6 +350,10 @@ async fn anyone_reads_the_model_card_in_plain_words_before_and_after_training() 
         card["equity"]["ratio"].is_number(),
         "the demo city has the check"
     );
+    assert_eq!(
+        card["equity"]["thirds_by"], "reporting_propensity",
+        "measured by the demo city's own reporting habits"
+    );
     assert!(card["model"]["trained_at"].is_string());
     let text = card.to_string().to_lowercase();
     for private in ["@", "password", "api_key"] {

@@ -133,18 +133,24 @@ pub fn card(model: Option<&ModelVersion>, rescore_hours: u64) -> Value {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_default();
+    let thirds_by = metrics.get("reporting_thirds_by").and_then(Value::as_str);
     let equity = match number(metrics, "tercile_recall_ratio") {
         Some(ratio) if terciles.len() == 3 => json!({
             "recall_by_reporting_third": terciles,
             "ratio": ratio,
+            "thirds_by": thirds_by,
             "summary": format!(
-                "Neighbourhoods where people report least still had {:.0} % of their new damage among the streets ranked riskiest, against {:.0} % where people report most (a ratio of {ratio:.2}; 1 would be equal).",
+                "Neighbourhoods where people report least still had {:.0} % of their new damage among the places ranked riskiest, against {:.0} % where people report most (a ratio of {ratio:.2}; 1 would be equal). {}",
                 terciles[0] * 100.0,
-                terciles[2] * 100.0
+                terciles[2] * 100.0,
+                match thirds_by {
+                    Some("past_reports_per_km") => "How much a neighbourhood reports is measured by its reports per km of road in the years before the test year, in squares of 2 km: the only measure this city's data has, and one that damage raises too.",
+                    _ => "How much a neighbourhood reports is the demo city's own reporting habit, which the model never sees.",
+                }
             ),
         }),
         _ => json!({
-            "summary": "Not measured for this city: the check compares how much damage the model finds in neighbourhoods that report little and in those that report a lot, and it needs a measure of each neighbourhood's reporting habits that only the demo city has so far."
+            "summary": "Not measured for this city: the check compares how much damage the model finds in neighbourhoods that reported little before the test period and in those that reported a lot, and this city's data has no reports before it."
         }),
     };
     json!({

@@ -338,16 +338,34 @@ pub fn evaluate_on(
             observed.last_event
         )));
     }
+    // Without the demo city's reporting habits, the equity check groups places by how
+    // much their neighbourhood reported before the hold-out year.
+    let by_past_reports = match (&observed.truth, dates.last()) {
+        (None, Some(&last)) => {
+            let thirds = units::reporting_thirds(observed, evaluate::holdout_from(last));
+            thirds.iter().any(Option::is_some).then(|| Truth {
+                hazard: HashMap::new(),
+                tercile: thirds,
+            })
+        }
+        _ => None,
+    };
+    let truth = observed.truth.as_ref().or(by_past_reports.as_ref());
     let mut evaluation = evaluate::evaluate(
         &observed.history,
         defects,
         &dates,
-        observed.truth.as_ref(),
+        truth,
         LogisticParams::default(),
         ForestParams::default(),
         progress,
     )?;
     evaluation.unit = observed.unit;
+    evaluation.reporting_thirds_by = match (&observed.truth, &by_past_reports) {
+        (Some(_), _) => Some("reporting_propensity"),
+        (None, Some(_)) => Some("past_reports_per_km"),
+        (None, None) => None,
+    };
     Ok(evaluation)
 }
 

@@ -155,9 +155,7 @@ fn cells_on(
     let mean_lat = surface.iter().map(|r| r.1).sum::<f64>() / surface.len() as f64;
     let grid = Grid::new(cell_m, mean_lat);
     let dates = evaluate::as_of_dates(first, last);
-    let holdout_from = dates
-        .last()
-        .map_or(last, |d| *d - chrono::Duration::weeks(51));
+    let holdout_from = evaluate::holdout_from(dates.last().copied().unwrap_or(last));
     let known: std::collections::BTreeSet<(i64, i64)> = reports
         .iter()
         .filter(|r| r.2.date() < holdout_from)
@@ -244,6 +242,56 @@ fn cells_on(
 }
 
 /// Squares of about `side_m` metres near latitude `lat`, numbered by column and row.
+/// Side of the squares taken as neighbourhoods by the equity check, metres.
+const NEIGHBOURHOOD_M: f64 = 2_000.0;
+
+/// Each unit's reporting third (0 the neighbourhoods that reported least … 2 the most),
+/// for the equity check on a city whose data says nothing else about reporting habits:
+/// the road-surface reports made in its 2 km square before `before`, per km of road
+/// there. `None` for a unit without a position, and for every unit when there were no
+/// reports before `before`.
+pub fn reporting_thirds(observed: &Observed, before: NaiveDate) -> Vec<Option<usize>> {
+    let history = &observed.history;
+    let placed: Vec<(f64, f64)> = observed
+        .points
+        .iter()
+        .copied()
+        .filter(|(lon, lat)| lon.is_finite() && lat.is_finite())
+        .collect();
+    if placed.is_empty() {
+        return vec![None; observed.points.len()];
+    }
+    let mean_lat = placed.iter().map(|p| p.1).sum::<f64>() / placed.len() as f64;
+    let grid = Grid::new(NEIGHBOURHOOD_M, mean_lat);
+    let square: Vec<Option<(i64, i64)>> = observed
+        .points
+        .iter()
+        .map(|&(lon, lat)| (lon.is_finite() && lat.is_finite()).then(|| grid.cell(lon, lat)))
+        .collect();
+    let mut totals: HashMap<(i64, i64), (usize, f64)> = HashMap::new();
+    let mut any = false;
+    for (u, sq) in square.iter().enumerate() {
+        if let Some(sq) = sq {
+            let reports = history.reports[u].iter().filter(|d| **d < before).count();
+            any |= reports > 0;
+            let total = totals.entry(*sq).or_default();
+            total.0 += reports;
+            total.1 += history.segments[u].length_m;
+        }
+    }
+    if !any {
+        return vec![None; observed.points.len()];
+    }
+    let rate: Vec<Option<f64>> = square
+        .iter()
+        .map(|sq| {
+            let (reports, length_m) = totals.get(sq.as_ref()?)?;
+            (*length_m > 0.0).then(|| *reports as f64 / (length_m / 1000.0))
+        })
+        .collect();
+    models::risk::terciles(&rate)
+}
+
 struct Grid {
     lon_deg: f64,
     lat_deg: f64,
@@ -271,5 +319,78 @@ impl Grid {
             (x as f64 + 0.5) * self.lon_deg,
             (y as f64 + 0.5) * self.lat_deg,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+    }
+
+    /// Units of 1 km at the given points, with report days.
+    fn city(units: &[((f64, f64), Vec<NaiveDate>)]) -> Observed {
+        let facts = units
+            .iter()
+            .map(|_| SegmentFacts {
+                length_m: 1000.0,
+                class: None,
+                aadt: None,
+                bus_route: false,
+                surfaced_on: None,
+                pavement: None,
+                neighbours: Vec::new(),
+            })
+            .collect();
+        let mut history = History::new(facts);
+        history.reports = units.iter().map(|(_, days)| days.clone()).collect();
+        let none = Defects::found(LabelKind::NewDefectEvidence, vec![Vec::new(); units.len()]);
+        Observed {
+            history,
+            segment_ids: (1..=units.len() as i64).collect(),
+            external_ids: vec![None; units.len()],
+            points: units.iter().map(|(p, _)| *p).collect(),
+            defects: none.clone(),
+            evidence: none,
+            truth: None,
+            unit: models::risk::Unit::Segment,
+            start: day(2015, 1, 1),
+            end: day(2019, 12, 31),
+            last_event: day(2019, 12, 31),
+        }
+    }
+
+    #[test]
+    fn neighbourhoods_are_ranked_by_their_reports_per_km_before_the_hold_out() {
+        let before = day(2019, 1, 1);
+        let early = |n: usize| vec![day(2017, 5, 1); n];
+        // Three neighbourhoods 10 km apart; the quiet one's many reports come too late.
+        let observed = city(&[
+            ((-95.30, 29.70), early(9)),
+            ((-95.30, 29.70), early(3)),
+            ((-95.20, 29.70), early(2)),
+            (
+                (-95.10, 29.70),
+                [early(1), vec![day(2019, 3, 1); 50]].concat(),
+            ),
+            ((f64::NAN, f64::NAN), early(4)),
+        ]);
+        let thirds = reporting_thirds(&observed, before);
+        // 12 reports over 2 km, then 2 over 1 km, then 1 over 1 km.
+        assert_eq!(thirds, vec![Some(2), Some(2), Some(1), Some(0), None]);
+    }
+
+    #[test]
+    fn with_no_report_before_the_hold_out_there_are_no_thirds() {
+        let observed = city(&[
+            ((-95.30, 29.70), vec![day(2019, 2, 1)]),
+            ((-95.10, 29.70), Vec::new()),
+        ]);
+        assert_eq!(
+            reporting_thirds(&observed, day(2019, 1, 1)),
+            vec![None, None]
+        );
     }
 }

@@ -132,6 +132,11 @@ pub fn as_of_dates(start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
         .collect()
 }
 
+/// The first as-of date of the hold-out year whose last as-of date is `last`.
+pub fn holdout_from(last: NaiveDate) -> NaiveDate {
+    last - Duration::weeks(51)
+}
+
 /// What the truth offers besides labels (synthetic city only).
 #[derive(Debug, Clone, Default)]
 pub struct Truth {
@@ -216,6 +221,8 @@ pub struct Evaluation {
     pub label: LabelKind,
     /// What a row is.
     pub unit: super::Unit,
+    /// What the equity check's reporting thirds were measured by, when they were.
+    pub reporting_thirds_by: Option<&'static str>,
     pub horizon_days: i64,
     pub folds: Vec<Block>,
     pub holdout: Block,
@@ -497,7 +504,7 @@ pub fn evaluate(
     let all = Rows::build(history, defects, dates);
     let lengths: Vec<f64> = history.segments.iter().map(|s| s.length_m).collect();
     let last = *dates.last().ok_or(TrainError::NoRows("as-of"))?;
-    let holdout_from = last - Duration::weeks(51);
+    let holdout_from = holdout_from(last);
     let setting = Setting {
         all: &all,
         lengths: &lengths,
@@ -527,6 +534,7 @@ pub fn evaluate(
     Ok(Evaluation {
         label: defects.kind,
         unit: super::Unit::Segment,
+        reporting_thirds_by: None,
         horizon_days: HORIZON_DAYS,
         folds,
         holdout,
@@ -597,6 +605,8 @@ impl Evaluation {
             "tercile_recall_at_10pct": s.ranking.tercile_recall_at_10pct,
             "calibration": s.calibration.iter().map(|(predicted, observed, count)| serde_json::json!({"predicted": predicted, "observed": observed, "count": count})).collect::<Vec<_>>(),
             "tercile_recall_ratio": tercile_ratio,
+            "reporting_thirds_by": self.reporting_thirds_by,
+            "best_baseline_tercile_recall_ratio": best_baseline.and_then(|b| h.baselines.get(b)).map(|b| ratio_of_terciles(&b.tercile_recall_at_10pct)),
             "logistic_roc_auc": h.logistic.ranking.roc_auc,
             "forest_roc_auc": h.forest.ranking.roc_auc,
             "folds_roc_auc": self.folds.iter().map(|f| if self.selected == "forest" { f.forest.ranking.roc_auc } else { f.logistic.ranking.roc_auc }).collect::<Vec<_>>(),
