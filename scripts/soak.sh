@@ -5,7 +5,8 @@
 #
 #   BIN=target/release MINUTES=30 bash scripts/soak.sh
 #
-# Needs wrk (Debian package). Two connections, each pausing 10 ms between requests.
+# Needs wrk (Debian package). Three connections, each pausing 12 ms between requests
+# (CONNECTIONS, SOAK_PAUSE_MS): a little over 200 requests a second on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,11 +32,14 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+# Resident memory in all, and the anonymous part of it (the heap and SQLite's caches;
+# the rest is the binary and mapped files).
+rss() { awk '/VmRSS/ {all=$2} /RssAnon/ {anon=$2} END {print all "," anon}' "/proc/$SERVER/status"; }
 echo "== machine: $(nproc) cores; build $BIN ($(git rev-parse --short HEAD)); $MINUTES min"
-echo "minute,rss_kib" > "$WORK/memory.csv"
+echo "minute,rss_kib,anonymous_kib" > "$WORK/memory.csv"
 echo "0,$(rss)" >> "$WORK/memory.csv"
-SOAK_PAUSE_MS=10 wrk -t2 -c2 -d"${MINUTES}m" --timeout 5s --latency -s scripts/soak.lua \
+CONNECTIONS="${CONNECTIONS:-3}"
+SOAK_PAUSE_MS="${SOAK_PAUSE_MS:-12}" wrk -t"$CONNECTIONS" -c"$CONNECTIONS" -d"${MINUTES}m" --timeout 5s --latency -s scripts/soak.lua \
   "http://127.0.0.1:$PORT" > "$WORK/wrk.txt" &
 LOAD=$!
 for minute in $(seq 1 "$MINUTES"); do

@@ -65,8 +65,13 @@ pub use url::DatabaseUrl;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
-/// SQLite page cache per connection, KiB (the PRAGMA takes it negated).
+/// SQLite page cache of the writer connection, KiB (the PRAGMA takes it negated).
 pub(crate) const SQLITE_CACHE_KIB: i64 = 32_000;
+/// SQLite page cache of each reader connection, KiB. Every reader keeps its own copy of
+/// the pages it read, so the readers' caches are what a server's memory grows to under
+/// load (the pool's readers × this); a page not cached is one read from the operating
+/// system's file cache. Measured in BENCHMARKS.md, "The soak".
+const SQLITE_READER_CACHE_KIB: i64 = 8_000;
 
 /// Any arbitrary key shared by every Upkeep server: it serialises migrations when several
 /// servers start at once against one PostgreSQL database.
@@ -315,9 +320,14 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         // WAL + synchronous=NORMAL: a commit is in the WAL file before it returns, so an
         // acknowledged report survives the process being killed; only a power cut can
         // lose the last few commits, which the operating system had not yet flushed.
+        let cache_kib = if self.read_only {
+            SQLITE_READER_CACHE_KIB
+        } else {
+            SQLITE_CACHE_KIB
+        };
         let mut pragmas = format!(
             "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{SQLITE_CACHE_KIB};",
+             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{cache_kib};",
         );
         if self.read_only {
             pragmas.push_str(" PRAGMA query_only = ON;");
