@@ -454,14 +454,18 @@ pub fn set_status_of_issue(
     Ok(ids)
 }
 
-/// The attribute answers of every report of the given issues.
+/// The distinct attribute answers given by the reports of the given issues.
 pub fn answers_of_issues(conn: &mut Conn<'_>, issue_ids: &[i64]) -> DbResult<Vec<(i64, Answers)>> {
     let mut out = Vec::new();
     // Bounded IN lists keep both backends well inside their parameter limits.
     for chunk in issue_ids.chunks(10_000) {
+        // Distinct: severity reads which answers were given, not how often, and an issue
+        // joined by thousands of reports with the same answers is one row, not thousands
+        // held in memory at every re-prioritisation (found by the soak).
         let rows: Vec<(Option<i64>, Json<Answers>)> = on!(conn, |conn| requests::table
             .filter(requests::issue_id.eq_any(chunk))
             .select((requests::issue_id, requests::attributes))
+            .distinct()
             .load(conn)?);
         out.extend(
             rows.into_iter()
