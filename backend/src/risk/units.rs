@@ -173,17 +173,12 @@ fn cells_on(
     let facts = cells
         .iter()
         .map(|&(x, y)| SegmentFacts {
-            length_m: cell_m,
-            class: None,
-            aadt: None,
-            bus_route: false,
-            surfaced_on: None,
-            pavement: None,
             neighbours: (-1..=1)
                 .flat_map(|dx| (-1..=1).map(move |dy| (x + dx, y + dy)))
                 .filter(|&c| c != (x, y))
                 .filter_map(|c| index.get(&c).copied())
                 .collect(),
+            ..SegmentFacts::of_length(cell_m)
         })
         .collect();
     let mut history = History::new(facts);
@@ -334,15 +329,7 @@ mod tests {
     fn city(units: &[((f64, f64), Vec<NaiveDate>)]) -> Observed {
         let facts = units
             .iter()
-            .map(|_| SegmentFacts {
-                length_m: 1000.0,
-                class: None,
-                aadt: None,
-                bus_route: false,
-                surfaced_on: None,
-                pavement: None,
-                neighbours: Vec::new(),
-            })
+            .map(|_| SegmentFacts::of_length(1000.0))
             .collect();
         let mut history = History::new(facts);
         history.reports = units.iter().map(|(_, days)| days.clone()).collect();

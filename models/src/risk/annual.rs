@@ -516,15 +516,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let n = 2_000;
         let facts = (0..n)
-            .map(|_| SegmentFacts {
-                length_m: rng.gen_range(50.0..400.0),
-                class: None,
-                aadt: None,
-                bus_route: false,
-                surfaced_on: None,
-                pavement: None,
-                neighbours: Vec::new(),
-            })
+            .map(|_| SegmentFacts::of_length(rng.gen_range(50.0..400.0)))
             .collect();
         let mut history = History::new(facts);
         let mut repairs = vec![Vec::new(); n];

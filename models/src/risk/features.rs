@@ -98,6 +98,21 @@ pub struct SegmentFacts {
     pub neighbours: Vec<usize>,
 }
 
+impl SegmentFacts {
+    /// A segment the register gives only a length for.
+    pub fn of_length(length_m: f64) -> SegmentFacts {
+        SegmentFacts {
+            length_m,
+            class: None,
+            aadt: None,
+            bus_route: false,
+            surfaced_on: None,
+            pavement: None,
+            neighbours: Vec::new(),
+        }
+    }
+}
+
 /// A dated condition rating. Scales are the city's own (Syracuse rates 1–10, others use a
 /// PCI of 0–100); a model is trained per city, so only their order matters.
 #[derive(Debug, Clone, PartialEq)]

@@ -356,9 +356,19 @@ pub fn fit_forest(
     if negatives.is_empty() {
         return Err(TrainError::NoRows("negative"));
     }
-    let standardised: Vec<Row> = rows.iter().map(|r| standardiser.apply(r)).collect();
-    let bins = Bins::fit(&standardised);
-    let binned: Vec<[u8; FEATURE_COUNT]> = standardised.iter().map(|z| bins.apply(z)).collect();
+    // Cuts from evenly spaced rows; every row kept as bytes of bin numbers only (a
+    // standardised copy of every row would be eight times the memory).
+    let step = (rows.len() / BIN_SAMPLE_ROWS).max(1);
+    let sample: Vec<Row> = rows
+        .iter()
+        .step_by(step)
+        .map(|r| standardiser.apply(r))
+        .collect();
+    let bins = Bins::fit(&sample);
+    let binned: Vec<[u8; FEATURE_COUNT]> = rows
+        .iter()
+        .map(|r| bins.apply(&standardiser.apply(r)))
+        .collect();
     // A draw of about √F features at every split, as random forests do (per tree, as
     // before, let a tree ignore a strong feature entirely in all its nodes).
     let features_per_split = (FEATURE_COUNT as f64).sqrt().ceil() as usize;
@@ -446,7 +456,7 @@ pub fn fit_forest(
 /// (scikit-learn's histogram trees use 255; 64 keeps the trees' rates as good on the
 /// demo city, see BENCHMARKS.md).
 const MAX_BINS: usize = 64;
-/// Rows read to place the cuts, at most (evenly spaced through the training rows).
+/// Rows read to place the cuts, about (evenly spaced through the training rows).
 const BIN_SAMPLE_ROWS: usize = 50_000;
 
 /// Each feature's cut points at its quantiles. The trees grow on bin numbers rather than
@@ -458,11 +468,11 @@ struct Bins {
 }
 
 impl Bins {
+    /// Cuts at the quantiles of these standardised rows.
     fn fit(z: &[Row]) -> Bins {
-        let step = (z.len() / BIN_SAMPLE_ROWS).max(1);
         let cuts = (0..FEATURE_COUNT)
             .map(|j| {
-                let mut values: Vec<f64> = z.iter().step_by(step).map(|r| r[j]).collect();
+                let mut values: Vec<f64> = z.iter().map(|r| r[j]).collect();
                 values.sort_unstable_by(f64::total_cmp);
                 let mut cuts: Vec<f64> = (1..MAX_BINS)
                     .filter_map(|k| values.get(k * values.len() / MAX_BINS).copied())
