@@ -67,14 +67,29 @@ enum Command {
     /// Import a city's history through a mapping file (examples in data/mappings/).
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Train a risk model on everything observed and make it the active one.
+    /// Train a risk model on everything observed and make it the active one. What it
+    /// predicts comes from the settings (risk_unit, risk_cell_m, risk_horizon,
+    /// risk_annual_from) unless the flags say otherwise.
     Train {
-        /// logistic, forest, or auto (evaluate both in time order first, keep the better
-        /// one, and store its hold-out figures with it).
+        /// logistic, forest, or auto (evaluate both first, keep the better one, and
+        /// store its hold-out figures with it).
         #[arg(long, default_value = "auto")]
         model: String,
+        /// segment, or cell (a grid square of --cell-m).
+        #[arg(long)]
+        unit: Option<models::risk::Unit>,
+        /// The side of a grid cell, metres.
+        #[arg(long)]
+        cell_m: Option<f64>,
+        /// 28d (from every week), season (183 days) or year (365 days), the last two
+        /// from --annual-from each year.
+        #[arg(long)]
+        horizon: Option<String>,
+        /// The day of the year annual horizons start on, MM-DD.
+        #[arg(long, default_value = "04-01")]
+        annual_from: String,
     },
-    /// Score every segment with the active model and store the scores.
+    /// Score every segment (or cell) with the active model and store the scores.
     Score,
     /// Evaluate both learners in time order (rolling-origin folds and a hold-out year)
     /// beside the baselines; prints a table, or one JSON object with --json. With
@@ -310,7 +325,27 @@ fn main() -> anyhow::Result<()> {
             })?;
             import_segments(&settings, &file, &mapping, dry_run)
         }
-        Command::Train { model } => train(&settings, &model),
+        Command::Train {
+            model,
+            unit,
+            cell_m,
+            horizon,
+            annual_from,
+        } => {
+            let configured = settings.risk_task;
+            let horizon = match horizon {
+                Some(h) => models::risk::Horizon::parse(&h, &annual_from)
+                    .map_err(|e| anyhow::anyhow!("--horizon: {e}"))?,
+                None => configured.horizon,
+            };
+            let task = backend::risk::Task::new(
+                unit.unwrap_or(configured.unit),
+                cell_m.unwrap_or(configured.cell_m),
+                horizon,
+            )
+            .map_err(|e| anyhow::anyhow!("--unit or --cell-m: {e}"))?;
+            train(&settings, &model, task)
+        }
         Command::Score => score(&settings),
         Command::Evaluate {
             json,
@@ -668,13 +703,19 @@ fn spinner() -> indicatif::ProgressBar {
     bar
 }
 
-fn observe(db: &Database, bar: &indicatif::ProgressBar) -> anyhow::Result<backend::risk::Observed> {
+fn observe(
+    db: &Database,
+    bar: &indicatif::ProgressBar,
+    task: backend::risk::Task,
+) -> anyhow::Result<backend::risk::Observed> {
     let started = std::time::Instant::now();
-    let observed =
-        backend::risk::observe(db, &mut |what| bar.set_message(format!("reading {what}")))?;
+    let observed = backend::risk::observe_for(db, task, &mut |what| {
+        bar.set_message(format!("reading {what}"))
+    })?;
     bar.println(format!(
-        "read {} segments, history {} – {}, in {:.1} s",
+        "read {} {}s, history {} – {}, in {:.1} s",
         observed.segment_ids.len(),
+        observed.unit.as_str(),
         observed.start,
         observed.end,
         started.elapsed().as_secs_f64()
@@ -682,11 +723,11 @@ fn observe(db: &Database, bar: &indicatif::ProgressBar) -> anyhow::Result<backen
     Ok(observed)
 }
 
-fn train(settings: &Settings, model: &str) -> anyhow::Result<()> {
+fn train(settings: &Settings, model: &str, task: backend::risk::Task) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let bar = spinner();
     let started = std::time::Instant::now();
-    let observed = observe(&db, &bar)?;
+    let observed = observe(&db, &bar, task)?;
     let choice = match model {
         "auto" => backend::risk::Choice::Auto,
         other => backend::risk::Choice::Only(other.parse().map_err(anyhow::Error::msg)?),
@@ -702,9 +743,10 @@ fn train(settings: &Settings, model: &str) -> anyhow::Result<()> {
         );
     }
     println!(
-        "model {} ({}) trained on {} rows: fit and calibration {:.1} s, whole command {:.1} s; it is now active",
+        "model {} ({}, {}) trained on {} rows: fit and calibration {:.1} s, whole command {:.1} s; it is now active",
         trained.version,
         trained.kind.as_str(),
+        task.describe(),
         trained.rows,
         trained.fit_seconds,
         started.elapsed().as_secs_f64()
@@ -715,13 +757,16 @@ fn train(settings: &Settings, model: &str) -> anyhow::Result<()> {
 fn score(settings: &Settings) -> anyhow::Result<()> {
     let db = open_database(settings)?;
     let bar = spinner();
-    let observed = observe(&db, &bar)?;
-    bar.set_message("scoring");
-    let run = backend::risk::score(&db, &observed)?;
+    let run =
+        backend::risk::score_active(&db, &mut |what| bar.set_message(format!("reading {what}")))?;
     bar.finish_and_clear();
     println!(
-        "scored {} segments as of {} with model {} in {:.2} s (features, probabilities and explanations; storing not included)",
-        run.segments, run.as_of, run.version, run.seconds
+        "scored {} {}s as of {} with model {} in {:.2} s (features, probabilities and explanations; reading and storing not included)",
+        run.units,
+        run.unit.as_str(),
+        run.as_of,
+        run.version,
+        run.seconds
     );
     Ok(())
 }
@@ -735,16 +780,19 @@ fn observe_by(
 ) -> anyhow::Result<backend::risk::Observed> {
     use models::risk::Unit;
     Ok(match unit {
-        Unit::Segment => observe(db, bar)?,
-        Unit::Street => observe(db, bar)?.by_street(),
+        Unit::Segment => observe(db, bar, backend::risk::Task::default())?,
+        Unit::Street => observe(db, bar, backend::risk::Task::default())?.by_street(),
         Unit::Cell => {
             anyhow::ensure!(
                 (50.0..=20_000.0).contains(&cell_m),
                 "--cell-m {cell_m}: give 50 to 20000 metres"
             );
-            backend::risk::observe_cells(db, cell_m, &mut |what| {
-                bar.set_message(format!("reading {what}"))
-            })?
+            backend::risk::observe_cells(
+                db,
+                cell_m,
+                backend::risk::KnownCells::BeforeHoldOut,
+                &mut |what| bar.set_message(format!("reading {what}")),
+            )?
         }
     })
 }

@@ -285,17 +285,21 @@ async fn refresh_segments(state: Arc<AppState>) {
 /// How often a server checks whether the risk scores are due.
 const RISK_CHECK: Duration = Duration::from_secs(600);
 
-/// Trains a first model when none is active (if configured), and re-scores every
-/// segment when the last scores are older than `risk_rescore_hours`.
+/// Trains a first model when none is active or the active one predicts another task
+/// than the settings (if configured), and re-scores every segment or cell when the last scores are older than `risk_rescore_hours`.
 async fn maintain_risk(state: Arc<AppState>) {
     if state.settings.risk_train_on_start {
         let worker = state.clone();
+        let wanted = state.settings.risk_task;
         let needed = tokio::task::spawn_blocking(move || {
-            worker
-                .db
-                .read(crate::db::risk::active_model)
-                // None yet, or one an upgrade left behind.
-                .map(|m| m.is_none_or(|m| !crate::risk::is_current(&m)))
+            worker.db.read(crate::db::risk::active_model).map(|m| {
+                // None yet, one an upgrade left behind, or one for another unit or
+                // horizon than the settings now ask for.
+                m.is_none_or(|m| {
+                    !crate::risk::is_current(&m)
+                        || !crate::risk::Task::of_model(&m).predicts_like(&wanted)
+                })
+            })
         })
         .await;
         if let Ok(Ok(true)) = needed {

@@ -53,6 +53,10 @@ struct RawSettings {
     snap_limit_m: f64,
     risk_rescore_hours: u64,
     risk_train_on_start: bool,
+    risk_unit: String,
+    risk_cell_m: f64,
+    risk_horizon: String,
+    risk_annual_from: String,
     inspections_per_crew_per_week: u32,
     write_rate_per_minute: u32,
     /// A table, the one exception to flat keys: `[priority_weights]` in the file.
@@ -87,6 +91,10 @@ impl Default for RawSettings {
             snap_limit_m: 50.0,
             risk_rescore_hours: 24,
             risk_train_on_start: true,
+            risk_unit: "segment".into(),
+            risk_cell_m: 500.0,
+            risk_horizon: "28d".into(),
+            risk_annual_from: "04-01".into(),
             inspections_per_crew_per_week: 20,
             write_rate_per_minute: 60,
             priority_weights: crate::priority::Weights::default(),
@@ -144,6 +152,10 @@ pub struct Settings {
     pub risk_rescore_hours: u64,
     /// Train and score a first model in the background when none is active.
     pub risk_train_on_start: bool,
+    /// What the next model trained predicts (`risk_unit`: segment or cell, `risk_cell_m`,
+    /// `risk_horizon`: 28d, season or year, `risk_annual_from`: MM-DD). Scoring, the map
+    /// and the priorities follow the active model's own.
+    pub risk_task: crate::risk::Task,
     /// Proactive inspections planned each week for the riskiest segments, per crew that
     /// handles road-surface defects; 0 none. They fill the capacity reports leave (see
     /// BENCHMARKS.md, operational replay).
@@ -300,6 +312,29 @@ impl Settings {
                 "must be at most 1000 orders",
             ));
         }
+        let risk_task = {
+            let unit = raw
+                .risk_unit
+                .parse()
+                .map_err(|reason| invalid("risk_unit", reason))?;
+            let horizon = models::risk::Horizon::parse(&raw.risk_horizon, &raw.risk_annual_from)
+                .map_err(|reason| {
+                    let setting = if reason.contains("day of the year") {
+                        "risk_annual_from"
+                    } else {
+                        "risk_horizon"
+                    };
+                    invalid(setting, reason)
+                })?;
+            crate::risk::Task::new(unit, raw.risk_cell_m, horizon).map_err(|reason| {
+                let setting = if unit == models::risk::Unit::Street {
+                    "risk_unit"
+                } else {
+                    "risk_cell_m"
+                };
+                invalid(setting, reason)
+            })?
+        };
         raw.priority_weights
             .check()
             .map_err(|e| invalid("priority_weights", e.to_string()))?;
@@ -339,6 +374,7 @@ impl Settings {
             snap_limit_m: raw.snap_limit_m,
             risk_rescore_hours: raw.risk_rescore_hours,
             risk_train_on_start: raw.risk_train_on_start,
+            risk_task,
             inspections_per_crew_per_week: raw.inspections_per_crew_per_week,
             write_rate_per_minute: raw.write_rate_per_minute,
             priority_weights: raw.priority_weights,
@@ -390,6 +426,62 @@ mod tests {
         };
         let err = Settings::validate(raw).unwrap_err().to_string();
         assert!(err.contains("city_bounds"), "{err}");
+    }
+
+    #[test]
+    fn each_risk_setting_that_makes_no_sense_is_named() {
+        let named = |raw: RawSettings| Settings::validate(raw).unwrap_err().to_string();
+        for (raw, setting) in [
+            (
+                RawSettings {
+                    risk_unit: "street".into(),
+                    ..RawSettings::default()
+                },
+                "`risk_unit`",
+            ),
+            (
+                RawSettings {
+                    risk_unit: "hexagon".into(),
+                    ..RawSettings::default()
+                },
+                "`risk_unit`",
+            ),
+            (
+                RawSettings {
+                    risk_unit: "cell".into(),
+                    risk_cell_m: 5.0,
+                    ..RawSettings::default()
+                },
+                "`risk_cell_m`",
+            ),
+            (
+                RawSettings {
+                    risk_horizon: "week".into(),
+                    ..RawSettings::default()
+                },
+                "`risk_horizon`",
+            ),
+            (
+                RawSettings {
+                    risk_horizon: "season".into(),
+                    risk_annual_from: "13-01".into(),
+                    ..RawSettings::default()
+                },
+                "`risk_annual_from`",
+            ),
+        ] {
+            let err = named(raw);
+            assert!(err.contains(setting), "{err}");
+        }
+        let cells = Settings::validate(RawSettings {
+            risk_unit: "cell".into(),
+            risk_cell_m: 1000.0,
+            risk_horizon: "year".into(),
+            ..RawSettings::default()
+        })
+        .expect("valid");
+        assert_eq!(cells.risk_task.unit, models::risk::Unit::Cell);
+        assert_eq!(cells.risk_task.horizon.days(), 365);
     }
 
     #[test]

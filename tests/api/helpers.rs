@@ -290,9 +290,16 @@ impl TestApp {
     /// Trains a logistic model on the stored history and scores every segment, as
     /// `upkeep train --model logistic` and `upkeep score` do.
     pub async fn train_and_score(&self) {
+        self.train_and_score_for(backend::risk::Task::default())
+            .await
+    }
+
+    /// Trains a logistic model for `task` (with a stand-in ROC-AUC for its metrics) and
+    /// scores with it.
+    pub async fn train_and_score_for(&self, task: backend::risk::Task) {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || {
-            let observed = backend::risk::observe(&db, &mut |_| {}).unwrap();
+            let observed = backend::risk::observe_for(&db, task, &mut |_| {}).unwrap();
             backend::risk::train(
                 &db,
                 &observed,

@@ -1,7 +1,7 @@
 //! The risk model in the server: the map layer, one segment's explanation, the model
 //! list, and who may retrain.
 
-use crate::helpers::spawn_tiny_city;
+use crate::helpers::{spawn_app_with, spawn_tiny_city};
 use backend::domain::Role;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -272,7 +272,13 @@ async fn grid_cells_pool_the_road_surface_reports_and_issues_whose_positions_the
     let app = spawn_tiny_city().await;
     let db = app.db.clone();
     let cells = tokio::task::spawn_blocking(move || {
-        backend::risk::observe_cells(&db, 500.0, &mut |_| {}).unwrap()
+        backend::risk::observe_cells(
+            &db,
+            500.0,
+            backend::risk::KnownCells::BeforeHoldOut,
+            &mut |_| {},
+        )
+        .unwrap()
     })
     .await
     .unwrap();
@@ -362,4 +368,327 @@ async fn anyone_reads_the_model_card_in_plain_words_before_and_after_training() 
 
     let page = app.get_text("/model", 200).await;
     assert!(page.contains("How the city's risk model works"));
+}
+
+/// A model of grid cells of 500 m, 28 days ahead.
+fn cells_task() -> backend::risk::Task {
+    backend::risk::Task::new(
+        models::risk::Unit::Cell,
+        500.0,
+        models::risk::Horizon::Weekly,
+    )
+    .unwrap()
+}
+
+/// A point's square among a layer's cells, by index.
+fn cell_holding(cells: &[Value], (lon, lat): (f64, f64)) -> Option<usize> {
+    cells.iter().position(|c| {
+        let ring = c["geometry"]["coordinates"][0].as_array().unwrap();
+        let (west, south) = (ring[0][0].as_f64().unwrap(), ring[0][1].as_f64().unwrap());
+        let (east, north) = (ring[2][0].as_f64().unwrap(), ring[2][1].as_f64().unwrap());
+        (west..east).contains(&lon) && (south..north).contains(&lat)
+    })
+}
+
+/// The middle of a GeoJSON line's (or lines') bounding box.
+fn middle_of(geometry: &Value) -> (f64, f64) {
+    let mut points: Vec<&Value> = Vec::new();
+    let coordinates = geometry["coordinates"].as_array().unwrap();
+    if geometry["type"] == "LineString" {
+        points.extend(coordinates);
+    } else {
+        points.extend(coordinates.iter().flat_map(|l| l.as_array().unwrap()));
+    }
+    let (lons, lats): (Vec<f64>, Vec<f64>) = points
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .unzip();
+    let span = |v: &[f64]| {
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        (lo + hi) / 2.0
+    };
+    (span(&lons), span(&lats))
+}
+
+#[tokio::test]
+async fn a_model_of_grid_cells_maps_squares_riskiest_first_and_finds_them_by_box_or_circle() {
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = models::city::CitySize::Tiny;
+        s.risk_task = cells_task();
+    })
+    .await;
+    app.train_and_score_for(cells_task()).await;
+
+    let models = app.get_json("/api/v1/models", 200).await;
+    let metrics = &models["items"][0]["metrics"];
+    assert_eq!(metrics["unit"], "cell");
+    assert_eq!(metrics["task"]["unit"], "cell");
+    assert_eq!(metrics["task"]["cell_m"], 500.0);
+    assert_eq!(metrics["horizon_days"], 28);
+
+    let layer = app
+        .get_json("/api/v1/risk?format=geojson&page_size=1000", 200)
+        .await;
+    let cells = layer["features"].as_array().unwrap();
+    assert_eq!(cells.len() as i64, app.count_rows("risk_cell_scores"));
+    assert!(cells.len() > 4, "{} cells", cells.len());
+    let mut ids = std::collections::HashSet::new();
+    let mut last = f64::MAX;
+    for cell in cells {
+        assert_eq!(cell["geometry"]["type"], "Polygon");
+        let p = &cell["properties"];
+        assert_eq!(p["unit"], "cell");
+        assert_eq!(p["horizon_days"], 28);
+        let probability = p["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&probability));
+        assert!(probability <= last, "riskiest first");
+        last = probability;
+        assert!(!p["explanation"].as_array().unwrap().is_empty());
+        assert!(p["reason"].as_str().unwrap().starts_with("Risk is"));
+        assert!(ids.insert(cell["id"].as_i64().unwrap()), "ids are unique");
+    }
+
+    // A box around the riskiest cell's middle finds it and few others.
+    let ring = cells[0]["geometry"]["coordinates"][0].as_array().unwrap();
+    let lon = (ring[0][0].as_f64().unwrap() + ring[2][0].as_f64().unwrap()) / 2.0;
+    let lat = (ring[0][1].as_f64().unwrap() + ring[2][1].as_f64().unwrap()) / 2.0;
+    let boxed = app
+        .get_json(
+            &format!(
+                "/api/v1/risk?bbox={},{},{},{}",
+                lon - 0.0005,
+                lat - 0.0005,
+                lon + 0.0005,
+                lat + 0.0005
+            ),
+            200,
+        )
+        .await;
+    assert_eq!(boxed["total"], 1);
+    assert_eq!(boxed["items"][0]["id"], cells[0]["id"]);
+    // A circle of 10 m in it: that cell only, at no distance.
+    let circled = app
+        .get_json(
+            &format!("/api/v1/risk?lat={lat}&lon={lon}&radius_m=10"),
+            200,
+        )
+        .await;
+    assert_eq!(circled["total"], 1);
+    assert_eq!(circled["items"][0]["distance_m"], 0.0);
+    // A wide circle reaches more cells, each no farther than the radius.
+    let wide = app
+        .get_json(
+            &format!("/api/v1/risk?lat={lat}&lon={lon}&radius_m=1500"),
+            200,
+        )
+        .await;
+    assert!(wide["total"].as_i64().unwrap() > 1);
+    for item in wide["items"].as_array().unwrap() {
+        assert!(item["distance_m"].as_f64().unwrap() <= 1500.0);
+    }
+
+    // What only segments have is refused, saying why.
+    for asked in [
+        "/api/v1/risk?road_class=arterial".to_owned(),
+        format!("/api/v1/risk?lat={lat}&lon={lon}&nearest=3"),
+    ] {
+        let refused = app.get_json(&asked, 400).await;
+        assert_eq!(refused["error"], "invalid_parameter");
+        assert!(
+            refused["message"].as_str().unwrap().contains("grid cells"),
+            "{refused}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_model_of_cells_orders_rank_by_their_cell_and_inspections_go_to_the_riskiest_cells()
+{
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = models::city::CitySize::Tiny;
+        s.inspections_per_crew_per_week = 0;
+        s.risk_task = cells_task();
+    })
+    .await;
+    app.train_and_score_for(cells_task()).await;
+    let layer = app
+        .get_json("/api/v1/risk?format=geojson&page_size=1000", 200)
+        .await;
+    let cells = layer["features"].as_array().unwrap().clone();
+    let probability = |i: usize| cells[i]["properties"]["probability"].as_f64().unwrap();
+
+    // Priorities read the risk of the cell an order lies in. A planner setting the
+    // weights (the same ones again) has every open order re-prioritised now.
+    let planner = app.issue_key(Role::Planner);
+    let weights = app.get_json("/api/v1/priority/weights", 200).await;
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/priority/weights",
+            Some(&planner),
+            Some(weights["weights"].clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let open = app
+        .wait_for("/api/v1/work-orders?status=new&page_size=1000", |b| {
+            b["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["priority_breakdown"]["risk"].as_f64().unwrap() > 0.0)
+        })
+        .await;
+    let placed: Vec<(Option<usize>, f64)> = open["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let at = (o["lon"].as_f64().unwrap(), o["lat"].as_f64().unwrap());
+            (
+                cell_holding(&cells, at),
+                o["priority_breakdown"]["risk"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for (cell, risk) in &placed {
+        if cell.is_none() {
+            assert_eq!(*risk, 0.0, "an order in no scored cell has no risk part");
+        }
+    }
+    for (a, risk_a) in &placed {
+        for (b, risk_b) in &placed {
+            if let (Some(a), Some(b)) = (a, b)
+                && probability(*a) > probability(*b) + 1e-3
+            {
+                assert!(risk_a > risk_b, "a riskier cell ranks its order higher");
+            }
+        }
+    }
+
+    // Inspections: the segment nearest the middle of each of the riskiest cells where
+    // no segment has an open order.
+    let busy: Vec<i64> = app
+        .get_json(
+            "/api/v1/work-orders?status=new,assigned,in_progress&page_size=1000",
+            200,
+        )
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["segment_id"].as_i64())
+        .collect();
+    let mut expected = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if expected.len() == 3 {
+            break;
+        }
+        let ring = cell["geometry"]["coordinates"][0].as_array().unwrap();
+        let bbox = format!(
+            "{},{},{},{}",
+            ring[0][0], ring[0][1], ring[2][0], ring[2][1]
+        );
+        let segments = app
+            .get_json(&format!("/api/v1/segments?bbox={bbox}&page_size=1000"), 200)
+            .await;
+        let inside: Vec<i64> = segments["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| cell_holding(&cells[i..=i], middle_of(&s["geometry"])).is_some())
+            .map(|s| s["id"].as_i64().unwrap())
+            .collect();
+        if !inside.is_empty() && !inside.iter().any(|s| busy.contains(s)) {
+            expected.push(i);
+        }
+    }
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/inspections",
+            Some(&planner),
+            Some(serde_json::json!({"budget": 3})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["planned"], expected.len());
+    // Staff read the notes.
+    let (_, inspections) = app
+        .send_json(
+            reqwest::Method::GET,
+            "/api/v1/work-orders?kind=inspection",
+            Some(&planner),
+            None,
+        )
+        .await;
+    let mut got: Vec<usize> = inspections["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            assert!(o["notes"].as_str().unwrap().contains("riskiest grid cells"));
+            let at = (o["lon"].as_f64().unwrap(), o["lat"].as_f64().unwrap());
+            cell_holding(&cells, at).expect("an inspection lies in a scored cell")
+        })
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_far_it_looks() {
+    let season = backend::risk::Task::new(
+        models::risk::Unit::Segment,
+        500.0,
+        models::risk::Horizon::parse("season", "04-01").unwrap(),
+    )
+    .unwrap();
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = models::city::CitySize::Tiny;
+        s.risk_task = season;
+    })
+    .await;
+    app.train_and_score_for(season).await;
+    let models = app.get_json("/api/v1/models", 200).await;
+    let model = &models["items"][0];
+    assert_eq!(model["metrics"]["horizon_days"], 183);
+    assert_eq!(model["metrics"]["task"]["horizon"]["cadence"], "annual");
+    // Fitted on as-of days that are all 1 April.
+    for day in [&model["trained_from"], &model["trained_to"]] {
+        assert!(day.as_str().unwrap().ends_with("-04-01"), "{model}");
+    }
+    let layer = app
+        .get_json("/api/v1/risk?format=geojson&page_size=1000", 200)
+        .await;
+    let features = layer["features"].as_array().unwrap();
+    assert_eq!(features.len() as i64, app.count_rows("segments"));
+    for feature in features {
+        assert_eq!(feature["properties"]["horizon_days"], 183);
+        assert_eq!(feature["properties"]["unit"], "segment");
+    }
+    // The model card says so in words.
+    let card = app.get_json("/api/v1/model-card", 200).await;
+    assert!(
+        card["predicts"].as_str().unwrap().contains("183 days"),
+        "{card}"
+    );
+
+    // A model for one task does not score another's units.
+    let db = app.db.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        let weekly = backend::risk::observe(&db, &mut |_| {}).unwrap();
+        backend::risk::score(&db, &weekly)
+            .err()
+            .unwrap()
+            .to_string()
+    })
+    .await
+    .unwrap();
+    assert!(refused.contains("183 days"), "{refused}");
 }

@@ -333,6 +333,58 @@ async fn the_planner_map_colours_segments_and_explains_one() {
 }
 
 #[tokio::test]
+async fn with_a_model_of_grid_cells_the_planner_map_shades_squares_and_explains_one() {
+    let task = backend::risk::Task::new(
+        models::risk::Unit::Cell,
+        500.0,
+        models::risk::Horizon::Weekly,
+    )
+    .unwrap();
+    let app = spawn_app_with(|s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+        s.risk_task = task;
+    })
+    .await;
+    app.train_and_score_for(task).await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    browser.goto(&app.url("/planner")).await;
+    browser.wait_rendered().await;
+    let drawn: Value = browser
+        .eval("return document.querySelectorAll('path.cell').length")
+        .await;
+    assert_eq!(drawn.as_i64().unwrap(), app.count_rows("risk_cell_scores"));
+    let shades: Value = browser
+        .eval("return [...new Set([...document.querySelectorAll('path.cell')].map(p => p.getAttribute('fill')))].length")
+        .await;
+    assert!(shades.as_u64().unwrap() >= 3, "shaded by score: {shades}");
+    assert!(
+        browser.text("#legend").await.contains("in 28 days"),
+        "the legend says how far ahead"
+    );
+    assert_eq!(
+        browser
+            .eval("return getComputedStyle(document.querySelector('label[for=rank-by]')).display")
+            .await,
+        json!("none"),
+        "a square has no length to rank by"
+    );
+    // The riskiest squares are listed for the keyboard, and one is explained.
+    browser.click("#riskiest li button").await;
+    browser.wait_for_css("#explanation li").await;
+    assert!(browser.text("#segment").await.contains("Square"));
+    let probability = browser.text("#segment-probability").await;
+    assert!(probability.ends_with('%'), "{probability}");
+    browser.screenshot("planner-cells").await;
+    browser
+        .assert_no_errors("the planners' page with cells")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn an_unknown_key_gets_a_clear_message_on_the_crew_page() {
     let app = tiny_city().await;
     let Some(browser) = browser::open(390, 844).await else {

@@ -1,5 +1,5 @@
-// The planners' page: segments coloured by risk with a legend, one segment's score,
-// explanation and history, the ward table, charts, and the model with retrain and
+// The planners' page: segments (or, for a model of grid cells, squares) coloured by
+// risk with a legend, one segment's or cell's score, explanation and history, the ward table, charts, and the model with retrain and
 // re-score for planner keys.
 
 /* global L, Chart */
@@ -10,15 +10,21 @@ reportFailures(messages);
 
 const map = L.map("map", { preferCanvas: true, attributionControl: false, zoomSnap: 0.5 });
 // SVG, not canvas: each segment is an element a keyboard, a screen reader or a test can reach.
+const isCell = (feature) => feature.properties.unit === "cell";
 const risk = L.geoJSON(null, {
   renderer: L.svg(),
-  style: (feature) => ({ color: colourFor(feature.properties.probability), weight: 5, opacity: 0.9 }),
+  style: (feature) =>
+    isCell(feature)
+      ? { color: "#566573", weight: 1, fillColor: colourFor(feature.properties.probability), fillOpacity: 0.55 }
+      : { color: colourFor(feature.properties.probability), weight: 5, opacity: 0.9 },
   onEachFeature: (feature, layer) => {
     const id = feature.id ?? feature.properties.id;
-    layer.options.className = `segment segment-${id}`;
-    layer.on("click", () => showSegment(id).catch((e) => say(messages, e.message)));
+    layer.options.className = isCell(feature) ? `cell cell-${id}` : `segment segment-${id}`;
+    layer.on("click", () => showFeature(feature).catch((e) => say(messages, e.message)));
   },
 }).addTo(map);
+// Days ahead the active model looks, from its scores (28 until they say otherwise).
+let horizonDays = 28;
 let cuts = [];
 // Most segments drawn at once; zoomed out over a large city, the first ones only.
 const PAGE = 1000;
@@ -34,7 +40,7 @@ function colourFor(p) {
 function drawLegend() {
   const bounds = [0, ...cuts, 1];
   fill($("#legend"), 
-    el("span", { class: "muted" }, "Chance of a new pothole in 28 days:"),
+    el("span", { class: "muted" }, `Chance of new road damage in ${horizonDays} days:`),
     ...COLOURS.map((c, i) =>
       el("span", { style: `--swatch: ${c}` }, `${(bounds[i] * 100).toFixed(0)}–${(bounds[i + 1] * 100).toFixed(0)} %`),
     ),
@@ -43,6 +49,12 @@ function drawLegend() {
 
 async function drawRisk() {
   const data = await api(`/api/v1/risk?format=geojson&page_size=${PAGE}&bbox=${bboxOf(map)}`);
+  const cells = data.features.length > 0 && isCell(data.features[0]);
+  if (data.features.length) horizonDays = data.features[0].properties.horizon_days ?? horizonDays;
+  // A square has no length: cells rank by probability only.
+  $("#rank-by").hidden = cells;
+  $("label[for=rank-by]").hidden = cells;
+  if (cells) $("#rank-by").value = "probability";
   if (!cuts.length && data.features.some((f) => f.properties.probability !== null)) {
     const p = data.features.map((f) => f.properties.probability).filter((v) => v !== null).sort((a, b) => a - b);
     cuts = [0.2, 0.4, 0.6, 0.8].map((q) => p[Math.floor(q * (p.length - 1))]);
@@ -78,11 +90,32 @@ function drawRiskiest() {
         {},
         el(
           "button",
-          { type: "button", class: "secondary", onclick: () => showSegment(id).catch((e) => say(messages, e.message)) },
-          `${f.properties.name || `Segment ${id}`}: ${label(f.properties)}`,
+          { type: "button", class: "secondary", onclick: () => showFeature(f).catch((e) => say(messages, e.message)) },
+          `${isCell(f) ? `Square ${f.properties.cell}` : f.properties.name || `Segment ${id}`}: ${label(f.properties)}`,
         ),
       );
     }),
+  );
+}
+
+/** Explains a feature of the risk layer: a cell from its own properties, a segment from the API. */
+async function showFeature(feature) {
+  if (!isCell(feature)) return showSegment(feature.id ?? feature.properties.id);
+  const p = feature.properties;
+  fill($("#segment"),
+    el("h2", {}, `Square ${p.cell} (${p.cell_m} m a side)`),
+    el("p", {}, el("strong", { id: "segment-probability" }, `${(p.probability * 100).toFixed(1)} %`), ` chance of new road damage in the next ${p.horizon_days} days.`),
+    p.reason ? el("p", { id: "segment-reason" }, p.reason) : null,
+    el("h2", {}, "Why"),
+    explanationList(p.explanation || []),
+  );
+}
+
+function explanationList(explanation) {
+  return el(
+    "ul",
+    { class: "plain", id: "explanation" },
+    explanation.map((c) => el("li", {}, `${c.effect > 0 ? "▲" : "▼"} ${c.meaning || c.feature}`, el("span", { class: "muted" }, ` (${c.effect > 0 ? "+" : ""}${c.effect.toFixed(3)})`))),
   );
 }
 
@@ -94,14 +127,10 @@ async function showSegment(id) {
   const explanation = score.explanation || [];
   fill($("#segment"), 
     el("h2", {}, `Segment ${id}${score.name ? `: ${score.name}` : ""}`),
-    el("p", {}, el("strong", { id: "segment-probability" }, `${(score.probability * 100).toFixed(1)} %`), " chance of a new pothole in the next 28 days."),
+    el("p", {}, el("strong", { id: "segment-probability" }, `${(score.probability * 100).toFixed(1)} %`), ` chance of new road damage in the next ${horizonDays} days.`),
     score.reason ? el("p", { id: "segment-reason" }, score.reason) : null,
     el("h2", {}, "Why"),
-    el(
-      "ul",
-      { class: "plain", id: "explanation" },
-      explanation.map((c) => el("li", {}, `${c.effect > 0 ? "▲" : "▼"} ${c.meaning || c.feature}`, el("span", { class: "muted" }, ` (${c.effect > 0 ? "+" : ""}${c.effect.toFixed(3)})`))),
-    ),
+    explanationList(explanation),
     el("h2", {}, "History"),
     el(
       "ul",

@@ -1,7 +1,7 @@
 //! The `model_versions` and `risk_scores` tables: the model registry and what each
 //! scoring run found.
 
-use super::schema::{model_versions, risk_scores};
+use super::schema::{model_versions, risk_cell_scores, risk_scores};
 use super::words::Json;
 use super::{Conn, DbResult};
 use crate::domain::ModelKind;
@@ -98,12 +98,17 @@ pub fn store_scores(conn: &mut Conn<'_>, scores: &[RiskScore]) -> DbResult<()> {
     })
 }
 
-/// When the active model last scored, if it has.
+/// When a model last scored, if it has (segments or cells, whichever it scores).
 pub fn latest_run(conn: &mut Conn<'_>, model_id: i64) -> DbResult<Option<NaiveDateTime>> {
-    on!(conn, |conn| Ok(risk_scores::table
+    let segments: Option<NaiveDateTime> = on!(conn, |conn| risk_scores::table
         .filter(risk_scores::model_version_id.eq(model_id))
         .select(diesel::dsl::max(risk_scores::scored_at))
-        .first(conn)?))
+        .first(conn)?);
+    let cells: Option<NaiveDateTime> = on!(conn, |conn| risk_cell_scores::table
+        .filter(risk_cell_scores::model_version_id.eq(model_id))
+        .select(diesel::dsl::max(risk_cell_scores::scored_at))
+        .first(conn)?);
+    Ok(segments.max(cells))
 }
 
 /// The scores of one run for these segments.
@@ -135,18 +140,107 @@ pub fn segment_scores(
         .load(conn)?))
 }
 
-/// Every segment's probability in the active model's latest run, or nothing before the
-/// first run.
-pub fn latest_probabilities(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, f64)>> {
+/// A grid cell's score.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = risk_cell_scores)]
+pub struct CellScore {
+    pub model_version_id: i64,
+    pub scored_at: NaiveDateTime,
+    /// The cell's column and row in the model's grid.
+    pub cell_x: i64,
+    pub cell_y: i64,
+    /// The square, degrees.
+    pub west: f64,
+    pub south: f64,
+    pub east: f64,
+    pub north: f64,
+    pub probability: f64,
+    /// The features that pushed the score most, strongest first.
+    pub explanation: Json<Vec<Contribution>>,
+}
+
+/// Stores one scoring run of cells in one transaction.
+pub fn store_cell_scores(conn: &mut Conn<'_>, scores: &[CellScore]) -> DbResult<()> {
+    on!(conn, |conn| {
+        // Below SQLite's bound-parameter limit: ten columns a row.
+        for chunk in scores.chunks(2_500) {
+            diesel::insert_into(risk_cell_scores::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// One run's cells that overlap `bbox` (`[west, south, east, north]`, or every cell),
+/// riskiest first, `limit` from `offset`; and how many there are in all.
+pub fn cells_of_run(
+    conn: &mut Conn<'_>,
+    model_id: i64,
+    at: NaiveDateTime,
+    bbox: Option<[f64; 4]>,
+    limit: i64,
+    offset: i64,
+) -> DbResult<(i64, Vec<CellScore>)> {
+    on!(conn, |conn| {
+        let query = || {
+            let mut query = risk_cell_scores::table
+                .filter(risk_cell_scores::model_version_id.eq(model_id))
+                .filter(risk_cell_scores::scored_at.eq(at))
+                .into_boxed();
+            if let Some([west, south, east, north]) = bbox {
+                query = query
+                    .filter(risk_cell_scores::east.ge(west))
+                    .filter(risk_cell_scores::west.le(east))
+                    .filter(risk_cell_scores::north.ge(south))
+                    .filter(risk_cell_scores::south.le(north));
+            }
+            query
+        };
+        let total: i64 = query().count().get_result(conn)?;
+        let cells = query()
+            .order((
+                risk_cell_scores::probability.desc(),
+                risk_cell_scores::cell_x,
+                risk_cell_scores::cell_y,
+            ))
+            .limit(limit)
+            .offset(offset)
+            .select(CellScore::as_select())
+            .load(conn)?;
+        Ok((total, cells))
+    })
+}
+
+/// The latest run of the active model, whatever it scores.
+pub enum LatestScores {
+    /// No model, or no run yet.
+    None,
+    /// (segment id, probability).
+    Segments(Vec<(i64, f64)>),
+    Cells(Vec<CellScore>),
+}
+
+/// The active model's latest run.
+pub fn latest_scores(conn: &mut Conn<'_>) -> DbResult<LatestScores> {
     let Some(model) = active_model(conn)? else {
-        return Ok(Vec::new());
+        return Ok(LatestScores::None);
     };
     let Some(at) = latest_run(conn, model.id)? else {
-        return Ok(Vec::new());
+        return Ok(LatestScores::None);
     };
-    on!(conn, |conn| Ok(risk_scores::table
+    let segments: Vec<(i64, f64)> = on!(conn, |conn| risk_scores::table
         .filter(risk_scores::model_version_id.eq(model.id))
         .filter(risk_scores::scored_at.eq(at))
         .select((risk_scores::segment_id, risk_scores::probability))
-        .load(conn)?))
+        .load(conn)?);
+    if !segments.is_empty() {
+        return Ok(LatestScores::Segments(segments));
+    }
+    let (_, cells) = cells_of_run(conn, model.id, at, None, i64::MAX, 0)?;
+    Ok(if cells.is_empty() {
+        LatestScores::None
+    } else {
+        LatestScores::Cells(cells)
+    })
 }

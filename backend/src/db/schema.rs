@@ -314,6 +314,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    risk_cell_scores (model_version_id, scored_at, cell_x, cell_y) {
+        model_version_id -> BigInt,
+        scored_at -> Timestamp,
+        cell_x -> BigInt,
+        cell_y -> BigInt,
+        west -> Double,
+        south -> Double,
+        east -> Double,
+        north -> Double,
+        probability -> Double,
+        explanation -> Text,
+    }
+}
+
+diesel::table! {
     neighbourhoods (id) {
         id -> BigInt,
         ward_id -> Nullable<BigInt>,
@@ -420,6 +435,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     weather_daily,
     model_versions,
     risk_scores,
+    risk_cell_scores,
     neighbourhoods,
     demo_cities,
     truth_neighbourhoods,

@@ -5,12 +5,15 @@
 use super::api::{ApiError, ErrorKind, require_role};
 use super::query::{Described, Listing, item_id, not_found, one};
 use super::{AppState, State, blocking};
-use crate::db::risk::{self as store, RiskScore};
+use crate::db::risk::{self as store, CellScore, RiskScore};
 use crate::db::segments::{self, SegmentFilter};
-use crate::domain::{Role, format_datetime};
+use crate::domain::{Circle, Coordinates, Role, format_datetime};
 use crate::risk::Choice;
+use crate::risk::Task;
+use crate::search::{Area, Page};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use models::risk::Unit;
 use models::risk::model::Contribution;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -31,6 +34,7 @@ fn no_model() -> ApiError {
 #[derive(Serialize)]
 struct RiskView<'a> {
     id: i64,
+    unit: &'static str,
     name: Option<&'a str>,
     road_class: &'a str,
     length_m: f64,
@@ -38,6 +42,8 @@ struct RiskView<'a> {
     /// The probability per kilometre of road: the ranking for a budget of length
     /// (resurfacing, inspection routes) rather than of streets.
     probability_per_km: Option<f64>,
+    /// Days ahead the probability looks.
+    horizon_days: i64,
     /// The strongest reason, in words.
     reason: Option<String>,
     scored_at: Option<String>,
@@ -47,9 +53,18 @@ struct RiskView<'a> {
 }
 
 /// `GET /api/v1/risk?bbox=…[&format=geojson]`: every segment in the area with its
-/// latest risk from the active model (a map layer, bounding-box filtered).
+/// latest risk from the active model (a map layer, bounding-box filtered); or, when
+/// the active model scores grid cells, the scored cells in the area, riskiest first.
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let listing = Listing::parse(&req, None, &FILTERS, state.settings.max_page_size)?;
+    let worker = state.clone();
+    let model = blocking(move || worker.db.read(store::active_model))
+        .await?
+        .ok_or_else(no_model)?;
+    let task = Task::of_model(&model);
+    if task.unit == Unit::Cell {
+        return list_cells(&state, &req, &listing, model, task).await;
+    }
     let filter = SegmentFilter {
         road_classes: listing.list("road_class"),
         ward_ids: None,
@@ -57,40 +72,39 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
     let (limit, offset) = listing.window();
     let area = listing.area.clone();
     let worker = state.clone();
-    let (page, scores, version) = blocking(move || {
+    let model_id = model.id;
+    let (page, scores) = blocking(move || {
         let db = &worker.db;
-        let Some(model) = db.read(store::active_model)? else {
-            return Ok(None);
-        };
         let page = super::segments::page(db, area.as_ref(), &filter, limit, offset)?;
         let ids: Vec<i64> = page.items.iter().map(|(row, _)| row.id).collect();
         let scores: HashMap<i64, RiskScore> =
-            match db.read(|conn| store::latest_run(conn, model.id))? {
+            match db.read(|conn| store::latest_run(conn, model_id))? {
                 Some(at) => db
-                    .read(|conn| store::scores_of_run(conn, model.id, at, &ids))?
+                    .read(|conn| store::scores_of_run(conn, model_id, at, &ids))?
                     .into_iter()
                     .map(|s| (s.segment_id, s))
                     .collect(),
                 None => HashMap::new(),
             };
-        Ok::<_, crate::db::DbError>(Some((page, scores, model.version)))
+        Ok::<_, crate::db::DbError>((page, scores))
     })
-    .await?
-    .ok_or_else(no_model)?;
+    .await?;
+    let version = model.version;
+    let horizon_days = task.horizon.days();
     Ok(listing.respond(&req, page, |row, distance_m, format, out| {
         let score = scores.get(&row.id);
         Described {
             id: row.id,
             properties: RiskView {
                 id: row.id,
+                unit: Unit::Segment.as_str(),
                 name: row.name.as_deref(),
                 road_class: row.road_class.as_str(),
                 length_m: row.length_m,
-                probability: score.map(|s| (s.probability * 10_000.0).round() / 10_000.0),
-                probability_per_km: score.map(|s| {
-                    let per_km = s.probability / (row.length_m.max(1.0) / 1000.0);
-                    (per_km * 10_000.0).round() / 10_000.0
-                }),
+                probability: score.map(|s| rounded(s.probability)),
+                probability_per_km: score
+                    .map(|s| rounded(s.probability / (row.length_m.max(1.0) / 1000.0))),
+                horizon_days,
                 reason: score.and_then(|s| first_sentence(&s.explanation.0)),
                 scored_at: score.map(|s| format_datetime(s.scored_at)),
                 model_version: &version,
@@ -100,6 +114,145 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         }
         .write(format, out)
     }))
+}
+
+fn rounded(p: f64) -> f64 {
+    (p * 10_000.0).round() / 10_000.0
+}
+
+#[derive(Serialize)]
+struct CellView<'a> {
+    id: i64,
+    unit: &'static str,
+    /// The cell's column and row in the model's grid.
+    cell: String,
+    cell_m: f64,
+    probability: f64,
+    horizon_days: i64,
+    reason: Option<String>,
+    /// The features that pushed this cell's risk up or down, strongest first.
+    explanation: &'a [Contribution],
+    scored_at: String,
+    model_version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+
+/// The risk layer of a model that scores grid cells: the cells of its latest run that
+/// meet a bounding box or a circle (or all), riskiest first, as squares.
+async fn list_cells(
+    state: &State,
+    req: &HttpRequest,
+    listing: &Listing,
+    model: store::ModelVersion,
+    task: Task,
+) -> Result<HttpResponse, ApiError> {
+    let refuse = |message: &str| {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidParameter,
+            format!(
+                "{message}: the active model {} scores grid cells of {} m, which are found by bbox or by lat, lon and radius_m",
+                model.version, task.cell_m
+            ),
+        ))
+    };
+    if listing.list("road_class").is_some() {
+        return refuse("road_class filters segments");
+    }
+    let circle = match &listing.area {
+        Some(Area::Nearest { .. }) => return refuse("nearest lists segments"),
+        Some(Area::Polygon(_)) => return refuse("polygon lists segments"),
+        Some(Area::Circle(circle)) => Some(*circle),
+        _ => None,
+    };
+    let bbox = listing.area.as_ref().and_then(Area::bounding_box).map(|b| {
+        [
+            b.south_west.lon,
+            b.south_west.lat,
+            b.north_east.lon,
+            b.north_east.lat,
+        ]
+    });
+    let (limit, offset) = listing.window();
+    let worker = state.clone();
+    let model_id = model.id;
+    let page = blocking(move || {
+        let db = &worker.db;
+        let Some(at) = db.read(|conn| store::latest_run(conn, model_id))? else {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            });
+        };
+        Ok::<_, crate::db::DbError>(match circle {
+            // A circle is read whole and cut to the cells it reaches; a city's cells
+            // within 50 km are a few thousand at most.
+            Some(circle) => {
+                let (_, cells) =
+                    db.read(|conn| store::cells_of_run(conn, model_id, at, bbox, i64::MAX, 0))?;
+                let reached: Vec<(CellScore, Option<f64>)> = cells
+                    .into_iter()
+                    .filter_map(|c| {
+                        let d = distance_to_cell(&circle, &c);
+                        (d <= circle.radius_m).then_some((c, Some(d)))
+                    })
+                    .collect();
+                let total = reached.len();
+                Page {
+                    items: reached.into_iter().skip(offset).take(limit).collect(),
+                    total,
+                }
+            }
+            None => {
+                let (total, cells) = db.read(|conn| {
+                    store::cells_of_run(
+                        conn,
+                        model_id,
+                        at,
+                        bbox,
+                        i64::try_from(limit).unwrap_or(i64::MAX),
+                        i64::try_from(offset).unwrap_or(i64::MAX),
+                    )
+                })?;
+                Page {
+                    items: cells.into_iter().map(|c| (c, None)).collect(),
+                    total: usize::try_from(total).unwrap_or(0),
+                }
+            }
+        })
+    })
+    .await?;
+    let horizon_days = task.horizon.days();
+    Ok(listing.respond(req, page, |cell, distance_m, format, out| {
+        Described {
+            id: crate::risk::cell_id(cell.cell_x, cell.cell_y),
+            properties: CellView {
+                id: crate::risk::cell_id(cell.cell_x, cell.cell_y),
+                unit: Unit::Cell.as_str(),
+                cell: format!("{}:{}", cell.cell_x, cell.cell_y),
+                cell_m: task.cell_m,
+                probability: rounded(cell.probability),
+                horizon_days,
+                reason: first_sentence(&cell.explanation.0),
+                explanation: &cell.explanation.0,
+                scored_at: format_datetime(cell.scored_at),
+                model_version: &model.version,
+                distance_m,
+            },
+            geometry: Cow::Owned(crate::risk::cell_polygon(cell)),
+        }
+        .write(format, out)
+    }))
+}
+
+/// Metres from a circle's centre to the nearest point of a cell (0 inside it).
+fn distance_to_cell(circle: &Circle, cell: &CellScore) -> f64 {
+    let nearest = Coordinates {
+        lon: circle.centre.lon.clamp(cell.west, cell.east),
+        lat: circle.centre.lat.clamp(cell.south, cell.north),
+    };
+    circle.centre.distance_m(nearest)
 }
 
 fn first_sentence(explanation: &[Contribution]) -> Option<String> {
@@ -278,13 +431,15 @@ pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
     let state = state.clone();
     runner.spawn(move || {
         let result = (|| -> Result<String, crate::risk::RiskError> {
-            let observed = crate::risk::observe(&state.db, &mut |_| {})?;
+            // A new model predicts what the settings now ask for.
+            let observed =
+                crate::risk::observe_for(&state.db, state.settings.risk_task, &mut |_| {})?;
             let trained = crate::risk::retrain(&state.db, &observed, Choice::Auto, &mut |_| {})?;
             crate::risk::score(&state.db, &observed)?;
             Ok(trained.version)
         })();
         match result {
-            Ok(version) => tracing::info!(version, by, "risk model trained and segments scored"),
+            Ok(version) => tracing::info!(version, by, "risk model trained and scored"),
             Err(e) => tracing::warn!(error = %e, by, "risk model training failed"),
         }
         // New scores move priorities and may allow this week's inspections.
@@ -298,13 +453,13 @@ pub fn spawn_scoring(state: Arc<AppState>) -> bool {
     let runner = &state.risk;
     let state = state.clone();
     runner.spawn(move || {
-        let result = crate::risk::observe(&state.db, &mut |_| {})
-            .and_then(|observed| crate::risk::score(&state.db, &observed));
+        let result = crate::risk::score_active(&state.db, &mut |_| {});
         match result {
             Ok(run) => tracing::info!(
-                segments = run.segments,
+                units = run.units,
+                unit = run.unit.as_str(),
                 version = run.version,
-                "segments re-scored"
+                "risk re-scored"
             ),
             Err(e) => tracing::warn!(error = %e, "re-scoring failed"),
         }

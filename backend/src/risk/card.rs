@@ -34,7 +34,11 @@ fn baseline_words(name: &str) -> &str {
     }
 }
 
-fn label_words(label: &str, horizon_days: i64) -> String {
+fn label_words(label: &str, horizon_days: i64, task: &crate::risk::Task) -> String {
+    let on = match task.unit {
+        models::risk::Unit::Cell => format!("in a square of the map {} m a side", task.cell_m),
+        _ => "on a street".to_owned(),
+    };
     let within = if horizon_days == 28 {
         "in the next four weeks".to_owned()
     } else {
@@ -42,10 +46,10 @@ fn label_words(label: &str, horizon_days: i64) -> String {
     };
     match label {
         "true_potholes" => format!(
-            "the chance that a new pothole forms on it {within} (this is the demo city: its potholes are simulated, so the truth is known)"
+            "the chance that a new pothole forms {on} {within} (this is the demo city: its potholes are simulated, so the truth is known)"
         ),
         _ => format!(
-            "the chance of new evidence of road-surface damage on it {within}: a first report of a new road-surface problem, or a road-surface repair where nothing had been reported"
+            "the chance of new evidence of road-surface damage {on} {within}: a first report of a new road-surface problem, or a road-surface repair where nothing had been reported"
         ),
     }
 }
@@ -165,7 +169,7 @@ pub fn card(model: Option<&ModelVersion>, rescore_hours: u64) -> Value {
             "trained_from": model.trained_from.to_string(),
             "trained_to": model.trained_to.to_string(),
         },
-        "predicts": label_words(label, horizon_days),
+        "predicts": label_words(label, horizon_days, &crate::risk::Task::of_model(model)),
         "label": label,
         "horizon_days": horizon_days,
         "unit": metrics.get("unit").and_then(Value::as_str).unwrap_or("segment"),

@@ -3,9 +3,14 @@
 //! The learning itself lives in `models::risk`.
 
 pub mod card;
+mod ranking;
+mod task;
 mod units;
 
-pub use units::observe_cells;
+pub use ranking::{Percentiles, cell_id, cell_polygon};
+
+pub use task::Task;
+pub use units::{CellGrid, KnownCells, observe_cells};
 
 use crate::db::risk as store;
 use crate::db::words::Json;
@@ -16,8 +21,8 @@ use models::risk::evaluate::{self, Rows};
 use models::risk::features::{Pavement, Rating};
 use models::risk::model::TrainError;
 use models::risk::{
-    Defects, Evaluation, FEATURES, ForestParams, History, LabelKind, LogisticParams, Model,
-    SegmentFacts, Truth, Unit, features,
+    Defects, Evaluation, FEATURES, ForestParams, History, Horizon, LabelKind, LogisticParams,
+    Model, SegmentFacts, Truth, Unit, features,
 };
 use std::collections::HashMap;
 
@@ -44,6 +49,12 @@ pub enum RiskError {
         "the active model {0} was trained on other features than this version of Upkeep computes: run `upkeep train`"
     )]
     Outdated(String),
+    #[error("the active model {model} predicts {predicts}, not {asked}")]
+    OtherTask {
+        model: String,
+        predicts: String,
+        asked: String,
+    },
 }
 
 /// Whether a stored model reads the features this version of Upkeep computes.
@@ -76,6 +87,10 @@ pub struct Observed {
     pub truth: Option<Truth>,
     /// What a row is.
     pub unit: Unit,
+    /// With cells for units, their squares.
+    pub grid: Option<CellGrid>,
+    /// How far a label looks, and how often as-of dates fall.
+    pub horizon: Horizon,
     pub start: NaiveDate,
     /// The as-of day of scoring: the demo city's last day, or today.
     pub end: NaiveDate,
@@ -88,6 +103,35 @@ pub struct Observed {
 /// read.
 pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
     db.read(|conn| observe_on(conn, progress))
+}
+
+/// Reads what `task` predicts for: every segment, or the grid cells of `task.cell_m`
+/// that ever had a report; with the task's horizon.
+pub fn observe_for(
+    db: &Database,
+    task: Task,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Observed, RiskError> {
+    let mut observed = match task.unit {
+        Unit::Cell => observe_cells(db, task.cell_m, KnownCells::All, progress)?,
+        _ => observe(db, progress)?,
+    };
+    observed.horizon = task.horizon;
+    Ok(observed)
+}
+
+impl Observed {
+    /// What a model trained on this history predicts.
+    pub fn task(&self) -> Task {
+        Task {
+            unit: self.unit,
+            cell_m: self
+                .grid
+                .as_ref()
+                .map_or(Task::default().cell_m, |g| g.side_m),
+            horizon: self.horizon,
+        }
+    }
 }
 
 fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
@@ -217,6 +261,8 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     Ok(Observed {
         history,
         unit: Unit::Segment,
+        grid: None,
+        horizon: Horizon::Weekly,
         segment_ids: rows.iter().map(|r| r.0).collect(),
         external_ids: rows.iter().map(|r| r.9.clone()).collect(),
         points,
@@ -409,9 +455,19 @@ pub struct Trained {
     pub rows: usize,
 }
 
-/// Trains `kind` on everything labelled but the last weeks, calibrates it on those
-/// weeks, and registers it as the active model with `metrics` (for example an
-/// evaluation's summary).
+/// A fitted and calibrated model, and what it was fitted on.
+struct Fit {
+    model: Model,
+    hyperparameters: serde_json::Value,
+    from: NaiveDate,
+    to: NaiveDate,
+    rows: usize,
+}
+
+/// Trains `kind` for the observed task and registers it as the active model with
+/// `metrics` (for example an evaluation's summary): with weekly as-of dates, on
+/// everything labelled but the last weeks and calibrated on those; with annual ones,
+/// as [`annual::fit_final`] says.
 pub fn train(
     db: &Database,
     observed: &Observed,
@@ -420,12 +476,68 @@ pub fn train(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Trained, RiskError> {
     check_coverage(observed)?;
+    let started = std::time::Instant::now();
+    let fit = match observed.horizon {
+        Horizon::Weekly => fit_weekly(observed, kind, progress)?,
+        Horizon::Annual { .. } => fit_annual(observed, kind, &metrics, progress)?,
+    };
+    let fit_seconds = started.elapsed().as_secs_f64();
+    // What the model predicts travels with it, whatever else the metrics hold.
+    let task = observed.task();
+    let mut metrics = metrics;
+    if let Some(object) = metrics.as_object_mut() {
+        object
+            .entry("label")
+            .or_insert_with(|| observed.defects.kind.as_str().into());
+        object.insert("unit".into(), observed.unit.as_str().into());
+        object.insert("horizon_days".into(), observed.horizon.days().into());
+        object.insert(
+            "task".into(),
+            serde_json::to_value(task).unwrap_or_default(),
+        );
+    }
+    let now = crate::domain::now();
+    let version = format!("{}-{}", now.format("%Y%m%dT%H%M%S"), kind.as_str());
+    let artifact = serde_json::to_vec(&fit.model)
+        .map_err(|e| RiskError::BadArtifact(version.clone(), e.to_string()))?;
+    progress("registering");
+    let model_id = db.write(|conn| {
+        store::register(
+            conn,
+            &store::NewModelVersion {
+                version: version.clone(),
+                kind,
+                trained_from: fit.from,
+                trained_to: fit.to,
+                features: Json(FEATURES.iter().map(|f| f.name.to_owned()).collect()),
+                hyperparameters: Json(fit.hyperparameters),
+                metrics: Json(metrics),
+                artifact,
+                active: true,
+                created_at: now,
+            },
+        )
+    })?;
+    Ok(Trained {
+        model_id,
+        version,
+        kind,
+        fit_seconds,
+        rows: fit.rows,
+    })
+}
+
+/// Weekly as-of dates: fitted up to a horizon before the calibration weeks, which end
+/// with the last complete label.
+fn fit_weekly(
+    observed: &Observed,
+    kind: Kind,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fit, RiskError> {
     let dates = evaluate::as_of_dates(observed.start, observed.last_event);
     let last = *dates
         .last()
         .ok_or_else(|| RiskError::TooShort("no as-of date has a complete label window".into()))?;
-    // The calibration window ends with the last complete label; training ends a
-    // horizon before it begins.
     let origin = last + Duration::days(evaluate::HORIZON_DAYS) + Duration::days(1);
     let (train_end, calibration_start, calibration_end) = evaluate::windows_before(origin);
     let train_dates: Vec<NaiveDate> = dates.iter().copied().filter(|d| *d <= train_end).collect();
@@ -444,7 +556,6 @@ pub fn train(
     let train_rows = Rows::build(&observed.history, &observed.defects, &train_dates);
     let calibration_rows = Rows::build(&observed.history, &observed.defects, &calibration_dates);
     progress("fitting");
-    let started = std::time::Instant::now();
     let (standardiser, learner, hyperparameters) = match kind {
         Kind::Logistic => {
             let params = LogisticParams::default();
@@ -466,92 +577,153 @@ pub fn train(
         &calibration_rows.rows,
         &calibration_rows.labels,
     );
-    let fit_seconds = started.elapsed().as_secs_f64();
-    // What the model predicts travels with it, whatever else the metrics hold.
-    let mut metrics = metrics;
-    if let Some(object) = metrics.as_object_mut() {
-        object
-            .entry("label")
-            .or_insert_with(|| observed.defects.kind.as_str().into());
-        object
-            .entry("unit")
-            .or_insert_with(|| observed.unit.as_str().into());
-        object
-            .entry("horizon_days")
-            .or_insert_with(|| evaluate::HORIZON_DAYS.into());
-    }
-    let now = crate::domain::now();
-    let version = format!("{}-{}", now.format("%Y%m%dT%H%M%S"), kind.as_str());
-    let artifact = serde_json::to_vec(&model)
-        .map_err(|e| RiskError::BadArtifact(version.clone(), e.to_string()))?;
-    progress("registering");
-    let model_id = db.write(|conn| {
-        store::register(
-            conn,
-            &store::NewModelVersion {
-                version: version.clone(),
-                kind,
-                trained_from: train_dates[0],
-                trained_to: train_end,
-                features: Json(FEATURES.iter().map(|f| f.name.to_owned()).collect()),
-                hyperparameters: Json(hyperparameters),
-                metrics: Json(metrics),
-                artifact,
-                active: true,
-                created_at: now,
-            },
-        )
-    })?;
-    Ok(Trained {
-        model_id,
-        version,
-        kind,
-        fit_seconds,
+    Ok(Fit {
+        model,
+        hyperparameters,
+        from: train_dates[0],
+        to: train_end,
         rows: train_rows.rows.len(),
+    })
+}
+
+/// The as-of dates of an annual horizon, or why there are none.
+fn annual_dates(observed: &Observed) -> Result<Vec<NaiveDate>, RiskError> {
+    let dates = observed
+        .horizon
+        .as_of_dates(observed.start, observed.last_event);
+    if dates.is_empty() {
+        return Err(RiskError::TooShort(format!(
+            "no as-of day between {} and {} has {} days of history after it; train with a shorter horizon (risk_horizon) or import more",
+            observed.start,
+            observed.last_event,
+            observed.horizon.days()
+        )));
+    }
+    Ok(dates)
+}
+
+/// Annual as-of dates: the learner the evaluation chose (its name in `metrics`), else
+/// `kind`'s default, fitted by [`annual::fit_final`].
+fn fit_annual(
+    observed: &Observed,
+    kind: Kind,
+    metrics: &serde_json::Value,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Fit, RiskError> {
+    let dates = annual_dates(observed)?;
+    let learner = metrics
+        .get("model")
+        .and_then(serde_json::Value::as_str)
+        .and_then(annual::Learner::named)
+        .filter(|l| l.kind() == kind.as_str())
+        .or_else(|| annual::Learner::named(kind.as_str()))
+        .ok_or_else(|| RiskError::TooShort(format!("no learner is named {}", kind.as_str())))?;
+    progress("fitting");
+    let fitted = annual::fit_final(
+        &observed.history,
+        &observed.defects,
+        &observed.points,
+        &dates,
+        observed.horizon.days(),
+        learner,
+    )?;
+    Ok(Fit {
+        model: fitted.model,
+        hyperparameters: learner.params(),
+        from: fitted.fitted_on[0],
+        to: *fitted.fitted_on.last().unwrap_or(&fitted.fitted_on[0]),
+        rows: fitted.rows,
     })
 }
 
 /// What a scoring run did.
 pub struct ScoredRun {
-    pub segments: usize,
+    /// Segments or cells scored.
+    pub units: usize,
+    pub unit: Unit,
     pub as_of: NaiveDate,
     pub seconds: f64,
     pub version: String,
 }
 
-/// Scores every segment with the active model as of the end of the history, with the
-/// three features that moved each score most, and stores the run.
+/// Scores every unit with the active model as of the end of the history, with the three
+/// features that moved each score most, and stores the run. `observed` must be read for
+/// the active model's task (see [`score_active`]).
 pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError> {
     let active = db.read(store::active_model)?.ok_or(RiskError::NoModel)?;
     if !is_current(&active) {
         return Err(RiskError::Outdated(active.version));
+    }
+    let task = Task::of_model(&active);
+    if !task.predicts_like(&observed.task()) {
+        return Err(RiskError::OtherTask {
+            model: active.version,
+            predicts: task.describe(),
+            asked: observed.task().describe(),
+        });
     }
     let model: Model = serde_json::from_slice(&active.artifact)
         .map_err(|e| RiskError::BadArtifact(active.version.clone(), e.to_string()))?;
     let started = std::time::Instant::now();
     let as_of = observed.end;
     let scored_at = crate::domain::now();
-    let scores = score_all(&model, &observed.history, as_of)
-        .into_iter()
-        .zip(&observed.segment_ids)
-        .map(
-            |((probability, explanation), &segment_id)| store::RiskScore {
-                segment_id,
-                model_version_id: active.id,
-                scored_at,
-                probability,
-                explanation: Json(explanation),
-            },
-        )
-        .collect::<Vec<_>>();
+    let scored = score_all(&model, &observed.history, as_of);
     let seconds = started.elapsed().as_secs_f64();
-    db.write(|conn| store::store_scores(conn, &scores))?;
+    let units = scored.len();
+    match &observed.grid {
+        None => {
+            let scores = scored
+                .into_iter()
+                .zip(&observed.segment_ids)
+                .map(
+                    |((probability, explanation), &segment_id)| store::RiskScore {
+                        segment_id,
+                        model_version_id: active.id,
+                        scored_at,
+                        probability,
+                        explanation: Json(explanation),
+                    },
+                )
+                .collect::<Vec<_>>();
+            db.write(|conn| store::store_scores(conn, &scores))?;
+        }
+        Some(grid) => {
+            let scores = scored
+                .into_iter()
+                .enumerate()
+                .map(|(u, (probability, explanation))| {
+                    let [west, south, east, north] = grid.bounds(u);
+                    store::CellScore {
+                        model_version_id: active.id,
+                        scored_at,
+                        cell_x: grid.cells[u].0,
+                        cell_y: grid.cells[u].1,
+                        west,
+                        south,
+                        east,
+                        north,
+                        probability,
+                        explanation: Json(explanation),
+                    }
+                })
+                .collect::<Vec<_>>();
+            db.write(|conn| store::store_cell_scores(conn, &scores))?;
+        }
+    }
     Ok(ScoredRun {
-        segments: scores.len(),
+        units,
+        unit: observed.unit,
         as_of,
         seconds,
         version: active.version,
     })
+}
+
+/// Reads what the active model predicts for and scores it: what a re-scoring does.
+pub fn score_active(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<ScoredRun, RiskError> {
+    let active = db.read(store::active_model)?.ok_or(RiskError::NoModel)?;
+    let observed = observe_for(db, Task::of_model(&active), progress)?;
+    score(db, &observed)
 }
 
 /// Every segment's probability and explanation as of `as_of` (pure computation).
@@ -587,8 +759,24 @@ pub fn retrain(
     choice: Choice,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Trained, RiskError> {
-    let (kind, metrics) = match choice {
-        Choice::Auto => {
+    let (kind, metrics) = match (choice, observed.horizon) {
+        (Choice::Auto, Horizon::Annual { days, .. }) => {
+            let dates = annual_dates(observed)?;
+            let as_of = *dates.last().unwrap_or(&observed.end);
+            let task = annual::Task {
+                as_of,
+                horizon_days: days,
+                unit: observed.unit,
+            };
+            let evaluation = evaluate_annual(observed, task, progress)?;
+            let kind = if evaluation.selected.starts_with("forest") {
+                Kind::Forest
+            } else {
+                Kind::Logistic
+            };
+            (kind, evaluation.summary())
+        }
+        (Choice::Auto, Horizon::Weekly) => {
             let evaluation = evaluate(observed, progress)?;
             // The evaluation names one of the two learners it compared.
             let kind = if evaluation.selected == Kind::Forest.as_str() {
@@ -598,7 +786,7 @@ pub fn retrain(
             };
             (kind, evaluation.summary())
         }
-        Choice::Only(kind) => (kind, serde_json::json!({})),
+        (Choice::Only(kind), _) => (kind, serde_json::json!({})),
     };
     train(db, observed, kind, metrics, progress)
 }

@@ -110,6 +110,8 @@ impl Observed {
             defects,
             evidence,
             truth: None,
+            grid: None,
+            horizon: self.horizon,
             start: self.start,
             end: self.end,
             last_event: self.last_event,
@@ -121,21 +123,57 @@ impl Observed {
 /// reports and issues by position, and (where the city has segments) the repairs,
 /// resurfacings and water-main breaks of the segments whose middle lies in it.
 ///
-/// The cells are those with at least one report of any service before the hold-out
-/// year begins: a city without a street network has no other list of where its roads
-/// are, and a cell that never saw a report (a lake, a park) would be an easy negative
-/// that flatters every ranking.
+/// The cells are those with at least one report of any service (before the hold-out
+/// year, for an evaluation): a city without a street network has no other list of where
+/// its roads are, and a cell that never saw a report (a lake, a park) would be an easy
+/// negative that flatters every ranking.
 pub fn observe_cells(
     db: &Database,
     cell_m: f64,
+    known: KnownCells,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Observed, RiskError> {
-    db.read(|conn| cells_on(conn, cell_m, progress))
+    db.read(|conn| cells_on(conn, cell_m, known, progress))
+}
+
+/// Which cells are units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownCells {
+    /// Those with a report before the evaluation's hold-out year: an evaluation may not
+    /// learn where the hold-out's reports fall.
+    BeforeHoldOut,
+    /// Those with any report: the cells a city's model scores.
+    All,
+}
+
+/// The squares of a grid whose cells are units.
+#[derive(Debug, Clone)]
+pub struct CellGrid {
+    grid: Grid,
+    /// The side of a cell, metres.
+    pub side_m: f64,
+    /// Each unit's column and row, in the order of the units.
+    pub cells: Vec<(i64, i64)>,
+}
+
+impl CellGrid {
+    /// Unit `u`'s square, `[west, south, east, north]` in degrees.
+    pub fn bounds(&self, u: usize) -> [f64; 4] {
+        let (x, y) = self.cells[u];
+        let (lon, lat) = (self.grid.lon_deg, self.grid.lat_deg);
+        [
+            x as f64 * lon,
+            y as f64 * lat,
+            (x + 1) as f64 * lon,
+            (y + 1) as f64 * lat,
+        ]
+    }
 }
 
 fn cells_on(
     conn: &mut Conn<'_>,
     cell_m: f64,
+    known: KnownCells,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Observed, RiskError> {
     use crate::db::{issues, maintenance, requests, segments, services};
@@ -158,7 +196,7 @@ fn cells_on(
     let holdout_from = evaluate::holdout_from(dates.last().copied().unwrap_or(last));
     let known: std::collections::BTreeSet<(i64, i64)> = reports
         .iter()
-        .filter(|r| r.2.date() < holdout_from)
+        .filter(|r| known == KnownCells::All || r.2.date() < holdout_from)
         .map(|r| grid.cell(r.0, r.1))
         .collect();
     if known.is_empty() {
@@ -226,6 +264,12 @@ fn cells_on(
             .map(|(x, y)| Some(format!("{x}:{y}")))
             .collect(),
         points: cells.iter().map(|&c| grid.centre(c)).collect(),
+        grid: Some(CellGrid {
+            grid,
+            side_m: cell_m,
+            cells,
+        }),
+        horizon: models::risk::Horizon::Weekly,
         history,
         defects: evidence.clone(),
         evidence,
@@ -287,6 +331,7 @@ pub fn reporting_thirds(observed: &Observed, before: NaiveDate) -> Vec<Option<us
     models::risk::terciles(&rate)
 }
 
+#[derive(Debug, Clone)]
 struct Grid {
     lon_deg: f64,
     lat_deg: f64,
@@ -343,6 +388,8 @@ mod tests {
             evidence: none,
             truth: None,
             unit: models::risk::Unit::Segment,
+            grid: None,
+            horizon: models::risk::Horizon::Weekly,
             start: day(2015, 1, 1),
             end: day(2019, 12, 31),
             last_event: day(2019, 12, 31),

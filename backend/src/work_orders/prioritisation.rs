@@ -6,6 +6,7 @@ use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
 use crate::domain::{SegmentClass, WorkOrderKind};
 use crate::priority::{self, Inputs, Weights};
+use crate::risk::Percentiles;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
@@ -21,23 +22,16 @@ pub fn current_weights(
     })
 }
 
-/// Each segment's place in the latest risk ranking, 0 (lowest) to 1 (highest).
-fn risk_percentiles(db: &Database) -> Result<HashMap<i64, f64>, DbError> {
-    let mut scores = db.read(crate::db::risk::latest_probabilities)?;
-    scores.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let top = (scores.len().max(2) - 1) as f64;
-    Ok(scores
-        .iter()
-        .enumerate()
-        .map(|(rank, (segment, _))| (*segment, rank as f64 / top))
-        .collect())
+/// Each place's standing in the latest risk ranking (by segment or by cell).
+fn risk_percentiles(db: &Database) -> Result<Percentiles, DbError> {
+    Ok(Percentiles::of(db.read(crate::db::risk::latest_scores)?))
 }
 
 /// The inputs of one order's priority.
 fn inputs_of(
     facts: &store::PriorityFacts,
     severity: f64,
-    percentiles: &HashMap<i64, f64>,
+    percentiles: &Percentiles,
     catalogue: &Catalogue,
     now: NaiveDateTime,
 ) -> Inputs {
@@ -54,7 +48,7 @@ fn inputs_of(
     };
     Inputs {
         severity,
-        risk_percentile: order.segment_id.and_then(|s| percentiles.get(&s).copied()),
+        risk_percentile: percentiles.at(order.segment_id, (order.lon, order.lat)),
         road_class: class,
         aadt: facts.aadt.map(f64::from),
         distinct_reporters: facts

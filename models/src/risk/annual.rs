@@ -153,13 +153,43 @@ fn candidates() -> Vec<(String, Learner)> {
     ]
 }
 
+/// A learner and its settings, as tried on the folds.
 #[derive(Debug, Clone, Copy)]
-enum Learner {
+pub enum Learner {
     Logistic(LogisticParams),
     Forest(ForestParams),
 }
 
 impl Learner {
+    /// One of the candidates by the name an evaluation gave it (its `selected`), or a
+    /// bare kind (`logistic`, `forest`) with the default settings.
+    pub fn named(name: &str) -> Option<Learner> {
+        match name {
+            "logistic" => Some(Learner::Logistic(LogisticParams::default())),
+            "forest" => Some(Learner::Forest(ForestParams::default())),
+            _ => candidates()
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, learner)| learner),
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Learner::Logistic(_) => "logistic",
+            Learner::Forest(_) => "forest",
+        }
+    }
+
+    /// The settings, for the model registry.
+    pub fn params(self) -> serde_json::Value {
+        match self {
+            Learner::Logistic(p) => serde_json::to_value(p),
+            Learner::Forest(p) => serde_json::to_value(p),
+        }
+        .unwrap_or_default()
+    }
+
     /// Fits on `fit`, calibrates on `calibrate`.
     fn train(
         self,
@@ -185,6 +215,67 @@ impl Learner {
             &calibration_labels,
         ))
     }
+}
+
+/// A model fitted for use on the annual task, and what it was fitted on.
+pub struct Fitted {
+    pub model: Model,
+    /// Rows the learner was fitted on.
+    pub rows: usize,
+    /// The as-of dates of those rows.
+    pub fitted_on: Vec<NaiveDate>,
+}
+
+/// Fits `learner` for use on the annual task with as-of dates `dates` (oldest first):
+/// on every year but the last, calibrated on the last. A year's label must end before
+/// the last as-of date, so that calibration learns nothing the fit already saw. With a
+/// single year (or none that ends in time), the year is split by blocks as in the
+/// evaluation: fitted on four fifths of them and calibrated on the fifth.
+pub fn fit_final(
+    history: &History,
+    defects: &Defects,
+    points: &[(f64, f64)],
+    dates: &[NaiveDate],
+    horizon_days: i64,
+    learner: Learner,
+) -> Result<Fitted, TrainError> {
+    let &last = dates.last().ok_or(TrainError::NoRows("as-of"))?;
+    let n = history.segments.len();
+    let earlier: Vec<NaiveDate> = dates
+        .iter()
+        .copied()
+        .filter(|d| *d + chrono::Duration::days(horizon_days) < last)
+        .collect();
+    let year = |date: NaiveDate| -> (Vec<Row>, Vec<bool>) {
+        (0..n)
+            .map(|s| (row(history, s, date), defects.label(s, date, horizon_days)))
+            .unzip()
+    };
+    let (rows, labels, fit, calibrate, fitted_on) = if earlier.is_empty() {
+        let (rows, labels) = year(last);
+        let part = parts(points, 17);
+        let calibration_part = |p: Option<usize>| p == Some(FOLDS - 1) || p.is_none();
+        let fit = (0..n).filter(|&i| !calibration_part(part[i])).collect();
+        let calibrate = (0..n).filter(|&i| calibration_part(part[i])).collect();
+        (rows, labels, fit, calibrate, vec![last])
+    } else {
+        let (mut rows, mut labels) = (Vec::new(), Vec::new());
+        for &date in earlier.iter().chain([&last]) {
+            let (r, l) = year(date);
+            rows.extend(r);
+            labels.extend(l);
+        }
+        let fitted = earlier.len() * n;
+        let fit: Vec<usize> = (0..fitted).collect();
+        let calibrate: Vec<usize> = (fitted..rows.len()).collect();
+        (rows, labels, fit, calibrate, earlier)
+    };
+    let model = learner.train(&rows, &labels, &fit, &calibrate)?;
+    Ok(Fitted {
+        model,
+        rows: fit.len(),
+        fitted_on,
+    })
 }
 
 /// Which block of `side` degrees of latitude a point (longitude, latitude) is in.
@@ -563,6 +654,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn with_one_season_the_final_model_is_fitted_on_some_blocks_and_calibrated_on_the_rest() {
+        let (history, defects, points) = city();
+        let as_of = day("2016-04-01");
+        let learner = Learner::named("logistic").expect("a learner");
+        let fitted =
+            fit_final(&history, &defects, &points, &[as_of], 183, learner).expect("trains");
+        assert_eq!(fitted.fitted_on, vec![as_of]);
+        assert!(
+            fitted.rows > 1_000 && fitted.rows < 2_000,
+            "{}",
+            fitted.rows
+        );
+        // Worse-rated streets get the higher probability.
+        let n = history.segments.len();
+        let scores: Vec<f64> = (0..n)
+            .map(|s| fitted.model.probability(&row(&history, s, as_of)))
+            .collect();
+        let labels: Vec<bool> = (0..n).map(|s| defects.label(s, as_of, 183)).collect();
+        assert!(roc_auc(&scores, &labels).expect("both labels") > 0.65);
+        assert!(Learner::named("forest (depth 8, leaves of 10)").is_some());
+        assert!(Learner::named("boosting").is_none());
     }
 
     #[test]

@@ -97,12 +97,22 @@ pub struct Rows {
 
 impl Rows {
     pub fn build(history: &History, defects: &Defects, dates: &[NaiveDate]) -> Rows {
+        Rows::build_ahead(history, defects, dates, HORIZON_DAYS)
+    }
+
+    /// Rows whose labels look `horizon_days` ahead of each as-of date.
+    pub fn build_ahead(
+        history: &History,
+        defects: &Defects,
+        dates: &[NaiveDate],
+        horizon_days: i64,
+    ) -> Rows {
         let n = history.segments.len();
         let mut out = Rows::default();
         for &date in dates {
             for s in 0..n {
                 out.rows.push(row(history, s, date));
-                out.labels.push(defects.label(s, date, HORIZON_DAYS));
+                out.labels.push(defects.label(s, date, horizon_days));
                 out.segment.push(s);
                 out.as_of.push(date);
             }

@@ -9,12 +9,14 @@
 pub mod annual;
 pub mod evaluate;
 pub mod features;
+pub mod horizon;
 pub mod metrics;
 pub mod model;
 pub mod seeds;
 
 pub use evaluate::{Defects, Evaluation, LabelKind, Truth};
 pub use features::{FEATURES, History, SegmentFacts};
+pub use horizon::Horizon;
 pub use model::{Contribution, ForestParams, LogisticParams, Model};
 
 use crate::city::{City, MaintenanceKind};
@@ -22,7 +24,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// What one row of the task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// A road segment as Upkeep stores it (long streets are split on import).
