@@ -657,7 +657,7 @@ async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_
     app.train_and_score_for(season).await;
     let models = app.get_json("/api/v1/models", 200).await;
     let model = &models["items"][0];
-    assert_eq!(model["metrics"]["horizon_days"], 183);
+    assert_eq!(model["metrics"]["horizon_days"], 182);
     assert_eq!(model["metrics"]["task"]["horizon"]["cadence"], "annual");
     // Fitted on as-of days that are all 1 April.
     for day in [&model["trained_from"], &model["trained_to"]] {
@@ -669,15 +669,36 @@ async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_
     let features = layer["features"].as_array().unwrap();
     assert_eq!(features.len() as i64, app.count_rows("segments"));
     for feature in features {
-        assert_eq!(feature["properties"]["horizon_days"], 183);
+        assert_eq!(feature["properties"]["horizon_days"], 182);
         assert_eq!(feature["properties"]["unit"], "segment");
     }
     // The model card says so in words.
     let card = app.get_json("/api/v1/model-card", 200).await;
     assert!(
-        card["predicts"].as_str().unwrap().contains("183 days"),
+        card["predicts"].as_str().unwrap().contains("182 days"),
         "{card}"
     );
+
+    // Chosen on the season's own folds (blocks of streets), the learner the folds liked
+    // is the one kept, with the figures of its evaluation.
+    let db = app.db.clone();
+    let (kind, metrics) = tokio::task::spawn_blocking(move || {
+        let observed = backend::risk::observe_for(&db, season, &mut |_| {}).unwrap();
+        let trained =
+            backend::risk::retrain(&db, &observed, backend::risk::Choice::Auto, &mut |_| {})
+                .unwrap();
+        let active = db.read(backend::db::risk::active_model).unwrap().unwrap();
+        (trained.kind.as_str(), active.metrics.0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(metrics["candidates"].as_array().unwrap().len(), 3);
+    assert!(
+        metrics["model"].as_str().unwrap().starts_with(kind),
+        "{metrics}"
+    );
+    assert_eq!(metrics["task"]["horizon"]["days"], 182);
+    assert!(metrics["as_of"].as_str().unwrap().ends_with("-04-01"));
 
     // A model for one task does not score another's units.
     let db = app.db.clone();
@@ -690,5 +711,5 @@ async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_
     })
     .await
     .unwrap();
-    assert!(refused.contains("183 days"), "{refused}");
+    assert!(refused.contains("182 days"), "{refused}");
 }

@@ -224,9 +224,11 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     history.sort();
     let window = truth::demo_window(conn)?;
     let today = crate::domain::now().date();
+    // A city that logs only repairs (no reports) has them as its first evidence.
+    let first_repair = history.repairs.iter().flatten().min().copied();
     let (start, end) = match window {
         Some((start, end)) => (start, end.min(today)),
-        None => (first_day.unwrap_or(today), today),
+        None => (first_day.or(first_repair).unwrap_or(today), today),
     };
     progress("truth");
     let potholes = truth::true_potholes(conn)?;
@@ -646,7 +648,8 @@ pub struct ScoredRun {
     pub version: String,
 }
 
-/// Scores every unit with the active model as of the end of the history, with the three
+/// Scores every unit with the active model as of the history's last record (for an
+/// annual horizon, the last of the year's days before it), with the three
 /// features that moved each score most, and stores the run. `observed` must be read for
 /// the active model's task (see [`score_active`]).
 pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError> {
@@ -665,7 +668,9 @@ pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError>
     let model: Model = serde_json::from_slice(&active.artifact)
         .map_err(|e| RiskError::BadArtifact(active.version.clone(), e.to_string()))?;
     let started = std::time::Instant::now();
-    let as_of = observed.end;
+    // As of the history's last record, not today: an imported history that ended years
+    // ago says nothing about this week, and would score every unit alike.
+    let as_of = observed.horizon.scoring_day(observed.last_event);
     let scored_at = crate::domain::now();
     let scored = score_all(&model, &observed.history, as_of);
     let seconds = started.elapsed().as_secs_f64();

@@ -105,7 +105,7 @@ mod tests {
         let task = Task::new(Unit::Cell, 1000.0, season).unwrap();
         assert_eq!(
             task.describe(),
-            "cells of 1000 m, 183 days ahead of 01/04 each year"
+            "cells of 1000 m, 182 days ahead of 01/04 each year"
         );
         let stored = serde_json::to_value(task).unwrap();
         assert_eq!(stored["horizon"]["cadence"], "annual");

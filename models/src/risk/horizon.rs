@@ -6,12 +6,11 @@ use super::evaluate;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-/// Days of the season horizon: April to September, the months a northern city repairs.
-pub const SEASON_DAYS: i64 = 183;
+/// Days of the season horizon: from 1 April, the label runs from the next day to the end
+/// of September, the months a northern city repairs.
+pub const SEASON_DAYS: i64 = 182;
 /// Days of the year horizon.
 pub const YEAR_DAYS: i64 = 365;
-/// History wanted before the first annual as-of date: the longest short window.
-const ANNUAL_WARM_UP_DAYS: i64 = 91;
 
 /// A label's horizon and the cadence of its as-of dates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,18 +61,36 @@ impl Horizon {
         }
     }
 
+    /// The day a model of this horizon scores as of, for a history whose last record
+    /// is on `last`: that day with weekly as-of dates; with annual ones, the last of
+    /// the year's days on or before it, the day such a model learnt to look from.
+    pub fn scoring_day(self, last: NaiveDate) -> NaiveDate {
+        match self {
+            Horizon::Weekly => last,
+            Horizon::Annual { month, day, .. } => (last.year() - 1..=last.year())
+                .rev()
+                .filter_map(|year| NaiveDate::from_ymd_opt(year, month, day))
+                .find(|d| *d <= last)
+                .unwrap_or(last),
+        }
+    }
+
     /// The as-of dates from `start` (the history's first day) whose labels end by `end`:
-    /// weekly after a warm-up, or each year's day after 91 days of history.
+    /// weekly after a warm-up; or each year's day whose label window lies at least half
+    /// after `start` and ends by `end` but for its last twelfth. A city's log of a
+    /// season's repairs can begin a few weeks into the season and its last record fall a
+    /// few days before the season ends; the window's features (ratings, overlays,
+    /// breaks) reach back years, so no warm-up is wanted.
     pub fn as_of_dates(self, start: NaiveDate, end: NaiveDate) -> Vec<NaiveDate> {
         match self {
             Horizon::Weekly => evaluate::as_of_dates(start, end),
-            Horizon::Annual { days, month, day } => {
-                let earliest = start + Duration::days(ANNUAL_WARM_UP_DAYS);
-                (earliest.year()..=end.year())
-                    .filter_map(|year| NaiveDate::from_ymd_opt(year, month, day))
-                    .filter(|d| *d >= earliest && *d + Duration::days(days) <= end)
-                    .collect()
-            }
+            Horizon::Annual { days, month, day } => (start.year() - 1..=end.year())
+                .filter_map(|year| NaiveDate::from_ymd_opt(year, month, day))
+                .filter(|d| {
+                    *d + Duration::days(days / 2) >= start
+                        && *d + Duration::days(days - days / 12) <= end
+                })
+                .collect(),
         }
     }
 }
@@ -89,14 +106,30 @@ mod tests {
     #[test]
     fn a_season_falls_on_the_same_day_each_year_once_its_label_is_complete() {
         let season = Horizon::parse("season", "04-01").unwrap();
-        assert_eq!(season.days(), 183);
-        // 2014-02-01 has too little history before it; 2017's season ends after the data.
-        let dates = season.as_of_dates(day("2014-02-01"), day("2017-08-31"));
+        assert_eq!(season.days(), 182);
+        // 2014's season is mostly over when the history begins; 2017's ends long after
+        // the data.
+        let dates = season.as_of_dates(day("2014-08-01"), day("2017-08-31"));
         assert_eq!(dates, vec![day("2015-04-01"), day("2016-04-01")]);
+        // A log of repairs from late April to late September has that season.
+        let dates = season.as_of_dates(day("2016-04-25"), day("2016-09-26"));
+        assert_eq!(dates, vec![day("2016-04-01")]);
         let year = Horizon::parse("year", "01-15").unwrap();
         assert_eq!(
             year.as_of_dates(day("2014-01-01"), day("2016-01-15")),
-            vec![day("2015-01-15")]
+            vec![day("2014-01-15"), day("2015-01-15")]
+        );
+    }
+
+    #[test]
+    fn a_season_model_scores_as_of_the_last_season_start_the_history_reaches() {
+        let season = Horizon::parse("season", "04-01").unwrap();
+        assert_eq!(season.scoring_day(day("2016-09-26")), day("2016-04-01"));
+        assert_eq!(season.scoring_day(day("2016-04-01")), day("2016-04-01"));
+        assert_eq!(season.scoring_day(day("2016-03-31")), day("2015-04-01"));
+        assert_eq!(
+            Horizon::Weekly.scoring_day(day("2019-12-30")),
+            day("2019-12-30")
         );
     }
 
