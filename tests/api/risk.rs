@@ -490,6 +490,28 @@ async fn a_model_of_grid_cells_maps_squares_riskiest_first_and_finds_them_by_box
         assert!(item["distance_m"].as_f64().unwrap() <= 1500.0);
     }
 
+    // A segment in a scored cell has that cell's risk and reasons.
+    let bbox = format!(
+        "{},{},{},{}",
+        ring[0][0], ring[0][1], ring[2][0], ring[2][1]
+    );
+    let segments = app
+        .get_json(&format!("/api/v1/segments?bbox={bbox}&page_size=1000"), 200)
+        .await;
+    let inside = segments["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| cell_holding(&cells[..1], middle_of(&s["geometry"])).is_some())
+        .expect("a segment in the riskiest cell");
+    let one = app
+        .get_json(&format!("/api/v1/segments/{}/risk", inside["id"]), 200)
+        .await;
+    assert_eq!(one["cell"], cells[0]["properties"]["cell"]);
+    let p = one["probability"].as_f64().unwrap();
+    assert!((p - cells[0]["properties"]["probability"].as_f64().unwrap()).abs() < 1e-4);
+    assert_eq!(one["explanation"], cells[0]["properties"]["explanation"]);
+
     // What only segments have is refused, saying why.
     for asked in [
         "/api/v1/risk?road_class=arterial".to_owned(),

@@ -265,6 +265,9 @@ struct SegmentRisk<'a> {
     name: Option<&'a str>,
     road_class: &'a str,
     model_version: &'a str,
+    /// With a model of grid cells, the cell (column:row) whose risk this is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cell: Option<String>,
     probability: Option<f64>,
     scored_at: Option<String>,
     /// The features that pushed this segment's risk up or down, strongest first.
@@ -274,7 +277,8 @@ struct SegmentRisk<'a> {
 }
 
 /// `GET /api/v1/segments/{id}/risk`: the latest risk with its explanation, and its
-/// history.
+/// history. When the active model scores grid cells, the risk is that of the cell the
+/// segment's middle lies in (named in `cell`), without a history.
 pub async fn segment(
     state: State,
     req: HttpRequest,
@@ -288,13 +292,27 @@ pub async fn segment(
         let Some(row) = db.read(|conn| segments::by_ids(conn, &[numeric]))?.pop() else {
             return Ok(None);
         };
-        let model = db.read(store::active_model)?;
+        let Some(model) = db.read(store::active_model)? else {
+            return Ok(Some((row, None, Vec::new(), None)));
+        };
+        if Task::of_model(&model).unit == Unit::Cell {
+            let middle = row.bounding_box().centre();
+            let point = [middle.lon, middle.lat, middle.lon, middle.lat];
+            let cell = match db.read(|conn| store::latest_run(conn, model.id))? {
+                Some(at) => db
+                    .read(|conn| store::cells_of_run(conn, model.id, at, Some(point), 1, 0))?
+                    .1
+                    .pop(),
+                None => None,
+            };
+            return Ok(Some((row, Some(model), Vec::new(), cell)));
+        }
         let history = db.read(|conn| store::segment_scores(conn, numeric, 104))?;
-        Ok::<_, crate::db::DbError>(Some((row, model, history)))
+        Ok::<_, crate::db::DbError>(Some((row, Some(model), history, None)))
     })
     .await?
     .ok_or_else(|| not_found("segment", &id))?;
-    let (row, model, history) = found;
+    let (row, model, history, cell) = found;
     let model = model.ok_or_else(no_model)?;
     let latest = history.iter().find(|s| s.model_version_id == model.id);
     let view = SegmentRisk {
@@ -302,9 +320,18 @@ pub async fn segment(
         name: row.name.as_deref(),
         road_class: row.road_class.as_str(),
         model_version: &model.version,
-        probability: latest.map(|s| s.probability),
-        scored_at: latest.map(|s| format_datetime(s.scored_at)),
-        explanation: latest.map_or(&[][..], |s| &s.explanation.0),
+        cell: cell.as_ref().map(|c| format!("{}:{}", c.cell_x, c.cell_y)),
+        probability: latest
+            .map(|s| s.probability)
+            .or(cell.as_ref().map(|c| c.probability)),
+        scored_at: latest
+            .map(|s| s.scored_at)
+            .or(cell.as_ref().map(|c| c.scored_at))
+            .map(format_datetime),
+        explanation: latest
+            .map(|s| &s.explanation.0[..])
+            .or(cell.as_ref().map(|c| &c.explanation.0[..]))
+            .unwrap_or(&[]),
         history: history
             .iter()
             .map(|s| {
