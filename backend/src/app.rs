@@ -286,55 +286,81 @@ async fn refresh_segments(state: Arc<AppState>) {
 const RISK_CHECK: Duration = Duration::from_secs(600);
 
 /// Trains a first model when none is active or the active one predicts another task
-/// than the settings (if configured), and re-scores every segment or cell when the last scores are older than `risk_rescore_hours`.
+/// than the settings (if configured), and re-scores every segment or cell when the last
+/// scores are older than `risk_rescore_hours`. Every server checks; the cluster's lease
+/// lets one run. A model missing or outdated is trained again at any check (its
+/// trainer may have died); another task than the settings' only at start, since a
+/// planner may have trained one by hand since.
 async fn maintain_risk(state: Arc<AppState>) {
-    if state.settings.risk_train_on_start {
-        let worker = state.clone();
-        let wanted = state.settings.risk_task;
-        let needed = tokio::task::spawn_blocking(move || {
-            worker.db.read(crate::db::risk::active_model).map(|m| {
-                // None yet, one an upgrade left behind, or one for another unit or
-                // horizon than the settings now ask for.
-                m.is_none_or(|m| {
-                    !crate::risk::is_current(&m)
-                        || !crate::risk::Task::of_model(&m).predicts_like(&wanted)
-                })
-            })
-        })
-        .await;
-        if let Ok(Ok(true)) = needed {
-            crate::http::risk::spawn_training(state.clone(), "start-up".into());
-        }
-    }
-    if state.settings.risk_rescore_hours == 0 {
-        return;
-    }
-    let due_after = ChronoDuration::hours(
-        i64::try_from(state.settings.risk_rescore_hours).unwrap_or(i64::MAX / 3_600_000),
-    );
     let mut tick = tokio::time::interval(RISK_CHECK);
+    let mut at_start = true;
     loop {
         tick.tick().await;
         let worker = state.clone();
-        let due = tokio::task::spawn_blocking(move || -> Result<bool, crate::db::DbError> {
-            let Some(model) = worker.db.read(crate::db::risk::active_model)? else {
-                return Ok(false);
-            };
-            let last = worker
-                .db
-                .read(|conn| crate::db::risk::latest_run(conn, model.id))?;
-            Ok(last.is_none_or(|at| now() - at >= due_after))
-        })
-        .await;
-        match due {
-            Ok(Ok(true)) => {
-                crate::http::risk::spawn_scoring(state.clone());
+        let due = tokio::task::spawn_blocking(move || risk_due(&worker, at_start)).await;
+        at_start = false;
+        let start = match due {
+            Ok(Ok(RiskDue::Training)) => {
+                let worker = state.clone();
+                tokio::task::spawn_blocking(move || {
+                    crate::http::risk::spawn_training(worker, "start-up".into())
+                })
+                .await
             }
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not check the risk scores"),
+            Ok(Ok(RiskDue::Scoring)) => {
+                let worker = state.clone();
+                tokio::task::spawn_blocking(move || crate::http::risk::spawn_scoring(worker)).await
+            }
+            Ok(Ok(RiskDue::Nothing)) => continue,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not check the risk model");
+                continue;
+            }
             Err(_) => return,
+        };
+        if let Ok(Err(e)) = start {
+            tracing::warn!(error = %e, "could not start a risk run");
         }
     }
+}
+
+/// What the risk model needs now.
+enum RiskDue {
+    Training,
+    Scoring,
+    Nothing,
+}
+
+fn risk_due(state: &AppState, at_start: bool) -> Result<RiskDue, crate::db::DbError> {
+    let settings = &state.settings;
+    let model = state.db.read(crate::db::risk::active_model)?;
+    if settings.risk_train_on_start {
+        let needed = match &model {
+            // None yet, or one an upgrade left behind.
+            None => true,
+            Some(m) if !crate::risk::is_current(m) => true,
+            Some(m) => {
+                at_start && !crate::risk::Task::of_model(m).predicts_like(&settings.risk_task)
+            }
+        };
+        if needed {
+            return Ok(RiskDue::Training);
+        }
+    }
+    let (Some(model), true) = (model, settings.risk_rescore_hours > 0) else {
+        return Ok(RiskDue::Nothing);
+    };
+    let due_after = ChronoDuration::hours(
+        i64::try_from(settings.risk_rescore_hours).unwrap_or(i64::MAX / 3_600_000),
+    );
+    let last = state
+        .db
+        .read(|conn| crate::db::risk::latest_run(conn, model.id))?;
+    Ok(if last.is_none_or(|at| now() - at >= due_after) {
+        RiskDue::Scoring
+    } else {
+        RiskDue::Nothing
+    })
 }
 
 /// How often work orders are looked after when nothing asks sooner.

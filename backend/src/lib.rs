@@ -16,6 +16,7 @@ pub mod grid;
 pub mod http;
 pub mod import;
 pub mod intake;
+pub mod leases;
 pub mod priority;
 pub mod report_status;
 pub mod risk;

@@ -144,8 +144,14 @@ impl TestApp {
     /// Starts another server on the same database, as a second stateless process in
     /// front of it would be; returns its base address.
     pub async fn spawn_second_server(&self) -> String {
+        self.spawn_second_server_with(|_| {}).await
+    }
+
+    /// Another server on the same database, with settings of its own.
+    pub async fn spawn_second_server_with(&self, configure: impl FnOnce(&mut Settings)) -> String {
         let mut settings = Settings::for_database(self.database_url.clone());
         settings.database_pool_size = 4;
+        configure(&mut settings);
         let app = Application::build(settings)
             .await
             .expect("the second server starts");

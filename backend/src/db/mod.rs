@@ -36,6 +36,7 @@ pub mod demo;
 pub mod import_runs;
 pub mod installation;
 pub mod issues;
+pub mod leases;
 pub mod maintenance;
 pub mod media;
 pub mod priority;

@@ -329,6 +329,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_leases (job) {
+        job -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     neighbourhoods (id) {
         id -> BigInt,
         ward_id -> Nullable<BigInt>,
@@ -436,6 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     model_versions,
     risk_scores,
     risk_cell_scores,
+    job_leases,
     neighbourhoods,
     demo_cities,
     truth_neighbourhoods,

@@ -38,8 +38,8 @@ pub struct AppState {
     pub writer: ReportWriter,
     /// Road segments for snapping.
     pub segments: crate::spatial::SegmentCache,
-    /// Set while this server trains or scores, so only one such job runs at a time.
-    /// The one training or scoring run this server does at a time.
+    /// The one training or scoring run at a time, on this server and (by a lease in
+    /// the database) in the cluster.
     pub risk: crate::risk::Runner,
     /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
     /// minute.

@@ -9,7 +9,7 @@ use crate::db::risk::{self as store, CellScore, RiskScore};
 use crate::db::segments::{self, SegmentFilter};
 use crate::domain::{Circle, Coordinates, Role, format_datetime};
 use crate::risk::Choice;
-use crate::risk::Task;
+use crate::risk::{Start, Task};
 use crate::search::{Area, Page};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -356,7 +356,13 @@ pub async fn segment(
 /// `GET /api/v1/models`: every model, newest first, with its figures; one is active.
 pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
     let worker = state.clone();
-    let models = blocking(move || worker.db.read(store::models)).await?;
+    let (models, leased) = blocking(move || {
+        Ok::<_, crate::db::DbError>((
+            worker.db.read(store::models)?,
+            crate::leases::is_held(&worker.db, crate::leases::RISK)?,
+        ))
+    })
+    .await?;
     let items: Vec<Value> = models
         .iter()
         .map(|m| {
@@ -376,7 +382,8 @@ pub async fn models(state: State) -> Result<HttpResponse, ApiError> {
         .collect();
     Ok(HttpResponse::Ok().json(json!({
         "total": items.len(),
-        "training": state.risk.is_busy(),
+        // Here or on any server of the cluster.
+        "training": state.risk.is_busy() || leased,
         "items": items,
     })))
 }
@@ -403,13 +410,9 @@ pub async fn train(state: State, req: HttpRequest) -> Result<HttpResponse, ApiEr
         "retrain the risk model",
     )
     .await?;
-    if !spawn_training(Arc::clone(&state), caller.name.clone()) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorKind::Busy,
-            "a training or scoring run is already going on this server; try again when GET /api/v1/models shows training: false",
-        ));
-    }
+    let worker: Arc<AppState> = Arc::clone(&state);
+    let by = caller.name.clone();
+    started(blocking(move || spawn_training(worker, by)).await?)?;
     Ok(HttpResponse::Accepted().json(json!({
         "status": "training",
         "message": "training started; the new model appears in GET /api/v1/models when it is done",
@@ -438,25 +441,37 @@ pub async fn rescore(state: State, req: HttpRequest) -> Result<HttpResponse, Api
             "there is no active model to score with; train one first (POST /api/v1/models/train)",
         ));
     }
-    if !spawn_scoring(Arc::clone(&state)) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorKind::Busy,
-            "a training or scoring run is already going on this server; try again when GET /api/v1/models shows training: false",
-        ));
-    }
+    let worker: Arc<AppState> = Arc::clone(&state);
+    started(blocking(move || spawn_scoring(worker)).await?)?;
     Ok(HttpResponse::Accepted().json(json!({
         "status": "scoring",
         "message": "re-scoring started; GET /api/v1/risk shows the new scores when it is done",
     })))
 }
 
-/// Starts a background evaluation, training and scoring run unless one is going;
-/// returns whether it started.
-pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
+/// 409 unless a run started.
+fn started(start: Start) -> Result<(), ApiError> {
+    let where_ = match start {
+        Start::Started => return Ok(()),
+        Start::BusyHere => "on this server",
+        Start::BusyElsewhere => "on another server of this city",
+    };
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorKind::Busy,
+        format!(
+            "a training or scoring run is already going {where_}; try again when GET /api/v1/models shows training: false"
+        ),
+    ))
+}
+
+/// Starts a background evaluation, training and scoring run unless one is going here
+/// or on another server (it reads the database: call it off the async workers).
+pub fn spawn_training(state: Arc<AppState>, by: String) -> Result<Start, crate::db::DbError> {
     let runner = &state.risk;
+    let db = state.db.clone();
     let state = state.clone();
-    runner.spawn(move || {
+    runner.spawn(&db, move || {
         let result = (|| -> Result<String, crate::risk::RiskError> {
             // A new model predicts what the settings now ask for.
             let observed =
@@ -474,12 +489,13 @@ pub fn spawn_training(state: Arc<AppState>, by: String) -> bool {
     })
 }
 
-/// Starts a background scoring run with the active model unless a run is going;
-/// returns whether it started.
-pub fn spawn_scoring(state: Arc<AppState>) -> bool {
+/// Starts a background scoring run with the active model unless a run is going here
+/// or on another server (it reads the database: call it off the async workers).
+pub fn spawn_scoring(state: Arc<AppState>) -> Result<Start, crate::db::DbError> {
     let runner = &state.risk;
+    let db = state.db.clone();
     let state = state.clone();
-    runner.spawn(move || {
+    runner.spawn(&db, move || {
         let result = crate::risk::score_active(&state.db, &mut |_| {});
         match result {
             Ok(run) => tracing::info!(

@@ -499,7 +499,9 @@ pub fn train(
         );
     }
     let now = crate::domain::now();
-    let version = format!("{}-{}", now.format("%Y%m%dT%H%M%S"), kind.as_str());
+    // To the millisecond: two runs a second apart (a planner's and another's) are two
+    // versions.
+    let version = format!("{}-{}", now.format("%Y%m%dT%H%M%S%.3f"), kind.as_str());
     let artifact = serde_json::to_vec(&fit.model)
         .map_err(|e| RiskError::BadArtifact(version.clone(), e.to_string()))?;
     progress("registering");
@@ -796,39 +798,71 @@ pub fn retrain(
     train(db, observed, kind, metrics, progress)
 }
 
-/// The one training or scoring run a server does at a time, in the background. The
+/// The one training or scoring run a cluster does at a time, in the background. The
 /// HTTP handlers and the scheduler share it, so a planner's retrain and the periodic
-/// re-scoring never run together.
-#[derive(Debug, Default)]
+/// re-scoring never run together; and a run holds the cluster's lease, so two servers
+/// never run one at once.
+#[derive(Debug)]
 pub struct Runner {
     busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// This server's name among the lease holders.
+    holder: String,
+}
+
+impl Default for Runner {
+    fn default() -> Runner {
+        Runner {
+            busy: Default::default(),
+            holder: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+        }
+    }
+}
+
+/// Whether a run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Started,
+    /// This server is running one.
+    BusyHere,
+    /// Another server holds the lease.
+    BusyElsewhere,
 }
 
 impl Runner {
-    /// True while a run is going.
+    /// True while this server runs one.
     pub fn is_busy(&self) -> bool {
         self.busy.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Runs `job` on a thread of its own unless a run is going; returns whether it
-    /// started. The runner is free again when `job` returns, whatever it did.
-    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) -> bool {
+    /// Runs `job` on a thread of its own unless a run is going here or on another
+    /// server. The runner is free again, and the lease given up, when `job` returns,
+    /// whatever it did.
+    pub fn spawn(
+        &self,
+        db: &Database,
+        job: impl FnOnce() + Send + 'static,
+    ) -> Result<Start, DbError> {
         use std::sync::atomic::Ordering;
         if self.busy.swap(true, Ordering::SeqCst) {
-            return false;
+            return Ok(Start::BusyHere);
         }
-        let busy = self.busy.clone();
-        std::thread::spawn(move || {
-            // Freed on the way out even if the job panics.
-            struct Free(std::sync::Arc<std::sync::atomic::AtomicBool>);
-            impl Drop for Free {
-                fn drop(&mut self) {
-                    self.0.store(false, Ordering::SeqCst);
-                }
+        // Freed on the way out even if the job panics.
+        struct Free(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Free {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::SeqCst);
             }
-            let _free = Free(busy);
+        }
+        let free = Free(self.busy.clone());
+        let Some(lease) = crate::leases::hold(db, crate::leases::RISK, &self.holder)? else {
+            return Ok(Start::BusyElsewhere);
+        };
+        std::thread::spawn(move || {
+            // Dropped in reverse: the lease is given up before the runner is free.
+            let _free = free;
+            let _lease = lease;
             job();
         });
-        true
+        Ok(Start::Started)
     }
 }
