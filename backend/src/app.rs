@@ -47,6 +47,12 @@ impl Application {
                         db_settings.database_url
                     )
                 })?;
+                let db = match &db_settings.database_read_url {
+                    Some(replica) => db
+                        .with_replica(replica, db_settings.database_pool_size)
+                        .with_context(|| format!("cannot use the read replica {replica}"))?,
+                    None => db,
+                };
                 let source_salt = db.read(crate::db::installation::source_salt)?;
                 let services = catalogue::load(db_settings.catalogue_path.as_deref())?;
                 let added = db.write(|conn| crate::db::services::seed(conn, &services))?;

@@ -30,6 +30,7 @@ pub enum LogFormat {
 struct RawSettings {
     bind: String,
     database_url: String,
+    database_read_url: Option<String>,
     database_pool_size: u32,
     public_url: Option<String>,
     trusted_proxies: String,
@@ -68,6 +69,7 @@ impl Default for RawSettings {
         RawSettings {
             bind: "127.0.0.1:8080".into(),
             database_url: "sqlite://./upkeep.db".into(),
+            database_read_url: None,
             database_pool_size: 8,
             public_url: None,
             trusted_proxies: String::new(),
@@ -108,6 +110,9 @@ pub struct Settings {
     /// Address to listen on; port 0 picks a free port (the tests use it).
     pub bind: SocketAddr,
     pub database_url: DatabaseUrl,
+    /// A PostgreSQL streaming replica for listings and searches, which may lag the
+    /// primary by a moment; a report just written is always read from the primary.
+    pub database_read_url: Option<DatabaseUrl>,
     /// Connections per pool (SQLite readers, or PostgreSQL connections).
     pub database_pool_size: u32,
     /// Base URL that clients reach this server at, used for `media_url`s; when unset, the
@@ -242,6 +247,19 @@ impl Settings {
         })?;
         let database_url = DatabaseUrl::parse(&raw.database_url)
             .map_err(|reason| invalid("database_url", reason))?;
+        let database_read_url = match raw.database_read_url.filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(u) => match (DatabaseUrl::parse(&u), &database_url) {
+                (Ok(replica @ DatabaseUrl::Postgres(_)), DatabaseUrl::Postgres(_)) => Some(replica),
+                (Err(reason), _) => return Err(invalid("database_read_url", reason)),
+                _ => {
+                    return Err(invalid(
+                        "database_read_url",
+                        "a read replica is a PostgreSQL standby, with database_url on its primary",
+                    ));
+                }
+            },
+        };
         if !(1..=256).contains(&raw.database_pool_size) {
             return Err(invalid("database_pool_size", "must be between 1 and 256"));
         }
@@ -350,6 +368,7 @@ impl Settings {
         Ok(Settings {
             bind,
             database_url,
+            database_read_url,
             database_pool_size: raw.database_pool_size,
             public_url,
             trusted_proxies,
@@ -426,6 +445,36 @@ mod tests {
         };
         let err = Settings::validate(raw).unwrap_err().to_string();
         assert!(err.contains("city_bounds"), "{err}");
+    }
+
+    #[test]
+    fn a_read_replica_needs_postgresql_on_both_sides() {
+        let err = |primary: &str, replica: &str| {
+            Settings::validate(RawSettings {
+                database_url: primary.into(),
+                database_read_url: Some(replica.into()),
+                ..RawSettings::default()
+            })
+            .map(|s| s.database_read_url.is_some())
+            .map_err(|e| e.to_string())
+        };
+        assert!(
+            err("sqlite://./a.db", "postgres://h/db")
+                .unwrap_err()
+                .contains("database_read_url")
+        );
+        assert!(
+            err("postgres://h/db", "sqlite://./a.db")
+                .unwrap_err()
+                .contains("database_read_url")
+        );
+        assert!(
+            err("postgres://h/db", "mysql://h/db")
+                .unwrap_err()
+                .contains("database_read_url")
+        );
+        assert_eq!(err("postgres://p/db", "postgres://r/db"), Ok(true));
+        assert_eq!(err("sqlite://./a.db", " "), Ok(false), "blank is unset");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! A PostgreSQL that goes away and comes back: the server answers 503 while it is gone
-//! and takes writes again within 5 s of its return, with no restart. The test starts a
-//! PostgreSQL of its own on another port (never the shared one), in the PostgreSQL pass.
+//! PostgreSQL clusters of the tests' own, on other ports (never the shared one), in the
+//! PostgreSQL pass: one that goes away and comes back (the server answers 503 while it
+//! is gone and takes writes again within 5 s of its return, with no restart), one whose
+//! disk fills, and a primary with a streaming replica that listings read.
 
 use crate::helpers::pothole_at;
 use backend::app::Application;
@@ -69,6 +70,43 @@ impl OwnPostgres {
         let postgres = OwnPostgres { bin, dir, port };
         postgres.run();
         postgres
+    }
+
+    /// A hot standby of `primary`, streaming from it (`pg_basebackup -R`).
+    fn replica_of(primary: &OwnPostgres) -> OwnPostgres {
+        let dir = tempfile::tempdir().expect("a folder for the replica");
+        let _ = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(dir.path())
+            .status();
+        let copied = as_postgres(&primary.bin.join("pg_basebackup"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "-p",
+            ])
+            .arg(primary.port.to_string())
+            .arg("-D")
+            .arg(dir.path().join("data"))
+            .output()
+            .expect("pg_basebackup runs");
+        assert!(copied.status.success(), "pg_basebackup: {copied:?}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let replica = OwnPostgres {
+            bin: primary.bin.clone(),
+            dir,
+            port,
+        };
+        replica.run();
+        replica
     }
 
     fn data(&self) -> PathBuf {
@@ -293,4 +331,104 @@ async fn a_full_disk_on_postgresql_gives_503_and_writes_resume_once_space_is_fre
     assert_eq!(post(&client, &address).await, 200);
     drop(postgres);
     drop(disk);
+}
+
+/// Whether the Open311 list holds report `id`.
+async fn listed(client: &reqwest::Client, address: &str, id: &str) -> bool {
+    let list: serde_json::Value = client
+        .get(format!("{address}/open311/v2/requests.json?page_size=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["service_request_id"] == id)
+}
+
+async fn submit(client: &reqwest::Client, address: &str) -> String {
+    let answer: serde_json::Value = client
+        .post(format!("{address}/open311/v2/requests.json"))
+        .form(&pothole_at(43.05, -76.15))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer[0]["service_request_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn listings_read_the_replica_while_a_resident_sees_their_own_report_at_once() {
+    if !std::env::var("UPKEEP_TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+        return; // The PostgreSQL pass runs it.
+    }
+    let (primary, replica) = tokio::task::spawn_blocking(|| {
+        let primary = OwnPostgres::start();
+        let replica = OwnPostgres::replica_of(&primary);
+        (primary, replica)
+    })
+    .await
+    .unwrap();
+    let mut settings = Settings::for_database(DatabaseUrl::Postgres(primary.url()));
+    settings.database_read_url = Some(DatabaseUrl::Postgres(replica.url()));
+    let app = Application::build(settings)
+        .await
+        .expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    let first = submit(&client, &address).await;
+    let caught_up = Instant::now();
+    while !listed(&client, &address, &first).await {
+        assert!(
+            caught_up.elapsed() < Duration::from_secs(10),
+            "the replica catches up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The replica stops replaying: it lags as far as anyone likes.
+    sql(&replica.url(), "SELECT pg_wal_replay_pause()").expect("paused");
+    let second = submit(&client, &address).await;
+    // Its reporter reads it at once, from the primary, on both APIs.
+    let own = client
+        .get(format!(
+            "{address}/open311/v2/requests/{second}.json?extensions=true"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let own: serde_json::Value = own.json().await.unwrap();
+    assert_eq!(own[0]["service_request_id"], second.as_str());
+    // Its history too, read where it was found.
+    assert!(!own[0]["notes"].as_array().unwrap().is_empty(), "{own}");
+    let native = client
+        .get(format!("{address}/api/v1/reports/{second}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(native.status(), 200);
+    // Listings come from the replica, which has not seen it.
+    assert!(listed(&client, &address, &first).await);
+    assert!(
+        !listed(&client, &address, &second).await,
+        "the list is the replica's"
+    );
+
+    sql(&replica.url(), "SELECT pg_wal_replay_resume()").expect("resumed");
+    let resumed = Instant::now();
+    while !listed(&client, &address, &second).await {
+        assert!(
+            resumed.elapsed() < Duration::from_secs(10),
+            "the replica catches up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -306,6 +306,8 @@ pub enum Database {
     },
     Postgres {
         pool: PgPool,
+        /// A streaming replica for reads that may lag a moment (listings), if set.
+        replica: Option<PgPool>,
         health: std::sync::Arc<WriteHealth>,
     },
 }
@@ -386,12 +388,40 @@ impl Database {
                     .build(ConnectionManager::new(url.clone()))?;
                 Database::Postgres {
                     pool,
+                    replica: None,
                     health: Default::default(),
                 }
             }
         };
         database.migrate()?;
         Ok(database)
+    }
+
+    /// Sends the reads that may lag a moment ([`Database::read_replica`]) to a
+    /// PostgreSQL streaming replica at `url`. SQLite has none.
+    pub fn with_replica(self, url: &DatabaseUrl, pool_size: u32) -> DbResult<Database> {
+        match (self, url) {
+            (Database::Postgres { pool, health, .. }, DatabaseUrl::Postgres(url)) => {
+                // Every connection kept open: a read takes an idle one or goes to the
+                // primary, never waiting (see `read_replica`).
+                let replica = Pool::builder()
+                    .max_size(pool_size)
+                    .min_idle(Some(pool_size))
+                    .connection_timeout(Duration::from_secs(5))
+                    // A replica that is down at start delays nothing: reads go to the
+                    // primary until it answers.
+                    .build_unchecked(ConnectionManager::new(url.clone()));
+                Ok(Database::Postgres {
+                    pool,
+                    replica: Some(replica),
+                    health,
+                })
+            }
+            _ => Err(DbError::Migration(
+                "a read replica needs PostgreSQL for both database_url and database_read_url"
+                    .into(),
+            )),
+        }
     }
 
     /// Runs every pending embedded migration.
@@ -432,6 +462,76 @@ impl Database {
                 work(&mut Conn::Postgres(&mut pooled))
             }
         }
+    }
+
+    /// Runs `work` on the read replica if there is one and it answers, else as
+    /// [`Database::read`]. The replica may lag the primary by a moment: use it for
+    /// listings, and read what a caller has just written with [`Database::read`].
+    pub fn read_replica<T, E>(
+        &self,
+        work: impl FnOnce(&mut Conn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        if let Database::Postgres {
+            replica: Some(replica),
+            ..
+        } = self
+        {
+            // No wait: with every replica connection busy, or the replica down (its pool
+            // then keeps none), the primary answers.
+            if let Some(mut pooled) = replica.try_get() {
+                return work(&mut Conn::Postgres(&mut pooled));
+            }
+        }
+        self.read(work)
+    }
+
+    /// [`Database::read_replica`] when the answer may lag a moment, else
+    /// [`Database::read`].
+    pub fn read_lagging<T, E>(
+        &self,
+        may_lag: bool,
+        work: impl FnOnce(&mut Conn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        if may_lag {
+            self.read_replica(work)
+        } else {
+            self.read(work)
+        }
+    }
+
+    /// Finds one thing that may have just been written (a resident's own report): on
+    /// the replica, and on the primary when the replica has not caught up and finds
+    /// nothing. Also says whether the answer came from the replica, so that what goes
+    /// with it is read from the same place.
+    pub fn find_fresh<T, E>(
+        &self,
+        work: impl Fn(&mut Conn<'_>) -> Result<Option<T>, E>,
+    ) -> Result<(Option<T>, bool), E>
+    where
+        E: From<DbError>,
+    {
+        let found = self.read_replica(&work)?;
+        if found.is_some() || !self.has_replica() {
+            return Ok((found, true));
+        }
+        Ok((self.read(&work)?, false))
+    }
+
+    /// Whether reads may go to a replica.
+    pub fn has_replica(&self) -> bool {
+        matches!(
+            self,
+            Database::Postgres {
+                replica: Some(_),
+                ..
+            }
+        )
     }
 
     /// Runs `work` in one write transaction: everything it writes is committed together

@@ -32,9 +32,9 @@ pub async fn show(
     let missing = || not_found("report", &id);
     let numeric = item_id(&id, "report")?;
     let worker = state.clone();
-    let row = blocking(move || worker.db.read(|conn| requests::find(conn, numeric)))
-        .await?
-        .ok_or_else(missing)?;
+    let (row, _) =
+        blocking(move || worker.db.find_fresh(|conn| requests::find(conn, numeric))).await?;
+    let row = row.ok_or_else(missing)?;
     let catalogue = current_catalogue(&state).await?;
     let base = crate::http::base_url(&req, &state.settings);
     one(&req, describe(&row, &catalogue, None, &base))
@@ -60,10 +60,13 @@ pub async fn list(
             offset,
             Source {
                 window_for: Window::for_points,
-                located: &|window| db.read(|conn| requests::located(conn, &filter, window)),
-                by_ids: &|ids| db.read(|conn| requests::by_ids(conn, ids)),
-                page: &|limit, offset| db.read(|conn| requests::list(conn, &filter, limit, offset)),
-                count: &|| db.read(|conn| requests::count(conn, &filter)),
+                // A search may lag a moment: from the replica, if any.
+                located: &|window| db.read_replica(|conn| requests::located(conn, &filter, window)),
+                by_ids: &|ids| db.read_replica(|conn| requests::by_ids(conn, ids)),
+                page: &|limit, offset| {
+                    db.read_replica(|conn| requests::list(conn, &filter, limit, offset))
+                },
+                count: &|| db.read_replica(|conn| requests::count(conn, &filter)),
                 id_of: |row: &RequestRow| row.id,
             },
         )

@@ -35,10 +35,11 @@ pub async fn list(
         .map_err(|e| Open311Error::field(format, e))?;
     let answer = state.clone();
     let (rows, notes, catalogue) = blocking(move || {
+        // A listing may lag a moment behind the primary: from the replica, if any.
         let rows = answer
             .db
-            .read(|conn| crate::db::requests::list(conn, &filter, limit, offset))?;
-        let notes = load_notes(&answer, &rows, extensions)?;
+            .read_replica(|conn| crate::db::requests::list(conn, &filter, limit, offset))?;
+        let notes = load_notes(&answer, &rows, extensions, true)?;
         Ok::<_, ServerError>((rows, notes, answer.catalogue.get()?))
     })
     .await
@@ -65,10 +66,11 @@ pub async fn show(
     let numeric_id: i64 = id.trim().parse().map_err(|_| missing())?;
     let answer = state.clone();
     let (row, notes, catalogue) = blocking(move || {
-        let row = answer
+        // A reporter reads their own report at once, even before the replica has it.
+        let (row, may_lag) = answer
             .db
-            .read(|conn| crate::db::requests::find(conn, numeric_id))?;
-        let notes = load_notes(&answer, row.as_slice(), extensions)?;
+            .find_fresh(|conn| crate::db::requests::find(conn, numeric_id))?;
+        let notes = load_notes(&answer, row.as_slice(), extensions, may_lag)?;
         Ok::<_, ServerError>((row, notes, answer.catalogue.get()?))
     })
     .await
@@ -95,6 +97,7 @@ fn load_notes(
     state: &crate::http::AppState,
     rows: &[RequestRow],
     extensions: bool,
+    may_lag: bool,
 ) -> Result<Option<Notes>, ServerError> {
     if !extensions || rows.is_empty() {
         return Ok(extensions.then(Notes::default));
@@ -103,7 +106,7 @@ fn load_notes(
     let mut notes = Notes::default();
     for update in state
         .db
-        .read(|conn| crate::db::requests::updates_for(conn, &ids))?
+        .read_lagging(may_lag, |conn| crate::db::requests::updates_for(conn, &ids))?
     {
         notes
             .history
@@ -114,9 +117,9 @@ fn load_notes(
     let mut issues: Vec<i64> = rows.iter().filter_map(|r| r.issue_id).collect();
     issues.sort_unstable();
     issues.dedup();
-    notes.first_of_issue = state
-        .db
-        .read(|conn| crate::db::issues::first_reports(conn, &issues))?;
+    notes.first_of_issue = state.db.read_lagging(may_lag, |conn| {
+        crate::db::issues::first_reports(conn, &issues)
+    })?;
     Ok(Some(notes))
 }
 
