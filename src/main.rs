@@ -67,6 +67,9 @@ enum Command {
     /// Import a city's history through a mapping file (examples in data/mappings/).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Copy a SQLite database to FILE while servers keep using it: one consistent
+    /// snapshot (PostgreSQL: use pg_dump; see docs/deploy.md).
+    Backup { file: PathBuf },
     /// Train a risk model on everything observed and make it the active one. What it
     /// predicts comes from the settings (risk_unit, risk_cell_m, risk_horizon,
     /// risk_annual_from) unless the flags say otherwise.
@@ -289,6 +292,18 @@ fn main() -> anyhow::Result<()> {
                 }
             };
             import(&settings, kind, &args)
+        }
+        Command::Backup { file } => {
+            let started = std::time::Instant::now();
+            let bytes = backend::db::backup(&settings.database_url, &file)?;
+            println!(
+                "{} copied to {} ({:.1} MB) in {:.1} s",
+                settings.database_url,
+                file.display(),
+                bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Migrate => {
             open_database(&settings)?;

@@ -401,3 +401,83 @@ fn import_reports_checks_with_dry_run_stores_for_real_and_fails_when_no_row_read
     assert!(stderr.contains("bad.csv:2: STATUS: 'Lost'"), "{stderr}");
     assert!(stderr.contains("no row could be imported"), "{stderr}");
 }
+
+#[tokio::test]
+async fn backup_copies_a_running_servers_database_and_never_overwrites_a_file() {
+    use diesel::RunQueryDsl;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, _) = start_server(dir.path(), &[("UPKEEP_WRITE_RATE_PER_MINUTE", "0")]);
+    let client = reqwest::Client::new();
+    for i in 0..20 {
+        let posted = client
+            .post(format!("http://127.0.0.1:{port}/open311/v2/requests.json"))
+            .form(&[
+                ("service_code", "graffiti"),
+                ("lat", &format!("{}", 43.0 + f64::from(i) * 0.01)),
+                ("long", "-76.15"),
+                ("attribute[offensive]", "no"),
+                ("description", "Paint on the bridge"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 200, "{}", posted.text().await.unwrap());
+    }
+    // While the server runs.
+    let copy = dir.path().join("backup.db");
+    let output = upkeep(dir.path())
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("copied to"));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |file: &std::path::Path, sql: &str| {
+        use diesel::Connection;
+        let mut conn = diesel::SqliteConnection::establish(&file.display().to_string()).unwrap();
+        diesel::sql_query(sql)
+            .get_result::<Count>(&mut conn)
+            .unwrap()
+            .n
+    };
+    assert_eq!(count(&copy, "SELECT COUNT(*) AS n FROM requests"), 20);
+    assert_eq!(
+        count(
+            &copy,
+            "SELECT COUNT(*) AS n FROM pragma_integrity_check WHERE integrity_check <> 'ok'"
+        ),
+        0
+    );
+
+    // Never over a file, and PostgreSQL has its own tools.
+    let again = upkeep(dir.path())
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let postgres = upkeep(dir.path())
+        .arg("backup")
+        .arg(dir.path().join("pg.db"))
+        .env(
+            "UPKEEP_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/none",
+        )
+        .output()
+        .unwrap();
+    assert!(!postgres.status.success());
+    assert!(String::from_utf8_lossy(&postgres.stderr).contains("pg_dump"));
+}

@@ -312,6 +312,42 @@ pub enum Database {
     },
 }
 
+/// Why a backup was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} exists already: a backup never overwrites a file; name a new one")]
+    Exists(std::path::PathBuf),
+    #[error(
+        "PostgreSQL is backed up with its own tools: pg_dump --format=custom (see docs/deploy.md)"
+    )]
+    Postgres,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Copies a SQLite database to `target` while servers keep using it (`VACUUM INTO`):
+/// one consistent snapshot, compacted, written through its own connection so that it
+/// holds up no server's writer. Returns the copy's size in bytes.
+pub fn backup(url: &DatabaseUrl, target: &std::path::Path) -> Result<u64, BackupError> {
+    use diesel::Connection;
+    let DatabaseUrl::Sqlite(path) = url else {
+        return Err(BackupError::Postgres);
+    };
+    if target.exists() {
+        return Err(BackupError::Exists(target.to_owned()));
+    }
+    let mut conn = SqliteConnection::establish(&path.display().to_string())
+        .map_err(|e| DbError::Migration(format!("cannot open {}: {e}", path.display())))?;
+    conn.batch_execute("PRAGMA busy_timeout = 10000;")
+        .map_err(DbError::from)?;
+    use diesel::RunQueryDsl;
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(target.display().to_string())
+        .execute(&mut conn)
+        .map_err(DbError::from)?;
+    Ok(std::fs::metadata(target).map(|m| m.len()).unwrap_or(0))
+}
+
 /// Settings applied to every SQLite connection as it is opened.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas {
