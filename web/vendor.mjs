@@ -9,6 +9,9 @@ const files = [
   ["leaflet/LICENSE", "LICENSE.leaflet"],
   ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
   ["chart.js/LICENSE.md", "LICENSE.chart.js"],
+  // For the browser tests' accessibility checks only: never served by Upkeep.
+  ["axe-core/axe.min.js", "axe.min.js"],
+  ["axe-core/LICENSE", "LICENSE.axe-core"],
 ];
 mkdirSync("vendor", { recursive: true });
 for (const [from, to] of files) {
@@ -21,7 +24,7 @@ for (const [, to] of files.filter(([, to]) => to.endsWith(".js"))) {
 }
 const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
 const versions = Object.fromEntries(
-  ["leaflet", "chart.js"].map((name) => [name, lock.packages[`node_modules/${name}`].version]),
+  ["leaflet", "chart.js", "axe-core"].map((name) => [name, lock.packages[`node_modules/${name}`].version]),
 );
 writeFileSync("vendor/VERSIONS.json", JSON.stringify(versions, null, 2) + "\n");
 console.log("vendor/ holds", versions);

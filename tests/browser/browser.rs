@@ -203,6 +203,41 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
+    /// Checks the page as it stands against WCAG 2.1 A and AA with axe-core (vendored in
+    /// web/vendor, never served by Upkeep) and fails on any serious or critical
+    /// violation, listing each with the elements it found.
+    pub async fn assert_accessible(&self, page: &str) {
+        let loaded = self.eval("return typeof window.axe !== 'undefined'").await;
+        if loaded != Value::Bool(true) {
+            let axe = std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/web/vendor/axe.min.js"
+            ))
+            .expect("web/vendor/axe.min.js (npm ci && npm run vendor in web/)");
+            self.client.execute(&axe, vec![]).await.unwrap();
+        }
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then((r) => done(r.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                                    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ': ' + n.failureSummary) }))))
+                   .catch((e) => done([{ id: 'axe failed', help: String(e) }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let violations = found.as_array().cloned().unwrap_or_default();
+        assert!(
+            violations.is_empty(),
+            "serious or critical accessibility violations on {page}: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+    }
+
     /// Saves a screenshot as `target/browser-screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();

@@ -49,6 +49,7 @@ async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offe
     };
     browser.goto(&app.url("/")).await;
     browser.wait_rendered().await;
+    browser.assert_accessible("the residents' page").await;
     browser.assert_no_errors("the residents' page").await;
 
     report_pothole_at_the_centre(&browser).await;
@@ -91,6 +92,9 @@ async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offe
     );
     browser.screenshot("resident-joined").await;
     browser
+        .assert_accessible("the residents' page after reporting")
+        .await;
+    browser
         .assert_no_errors("the residents' page after reporting")
         .await;
 
@@ -101,6 +105,7 @@ async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offe
         browser.text("#status").await.split(' ').next(),
         Some("open")
     );
+    browser.assert_accessible("the status page").await;
     browser.assert_no_errors("the status page").await;
 
     // The first report's markup is shown as the words it is.
@@ -119,6 +124,9 @@ async fn a_resident_reports_a_pothole_sees_it_on_the_map_and_a_neighbour_is_offe
             .await,
         serde_json::json!(0)
     );
+    browser
+        .assert_accessible("the status page with markup in it")
+        .await;
     browser
         .assert_no_errors("the status page with markup in it")
         .await;
@@ -204,6 +212,7 @@ async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed()
     browser.click("#complete").await;
     browser.wait_for_text("#order-status", "completed").await;
     browser.screenshot("crew-completed").await;
+    browser.assert_accessible("the crew page").await;
     browser.assert_no_errors("the crew page").await;
     // Staff read the notes; the public does not.
     let (_, stored) = app
@@ -226,6 +235,7 @@ async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed()
     let said = browser.text("#status-notes").await;
     assert!(said.starts_with("Repaired by a city crew"), "{said}");
     browser.screenshot("resident-status-closed").await;
+    browser.assert_accessible("the status page").await;
     browser.assert_no_errors("the status page").await;
     browser.close().await;
 }
@@ -310,6 +320,7 @@ async fn the_planner_map_colours_segments_and_explains_one() {
         .await;
     browser.wait_for_text("#riskiest", "per km").await;
     browser.screenshot("planner").await;
+    browser.assert_accessible("the planners' page").await;
     browser.assert_no_errors("the planners' page").await;
 
     // The model card is public and follows the page's own link.
@@ -328,6 +339,7 @@ async fn the_planner_map_colours_segments_and_explains_one() {
     );
     assert!(browser.text("#never-uses").await.contains("names"));
     browser.screenshot("model-card").await;
+    browser.assert_accessible("the model card").await;
     browser.assert_no_errors("the model card").await;
     browser.close().await;
 }
@@ -378,6 +390,9 @@ async fn with_a_model_of_grid_cells_the_planner_map_shades_squares_and_explains_
     let probability = browser.text("#segment-probability").await;
     assert!(probability.ends_with('%'), "{probability}");
     browser.screenshot("planner-cells").await;
+    browser
+        .assert_accessible("the planners' page with cells")
+        .await;
     browser
         .assert_no_errors("the planners' page with cells")
         .await;
