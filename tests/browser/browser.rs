@@ -173,6 +173,28 @@ impl Browser {
             .await
     }
 
+    /// Sends keys to whatever has the focus, as a keyboard would (WebDriver key codes:
+    /// [`TAB`], [`ENTER`], [`ARROW_DOWN`]).
+    pub async fn press(&self, keys: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut typed = KeyActions::new("keyboard".into());
+        for value in keys.chars() {
+            typed = typed
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.client.perform_actions(typed).await.unwrap();
+    }
+
+    /// The id of the focused element ("" if it has none).
+    pub async fn focused_id(&self) -> String {
+        self.eval("return document.activeElement ? document.activeElement.id : ''")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) {
         let field = self.wait_for_css(css).await;
         field.clear().await.unwrap();
@@ -271,6 +293,11 @@ impl Browser {
         let _ = self.client.clone().close().await;
     }
 }
+
+/// WebDriver's codes for keys.
+pub const TAB: &str = "\u{E004}";
+pub const ENTER: &str = "\u{E007}";
+pub const ARROW_DOWN: &str = "\u{E015}";
 
 /// A failed test does not get to close its browser: chromedriver goes with it anyway.
 impl Drop for Browser {

@@ -400,6 +400,66 @@ async fn with_a_model_of_grid_cells_the_planner_map_shades_squares_and_explains_
 }
 
 #[tokio::test]
+async fn a_resident_reports_with_the_keyboard_alone_and_the_focus_follows() {
+    use crate::browser::{ARROW_DOWN, ENTER, TAB};
+    let app = tiny_city().await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    browser.goto(&app.url("/")).await;
+    browser.wait_rendered().await;
+    // Tab from the top of the page to "Report at the centre of the map".
+    let mut presses = 0;
+    while browser.focused_id().await != "here" {
+        browser.press(TAB).await;
+        presses += 1;
+        assert!(presses < 30, "the keyboard reaches the map's report button");
+    }
+    browser.press(ENTER).await;
+    browser.wait_for_css("#report:not([hidden])").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "service",
+        "the focus moves to the form"
+    );
+    // Type to choose in the list, then answer each required question with the arrows.
+    browser.press("Pothole").await;
+    browser.wait_for_css("#attributes select").await;
+    let mut presses = 0;
+    while browser.focused_id().await != "send" {
+        browser.press(TAB).await;
+        let unanswered: Value = browser
+            .eval("const f = document.activeElement; return f.matches('#attributes select[required]') && f.value === ''")
+            .await;
+        if unanswered == json!(true) {
+            browser.press(ARROW_DOWN).await;
+        }
+        presses += 1;
+        assert!(presses < 40, "the keyboard reaches the send button");
+    }
+    browser.press(ENTER).await;
+    browser.wait_for_css("#reference").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "done",
+        "the focus moves to the answer, for a screen reader to read it"
+    );
+    let reference = browser.text("#reference").await;
+    assert!(!reference.is_empty());
+    let outline: Value = browser
+        .eval("return getComputedStyle(document.activeElement).outlineStyle")
+        .await;
+    assert_ne!(outline, json!("none"), "the focus is visible");
+    browser
+        .assert_accessible("the residents' page after a keyboard report")
+        .await;
+    browser
+        .assert_no_errors("the residents' page, by keyboard")
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn an_unknown_key_gets_a_clear_message_on_the_crew_page() {
     let app = tiny_city().await;
     let Some(browser) = browser::open(390, 844).await else {

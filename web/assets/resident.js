@@ -214,6 +214,9 @@ async function send(position) {
       id ? el("p", {}, el("a", { href: `/report/${encodeURIComponent(id)}`, id: "follow" }, "Follow its status")) : null,
       el("button", { type: "button", class: "secondary", onclick: () => location.reload() }, "Report another problem"),
     );
+    // The answer takes the focus, so a keyboard or screen reader user is told at once.
+    done.tabIndex = -1;
+    done.focus();
     await drawIssues();
   } catch (error) {
     say(messages, `The report was not sent: ${error.message}`);
