@@ -104,6 +104,7 @@ impl Application {
         tokio::spawn(refresh_segments(state.clone()));
         tokio::spawn(maintain_risk(state.clone()));
         tokio::spawn(maintain_work_orders(state.clone()));
+        tokio::spawn(maintain_summaries(state.clone()));
         tokio::spawn(watch_database(state.clone()));
         tracing::info!(
             port,
@@ -326,6 +327,35 @@ async fn maintain_risk(state: Arc<AppState>) {
         };
         if let Ok(Err(e)) = start {
             tracing::warn!(error = %e, "could not start a risk run");
+        }
+    }
+}
+
+/// How often the summaries pages read are computed again.
+const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
+/// Computes the summaries (the neighbourhood dashboard) at start and then every minute,
+/// once per cluster: the server holding the lease does it.
+async fn maintain_summaries(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(SUMMARY_EVERY);
+    loop {
+        tick.tick().await;
+        let worker = state.clone();
+        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let holder = worker.risk.server_id();
+            let Some(_lease) = crate::leases::hold(&worker.db, crate::leases::SUMMARIES, holder)?
+            else {
+                return Ok(());
+            };
+            let catalogue = worker.catalogue.get()?;
+            crate::neighbourhoods::refresh(&worker.db, &catalogue, now())?;
+            Ok(())
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not compute the summaries"),
+            Err(_) => return,
         }
     }
 }

@@ -15,6 +15,8 @@ const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// The lease on the risk model's training and scoring.
 pub const RISK: &str = "risk";
+/// The lease on computing the summaries pages read (the neighbourhood dashboard).
+pub const SUMMARIES: &str = "summaries";
 
 /// A lease this server holds, renewed until dropped, then given up.
 pub struct Held {

@@ -17,6 +17,7 @@ pub mod http;
 pub mod import;
 pub mod intake;
 pub mod leases;
+pub mod neighbourhoods;
 pub mod priority;
 pub mod report_status;
 pub mod risk;

@@ -14,6 +14,7 @@ mod follow;
 mod helpers;
 mod imports;
 mod media;
+mod neighbourhoods;
 mod pg_restart;
 mod risk;
 mod scale_out;

@@ -37,14 +37,19 @@ pub async fn open(width: u32, height: u32) -> Option<Browser> {
         .spawn()
         .expect("chromedriver starts");
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     format!("--window-size={width},{height}"), "--lang=en-GB"],
-        }),
-    );
+    let mut options = json!({
+        "binary": CHROMIUM,
+        "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 format!("--window-size={width},{height}"), "--lang=en-GB"],
+    });
+    // Chromium keeps a window at least 500 px wide; a phone's narrower screen is
+    // emulated instead, so the page really lays out at `width`.
+    if width < 500 {
+        options["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": false}
+        });
+    }
+    capabilities.insert("goog:chromeOptions".into(), options);
     capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
     let url = format!("http://127.0.0.1:{port}");
     let mut last = None;

@@ -460,6 +460,67 @@ async fn a_resident_reports_with_the_keyboard_alone_and_the_focus_follows() {
 }
 
 #[tokio::test]
+async fn the_neighbourhood_page_shades_each_ward_tables_its_figures_and_fits_a_phone() {
+    let app = tiny_city().await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    browser.goto(&app.url("/")).await;
+    browser.wait_rendered().await;
+    // Linked from the residents' page.
+    browser.click("nav a[href='/neighbourhoods']").await;
+    browser.wait_rendered().await;
+    let wards = app.count_rows("wards");
+    let count = |css: &str| format!("return document.querySelectorAll('{css}').length");
+    assert_eq!(browser.eval(&count("path.ward")).await, json!(wards));
+    assert_eq!(
+        browser.eval(&count("#figures tbody tr")).await,
+        json!(wards)
+    );
+    assert_eq!(
+        browser.eval(&count("#figures th[scope=row]")).await,
+        json!(wards + 1)
+    );
+    assert!(browser.text("#as-of").await.starts_with("Figures as of"));
+    let legend = browser.text("#legend").await;
+    // Shaded by another figure, the legend says so in words.
+    browser
+        .click("#shade-by option[value='median_days_to_fix']")
+        .await;
+    let by_days = browser.wait_for_text("#legend", "days").await;
+    assert_ne!(legend, by_days);
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#csv').getAttribute('href')")
+            .await,
+        json!("/api/v1/neighbourhoods?format=csv")
+    );
+    browser.screenshot("neighbourhoods").await;
+    browser.assert_accessible("the neighbourhood page").await;
+    browser.assert_no_errors("the neighbourhood page").await;
+    browser.close().await;
+
+    // On a 320 px screen nothing runs off the side: the table scrolls in its own box.
+    let Some(phone) = browser::open(320, 800).await else {
+        return;
+    };
+    phone.goto(&app.url("/neighbourhoods")).await;
+    phone.wait_rendered().await;
+    let overflow: Value = phone
+        .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page is {overflow} px too wide"
+    );
+    phone.screenshot("neighbourhoods-phone").await;
+    phone
+        .assert_accessible("the neighbourhood page on a phone")
+        .await;
+    phone.close().await;
+}
+
+#[tokio::test]
 async fn an_unknown_key_gets_a_clear_message_on_the_crew_page() {
     let app = tiny_city().await;
     let Some(browser) = browser::open(390, 844).await else {

@@ -455,3 +455,37 @@ pub fn open_counts_by_ward(conn: &mut Conn<'_>) -> DbResult<std::collections::Ha
         .filter_map(|(ward, n)| Some((ward?, n)))
         .collect())
 }
+
+/// What the neighbourhood dashboard reads of one issue: ward, category, road class,
+/// status, first report, closing.
+pub type WardLife = (
+    Option<i64>,
+    String,
+    Option<SegmentClass>,
+    IssueStatus,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+/// Every issue open now, or first reported or closed since `since`, with its ward and
+/// road class.
+pub fn ward_lives(conn: &mut Conn<'_>, since: NaiveDateTime) -> DbResult<Vec<WardLife>> {
+    use super::schema::segments;
+    on!(conn, |conn| Ok(issues::table
+        .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
+        .filter(
+            issues::status
+                .eq(IssueStatus::Open)
+                .or(issues::first_reported_at.ge(since))
+                .or(issues::closed_at.ge(since)),
+        )
+        .select((
+            segments::ward_id.nullable(),
+            issues::service_code,
+            segments::road_class.nullable(),
+            issues::status,
+            issues::first_reported_at,
+            issues::closed_at,
+        ))
+        .load(conn)?))
+}

@@ -48,6 +48,7 @@ pub mod segment_ratings;
 pub mod segments;
 pub mod sensor_readings;
 pub mod services;
+pub mod summaries;
 pub mod truth;
 mod url;
 pub mod wards;

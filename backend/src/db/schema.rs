@@ -337,6 +337,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    summaries (name) {
+        name -> Text,
+        body -> Text,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     neighbourhoods (id) {
         id -> BigInt,
         ward_id -> Nullable<BigInt>,
@@ -445,6 +453,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     risk_scores,
     risk_cell_scores,
     job_leases,
+    summaries,
     neighbourhoods,
     demo_cities,
     truth_neighbourhoods,

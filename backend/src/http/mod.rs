@@ -8,6 +8,7 @@ pub mod imports;
 pub mod issues;
 pub mod limits;
 pub mod middleware;
+pub mod neighbourhoods;
 pub mod open311;
 pub mod openapi;
 pub mod pages;
@@ -73,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/crew").route(web::get().to(pages::crew)))
         .service(resource("/planner").route(web::get().to(pages::planner)))
         .service(resource("/model").route(web::get().to(pages::model)))
+        .service(resource("/neighbourhoods").route(web::get().to(pages::neighbourhoods)))
         .service(resource("/assets/{name}").route(web::get().to(pages::asset)))
         .service(resource("/favicon.ico").route(web::get().to(pages::favicon)))
         .service(resource("/health").route(web::get().to(api::health)))
@@ -154,6 +156,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::put().to(priority::update)),
                 )
                 .service(aggregate("/stats").route(web::get().to(stats::show)))
+                .service(resource("/neighbourhoods").route(web::get().to(neighbourhoods::show)))
                 .service(aggregate("/stats/weekly").route(web::get().to(stats::weekly)))
                 .service(resource("/me").route(web::get().to(api::me)))
                 .service(resource("/media").route(web::post().to(api::upload_media)))

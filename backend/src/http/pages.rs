@@ -1,4 +1,5 @@
-//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`, `/model`) and their assets, embedded
+//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`, `/model`, `/neighbourhoods`)
+//! and their assets, embedded
 //! in the binary at build time from `web/`: Upkeep's own HTML, CSS and JavaScript, and
 //! the third-party libraries in `web/vendor/` (Leaflet, Chart.js; see web/package.json).
 //! Nothing is fetched from anywhere else: the road network is the base map.
@@ -17,7 +18,7 @@ macro_rules! web_file {
 }
 
 /// (name under /assets/, bytes, content type, may be cached for a week).
-const ASSETS: [(&str, &[u8], &str, bool); 11] = [
+const ASSETS: [(&str, &[u8], &str, bool); 12] = [
     (
         "upkeep.css",
         web_file!("assets/upkeep.css"),
@@ -61,6 +62,12 @@ const ASSETS: [(&str, &[u8], &str, bool); 11] = [
         false,
     ),
     (
+        "neighbourhoods.js",
+        web_file!("assets/neighbourhoods.js"),
+        "text/javascript",
+        false,
+    ),
+    (
         "leaflet.js",
         web_file!("vendor/leaflet.js"),
         "text/javascript",
@@ -91,6 +98,7 @@ const STATUS: &[u8] = web_file!("pages/status.html");
 const CREW: &[u8] = web_file!("pages/crew.html");
 const PLANNER: &[u8] = web_file!("pages/planner.html");
 const MODEL: &[u8] = web_file!("pages/model.html");
+const NEIGHBOURHOODS: &[u8] = web_file!("pages/neighbourhoods.html");
 
 /// Pages may load only what this server serves; Leaflet positions its panes with inline
 /// styles, and photos may come from wherever residents' links point.
@@ -143,6 +151,11 @@ pub async fn planner() -> HttpResponse {
 /// `GET /model`: the public model card.
 pub async fn model() -> HttpResponse {
     page(MODEL)
+}
+
+/// `GET /neighbourhoods`: how each ward is served, for anyone.
+pub async fn neighbourhoods() -> HttpResponse {
+    page(NEIGHBOURHOODS)
 }
 
 /// `GET /favicon.ico`, which browsers ask for on any page, even a JSON one.

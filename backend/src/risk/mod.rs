@@ -829,6 +829,11 @@ pub enum Start {
 }
 
 impl Runner {
+    /// This server's name among lease holders (for its other once-per-cluster jobs too).
+    pub fn server_id(&self) -> &str {
+        &self.holder
+    }
+
     /// True while this server runs one.
     pub fn is_busy(&self) -> bool {
         self.busy.load(std::sync::atomic::Ordering::SeqCst)

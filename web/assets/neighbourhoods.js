@@ -1,0 +1,115 @@
+// The public neighbourhood dashboard: each ward's figures on a shaded map, in a table a
+// screen reader can use, and as CSV. The figures are the city's summary, computed once a
+// minute; the page says when.
+
+/* global L */
+import { $, api, cityMap, el, fill, formatTime, frameCity, rendered, reportFailures, say } from "./upkeep.js";
+
+const messages = $("#messages");
+reportFailures(messages);
+
+const { map, drawStreets } = cityMap("map");
+const SHADES = ["#eaf2f8", "#a9cce3", "#5499c7", "#1f618d", "#0b2f4a"];
+// Text and pattern as well as colour: the legend names each range, and each ward's
+// figure is written on it.
+const wards = L.geoJSON(null, {
+  renderer: L.svg(),
+  style: (feature) => ({ color: "#1b2631", weight: 1.5, fillOpacity: 0.55, fillColor: shadeOf(feature.properties[figure()]) }),
+  onEachFeature: (feature, layer) => {
+    layer.options.className = `ward ward-${feature.id}`;
+    layer.bindTooltip(() => `${feature.properties.name}: ${words(figure(), feature.properties[figure()])}`, { sticky: true });
+  },
+}).addTo(map);
+let cuts = [];
+
+const figure = () => $("#shade-by").value;
+
+function words(name, value) {
+  if (value === null || value === undefined) return "none yet";
+  if (name === "fixed_within_sla") return `${Math.round(value * 100)} %`;
+  if (name === "median_days_to_fix") return `${value.toLocaleString()} days`;
+  return value.toLocaleString();
+}
+
+function shadeOf(value) {
+  if (value === null || value === undefined) return "#ffffff";
+  let i = 0;
+  while (i < cuts.length && value > cuts[i]) i += 1;
+  return SHADES[i];
+}
+
+function shade(data) {
+  const values = data.features.map((f) => f.properties[figure()]).filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  const [low, high] = [values[0], values[values.length - 1]];
+  // Quintiles, each cut once: few wards, or equal figures, make fewer shades.
+  cuts = [...new Set([0.2, 0.4, 0.6, 0.8].map((q) => values[Math.floor(q * (values.length - 1))]))].filter((c) => c < high);
+  const bounds = [low, ...cuts, high];
+  const range = (i) => (bounds[i] === bounds[i + 1] ? words(figure(), bounds[i]) : `${words(figure(), bounds[i])} to ${words(figure(), bounds[i + 1])}`);
+  fill(
+    $("#legend"),
+    values.length
+      ? SHADES.slice(0, cuts.length + 1).map((c, i) => el("span", { style: `--swatch: ${c}` }, range(i)))
+      : el("span", { class: "muted" }, "No ward has this figure yet."),
+  );
+  wards.clearLayers();
+  wards.addData(data);
+}
+
+/** Problems reported each week as small bars, with the numbers for a screen reader. */
+function sparkline(counts) {
+  const top = Math.max(1, ...counts);
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${counts.length * 6} 20`);
+  svg.setAttribute("width", String(counts.length * 6));
+  svg.setAttribute("height", "20");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Reported each week, oldest first: ${counts.join(", ")}`);
+  counts.forEach((n, i) => {
+    const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    const h = Math.round((n / top) * 18) + 1;
+    bar.setAttribute("x", String(i * 6));
+    bar.setAttribute("y", String(20 - h));
+    bar.setAttribute("width", "4");
+    bar.setAttribute("height", String(h));
+    bar.setAttribute("fill", "#1f618d");
+    svg.append(bar);
+  });
+  return svg;
+}
+
+function table(dashboard) {
+  const number = (v, name) => words(name, v);
+  const row = (f, header) =>
+    el(
+      "tr",
+      header ? { class: "total" } : {},
+      el("th", { scope: "row" }, f.name),
+      el("td", { class: "num" }, number(f.open_problems, "open_problems")),
+      el("td", { class: "num" }, number(f.fixed, "fixed")),
+      el("td", { class: "num" }, number(f.median_days_to_fix, "median_days_to_fix")),
+      el("td", { class: "num" }, number(f.fixed_within_sla, "fixed_within_sla")),
+      el("td", {}, sparkline(f.reported_by_week)),
+    );
+  $("#figures").append(
+    el(
+      "thead",
+      {},
+      el("tr", {}, ["Ward", "Open now", "Fixed", "Median days to fix", "Fixed on time", "Reported per week"].map((h, i) => el("th", { scope: "col", class: i && i < 5 ? "num" : null }, h))),
+    ),
+    el("tbody", {}, dashboard.wards.map((f) => row(f, false))),
+    el("tfoot", {}, row(dashboard.city, true)),
+  );
+}
+
+async function start() {
+  const [dashboard, shapes] = await Promise.all([api("/api/v1/neighbourhoods"), api("/api/v1/neighbourhoods?format=geojson")]);
+  $("#as-of").textContent = `Figures as of ${formatTime(dashboard.computed_at)}, brought up to date every minute.`;
+  table(dashboard);
+  $("#shade-by").addEventListener("change", () => shade(shapes));
+  await frameCity(map);
+  shade(shapes);
+  await drawStreets();
+  rendered();
+}
+
+start().catch((error) => say(messages, error.message));
