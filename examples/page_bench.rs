@@ -52,6 +52,11 @@ async fn main() {
         ),
         ("crew /crew (signed in: the day)", "/crew".to_owned(), true),
         ("planners /planner", "/planner".to_owned(), false),
+        (
+            "neighbourhoods /neighbourhoods",
+            "/neighbourhoods".to_owned(),
+            false,
+        ),
     ];
     println!("| page | first render, median of {runs} (ms) | bytes transferred | requests |");
     println!("|---|---|---|---|");
