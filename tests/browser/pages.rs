@@ -521,6 +521,44 @@ async fn the_neighbourhood_page_shades_each_ward_tables_its_figures_and_fits_a_p
 }
 
 #[tokio::test]
+async fn every_page_fits_at_200_percent_zoom_and_on_a_320_px_screen() {
+    let app = tiny_city().await;
+    app.train_and_score().await;
+    let report = app.submit(&pothole_at(43.0481, -76.1474)).await;
+    // A 1280 px window at 200 % zoom lays pages out 640 CSS px wide.
+    for width in [640, 320] {
+        let Some(browser) = browser::open(width, 800).await else {
+            return;
+        };
+        for path in [
+            "/".to_owned(),
+            format!("/report/{report}"),
+            "/crew".to_owned(),
+            "/planner".to_owned(),
+            "/model".to_owned(),
+            "/neighbourhoods".to_owned(),
+        ] {
+            browser.goto(&app.url(&path)).await;
+            browser.wait_rendered().await;
+            let overflow: Value = browser
+                .eval("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                .await;
+            if overflow.as_i64().unwrap() > 0 {
+                let wide = browser
+                    .eval("const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > w + 0.5).slice(0, 5).map((e) => `${e.tagName}#${e.id}.${e.getAttribute('class')}: ${Math.round(e.getBoundingClientRect().right)}`)")
+                    .await;
+                panic!("{path} at {width} px is {overflow} px too wide: {wide}");
+            }
+            browser
+                .assert_accessible(&format!("{path} at {width} px"))
+                .await;
+        }
+        browser.assert_no_errors("the pages at narrow widths").await;
+        browser.close().await;
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_key_gets_a_clear_message_on_the_crew_page() {
     let app = tiny_city().await;
     let Some(browser) = browser::open(390, 844).await else {
