@@ -10,7 +10,7 @@ use crate::db::issues::WardLife;
 use crate::db::wards::Ward;
 use crate::db::{Database, DbError, DbResult};
 use crate::domain::IssueStatus;
-use crate::stats::quantile;
+use crate::stats::{quantile, round1};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
@@ -185,7 +185,7 @@ impl Builder {
     fn figures(mut self, ward_id: Option<i64>, name: String) -> Figures {
         let median = |days: &mut Vec<f64>| {
             days.sort_by(f64::total_cmp);
-            quantile(days, 0.5).map(|d| (d * 10.0).round() / 10.0)
+            quantile(days, 0.5).map(round1)
         };
         Figures {
             ward_id,

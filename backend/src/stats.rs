@@ -85,7 +85,8 @@ fn days_between(from: NaiveDateTime, to: NaiveDateTime) -> f64 {
     (to - from).num_seconds().max(0) as f64 / 86_400.0
 }
 
-fn round1(x: f64) -> f64 {
+/// Rounded to a tenth (days are shown to one decimal).
+pub fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 

@@ -51,34 +51,34 @@ impl OwnPostgres {
                 .find(|path| path.join("initdb").exists())
                 .expect("initdb is installed");
         }
+        let postgres = OwnPostgres::empty(bin);
+        let made = as_postgres(&postgres.bin.join("initdb"))
+            .args(["--auth=trust", "-U", "postgres", "-D"])
+            .arg(postgres.data())
+            .output()
+            .expect("initdb runs");
+        assert!(made.status.success(), "initdb: {made:?}");
+        postgres.run();
+        postgres
+    }
+
+    /// A folder the `postgres` user owns and a free port, for a cluster not yet made.
+    fn empty(bin: PathBuf) -> OwnPostgres {
         let dir = tempfile::tempdir().expect("a folder for the cluster");
         let _ = Command::new("chown")
             .args(["postgres:postgres"])
             .arg(dir.path())
             .status();
-        let data = dir.path().join("data");
-        let made = as_postgres(&bin.join("initdb"))
-            .args(["--auth=trust", "-U", "postgres", "-D"])
-            .arg(&data)
-            .output()
-            .expect("initdb runs");
-        assert!(made.status.success(), "initdb: {made:?}");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let postgres = OwnPostgres { bin, dir, port };
-        postgres.run();
-        postgres
+        OwnPostgres { bin, dir, port }
     }
 
     /// A hot standby of `primary`, streaming from it (`pg_basebackup -R`).
     fn replica_of(primary: &OwnPostgres) -> OwnPostgres {
-        let dir = tempfile::tempdir().expect("a folder for the replica");
-        let _ = Command::new("chown")
-            .args(["postgres:postgres"])
-            .arg(dir.path())
-            .status();
+        let replica = OwnPostgres::empty(primary.bin.clone());
         let copied = as_postgres(&primary.bin.join("pg_basebackup"))
             .args([
                 "-h",
@@ -92,19 +92,10 @@ impl OwnPostgres {
             ])
             .arg(primary.port.to_string())
             .arg("-D")
-            .arg(dir.path().join("data"))
+            .arg(replica.data())
             .output()
             .expect("pg_basebackup runs");
         assert!(copied.status.success(), "pg_basebackup: {copied:?}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let replica = OwnPostgres {
-            bin: primary.bin.clone(),
-            dir,
-            port,
-        };
         replica.run();
         replica
     }
