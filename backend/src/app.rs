@@ -105,6 +105,7 @@ impl Application {
         tokio::spawn(maintain_risk(state.clone()));
         tokio::spawn(maintain_work_orders(state.clone()));
         tokio::spawn(maintain_summaries(state.clone()));
+        tokio::spawn(maintain_alerts(state.clone()));
         tokio::spawn(watch_database(state.clone()));
         tracing::info!(
             port,
@@ -355,6 +356,52 @@ async fn maintain_summaries(state: Arc<AppState>) {
         match done {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not compute the summaries"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// How often digests, webhook batches and the outbox are seen to.
+const ALERTS_EVERY: Duration = Duration::from_secs(5);
+
+/// Queues digests and webhook batches and sends what the outbox holds, once per
+/// cluster: the server holding the `alerts` lease does it.
+async fn maintain_alerts(state: Arc<AppState>) {
+    let mailer = match crate::alerts::delivery::Mailer::new(&state.settings) {
+        Ok(mailer) => Arc::new(mailer),
+        Err(e) => {
+            tracing::error!(error = %e, "no messages will be sent");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(ALERTS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (worker, mailer) = (state.clone(), mailer.clone());
+        let done = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let holder = worker.risk.server_id();
+            let Some(_lease) = crate::leases::hold(&worker.db, crate::leases::ALERTS, holder)?
+            else {
+                return Ok(());
+            };
+            let catalogue = worker.catalogue.get()?;
+            let settings = &worker.settings;
+            crate::alerts::digests::run(
+                &worker.db,
+                settings,
+                &worker.source_salt,
+                &catalogue,
+                now(),
+            )?;
+            crate::alerts::webhooks::enqueue_batches(&worker.db)?;
+            crate::alerts::delivery::deliver_due(&worker.db, &mailer, settings, holder)?;
+            Ok(())
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not see to alerts"),
             Err(_) => return,
         }
     }

@@ -60,6 +60,12 @@ struct RawSettings {
     risk_annual_from: String,
     inspections_per_crew_per_week: u32,
     write_rate_per_minute: u32,
+    smtp_url: Option<String>,
+    mail_from: String,
+    outbox_dir: PathBuf,
+    alerts_daily_limit: u32,
+    alerts_per_address: u32,
+    webhooks_allow_private: bool,
     /// A table, the one exception to flat keys: `[priority_weights]` in the file.
     priority_weights: crate::priority::Weights,
 }
@@ -99,6 +105,12 @@ impl Default for RawSettings {
             risk_annual_from: "04-01".into(),
             inspections_per_crew_per_week: 20,
             write_rate_per_minute: 60,
+            smtp_url: None,
+            mail_from: "Upkeep <no-reply@upkeep.local>".into(),
+            outbox_dir: PathBuf::from("./outbox"),
+            alerts_daily_limit: 20,
+            alerts_per_address: 10,
+            webhooks_allow_private: false,
             priority_weights: crate::priority::Weights::default(),
         }
     }
@@ -169,6 +181,20 @@ pub struct Settings {
     /// at once); 429 with `Retry-After` beyond it. 0: no limit, for load tests and
     /// benchmarks.
     pub write_rate_per_minute: u32,
+    /// Where e-mail goes: an SMTP server (`smtp://host:25`, `smtp://host:587?tls=required`
+    /// for STARTTLS, `smtps://user:password@host:465`); when unset, each message is
+    /// written as a file to `outbox_dir` instead.
+    pub smtp_url: Option<String>,
+    /// The `From` of every message (`Name <address>`).
+    pub mail_from: lettre::message::Mailbox,
+    pub outbox_dir: PathBuf,
+    /// Messages one address may be sent in 24 hours (confirmations and digests alike).
+    pub alerts_daily_limit: u32,
+    /// Subscriptions, pending or confirmed, one address may hold.
+    pub alerts_per_address: u32,
+    /// Let webhooks reach loopback and private addresses over plain http: for tests and
+    /// closed networks only. Otherwise a webhook must be https to a public address.
+    pub webhooks_allow_private: bool,
     /// Priority weights until a planner sets others through the API.
     pub priority_weights: crate::priority::Weights,
 }
@@ -233,6 +259,19 @@ impl Settings {
         // their own.
         settings.write_rate_per_minute = 0;
         settings
+    }
+
+    /// Where residents reach Upkeep, for links in messages written away from any
+    /// request: `public_url`, else the address the server listens on. Never a header.
+    pub fn public_base(&self) -> String {
+        if let Some(url) = &self.public_url {
+            return url.clone();
+        }
+        if self.bind.ip().is_unspecified() {
+            format!("http://localhost:{}", self.bind.port())
+        } else {
+            format!("http://{}", self.bind)
+        }
     }
 
     fn validate(raw: RawSettings) -> Result<Settings, ConfigError> {
@@ -353,6 +392,30 @@ impl Settings {
                 invalid(setting, reason)
             })?
         };
+        let smtp_url = raw.smtp_url.filter(|u| !u.trim().is_empty());
+        if let Some(u) = &smtp_url {
+            lettre::SmtpTransport::from_url(u).map_err(|e| {
+                invalid(
+                    "smtp_url",
+                    format!("is not an SMTP URL such as smtp://host:25 ({e})"),
+                )
+            })?;
+        }
+        let mail_from = raw.mail_from.parse().map_err(|_| {
+            invalid(
+                "mail_from",
+                format!(
+                    "'{}' is not an address such as 'Upkeep <no-reply@city.example>'",
+                    raw.mail_from
+                ),
+            )
+        })?;
+        if !(1..=1000).contains(&raw.alerts_daily_limit) {
+            return Err(invalid("alerts_daily_limit", "must be between 1 and 1000"));
+        }
+        if !(1..=1000).contains(&raw.alerts_per_address) {
+            return Err(invalid("alerts_per_address", "must be between 1 and 1000"));
+        }
         raw.priority_weights
             .check()
             .map_err(|e| invalid("priority_weights", e.to_string()))?;
@@ -396,6 +459,12 @@ impl Settings {
             risk_task,
             inspections_per_crew_per_week: raw.inspections_per_crew_per_week,
             write_rate_per_minute: raw.write_rate_per_minute,
+            smtp_url,
+            mail_from,
+            outbox_dir: raw.outbox_dir,
+            alerts_daily_limit: raw.alerts_daily_limit,
+            alerts_per_address: raw.alerts_per_address,
+            webhooks_allow_private: raw.webhooks_allow_private,
             priority_weights: raw.priority_weights,
         })
     }

@@ -17,6 +17,8 @@ const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 pub const RISK: &str = "risk";
 /// The lease on computing the summaries pages read (the neighbourhood dashboard).
 pub const SUMMARIES: &str = "summaries";
+/// The lease on alerts: digests, webhook batches and sending the outbox.
+pub const ALERTS: &str = "alerts";
 
 /// A lease this server holds, renewed until dropped, then given up.
 pub struct Held {

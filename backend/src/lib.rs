@@ -4,6 +4,7 @@
 //! ([`intake`], [`catalogue`], [`auth`]) → [`db`] (diesel, both backends). Each layer has
 //! its own error type; only `http` turns errors into status codes.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod catalogue;

@@ -37,7 +37,7 @@ pub struct Figures {
     /// Median days to fix, of the problems fixed in each week (None: none fixed).
     pub median_days_by_week: Vec<Option<f64>>,
     /// Residents' satisfaction with fixes (1–5) and the share of fixes they said did not
-    /// hold: None until residents are asked.
+    /// hold, over the answers of the twelve weeks: None without answers.
     pub satisfaction: Option<f64>,
     pub reopen_rate: Option<f64>,
 }
@@ -57,6 +57,7 @@ pub struct Dashboard {
 /// reads since the first of the twelve weeks.
 pub fn compute(
     lives: &[WardLife],
+    answers: &[crate::db::feedback::Answer],
     wards: &[Ward],
     catalogue: &Catalogue,
     now: NaiveDateTime,
@@ -92,6 +93,15 @@ pub fn compute(
             entry.1.add(&fact);
         }
     }
+    for (ward, _, _, fixed, satisfaction) in answers {
+        city.answers.add(*fixed, *satisfaction);
+        if let Some(entry) = by_ward
+            .iter_mut()
+            .find(|(id, _)| id.is_some() && id == ward)
+        {
+            entry.1.answers.add(*fixed, *satisfaction);
+        }
+    }
     Dashboard {
         computed_at: crate::domain::format_datetime(now),
         weeks,
@@ -107,13 +117,14 @@ pub fn compute(
 /// Computes the dashboard from the database at `now` and stores it as the summary.
 pub fn refresh(db: &Database, catalogue: &Catalogue, now: NaiveDateTime) -> DbResult<Dashboard> {
     let since = first_week(now).and_time(chrono::NaiveTime::MIN);
-    let (lives, wards) = db.read(|conn| {
+    let (lives, answers, wards) = db.read(|conn| {
         Ok::<_, DbError>((
             crate::db::issues::ward_lives(conn, since)?,
+            crate::db::feedback::answers_since(conn, since)?,
             crate::db::wards::all(conn)?,
         ))
     })?;
-    let dashboard = compute(&lives, &wards, catalogue, now);
+    let dashboard = compute(&lives, &answers, &wards, catalogue, now);
     let body = serde_json::to_string(&dashboard)
         .map_err(|e| DbError::Corrupt(format!("the dashboard does not serialise: {e}")))?;
     db.write(|conn| crate::db::summaries::put(conn, SUMMARY, &body, now))?;
@@ -160,6 +171,7 @@ struct Builder {
     days_by_week: [Vec<f64>; WEEKS],
     within_sla: u64,
     with_sla: u64,
+    answers: crate::stats::Answers,
 }
 
 impl Builder {
@@ -197,8 +209,8 @@ impl Builder {
                 .then(|| (self.within_sla as f64 / self.with_sla as f64 * 1000.0).round() / 1000.0),
             reported_by_week: self.reported.to_vec(),
             median_days_by_week: self.days_by_week.iter_mut().map(median).collect(),
-            satisfaction: None,
-            reopen_rate: None,
+            satisfaction: self.answers.satisfaction(),
+            reopen_rate: self.answers.reopen_rate(),
         }
     }
 }
@@ -316,8 +328,14 @@ mod tests {
                 None,
             ),
         ];
+        // Two answers in the North, one that the fix did not hold.
+        let answers = [
+            (Some(1), "pothole".to_owned(), None, Some(true), Some(4)),
+            (Some(1), "pothole".to_owned(), None, Some(false), Some(1)),
+        ];
         let dashboard = compute(
             &lives,
+            &answers,
             &[ward(1, "North"), ward(2, "South"), ward(3, "Quiet")],
             &catalogue,
             at(28),
@@ -344,7 +362,10 @@ mod tests {
         assert_eq!(dashboard.wards[1].open_problems, 1);
         assert_eq!(dashboard.wards[2].median_days_to_fix, None, "nothing fixed");
         assert_eq!(dashboard.city.open_problems, 3);
-        assert_eq!(north.satisfaction, None, "residents are not asked yet");
+        assert_eq!(north.satisfaction, Some(2.5));
+        assert_eq!(north.reopen_rate, Some(0.5));
+        assert_eq!(dashboard.wards[1].reopen_rate, None, "no answers");
+        assert_eq!(dashboard.city.reopen_rate, Some(0.5));
 
         let csv = csv(&dashboard);
         let lines: Vec<&str> = csv.lines().collect();

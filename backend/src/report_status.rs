@@ -22,9 +22,12 @@ pub enum Refused {
 /// history. A closed report closes its issue, so later reports there start a new one,
 /// and cancels the issue's open work order. `crew` is the caller's crew when a crew
 /// makes the change: a crew changes only reports whose work order is theirs (planners
-/// and admins pass `None` and change any). Returns the updated report.
+/// and admins pass `None` and change any). A closed report's reporter is asked "is it
+/// fixed?". Returns the updated report.
+#[allow(clippy::too_many_arguments)]
 pub fn change(
     db: &Database,
+    catalogue: &crate::catalogue::Catalogue,
     id: i64,
     status: RequestStatus,
     notes: Option<&str>,
@@ -53,6 +56,9 @@ pub fn change(
             if !status.is_open() {
                 work_orders::cancel_open_of_issue(conn, issue_id, author, CANCEL_REASON, at)?;
             }
+        }
+        if !status.is_open() {
+            crate::alerts::feedback::ask(conn, Some(catalogue), &[row.id], None, at)?;
         }
         requests::add_update(
             conn,

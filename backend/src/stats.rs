@@ -191,3 +191,52 @@ mod weekly_tests {
         assert_eq!(series["graffiti"], vec![0, 0, 1]);
     }
 }
+
+/// Residents' answers to "is it fixed?" for one ward, category or crew.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Answers {
+    pub answers: u64,
+    pub not_fixed: u64,
+    scored: u64,
+    score_sum: u64,
+}
+
+impl Answers {
+    pub fn add(&mut self, fixed: Option<bool>, satisfaction: Option<i32>) {
+        self.answers += 1;
+        if fixed == Some(false) {
+            self.not_fixed += 1;
+        }
+        if let Some(score) = satisfaction.and_then(|s| u64::try_from(s).ok()) {
+            self.scored += 1;
+            self.score_sum += score;
+        }
+    }
+
+    /// The share of answers that said it was not fixed (and so reopened it).
+    pub fn reopen_rate(&self) -> Option<f64> {
+        (self.answers > 0)
+            .then(|| (self.not_fixed as f64 / self.answers as f64 * 1000.0).round() / 1000.0)
+    }
+
+    /// Mean satisfaction, 1–5, over the answers that gave one.
+    pub fn satisfaction(&self) -> Option<f64> {
+        (self.scored > 0).then(|| round1(self.score_sum as f64 / self.scored as f64))
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+
+    #[test]
+    fn answers_give_a_reopen_rate_and_a_mean_of_the_scores_given() {
+        let mut a = Answers::default();
+        assert_eq!((a.reopen_rate(), a.satisfaction()), (None, None));
+        a.add(Some(true), Some(5));
+        a.add(Some(false), Some(2));
+        a.add(Some(true), None);
+        assert_eq!(a.reopen_rate(), Some(0.333));
+        assert_eq!(a.satisfaction(), Some(3.5));
+    }
+}

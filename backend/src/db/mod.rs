@@ -33,12 +33,14 @@ macro_rules! on {
 pub mod api_keys;
 pub mod crews;
 pub mod demo;
+pub mod feedback;
 pub mod import_runs;
 pub mod installation;
 pub mod issues;
 pub mod leases;
 pub mod maintenance;
 pub mod media;
+pub mod outbox;
 pub mod priority;
 pub mod request_sources;
 pub mod requests;
@@ -48,11 +50,13 @@ pub mod segment_ratings;
 pub mod segments;
 pub mod sensor_readings;
 pub mod services;
+pub mod subscriptions;
 pub mod summaries;
 pub mod truth;
 mod url;
 pub mod wards;
 pub mod weather;
+pub mod webhooks;
 pub mod words;
 pub mod work_orders;
 

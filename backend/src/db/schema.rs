@@ -209,6 +209,7 @@ diesel::table! {
         materials -> Text,
         labour_minutes -> Integer,
         outcome -> Nullable<Text>,
+        reopens -> Integer,
     }
 }
 
@@ -410,6 +411,7 @@ diesel::table! {
 
 diesel::joinable!(request_updates -> requests (request_id));
 diesel::joinable!(requests -> services (service_code));
+diesel::joinable!(requests -> segments (segment_id));
 
 diesel::table! {
     request_sources (request_id) {
@@ -426,6 +428,77 @@ diesel::table! {
         id -> BigInt,
         source_salt -> Text,
         written_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        channel -> Text,
+        kind -> Text,
+        recipient -> Text,
+        subscription_id -> Nullable<BigInt>,
+        payload -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        email -> Text,
+        area -> Text,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        radius_m -> Nullable<Double>,
+        ward_id -> Nullable<BigInt>,
+        request_id -> Nullable<BigInt>,
+        service_codes -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        unsubscribed_at -> Nullable<Timestamp>,
+        told_until -> Nullable<Timestamp>,
+        last_sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    feedback (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        issue_id -> Nullable<BigInt>,
+        work_order_id -> Nullable<BigInt>,
+        crew_id -> Nullable<BigInt>,
+        ward_id -> Nullable<BigInt>,
+        service_code -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        answered_at -> Nullable<Timestamp>,
+        fixed -> Nullable<Bool>,
+        reason -> Nullable<Text>,
+        satisfaction -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+        last_request_id -> BigInt,
+        last_update_id -> BigInt,
     }
 }
 
@@ -466,6 +539,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_plans,
     request_sources,
     installation,
+    outbox,
+    subscriptions,
+    feedback,
+    webhooks,
 );
 
 // Ward statistics group reports by their segment's ward.

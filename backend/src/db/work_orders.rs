@@ -36,6 +36,8 @@ pub struct WorkOrderRow {
     pub materials: Json<Vec<Material>>,
     pub labour_minutes: i32,
     pub outcome: Option<String>,
+    /// How often residents said the finished order had not fixed the problem.
+    pub reopens: i32,
 }
 
 /// Statuses of orders still to be done.
@@ -289,6 +291,7 @@ pub fn update_if_unchanged(
             work_orders::materials.eq(&row.materials),
             work_orders::labour_minutes.eq(row.labour_minutes),
             work_orders::outcome.eq(&row.outcome),
+            work_orders::reopens.eq(row.reopens),
         ))
         .execute(conn)?;
         if updated == 1 {
@@ -304,6 +307,16 @@ pub fn update_if_unchanged(
             Saved::Stale
         })
     })
+}
+
+/// The newest order of issue `issue_id`.
+pub fn last_of_issue(conn: &mut Conn<'_>, issue_id: i64) -> DbResult<Option<WorkOrderRow>> {
+    on!(conn, |conn| Ok(work_orders::table
+        .filter(work_orders::issue_id.eq(issue_id))
+        .order(work_orders::id.desc())
+        .select(WorkOrderRow::as_select())
+        .first(conn)
+        .optional()?))
 }
 
 /// Adds lines to orders' history.

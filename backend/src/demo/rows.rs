@@ -266,6 +266,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
                 }
                 .to_owned()
             }),
+            reopens: 0,
         });
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Errors here have one stable shape: `{"error": "snake_case_kind", "message": "…"}`.
 
-use super::{ServerError, State, blocking};
+use super::{ServerError, State, blocking, current_catalogue};
 use crate::auth::{self, Caller};
 use crate::domain::{RequestStatus, Role, format_datetime, now};
 use actix_web::http::StatusCode;
@@ -390,10 +390,12 @@ pub async fn change_request_status(
         Role::Crew => Some(caller.crew_id.unwrap_or(-1)),
         _ => None,
     };
+    let catalogue = current_catalogue(&state).await?;
     let worker = state.clone();
     let row = blocking(move || {
         crate::report_status::change(
             &worker.db,
+            &catalogue,
             numeric_id,
             status,
             notes.as_deref(),

@@ -1,9 +1,11 @@
 //! The HTTP edge: routes, the shared state handlers see, and the mapping of internal
 //! failures to responses. Below this module nothing knows about HTTP.
 
+pub mod alerts;
 pub mod api;
 pub mod catalogue;
 pub mod crews;
+pub mod feeds;
 pub mod imports;
 pub mod issues;
 pub mod limits;
@@ -19,6 +21,7 @@ pub mod risk;
 pub mod segments;
 pub mod stats;
 pub mod wards;
+pub mod webhooks;
 pub mod work_orders;
 
 use crate::catalogue::Catalogue;
@@ -79,6 +82,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/favicon.ico").route(web::get().to(pages::favicon)))
         .service(resource("/health").route(web::get().to(api::health)))
         .service(resource("/media/{id}").route(web::get().to(api::media)))
+        .service(
+            resource("/alerts/confirm")
+                .route(web::get().to(alerts::confirm_page))
+                .route(web::post().to(alerts::confirm)),
+        )
+        .service(
+            resource("/alerts/unsubscribe")
+                .route(web::get().to(alerts::unsubscribe))
+                .route(web::post().to(alerts::unsubscribe)),
+        )
+        .service(
+            resource("/feedback/{token}")
+                .route(web::get().to(alerts::feedback_page))
+                .route(web::post().to(alerts::feedback_answer)),
+        )
+        .service(resource("/feeds/area.atom").route(web::get().to(feeds::area)))
+        .service(resource("/feeds/wards/{id}.atom").route(web::get().to(feeds::ward)))
+        .service(resource("/feeds/reports/{id}.atom").route(web::get().to(feeds::report)))
         .service(
             web::scope("/open311/v2")
                 .service(resource("/discovery.{format}").route(web::get().to(discovery::show)))
@@ -158,7 +179,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(aggregate("/stats").route(web::get().to(stats::show)))
                 .service(resource("/neighbourhoods").route(web::get().to(neighbourhoods::show)))
                 .service(aggregate("/stats/weekly").route(web::get().to(stats::weekly)))
+                .service(resource("/stats/feedback").route(web::get().to(stats::feedback)))
                 .service(resource("/me").route(web::get().to(api::me)))
+                .service(resource("/subscriptions").route(web::post().to(alerts::create)))
+                .service(resource("/feedback/{token}").route(web::post().to(alerts::feedback_api)))
+                .service(
+                    resource("/webhooks")
+                        .route(web::get().to(webhooks::list))
+                        .route(web::post().to(webhooks::create)),
+                )
+                .service(resource("/webhooks/{id}").route(web::delete().to(webhooks::delete)))
                 .service(resource("/media").route(web::post().to(api::upload_media)))
                 .service(resource("/models/score").route(web::post().to(risk::rescore)))
                 .service(resource("/services").route(web::get().to(catalogue::list)))
@@ -309,11 +339,7 @@ pub fn base_url(req: &HttpRequest, settings: &Settings) -> String {
     }
     // A server listening on every interface names itself by the loopback one; a city
     // sets `public_url` for anything else.
-    if settings.bind.ip().is_unspecified() {
-        format!("http://localhost:{}", settings.bind.port())
-    } else {
-        format!("http://{}", settings.bind)
-    }
+    settings.public_base()
 }
 
 /// The address a request came from: the peer, or, when the peer is a configured

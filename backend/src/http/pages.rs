@@ -200,3 +200,43 @@ pub async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
         response.body(*bytes)
     }
 }
+
+/// Text made safe inside HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page written by the server around `body` (HTML already escaped where it holds
+/// anyone's words): the pages e-mail links open, which must work without scripts. They
+/// carry secrets in their address, so they are never cached nor sent as a referrer.
+pub fn notice(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title} — Upkeep</title>\n<link rel=\"icon\" href=\"/assets/favicon.svg\">\n\
+         <link rel=\"stylesheet\" href=\"/assets/upkeep.css\">\n</head>\n<body>\n\
+         <header class=\"top\">\n  <h1>{title}</h1>\n  <nav aria-label=\"Pages\"><a href=\"/\">Report a problem</a> \
+         <a href=\"/neighbourhoods\">Neighbourhoods</a></nav>\n</header>\n\
+         <main class=\"page notice\">\n{body}\n</main>\n</body>\n</html>\n",
+        title = escape(title),
+    );
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", POLICY))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Robots-Tag", "noindex"))
+        .body(html)
+}

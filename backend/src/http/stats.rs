@@ -2,12 +2,12 @@
 //! median and 90th-percentile days to close, overdue orders), as JSON, or as GeoJSON
 //! ward features with the figures in their properties.
 
-use super::api::ApiError;
+use super::api::{ApiError, require_role};
 use super::open311::Params;
 use super::query::{feature, feature_collection, invalid, wants_geojson};
 use super::wards::right_hand;
 use super::{State, blocking};
-use crate::domain::{FieldError, now, parse_datetime};
+use crate::domain::{FieldError, Role, format_datetime, now, parse_datetime};
 use crate::stats::{GroupBy, tally};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Duration;
@@ -178,4 +178,83 @@ pub async fn weekly(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
         .map(|w| (first + Duration::weeks(w as i64)).to_string())
         .collect();
     Ok(HttpResponse::Ok().json(json!({"weeks": week_starts, "series": series})))
+}
+
+/// `GET /api/v1/stats/feedback?days=365`: residents' answers to "is it fixed?" by
+/// ward, category and crew: how many, the share that reopened, mean satisfaction.
+pub async fn feedback(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    use crate::stats::Answers;
+    use std::collections::BTreeMap;
+    require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "see residents' answers",
+    )
+    .await?;
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "days") {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            "is not a parameter here; known: days",
+        )]));
+    }
+    let days: i64 = match params.get("days") {
+        None => 365,
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| {
+                invalid(vec![FieldError::new(
+                    "days",
+                    format!("'{raw}' is not a whole number of days from 1 to 3650"),
+                )])
+            })?,
+    };
+    let since = now() - Duration::days(days);
+    let worker = state.clone();
+    let (rows, wards) = blocking(move || {
+        worker.db.read(|conn| {
+            Ok::<_, crate::db::DbError>((
+                crate::db::feedback::answers_since(conn, since)?,
+                crate::db::wards::all(conn)?,
+            ))
+        })
+    })
+    .await?;
+    let mut by_ward: BTreeMap<Option<i64>, Answers> = BTreeMap::new();
+    let mut by_service: BTreeMap<String, Answers> = BTreeMap::new();
+    let mut by_crew: BTreeMap<Option<i64>, Answers> = BTreeMap::new();
+    for (ward, service, crew, fixed, satisfaction) in &rows {
+        by_ward.entry(*ward).or_default().add(*fixed, *satisfaction);
+        by_service
+            .entry(service.clone())
+            .or_default()
+            .add(*fixed, *satisfaction);
+        by_crew.entry(*crew).or_default().add(*fixed, *satisfaction);
+    }
+    let figures = |a: &Answers| {
+        json!({
+            "answers": a.answers,
+            "reopen_rate": a.reopen_rate(),
+            "satisfaction": a.satisfaction(),
+        })
+    };
+    let with = |mut base: Value, a: &Answers| {
+        if let (Some(map), Value::Object(extra)) = (base.as_object_mut(), figures(a)) {
+            map.extend(extra);
+        }
+        base
+    };
+    let ward_name = |id: Option<i64>| {
+        id.and_then(|id| wards.iter().find(|w| w.id == id).map(|w| w.name.clone()))
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "since": format_datetime(since),
+        "by_ward": by_ward.iter().map(|(id, a)| with(json!({"ward_id": id, "ward": ward_name(*id)}), a)).collect::<Vec<_>>(),
+        "by_service": by_service.iter().map(|(code, a)| with(json!({"service_code": code}), a)).collect::<Vec<_>>(),
+        "by_crew": by_crew.iter().map(|(id, a)| with(json!({"crew_id": id}), a)).collect::<Vec<_>>(),
+    })))
 }

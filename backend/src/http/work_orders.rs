@@ -218,6 +218,8 @@ impl EditBody {
                 .map_err(|why| FieldError::new("outcome", why))?,
             reason: self.reason,
             resident_note: self.resident_note,
+            // Only the "is it fixed?" answer reopens on a resident's word.
+            by_resident: false,
         })
     }
 }
@@ -385,6 +387,8 @@ pub struct WorkOrderView<'a> {
     materials: &'a [Material],
     labour_minutes: i32,
     outcome: Option<&'a str>,
+    /// How often residents said the finished order had not fixed the problem.
+    reopens: i32,
     created_at: String,
     updated_at: String,
     completed_at: Option<String>,
@@ -454,6 +458,7 @@ pub fn view<'a>(
         materials: if staff { &row.materials.0 } else { &[] },
         labour_minutes: row.labour_minutes,
         outcome: row.outcome.as_deref(),
+        reopens: row.reopens,
         created_at: format_datetime(row.created_at),
         updated_at: format_datetime(row.updated_at),
         completed_at: row.completed_at.map(format_datetime),

@@ -80,6 +80,9 @@ pub fn apply(
     }
     let to = transition(from, row.crew_id, edit)?;
     let reopening = !from.is_open() && to.is_open();
+    if reopening && edit.by_resident {
+        row.reopens += 1;
+    }
     if to == WorkOrderStatus::New && row.crew_id.is_some() && edit.crew_id.is_none() {
         row.crew_id = None;
     }
@@ -136,7 +139,7 @@ pub fn apply(
         reports,
         maintenance,
     };
-    match db.write(|conn| save(conn, &change))? {
+    match db.write(|conn| save(conn, catalogue, &change))? {
         Saved::Done => Ok(change.row),
         Saved::Missing => Err(WorkOrderError::NotFound(id)),
         Saved::Stale => Err(WorkOrderError::Conflict(format!(
@@ -191,9 +194,10 @@ pub fn transition(
 }
 
 /// Writes `change` and everything it implies: the order, its history, its issue's
-/// reports and the issue, and the maintenance record. The caller's transaction makes it
-/// all or nothing.
-fn save(conn: &mut Conn<'_>, change: &Change) -> DbResult<Saved> {
+/// reports and the issue, the maintenance record, and the "is it fixed?" questions to
+/// the reporters of reports it closes. The caller's transaction makes it all or
+/// nothing.
+fn save(conn: &mut Conn<'_>, catalogue: &Catalogue, change: &Change) -> DbResult<Saved> {
     let row = &change.row;
     let saved = store::update_if_unchanged(conn, row, change.based_on)?;
     if !matches!(saved, Saved::Done) {
@@ -202,7 +206,7 @@ fn save(conn: &mut Conn<'_>, change: &Change) -> DbResult<Saved> {
     store::add_events(conn, &change.events)?;
     if let (Some(reports), Some(issue_id)) = (&change.reports, row.issue_id) {
         let at = row.updated_at;
-        requests::set_status_of_issue(
+        let changed = requests::set_status_of_issue(
             conn,
             issue_id,
             &reports.from,
@@ -212,6 +216,15 @@ fn save(conn: &mut Conn<'_>, change: &Change) -> DbResult<Saved> {
             at,
         )?;
         issues::set_open(conn, issue_id, reports.to.is_open(), at)?;
+        if !reports.to.is_open() {
+            crate::alerts::feedback::ask(
+                conn,
+                Some(catalogue),
+                &changed,
+                Some((row.id, row.crew_id)),
+                at,
+            )?;
+        }
     }
     if let Some(record) = &change.maintenance {
         maintenance::insert(conn, record)?;
@@ -277,7 +290,7 @@ fn field_events(
     at: NaiveDateTime,
 ) -> Vec<NewEvent> {
     let text = |v: Option<String>| v;
-    let fields: [(&str, Option<String>, Option<String>); 9] = [
+    let fields: [(&str, Option<String>, Option<String>); 10] = [
         (
             "status",
             Some(old.status.as_str().to_owned()),
@@ -310,6 +323,11 @@ fn field_events(
             Some(as_json(&new.materials.0)),
         ),
         ("outcome", old.outcome.clone(), new.outcome.clone()),
+        (
+            "reopens",
+            Some(old.reopens.to_string()),
+            Some(new.reopens.to_string()),
+        ),
         (
             "completed_at",
             old.completed_at.map(format_datetime),
@@ -393,7 +411,11 @@ fn report_change(
         from: from_statuses,
         to: status,
         note: custom.unwrap_or(note),
-        author: format!("crew:{who}"),
+        author: if edit.by_resident {
+            "resident".to_owned()
+        } else {
+            format!("crew:{who}")
+        },
     })
 }
 

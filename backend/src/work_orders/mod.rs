@@ -69,6 +69,9 @@ pub struct Edit {
     pub reason: Option<String>,
     /// What residents read when the order completes; a sentence is written if absent.
     pub resident_note: Option<String>,
+    /// A resident said the finished work did not fix the problem: reopening counts
+    /// as a reopen, and the reports' history names the resident.
+    pub by_resident: bool,
 }
 
 impl Edit {
