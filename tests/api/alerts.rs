@@ -715,3 +715,94 @@ async fn admins_register_https_webhooks_that_receive_signed_report_changes() {
         .await;
     assert_eq!(status, 204);
 }
+
+/// A mail server that takes every message: the DATA of each, as sent.
+async fn smtp_sink() -> (u16, std::sync::Arc<tokio::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            keep.lock().await.push(std::mem::take(body));
+                            data = None;
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test]
+async fn with_an_smtp_url_messages_go_to_the_mail_server_instead_of_files() {
+    let (port, got) = smtp_sink().await;
+    let (_keep, dir) = outbox_dir();
+    let files = dir.clone();
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        s.outbox_dir = files;
+    })
+    .await;
+    let (status, body) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/subscriptions",
+            None,
+            Some(json!({"email": "ana@city.example", "lat": 43.05, "lon": -76.16})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let started = Instant::now();
+    let message = loop {
+        if let Some(m) = got.lock().await.first().cloned() {
+            break m;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no mail arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(message.contains("To: ana@city.example"), "{message}");
+    assert!(
+        decoded(&message.replace('\n', "\r\n")).contains("/alerts/confirm?token="),
+        "{message}"
+    );
+    assert!(messages_in(&dir).is_empty(), "no files when mail is sent");
+    assert_eq!(
+        app.query_number("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NOT NULL"),
+        1
+    );
+}

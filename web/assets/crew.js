@@ -49,6 +49,7 @@ async function loadDay() {
           `${STATUS_WORDS[order.status] || order.status}, priority ${order.priority.toFixed(0)}`,
           order.due_at ? `, due ${formatTime(order.due_at)}` : "",
           order.assigned_to_crew ? "" : " (unassigned: take it if you do it)",
+          order.reopens > 0 ? `. Reopened: a resident said it was not fixed${order.reopens > 1 ? ` (${order.reopens} times)` : ""}` : "",
         ),
       ),
     ),

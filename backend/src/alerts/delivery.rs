@@ -154,43 +154,56 @@ fn retry_at(attempts: i32, now: NaiveDateTime) -> Option<NaiveDateTime> {
     Some(now + Duration::minutes(minutes.min(6 * 60)))
 }
 
-/// Sends the messages due now, as `holder`.
+/// Longest a delivery round keeps sending before it lets the other work of the tick
+/// run; what is left goes in the next round.
+const ROUND: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends the messages due now, as `holder`: batch after batch until none is due or
+/// the round's time is up.
 pub fn deliver_due(
     db: &Database,
     mailer: &Mailer,
     settings: &Settings,
     holder: &str,
 ) -> Result<Delivered, DbError> {
-    let now = crate::domain::now();
-    let due = db.write(|conn| outbox::claim_due(conn, holder, now, now + CLAIM, BATCH))?;
+    let started = std::time::Instant::now();
     let mut done = Delivered::default();
-    for message in due {
-        let outcome = send_one(db, mailer, settings, &message);
-        let at = crate::domain::now();
-        match outcome {
-            Ok(kept) => {
-                db.write(|conn| outbox::mark_sent(conn, message.id, &kept, at))?;
-                done.sent += 1;
-            }
-            Err(Failure::Permanent(error)) => {
-                tracing::warn!(id = message.id, %error, "message given up");
-                db.write(|conn| outbox::mark_failed(conn, message.id, &error, None, at))?;
-                done.given_up += 1;
-            }
-            Err(Failure::Transient(error)) => {
-                let next = retry_at(message.attempts, at);
-                if next.is_none() {
-                    tracing::warn!(id = message.id, %error, "message given up after its attempts");
-                    done.given_up += 1;
-                } else {
-                    tracing::info!(id = message.id, %error, "message will be tried again");
-                    done.retrying += 1;
+    loop {
+        let now = crate::domain::now();
+        let due = db.write(|conn| outbox::claim_due(conn, holder, now, now + CLAIM, BATCH))?;
+        if due.is_empty() {
+            return Ok(done);
+        }
+        for message in due {
+            let outcome = send_one(db, mailer, settings, &message);
+            let at = crate::domain::now();
+            match outcome {
+                Ok(kept) => {
+                    db.write(|conn| outbox::mark_sent(conn, message.id, &kept, at))?;
+                    done.sent += 1;
                 }
-                db.write(|conn| outbox::mark_failed(conn, message.id, &error, next, at))?;
+                Err(Failure::Permanent(error)) => {
+                    tracing::warn!(id = message.id, %error, "message given up");
+                    db.write(|conn| outbox::mark_failed(conn, message.id, &error, None, at))?;
+                    done.given_up += 1;
+                }
+                Err(Failure::Transient(error)) => {
+                    let next = retry_at(message.attempts, at);
+                    if next.is_none() {
+                        tracing::warn!(id = message.id, %error, "message given up after its attempts");
+                        done.given_up += 1;
+                    } else {
+                        tracing::info!(id = message.id, %error, "message will be tried again");
+                        done.retrying += 1;
+                    }
+                    db.write(|conn| outbox::mark_failed(conn, message.id, &error, next, at))?;
+                }
             }
         }
+        if started.elapsed() > ROUND {
+            return Ok(done);
+        }
     }
-    Ok(done)
 }
 
 enum Failure {
