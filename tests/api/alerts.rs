@@ -114,8 +114,11 @@ async fn a_confirmed_subscriber_gets_one_digest_an_hour_from_a_cluster_until_the
     let app = app_writing_mail_to(&dir).await;
     let second = {
         let dir = dir.clone();
-        app.spawn_second_server_with(move |s| s.outbox_dir = dir)
-            .await
+        app.spawn_second_server_with(move |s| {
+            s.outbox_dir = dir;
+            s.city_name = "Testville".into();
+        })
+        .await
     };
     let (status, answer) = app
         .send_json(

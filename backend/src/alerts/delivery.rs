@@ -158,6 +158,11 @@ fn retry_at(attempts: i32, now: NaiveDateTime) -> Option<NaiveDateTime> {
 /// run; what is left goes in the next round.
 const ROUND: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Messages sent at once. Each SMTP exchange waits on the network several times per
+/// message (about 40 ms a message to a local server, BENCHMARKS.md), so senders work
+/// side by side, each on a connection of the transport's pool.
+const SENDERS: usize = 8;
+
 /// Sends the messages due now, as `holder`: batch after batch until none is due or
 /// the round's time is up.
 pub fn deliver_due(
@@ -174,36 +179,67 @@ pub fn deliver_due(
         if due.is_empty() {
             return Ok(done);
         }
-        for message in due {
-            let outcome = send_one(db, mailer, settings, &message);
-            let at = crate::domain::now();
-            match outcome {
-                Ok(kept) => {
-                    db.write(|conn| outbox::mark_sent(conn, message.id, &kept, at))?;
-                    done.sent += 1;
-                }
-                Err(Failure::Permanent(error)) => {
-                    tracing::warn!(id = message.id, %error, "message given up");
-                    db.write(|conn| outbox::mark_failed(conn, message.id, &error, None, at))?;
-                    done.given_up += 1;
-                }
-                Err(Failure::Transient(error)) => {
-                    let next = retry_at(message.attempts, at);
-                    if next.is_none() {
-                        tracing::warn!(id = message.id, %error, "message given up after its attempts");
-                        done.given_up += 1;
-                    } else {
-                        tracing::info!(id = message.id, %error, "message will be tried again");
-                        done.retrying += 1;
-                    }
-                    db.write(|conn| outbox::mark_failed(conn, message.id, &error, next, at))?;
-                }
-            }
+        let share = due.len().div_ceil(SENDERS);
+        let rounds: Vec<Result<Delivered, DbError>> = std::thread::scope(|scope| {
+            let senders: Vec<_> = due
+                .chunks(share)
+                .map(|part| scope.spawn(move || deliver_each(db, mailer, settings, part)))
+                .collect();
+            senders
+                .into_iter()
+                .map(|s| {
+                    s.join()
+                        .unwrap_or_else(|_| Err(DbError::Corrupt("a sender panicked".into())))
+                })
+                .collect()
+        });
+        for round in rounds {
+            let round = round?;
+            done.sent += round.sent;
+            done.retrying += round.retrying;
+            done.given_up += round.given_up;
         }
         if started.elapsed() > ROUND {
             return Ok(done);
         }
     }
+}
+
+/// Sends `messages` one after another and records each outcome.
+fn deliver_each(
+    db: &Database,
+    mailer: &Mailer,
+    settings: &Settings,
+    messages: &[MessageRow],
+) -> Result<Delivered, DbError> {
+    let mut done = Delivered::default();
+    for message in messages {
+        let outcome = send_one(db, mailer, settings, message);
+        let at = crate::domain::now();
+        match outcome {
+            Ok(kept) => {
+                db.write(|conn| outbox::mark_sent(conn, message.id, &kept, at))?;
+                done.sent += 1;
+            }
+            Err(Failure::Permanent(error)) => {
+                tracing::warn!(id = message.id, %error, "message given up");
+                db.write(|conn| outbox::mark_failed(conn, message.id, &error, None, at))?;
+                done.given_up += 1;
+            }
+            Err(Failure::Transient(error)) => {
+                let next = retry_at(message.attempts, at);
+                if next.is_none() {
+                    tracing::warn!(id = message.id, %error, "message given up after its attempts");
+                    done.given_up += 1;
+                } else {
+                    tracing::info!(id = message.id, %error, "message will be tried again");
+                    done.retrying += 1;
+                }
+                db.write(|conn| outbox::mark_failed(conn, message.id, &error, next, at))?;
+            }
+        }
+    }
+    Ok(done)
 }
 
 enum Failure {
