@@ -579,3 +579,118 @@ async fn an_unknown_key_gets_a_clear_message_on_the_crew_page() {
     );
     browser.close().await;
 }
+
+/// The messages `dir` holds, decoded enough to follow their links (quoted-printable soft
+/// line breaks and `=3D`).
+fn mail_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .replace("=\r\n", "")
+                .replace("=3D", "=")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resident_follows_a_report_by_email_and_answers_is_it_fixed_on_a_page_without_scripts() {
+    let outbox = tempfile::tempdir().unwrap();
+    let dir = outbox.path().to_owned();
+    let app = spawn_app_with(move |s| {
+        s.demo = true;
+        s.demo_size = CitySize::Tiny;
+        s.outbox_dir = dir;
+    })
+    .await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    let report = app.submit(&pothole_at(43.05, -76.15)).await;
+    browser.goto(&app.url(&format!("/report/{report}"))).await;
+    browser.wait_rendered().await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#follow-feed').getAttribute('href')")
+            .await,
+        json!(format!("/feeds/reports/{report}.atom"))
+    );
+    browser.type_into("#follow-email", "not an address").await;
+    browser.click("#follow-form button").await;
+    // The browser's own check stops a malformed address before it is sent.
+    assert_eq!(app.count_rows("subscriptions"), 0);
+    browser
+        .eval("document.querySelector('#follow-email').value = ''; return null")
+        .await;
+    browser.type_into("#follow-email", "ana@city.example").await;
+    browser.click("#follow-form button").await;
+    browser
+        .wait_for_text("#follow-messages", "Check your inbox")
+        .await;
+    assert_eq!(
+        browser
+            .eval("return document.activeElement.closest('#follow-messages') !== null")
+            .await,
+        json!(true),
+        "the answer has the focus"
+    );
+    assert_eq!(app.count_rows("subscriptions"), 1);
+    browser
+        .assert_accessible("the report page with its follow form")
+        .await;
+    browser.assert_no_errors("the report page").await;
+    // The server names what it refuses, here a throwaway address.
+    browser
+        .eval("document.querySelector('#follow-email').value = ''; return null")
+        .await;
+    browser
+        .type_into("#follow-email", "ana@mailinator.com")
+        .await;
+    browser.click("#follow-form button").await;
+    browser.wait_for_text("#follow-messages", "throwaway").await;
+
+    // Staff close the report; its reporter is asked, and answers on a plain page.
+    let staff = app.issue_key(Role::Planner);
+    let response = app
+        .change_status(
+            &report,
+            &staff,
+            json!({"status": "fixed", "status_notes": "Patched."}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let started = std::time::Instant::now();
+    let link = loop {
+        let found = mail_in(outbox.path()).into_iter().find_map(|m| {
+            let at = m.find("/feedback/")?;
+            let start = m[..at].rfind("http")?;
+            Some(m[start..].split_whitespace().next()?.to_owned())
+        });
+        if let Some(link) = found {
+            break link;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no feedback message");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    browser.goto(&link).await;
+    browser.wait_for_css("form").await;
+    browser.assert_accessible("the feedback page").await;
+    browser.click("input[name=fixed][value=no]").await;
+    browser
+        .type_into("#reason", "Still a hole by the kerb")
+        .await;
+    browser.click("input[name=satisfaction][value='2']").await;
+    browser.click("form button").await;
+    let answer = browser.wait_for_text("main", "reopened").await;
+    assert!(answer.contains(&format!("report {report}")), "{answer}");
+    browser.assert_accessible("the feedback answer page").await;
+    let reopened = app.request_with_extensions(&report).await;
+    assert_eq!(reopened["status"], "open");
+    browser.close().await;
+}

@@ -46,6 +46,7 @@ async function start() {
       ),
     ),
   );
+  follow(id);
   if (report.lat !== null && report.long !== null) {
     const map = L.map("map", { attributionControl: false, preferCanvas: true }).setView([report.lat, report.long], 17);
     const streets = await api(
@@ -60,3 +61,23 @@ async function start() {
 }
 
 start().catch((error) => say(messages, error.message));
+
+/** E-mail alerts for this report (double opt-in), and its Atom feed. */
+function follow(id) {
+  const section = $("#follow");
+  const region = $("#follow-messages");
+  $("#follow-feed").href = `/feeds/reports/${id}.atom`;
+  section.hidden = false;
+  $("#follow-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const email = $("#follow-email").value.trim();
+    try {
+      await api("/api/v1/subscriptions", { method: "POST", json: { email, service_request_id: id } });
+      say(region, "Check your inbox: we have sent a link to confirm. Nothing more is sent until you use it.", "ok");
+    } catch (error) {
+      say(region, error.message);
+    }
+    region.querySelector("p").tabIndex = -1;
+    region.querySelector("p").focus();
+  });
+}
