@@ -536,10 +536,19 @@ pub enum Role {
     Planner,
     /// Everything a planner may, and manage keys.
     Admin,
+    /// Files reports for residents who phone or come to a counter (`channel`), with
+    /// their name and number; otherwise sees what the public sees.
+    Agent,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Client, Role::Crew, Role::Planner, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Client,
+        Role::Crew,
+        Role::Planner,
+        Role::Admin,
+        Role::Agent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -547,12 +556,14 @@ impl Role {
             Role::Crew => "crew",
             Role::Planner => "planner",
             Role::Admin => "admin",
+            Role::Agent => "agent",
         }
     }
 
-    /// Staff are the city's own people, who may change a report's status.
+    /// Staff are the city's own people, who may change a report's status. An agent
+    /// only files reports, so is not among them.
     pub fn is_staff(self) -> bool {
-        !matches!(self, Role::Client)
+        !matches!(self, Role::Client | Role::Agent)
     }
 }
 
@@ -563,7 +574,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str() == s.trim())
-            .ok_or_else(|| format!("'{s}' is not a role (expected client, crew, planner or admin)"))
+            .ok_or_else(|| {
+                format!("'{s}' is not a role (expected client, crew, planner, admin or agent)")
+            })
     }
 }
 

@@ -4,6 +4,7 @@
 // Tests may panic on a missing value: that is how they fail.
 #![allow(clippy::unwrap_used)]
 
+mod agents;
 mod alerts;
 mod cluster;
 mod dedup;

@@ -537,6 +537,7 @@ async fn every_page_fits_at_200_percent_zoom_and_on_a_320_px_screen() {
             "/planner".to_owned(),
             "/model".to_owned(),
             "/neighbourhoods".to_owned(),
+            "/agent".to_owned(),
         ] {
             browser.goto(&app.url(&path)).await;
             browser.wait_rendered().await;
@@ -692,5 +693,87 @@ async fn a_resident_follows_a_report_by_email_and_answers_is_it_fixed_on_a_page_
     browser.assert_accessible("the feedback answer page").await;
     let reopened = app.request_with_extensions(&report).await;
     assert_eq!(reopened["status"], "open");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_files_a_phoned_report_joins_an_existing_issue_and_prints_a_receipt() {
+    let app = tiny_city().await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    let agent = app.issue_key(Role::Agent);
+    browser.goto(&app.url("/agent")).await;
+    browser.wait_rendered().await;
+    // A key of another role is refused in words.
+    browser
+        .type_into("#agent-key", &app.issue_key(Role::Client))
+        .await;
+    browser.click("#agent-sign-in button").await;
+    browser
+        .wait_for_text("#messages", "sign in with an agent key")
+        .await;
+    browser
+        .eval("document.querySelector('#agent-key').value = ''; return null")
+        .await;
+    browser.type_into("#agent-key", &agent).await;
+    browser.click("#agent-sign-in button").await;
+    browser.wait_for_text("#agent-who", "Signed in as").await;
+
+    // A caller phones about a pothole: the agent places it and fills in who called.
+    report_pothole_at_the_centre(&browser).await;
+    browser.click("input[name=channel][value=counter]").await;
+    browser.type_into("#first-name", "Ana").await;
+    browser.type_into("#last-name", "Lopez").await;
+    browser.type_into("#phone", "+1 315 555 0199").await;
+    browser.assert_accessible("the agents' page").await;
+    browser.click("#send").await;
+    let reference = browser.wait_for_css("#reference").await;
+    let first = reference.text().await.unwrap();
+    let shown = app.request_with_extensions(&first).await;
+    assert_eq!(shown["extended_attributes"]["channel"], "counter");
+    let public = shown.to_string();
+    assert!(
+        !public.contains("Lopez") && !public.contains("555 0199"),
+        "the caller's name and number are never public: {public}"
+    );
+    assert_eq!(
+        app.query_number(&format!(
+            "SELECT COUNT(*) AS n FROM requests WHERE id = {first} AND last_name = 'Lopez' AND phone = '+1 315 555 0199'"
+        )),
+        1,
+        "but they are kept for the city"
+    );
+
+    // A second caller about the same pothole: the agent sees it nearby and joins it.
+    browser.click("#done button").await;
+    browser.wait_rendered().await;
+    report_pothole_at_the_centre(&browser).await;
+    let join = browser.wait_for_css("#nearby-list button.join").await;
+    join.click().await.unwrap();
+    let second = browser
+        .wait_for_css("#reference")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(first, second);
+    let (a, b) = (issue_of(&app, &first).await, issue_of(&app, &second).await);
+    assert_eq!(a, b, "the second call joined the first issue");
+    assert_eq!(
+        app.request_with_extensions(&second).await["extended_attributes"]["channel"],
+        "phone"
+    );
+    browser.assert_no_errors("the agents' page").await;
+
+    // The report page prints as a one-page receipt: no map, no forms.
+    browser.goto(&app.url(&format!("/report/{first}"))).await;
+    browser.wait_rendered().await;
+    let printed = browser
+        .eval(
+            "const hidden = (css) => [...document.styleSheets].flatMap((s) => [...s.cssRules]).some((r) => r.media && r.media.mediaText === 'print' && [...r.cssRules].some((c) => c.selectorText && c.selectorText.includes(css) && c.style.display === 'none')); return hidden('#map') && hidden('#follow');",
+        )
+        .await;
+    assert_eq!(printed, json!(true));
     browser.close().await;
 }

@@ -1,8 +1,10 @@
 // The residents' page: open problems on a map, a report form with each category's own
 // questions, what is already reported nearby, and a reference number at the end.
+// The agents' page (/agent) is the same page with a key, the channel and the caller's
+// name and number: staff file reports for residents who phone or come to a counter.
 
 /* global L */
-import { $, api, fill, bboxOf, cityMap, colourOf, el, formatTime, frameCity, rendered, reportFailures, say } from "./upkeep.js";
+import { $, api, fill, bboxOf, cityMap, colourOf, el, formatTime, frameCity, keys, rendered, reportFailures, say } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
@@ -14,6 +16,8 @@ const issueRenderer = L.svg();
 let services = [];
 let chosen = null;
 let pin = null;
+/** On the agents' page: the agent's key once signed in. */
+const agentPage = Boolean(document.querySelector("#agent"));
 
 function serviceName(code) {
   const service = services.find((s) => s.service_code === code);
@@ -177,6 +181,14 @@ function formData(position) {
   if (description) data.set("description", description);
   const email = $("#email").value.trim();
   if (email) data.set("email", email);
+  if (agentPage) {
+    data.set("api_key", keys.get() || "");
+    data.set("channel", form.querySelector("input[name=channel]:checked").value);
+    for (const [id, name] of [["first-name", "first_name"], ["last-name", "last_name"], ["phone", "phone"]]) {
+      const value = $(`#${id}`).value.trim();
+      if (value) data.set(name, value);
+    }
+  }
   const photo = $("#photo").files[0];
   if (photo) data.set("media", photo);
   return data;
@@ -184,6 +196,11 @@ function formData(position) {
 
 async function send(position) {
   const form = $("#report");
+  if (agentPage && !keys.get()) {
+    say(messages, "Sign in with your agent key first.");
+    $("#agent-key").focus();
+    return;
+  }
   if (!chosen) {
     say(messages, "Choose what the problem is first.");
     $("#service").focus();
@@ -211,8 +228,8 @@ async function send(position) {
         ? el("p", {}, "Your reference number is ", el("span", { class: "reference", id: "reference" }, id), ".")
         : el("p", {}, "Your report is queued; keep this token: ", el("span", { class: "reference" }, receipt.token)),
       el("p", {}, receipt.service_notice || ""),
-      id ? el("p", {}, el("a", { href: `/report/${encodeURIComponent(id)}`, id: "follow" }, "Follow its status")) : null,
-      el("button", { type: "button", class: "secondary", onclick: () => location.reload() }, "Report another problem"),
+      id ? el("p", {}, el("a", { href: `/report/${encodeURIComponent(id)}`, id: "follow" }, agentPage ? "Open it to print a receipt" : "Follow its status")) : null,
+      el("button", { type: "button", class: "secondary", onclick: () => location.reload() }, agentPage ? "Take another report" : "Report another problem"),
     );
     // The answer takes the focus, so a keyboard or screen reader user is told at once.
     done.tabIndex = -1;
@@ -261,6 +278,30 @@ async function start() {
   await frameCity(map);
   await Promise.all([drawStreets(), drawIssues()]);
   rendered();
+}
+
+/** The agents' page: a key with the agent role (kept for the browser session). */
+async function agentSignIn(key) {
+  const me = await api("/api/v1/me", { key });
+  if (me.role !== "agent") {
+    keys.clear();
+    throw new Error(`This is a ${me.role} key; sign in with an agent key.`);
+  }
+  keys.set(key);
+  $("#agent-sign-in").hidden = true;
+  const who = $("#agent-who");
+  who.hidden = false;
+  who.textContent = `Signed in as ${me.name}.`;
+}
+
+if (agentPage) {
+  $("#agent-sign-in").addEventListener("submit", (event) => {
+    event.preventDefault();
+    agentSignIn($("#agent-key").value.trim()).catch((error) =>
+      say(messages, error.status === 401 ? "That key is unknown or revoked." : error.message),
+    );
+  });
+  if (keys.get()) agentSignIn(keys.get()).catch(() => keys.clear());
 }
 
 start().catch((error) => say(messages, error.message));

@@ -45,6 +45,8 @@ pub struct RequestRow {
     pub closed_at: Option<NaiveDateTime>,
     /// The grid cell of the position ([`crate::grid`]).
     pub cell: Option<i64>,
+    /// How it reached the city: web, app, phone, counter, or an import's word.
+    pub channel: Option<String>,
 }
 
 impl RequestRow {
@@ -89,6 +91,7 @@ pub struct NewRequest {
     pub expected_at: Option<NaiveDateTime>,
     pub cell: Option<i64>,
     pub closed_at: Option<NaiveDateTime>,
+    pub channel: Option<String>,
 }
 
 impl NewRequest {
@@ -124,6 +127,7 @@ impl NewRequest {
             updated_at: at,
             expected_at: None,
             cell: None,
+            channel: None,
             closed_at: None,
         }
     }
@@ -598,4 +602,25 @@ pub fn closure_of_issue(
         .max()
         .unwrap_or(NaiveDateTime::MIN);
     Ok((closed, updated))
+}
+
+/// (ward, channel, reports): reports by ward and the way they came.
+pub type ChannelCount = (Option<i64>, Option<String>, i64);
+
+/// Reports made since `since` by ward (of their segment) and channel. Reports made
+/// before channels were recorded have none.
+pub fn channel_counts(conn: &mut Conn<'_>, since: NaiveDateTime) -> DbResult<Vec<ChannelCount>> {
+    use super::schema::segments;
+    use diesel::dsl::count_star;
+    on!(conn, |conn| Ok(requests::table
+        .left_join(segments::table)
+        .filter(requests::accepted_at.is_not_null())
+        .filter(requests::requested_at.gt(since))
+        .group_by((segments::ward_id, requests::channel))
+        .select((
+            segments::ward_id.nullable(),
+            requests::channel,
+            count_star()
+        ))
+        .load::<ChannelCount>(conn)?))
 }

@@ -160,6 +160,7 @@ diesel::table! {
         expected_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
         cell -> Nullable<BigInt>,
+        channel -> Nullable<Text>,
     }
 }
 
@@ -550,4 +551,5 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     segments::ward_id,
     requests::status,
     requests::service_code,
+    requests::channel,
 );

@@ -1,4 +1,5 @@
-//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`, `/model`, `/neighbourhoods`)
+//! The web pages (`/`, `/report/{id}`, `/crew`, `/planner`, `/model`, `/neighbourhoods`,
+//! `/agent`)
 //! and their assets, embedded
 //! in the binary at build time from `web/`: Upkeep's own HTML, CSS and JavaScript, and
 //! the third-party libraries in `web/vendor/` (Leaflet, Chart.js; see web/package.json).
@@ -99,6 +100,7 @@ const CREW: &[u8] = web_file!("pages/crew.html");
 const PLANNER: &[u8] = web_file!("pages/planner.html");
 const MODEL: &[u8] = web_file!("pages/model.html");
 const NEIGHBOURHOODS: &[u8] = web_file!("pages/neighbourhoods.html");
+const AGENT: &[u8] = web_file!("pages/agent.html");
 
 /// Pages may load only what this server serves; Leaflet positions its panes with inline
 /// styles, and photos may come from wherever residents' links point.
@@ -156,6 +158,11 @@ pub async fn model() -> HttpResponse {
 /// `GET /neighbourhoods`: how each ward is served, for anyone.
 pub async fn neighbourhoods() -> HttpResponse {
     page(NEIGHBOURHOODS)
+}
+
+/// `GET /agent`: staff take a report for a resident who phones or comes to a counter.
+pub async fn agent() -> HttpResponse {
+    page(AGENT)
 }
 
 /// `GET /favicon.ico`, which browsers ask for on any page, even a JSON one.

@@ -192,27 +192,7 @@ pub async fn feedback(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
         "see residents' answers",
     )
     .await?;
-    let params = Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "days") {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            "is not a parameter here; known: days",
-        )]));
-    }
-    let days: i64 = match params.get("days") {
-        None => 365,
-        Some(raw) => raw
-            .trim()
-            .parse()
-            .ok()
-            .filter(|d| (1..=3650).contains(d))
-            .ok_or_else(|| {
-                invalid(vec![FieldError::new(
-                    "days",
-                    format!("'{raw}' is not a whole number of days from 1 to 3650"),
-                )])
-            })?,
-    };
+    let days = days_parameter(&req)?;
     let since = now() - Duration::days(days);
     let worker = state.clone();
     let (rows, wards) = blocking(move || {
@@ -257,4 +237,76 @@ pub async fn feedback(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
         "by_service": by_service.iter().map(|(code, a)| with(json!({"service_code": code}), a)).collect::<Vec<_>>(),
         "by_crew": by_crew.iter().map(|(id, a)| with(json!({"crew_id": id}), a)).collect::<Vec<_>>(),
     })))
+}
+
+/// `GET /api/v1/stats/channels?days=365`: how reports reached the city (web, app,
+/// phone, counter, or what an import recorded), for the city and by ward.
+pub async fn channels(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    use std::collections::BTreeMap;
+    require_role(
+        &state,
+        &req,
+        &[Role::Planner, Role::Admin],
+        "see reports by channel",
+    )
+    .await?;
+    let days = days_parameter(&req)?;
+    let since = now() - Duration::days(days);
+    let worker = state.clone();
+    let (rows, wards) = blocking(move || {
+        worker.db.read(|conn| {
+            Ok::<_, crate::db::DbError>((
+                crate::db::requests::channel_counts(conn, since)?,
+                crate::db::wards::all(conn)?,
+            ))
+        })
+    })
+    .await?;
+    let word = |c: &Option<String>| c.clone().unwrap_or_else(|| "unknown".to_owned());
+    let mut city: BTreeMap<String, i64> = BTreeMap::new();
+    let mut by_ward: BTreeMap<Option<i64>, BTreeMap<String, i64>> = BTreeMap::new();
+    for (ward, channel, n) in &rows {
+        *city.entry(word(channel)).or_default() += n;
+        *by_ward
+            .entry(*ward)
+            .or_default()
+            .entry(word(channel))
+            .or_default() += n;
+    }
+    let ward_name = |id: Option<i64>| {
+        id.and_then(|id| wards.iter().find(|w| w.id == id).map(|w| w.name.clone()))
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "since": format_datetime(since),
+        "city": city,
+        "by_ward": by_ward
+            .iter()
+            .map(|(id, counts)| json!({"ward_id": id, "ward": ward_name(*id), "reports": counts}))
+            .collect::<Vec<_>>(),
+    })))
+}
+
+/// The `days` parameter (1–3650, 365 unless given), the only one these views take.
+fn days_parameter(req: &HttpRequest) -> Result<i64, ApiError> {
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "days") {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            "is not a parameter here; known: days",
+        )]));
+    }
+    match params.get("days") {
+        None => Ok(DEFAULT_DAYS),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| {
+                invalid(vec![FieldError::new(
+                    "days",
+                    format!("'{raw}' is not a whole number of days from 1 to 3650"),
+                )])
+            }),
+    }
 }

@@ -299,6 +299,7 @@ fn insert<'b>(
             expected_at: Some(report.requested_at + Duration::days(i64::from(sla_days))),
             cell: report.position.map(crate::grid::cell_of),
             closed_at: report.closed_at,
+            channel: report.channel.clone(),
             ..NewRequest::accepted(&report.service_code, report.status, report.requested_at)
         },
     )?;

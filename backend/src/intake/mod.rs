@@ -90,6 +90,8 @@ pub struct Submitted {
     /// `true` to keep a photo's location (EXIF) as sent; anything else but `false` is
     /// refused.
     pub keep_photo_location: Option<String>,
+    /// How an agent took the report: `phone` or `counter` (agent keys only).
+    pub channel: Option<String>,
     /// Answers to the service's attributes as (attribute code, value), in the order
     /// sent; a multi-valued attribute appears once per value.
     pub attributes: Vec<(String, String)>,
@@ -115,6 +117,7 @@ pub async fn submit(
     })?;
 
     let mut errors = Vec::new();
+    let channel = channel_of(caller.as_ref(), submitted.channel.as_deref(), &mut errors);
     let (report, answers) = check_report(submitted, service, ctx.settings, &mut errors);
     let photo = match upload {
         None => None,
@@ -186,6 +189,7 @@ pub async fn submit(
         expected_at: Some(expected_at),
         cell: report.position.map(crate::grid::cell_of),
         closed_at: None,
+        channel: Some(channel.to_owned()),
     };
     let stored = ctx
         .writer
@@ -206,6 +210,39 @@ pub async fn submit(
         service_notice: row.service_notice.unwrap_or(notice),
         account_id: report.account_id,
     })
+}
+
+/// How a report reached the city: an agent says `phone` or `counter` (and must); a
+/// client's key means an app, no key the web. Only agents may name a channel.
+fn channel_of(
+    caller: Option<&Caller>,
+    given: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> &'static str {
+    let agent = caller.is_some_and(|c| c.role == crate::domain::Role::Agent);
+    match (agent, given.map(str::trim)) {
+        (true, Some("phone")) => "phone",
+        (true, Some("counter")) => "counter",
+        (true, other) => {
+            errors.push(FieldError::new(
+                "channel",
+                match other {
+                    None => "is required with an agent key: phone or counter".to_owned(),
+                    Some(word) => format!("'{word}' is not phone or counter"),
+                },
+            ));
+            "phone"
+        }
+        (false, Some(_)) => {
+            errors.push(FieldError::new(
+                "channel",
+                "is set only by agent keys, for reports taken by phone or at a counter",
+            ));
+            "web"
+        }
+        (false, None) if caller.is_some() => "app",
+        (false, None) => "web",
+    }
 }
 
 /// A submission's fields and answers checked for `service`, every problem added to

@@ -276,9 +276,11 @@ fn check_permission(
             }
             Ok(())
         }
-        Role::Client => Err(WorkOrderError::Forbidden(
-            "a client key cannot change work orders; crew, planner and admin keys can".into(),
-        )),
+        Role::Client | Role::Agent => Err(WorkOrderError::Forbidden(format!(
+            "a{} {} key cannot change work orders; crew, planner and admin keys can",
+            if caller.role == Role::Agent { "n" } else { "" },
+            caller.role.as_str()
+        ))),
     }
 }
 

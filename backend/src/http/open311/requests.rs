@@ -358,6 +358,10 @@ fn extended_attributes(row: &RequestRow, status: RequestStatus, parent: Option<i
             parent.map_or(Node::Null, |id| Node::text(id.to_string())),
         ),
         ("internal_status", Node::text(status.as_str())),
+        (
+            "channel",
+            row.channel.as_deref().map_or(Node::Null, Node::text),
+        ),
         ("attributes", Node::Object(answers)),
         (
             "segment_id",
@@ -609,6 +613,7 @@ fn submitted(params: &Params) -> Submitted {
         last_name: field("last_name"),
         phone: field("phone"),
         keep_photo_location: field("keep_photo_location"),
+        channel: field("channel"),
         attributes: params
             .pairs()
             .iter()
