@@ -39,6 +39,31 @@ pub struct Service {
     /// `[west, south, east, north]` in degrees; None: offered everywhere in the city.
     #[serde(default)]
     pub area: Option<[f64; 4]>,
+    /// The name, group and description in other languages, by language (`fr`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, ServiceWords>,
+}
+
+/// A service's words in another language; what is left out stays as the catalogue has it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceWords {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// An attribute's prompt and answers' names in another language, by value key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeWords {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
 }
 
 /// Days to fix, by the road class of the segment a report lies on.
@@ -109,6 +134,9 @@ pub struct Attribute {
     pub datatype_description: Option<String>,
     #[serde(default)]
     pub values: Vec<AttributeValue>,
+    /// The prompt and the answers' names in other languages, by language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translations: BTreeMap<String, AttributeWords>,
 }
 
 fn yes() -> bool {
@@ -124,6 +152,37 @@ pub struct AttributeValue {
 }
 
 impl Service {
+    /// The service as residents of language `lang` read it: its words and its
+    /// attributes' words replaced where the catalogue has a translation.
+    pub fn in_language(&self, lang: &str) -> Service {
+        let mut service = self.clone();
+        if let Some(words) = self.translations.get(lang) {
+            if let Some(name) = &words.name {
+                service.name = name.clone();
+            }
+            if let Some(group) = &words.group {
+                service.group = group.clone();
+            }
+            if let Some(description) = &words.description {
+                service.description = description.clone();
+            }
+        }
+        for attribute in &mut service.attributes {
+            let Some(words) = attribute.translations.get(lang).cloned() else {
+                continue;
+            };
+            if let Some(description) = words.description {
+                attribute.description = description;
+            }
+            for value in &mut attribute.values {
+                if let Some(name) = words.values.get(&value.key) {
+                    value.name = name.clone();
+                }
+            }
+        }
+        service
+    }
+
     /// True where the service is offered at `point` (inside its area, if it has one).
     pub fn is_offered_at(&self, point: Coordinates) -> bool {
         match self.area {
@@ -178,8 +237,30 @@ impl Service {
                 "must be [west, south, east, north] with west < east, south < north",
             ));
         }
+        let known = |lang: &str| crate::i18n::LANGUAGES.contains(&lang);
+        if let Some(lang) = self.translations.keys().find(|l| !known(l)) {
+            return Err(at(
+                "translations",
+                &format!("name '{lang}', not a language Upkeep speaks (en, fr)"),
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for attribute in &self.attributes {
+            if let Some((lang, words)) = attribute.translations.iter().find(|(lang, words)| {
+                !known(lang)
+                    || words
+                        .values
+                        .keys()
+                        .any(|k| !attribute.values.iter().any(|v| &v.key == k))
+            }) {
+                return Err(at(
+                    &format!("attribute '{}' translations", attribute.code),
+                    &format!(
+                        "for '{lang}' must name a language Upkeep speaks and only the attribute's own values (given: {:?})",
+                        words.values.keys().collect::<Vec<_>>()
+                    ),
+                ));
+            }
             let field = format!("attribute '{}'", attribute.code);
             if !seen.insert(attribute.code.as_str()) {
                 return Err(at(&field, "needs a code that is unique within the service"));
@@ -430,6 +511,48 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_service_reads_in_french_where_the_catalogue_has_words_and_in_english_elsewhere() {
+        let french = pothole().in_language("fr");
+        assert_eq!(french.name, "Nid-de-poule");
+        assert_eq!(french.group, "Voirie");
+        let size = french.attributes.iter().find(|a| a.code == "size").unwrap();
+        assert_eq!(size.description, "Quelle est sa largeur environ ?");
+        assert!(size.values.iter().all(|v| !v.name.contains("dinner plate")));
+        assert_eq!(size.values[0].key, "small", "keys never change");
+        assert_eq!(pothole().in_language("en"), pothole());
+        assert_eq!(pothole().in_language("de"), pothole());
+        for service in shipped() {
+            assert!(
+                service.translations.contains_key("fr"),
+                "{} has no French",
+                service.code
+            );
+        }
+    }
+
+    #[test]
+    fn translations_name_languages_upkeep_speaks_and_only_existing_values() {
+        let mut unknown_language = pothole();
+        unknown_language
+            .translations
+            .insert("xx".into(), ServiceWords::default());
+        assert!(
+            unknown_language
+                .check()
+                .unwrap_err()
+                .contains("translations")
+        );
+        let mut unknown_value = pothole();
+        unknown_value.attributes[0]
+            .translations
+            .get_mut("fr")
+            .unwrap()
+            .values
+            .insert("enormous".into(), "Énorme".into());
+        assert!(unknown_value.check().unwrap_err().contains("enormous"));
     }
 
     #[test]

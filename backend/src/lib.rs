@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod grid;
 pub mod http;
+pub mod i18n;
 pub mod import;
 pub mod intake;
 pub mod leases;

@@ -15,6 +15,7 @@ mod fair_load;
 mod follow;
 mod helpers;
 mod imports;
+mod languages;
 mod media;
 mod neighbourhoods;
 mod pg_restart;

@@ -777,3 +777,70 @@ async fn an_agent_files_a_phoned_report_joins_an_existing_issue_and_prints_a_rec
     assert_eq!(printed, json!(true));
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_resident_reads_the_pages_in_french_with_dates_and_numbers_for_the_locale_and_the_choice_is_remembered()
+ {
+    let app = tiny_city().await;
+    let Some(browser) = browser::open(1280, 900).await else {
+        return;
+    };
+    let report = app.submit(&pothole_at(43.05, -76.15)).await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_rendered().await;
+    assert_eq!(browser.text("h1").await, "Report a problem in your street");
+    // The switch is a link in the header, named in the language it leads to.
+    browser.click("#lang-switch").await;
+    browser.wait_for_text("h1", "Signaler un problème").await;
+    browser.wait_rendered().await;
+    assert_eq!(
+        browser.eval("return document.documentElement.lang").await,
+        json!("fr")
+    );
+    let options = browser
+        .eval("return [...document.querySelectorAll('#service option')].map((o) => o.textContent).join('|')")
+        .await;
+    assert!(
+        options.as_str().unwrap().contains("Nid-de-poule"),
+        "{options}"
+    );
+    assert_eq!(browser.text("#lang-switch").await, "English");
+    browser
+        .assert_accessible("the residents' page in French")
+        .await;
+
+    // Another page remembers it; its dates are French.
+    browser.goto(&app.url(&format!("/report/{report}"))).await;
+    browser.wait_rendered().await;
+    assert_eq!(browser.text("h1").await, "Votre signalement");
+    let facts = browser.text("dl.facts").await;
+    assert!(facts.contains("Signalé"), "{facts}");
+    let month = chrono::Utc::now().format("%m").to_string();
+    let french_months = [
+        "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+        "déc.",
+    ];
+    let this_month = french_months[month.parse::<usize>().unwrap() - 1];
+    assert!(
+        facts.contains(this_month),
+        "a French date ({this_month}) in {facts}"
+    );
+    browser.assert_accessible("the report page in French").await;
+    browser.goto(&app.url("/neighbourhoods")).await;
+    browser.wait_rendered().await;
+    assert!(browser.text("#as-of").await.starts_with("Chiffres au"));
+    browser
+        .assert_accessible("the neighbourhood page in French")
+        .await;
+
+    // Back to English, remembered as well.
+    browser.click("#lang-switch").await;
+    browser
+        .wait_for_text("h1", "How each neighbourhood is served")
+        .await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_rendered().await;
+    assert_eq!(browser.text("h1").await, "Report a problem in your street");
+    browser.assert_no_errors("the pages in two languages").await;
+    browser.close().await;
+}

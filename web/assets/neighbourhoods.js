@@ -3,7 +3,7 @@
 // minute; the page says when.
 
 /* global L */
-import { $, api, cityMap, el, fill, formatTime, frameCity, rendered, reportFailures, say } from "./upkeep.js";
+import { $, api, cityMap, el, fill, formatNumber, formatTime, frameCity, loadMessages, rendered, reportFailures, say, t } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
@@ -17,18 +17,21 @@ const wards = L.geoJSON(null, {
   style: (feature) => ({ color: "#1b2631", weight: 1.5, fillOpacity: 0.55, fillColor: shadeOf(feature.properties[figure()]) }),
   onEachFeature: (feature, layer) => {
     layer.options.className = `ward ward-${feature.id}`;
-    layer.bindTooltip(() => `${feature.properties.name}: ${words(figure(), feature.properties[figure()])}`, { sticky: true });
+    layer.bindTooltip(() => `${wardName(feature.properties)}: ${words(figure(), feature.properties[figure()])}`, { sticky: true });
   },
 }).addTo(map);
 let cuts = [];
 
 const figure = () => $("#shade-by").value;
 
+/** The city's own row is named by the server in English; wards by their names. */
+const wardName = (figures) => (figures.ward_id === null || figures.ward_id === undefined ? t("hoods.city") : figures.name);
+
 function words(name, value) {
-  if (value === null || value === undefined) return "none yet";
-  if (name === "fixed_within_sla") return `${Math.round(value * 100)} %`;
-  if (name === "median_days_to_fix") return `${value.toLocaleString()} days`;
-  return value.toLocaleString();
+  if (value === null || value === undefined) return t("hoods.none_yet");
+  if (name === "fixed_within_sla" || name === "reopen_rate") return formatNumber(value, { style: "percent" });
+  if (name === "median_days_to_fix") return t("hoods.days", { days: formatNumber(value) });
+  return formatNumber(value);
 }
 
 function shadeOf(value) {
@@ -44,12 +47,13 @@ function shade(data) {
   // Quintiles, each cut once: few wards, or equal figures, make fewer shades.
   cuts = [...new Set([0.2, 0.4, 0.6, 0.8].map((q) => values[Math.floor(q * (values.length - 1))]))].filter((c) => c < high);
   const bounds = [low, ...cuts, high];
-  const range = (i) => (bounds[i] === bounds[i + 1] ? words(figure(), bounds[i]) : `${words(figure(), bounds[i])} to ${words(figure(), bounds[i + 1])}`);
+  const range = (i) =>
+    bounds[i] === bounds[i + 1] ? words(figure(), bounds[i]) : t("hoods.range", { low: words(figure(), bounds[i]), high: words(figure(), bounds[i + 1]) });
   fill(
     $("#legend"),
     values.length
       ? SHADES.slice(0, cuts.length + 1).map((c, i) => el("span", { style: `--swatch: ${c}` }, range(i)))
-      : el("span", { class: "muted" }, "No ward has this figure yet."),
+      : el("span", { class: "muted" }, t("hoods.no_figure")),
   );
   wards.clearLayers();
   wards.addData(data);
@@ -63,7 +67,7 @@ function sparkline(counts) {
   svg.setAttribute("width", String(counts.length * 6));
   svg.setAttribute("height", "20");
   svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `Reported each week, oldest first: ${counts.join(", ")}`);
+  svg.setAttribute("aria-label", t("hoods.weekly", { counts: counts.map((n) => formatNumber(n)).join(", ") }));
   counts.forEach((n, i) => {
     const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
     const h = Math.round((n / top) * 18) + 1;
@@ -83,18 +87,26 @@ function table(dashboard) {
     el(
       "tr",
       header ? { class: "total" } : {},
-      el("th", { scope: "row" }, f.name),
+      el("th", { scope: "row" }, wardName(f)),
       el("td", { class: "num" }, number(f.open_problems, "open_problems")),
       el("td", { class: "num" }, number(f.fixed, "fixed")),
       el("td", { class: "num" }, number(f.median_days_to_fix, "median_days_to_fix")),
       el("td", { class: "num" }, number(f.fixed_within_sla, "fixed_within_sla")),
+      el("td", { class: "num" }, number(f.satisfaction, "satisfaction")),
+      el("td", { class: "num" }, number(f.reopen_rate, "reopen_rate")),
       el("td", {}, sparkline(f.reported_by_week)),
     );
   $("#figures").append(
     el(
       "thead",
       {},
-      el("tr", {}, ["Ward", "Open now", "Fixed", "Median days to fix", "Fixed on time", "Reported per week"].map((h, i) => el("th", { scope: "col", class: i && i < 5 ? "num" : null }, h))),
+      el(
+        "tr",
+        {},
+        ["hoods.ward", "hoods.open_now", "hoods.fixed", "hoods.median_days_head", "hoods.on_time_head", "hoods.satisfaction_head", "hoods.reopened_head", "hoods.per_week"].map((key, i) =>
+          el("th", { scope: "col", class: i && i < 7 ? "num" : null }, t(key)),
+        ),
+      ),
     ),
     el("tbody", {}, dashboard.wards.map((f) => row(f, false))),
     el("tfoot", {}, row(dashboard.city, true)),
@@ -102,8 +114,9 @@ function table(dashboard) {
 }
 
 async function start() {
+  await loadMessages();
   const [dashboard, shapes] = await Promise.all([api("/api/v1/neighbourhoods"), api("/api/v1/neighbourhoods?format=geojson")]);
-  $("#as-of").textContent = `Figures as of ${formatTime(dashboard.computed_at)}, brought up to date every minute.`;
+  $("#as-of").textContent = t("hoods.as_of", { when: formatTime(dashboard.computed_at) });
   table(dashboard);
   $("#shade-by").addEventListener("change", () => shade(shapes));
   await frameCity(map);

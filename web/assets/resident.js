@@ -4,7 +4,7 @@
 // name and number: staff file reports for residents who phone or come to a counter.
 
 /* global L */
-import { $, api, fill, bboxOf, cityMap, colourOf, el, formatTime, frameCity, keys, rendered, reportFailures, say } from "./upkeep.js";
+import { $, api, fill, bboxOf, cityMap, colourOf, el, formatNumber, formatTime, frameCity, keys, loadMessages, locale, plural, rendered, reportFailures, say, t } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
@@ -45,9 +45,9 @@ async function drawIssues() {
           {},
           el("strong", {}, p.service_name || p.service_code),
           el("br"),
-          `Reported ${formatTime(p.first_reported_at)}`,
+          t("resident.reported", { when: formatTime(p.first_reported_at) }),
           el("br"),
-          `${p.reporter_count} ${p.reporter_count === 1 ? "report" : "reports"}`,
+          plural("count.report", p.reporter_count),
         ),
       )
       .addTo(issues);
@@ -64,7 +64,7 @@ function drawLegend() {
 
 function attributeField(attribute) {
   const id = `attr-${attribute.code}`;
-  const label = el("label", { for: id }, attribute.description, attribute.required ? " (required)" : " (optional)");
+  const label = el("label", { for: id }, attribute.description, t(attribute.required ? "form.required" : "form.optional"));
   const name = `attribute[${attribute.code}]`;
   const values = (attribute.values || []).map((v) => ({ key: v.key, name: v.name }));
   switch (attribute.datatype) {
@@ -74,7 +74,7 @@ function attributeField(attribute) {
         el(
           "select",
           { id, name, required: attribute.required },
-          el("option", { value: "" }, "Choose…"),
+          el("option", { value: "" }, t("form.choose")),
           values.map((v) => el("option", { value: v.key }, v.name)),
         ),
       ];
@@ -105,7 +105,7 @@ async function chooseService(code) {
   fill($("#attributes"));
   const service = services.find((s) => s.service_code === code);
   if (service && service.metadata) {
-    const definition = await api(`/open311/v2/services/${encodeURIComponent(code)}.json`);
+    const definition = await api(`/open311/v2/services/${encodeURIComponent(code)}.json?locale=${locale()}`);
     const attributes = (definition.attributes || []).filter((a) => a.variable !== false);
     attributes.sort((a, b) => (a.order || 0) - (b.order || 0));
     fill($("#attributes"), ...attributes.flatMap(attributeField));
@@ -124,11 +124,11 @@ async function showNearby() {
     `/api/v1/issues/nearby?lat=${lat.toFixed(6)}&lon=${lng.toFixed(6)}&radius_m=250&service_code=${encodeURIComponent(chosen)}`,
   );
   if (!near.length) {
-    fill(box, el("p", { class: "muted" }, "Nothing like this is reported within 250 m."));
+    fill(box, el("p", { class: "muted" }, t("nearby.none")));
     return;
   }
   fill(box, 
-    el("h2", {}, "Already reported nearby"),
+    el("h2", {}, t("nearby.heading")),
     el(
       "ul",
       { class: "plain", id: "nearby-list" },
@@ -136,8 +136,12 @@ async function showNearby() {
         el(
           "li",
           {},
-          `${issue.service_name || issue.service_code}, ${Math.round(issue.distance_m)} m away, `,
-          `${issue.reporter_count} ${issue.reporter_count === 1 ? "report" : "reports"} since ${formatTime(issue.first_reported_datetime)}. `,
+          t("nearby.item", {
+            service: serviceName(issue.service_code),
+            metres: formatNumber(Math.round(issue.distance_m)),
+            reports: plural("count.report", issue.reporter_count),
+            when: formatTime(issue.first_reported_datetime),
+          }),
           el(
             "button",
             {
@@ -146,7 +150,7 @@ async function showNearby() {
               dataset: { issue: String(issue.issue_id) },
               onclick: () => send({ lat: issue.lat, lon: issue.lon }),
             },
-            "This is my problem too: add my report to it",
+            t("nearby.join"),
           ),
         ),
       ),
@@ -160,7 +164,7 @@ function place(latlng) {
   $("#report").hidden = false;
   $("#done").hidden = true;
   $("#hint").hidden = true;
-  $("#where").textContent = `At ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)} (click the map again to move it).`;
+  $("#where").textContent = t("resident.where", { lat: latlng.lat.toFixed(5), lon: latlng.lng.toFixed(5) });
   showNearby().catch((e) => say(messages, e.message));
 }
 
@@ -197,18 +201,18 @@ function formData(position) {
 async function send(position) {
   const form = $("#report");
   if (agentPage && !keys.get()) {
-    say(messages, "Sign in with your agent key first.");
+    say(messages, t("agent.sign_in_first"));
     $("#agent-key").focus();
     return;
   }
   if (!chosen) {
-    say(messages, "Choose what the problem is first.");
+    say(messages, t("resident.choose_first"));
     $("#service").focus();
     return;
   }
   const missing = [...form.querySelectorAll("#attributes [required]")].find((f) => !f.value);
   if (missing) {
-    say(messages, `Please answer: ${missing.labels[0] ? missing.labels[0].textContent : missing.name}.`);
+    say(messages, t("resident.please_answer", { what: missing.labels[0] ? missing.labels[0].textContent : missing.name }));
     missing.focus();
     return;
   }
@@ -223,27 +227,29 @@ async function send(position) {
     done.hidden = false;
     const id = receipt.service_request_id;
     fill(done, 
-      el("h2", {}, "Thank you"),
+      el("h2", {}, t("done.thanks")),
       id
-        ? el("p", {}, "Your reference number is ", el("span", { class: "reference", id: "reference" }, id), ".")
-        : el("p", {}, "Your report is queued; keep this token: ", el("span", { class: "reference" }, receipt.token)),
+        ? el("p", {}, t("done.reference"), el("span", { class: "reference", id: "reference" }, id), ".")
+        : el("p", {}, t("done.queued"), el("span", { class: "reference" }, receipt.token)),
       el("p", {}, receipt.service_notice || ""),
-      id ? el("p", {}, el("a", { href: `/report/${encodeURIComponent(id)}`, id: "follow" }, agentPage ? "Open it to print a receipt" : "Follow its status")) : null,
-      el("button", { type: "button", class: "secondary", onclick: () => location.reload() }, agentPage ? "Take another report" : "Report another problem"),
+      id ? el("p", {}, el("a", { href: `/report/${encodeURIComponent(id)}`, id: "follow" }, t(agentPage ? "agent.receipt" : "done.follow"))) : null,
+      el("button", { type: "button", class: "secondary", onclick: () => location.reload() }, t(agentPage ? "agent.another" : "done.another")),
     );
     // The answer takes the focus, so a keyboard or screen reader user is told at once.
     done.tabIndex = -1;
     done.focus();
     await drawIssues();
   } catch (error) {
-    say(messages, `The report was not sent: ${error.message}`);
+    say(messages, t("resident.not_sent", { why: error.message }));
   } finally {
     $("#send").disabled = false;
   }
 }
 
 async function start() {
-  services = await api("/open311/v2/services.json");
+  await loadMessages();
+  if (agentPage && keys.get()) agentSignIn(keys.get()).catch(() => keys.clear());
+  services = await api(`/open311/v2/services.json?locale=${locale()}`);
   const select = $("#service");
   select.replaceChildren(
     el("option", { value: "" }, "Choose…"),
@@ -285,23 +291,22 @@ async function agentSignIn(key) {
   const me = await api("/api/v1/me", { key });
   if (me.role !== "agent") {
     keys.clear();
-    throw new Error(`This is a ${me.role} key; sign in with an agent key.`);
+    throw new Error(t("agent.wrong_role", { role: me.role }));
   }
   keys.set(key);
   $("#agent-sign-in").hidden = true;
   const who = $("#agent-who");
   who.hidden = false;
-  who.textContent = `Signed in as ${me.name}.`;
+  who.textContent = t("agent.signed_in", { name: me.name });
 }
 
 if (agentPage) {
   $("#agent-sign-in").addEventListener("submit", (event) => {
     event.preventDefault();
     agentSignIn($("#agent-key").value.trim()).catch((error) =>
-      say(messages, error.status === 401 ? "That key is unknown or revoked." : error.message),
+      say(messages, error.status === 401 ? t("key.unknown") : error.message),
     );
   });
-  if (keys.get()) agentSignIn(keys.get()).catch(() => keys.clear());
 }
 
 start().catch((error) => say(messages, error.message));

@@ -1,48 +1,49 @@
 // One report's status page: where it stands, what the city said, and when.
 
 /* global L */
-import { $, api, fill, el, formatTime, rendered, reportFailures, say } from "./upkeep.js";
+import { $, api, fill, el, formatTime, loadMessages, rendered, reportFailures, say, t } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
 
 async function start() {
+  await loadMessages();
   const id = decodeURIComponent(location.pathname.split("/").pop() || "");
   if (!/^\d+$/.test(id)) {
-    say(messages, `"${id}" is not a report number.`);
+    say(messages, t("status.bad_id", { id }));
     return;
   }
   let report;
   try {
     [report] = await api(`/open311/v2/requests/${id}.json?extensions=true`);
   } catch (error) {
-    say(messages, error.status === 404 ? `There is no report number ${id}.` : error.message);
+    say(messages, error.status === 404 ? t("status.no_report", { id }) : error.message);
     return;
   }
   const internal = report.extended_attributes ? report.extended_attributes.internal_status : null;
   const notes = report.notes || [];
   fill($("#report"), 
-    el("h2", {}, `Report ${report.service_request_id}: ${report.service_name}`),
+    el("h2", {}, t("status.report_title", { id: report.service_request_id, service: report.service_name })),
     el(
       "dl",
       { class: "facts" },
-      el("dt", {}, "Status"),
-      el("dd", { id: "status", dataset: { status: report.status } }, report.status, internal && internal !== report.status ? ` (${internal.replace("_", " ")})` : ""),
-      el("dt", {}, "What the city says"),
-      el("dd", { id: "status-notes" }, report.status_notes || "Nothing yet."),
-      el("dt", {}, "Reported"),
+      el("dt", {}, t("status.status")),
+      el("dd", { id: "status", dataset: { status: report.status } }, t(`status.word.${report.status}`), internal && internal !== report.status ? ` (${t(`status.word.${internal}`)})` : ""),
+      el("dt", {}, t("status.city_says")),
+      el("dd", { id: "status-notes" }, report.status_notes || t("status.nothing_yet")),
+      el("dt", {}, t("status.reported")),
       el("dd", {}, formatTime(report.requested_datetime)),
-      el("dt", {}, "Last change"),
+      el("dt", {}, t("status.last_change")),
       el("dd", {}, formatTime(report.updated_datetime)),
-      report.expected_datetime ? [el("dt", {}, "Expected by"), el("dd", {}, formatTime(report.expected_datetime))] : null,
-      report.description ? [el("dt", {}, "Your words"), el("dd", {}, report.description)] : null,
+      report.expected_datetime ? [el("dt", {}, t("status.expected")), el("dd", {}, formatTime(report.expected_datetime))] : null,
+      report.description ? [el("dt", {}, t("status.your_words")), el("dd", {}, report.description)] : null,
     ),
-    el("h2", {}, "History"),
+    el("h2", {}, t("status.history")),
     el(
       "ol",
       { id: "history" },
       notes.map((note) =>
-        el("li", {}, `${formatTime(note.datetime)}: ${note.status}`, note.summary ? ` — ${note.summary}` : ""),
+        el("li", {}, `${formatTime(note.datetime)}: ${t(`status.word.${note.status}`)}`, note.summary ? ` — ${note.summary}` : ""),
       ),
     ),
   );
@@ -73,7 +74,7 @@ function follow(id) {
     const email = $("#follow-email").value.trim();
     try {
       await api("/api/v1/subscriptions", { method: "POST", json: { email, service_request_id: id } });
-      say(region, "Check your inbox: we have sent a link to confirm. Nothing more is sent until you use it.", "ok");
+      say(region, t("follow.sent"), "ok");
     } catch (error) {
       say(region, error.message);
     }

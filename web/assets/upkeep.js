@@ -87,10 +87,67 @@ export function rendered() {
   document.body.dataset.rendered = "true";
 }
 
+let language = "en";
+let words = {};
+
+/** The page's language: `en` or `fr`, once the messages are loaded. */
+export const locale = () => language;
+
+/** Message `key` in the page's language, with `{name}` filled from `values`. */
+export function t(key, values = {}) {
+  const text = words[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+/** "1 report", "3 reports": `key.one` or `key.other` with `{count}`. */
+export function plural(key, count) {
+  return t(`${key}.${count === 1 ? "one" : "other"}`, { count: formatNumber(count) });
+}
+
+/** Loads the page's messages in the language the server chose (the switch's choice,
+ * else the browser's Accept-Language), writes them into every `data-i18n` element and
+ * `data-i18n-label` aria-label, and adds the language switch to the header. */
+export async function loadMessages() {
+  const answer = await api("/i18n/messages.json");
+  language = answer.lang;
+  words = answer.messages;
+  document.documentElement.lang = language;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+  if (document.body.dataset.i18nTitle) document.title = t(document.body.dataset.i18nTitle);
+  const nav = document.querySelector("header.top nav");
+  if (nav && !document.querySelector("#lang-switch")) {
+    const other = language === "fr" ? "en" : "fr";
+    nav.append(
+      el(
+        "a",
+        {
+          href: location.pathname + location.search,
+          id: "lang-switch",
+          lang: other,
+          hreflang: other,
+          title: t("lang.switch_label"),
+          onclick: (event) => {
+            event.preventDefault();
+            // Remembered for a year; the server reads it before Accept-Language.
+            document.cookie = `upkeep_lang=${other}; path=/; max-age=31536000; samesite=lax`;
+            location.reload();
+          },
+        },
+        t("lang.switch"),
+      ),
+    );
+  }
+}
+
+export function formatNumber(value, options = {}) {
+  return Number(value).toLocaleString(language, options);
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(language, { dateStyle: "medium", timeStyle: "short" });
 }
 
 const PALETTE = ["#c0392b", "#2471a3", "#d68910", "#7d3c98", "#1e8449", "#a04000", "#117a65", "#b03a2e", "#5d6d7e", "#ca6f1e", "#2e4053", "#884ea0"];

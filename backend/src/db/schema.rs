@@ -22,6 +22,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         retired_at -> Nullable<Timestamp>,
+        translations -> Text,
     }
 }
 

@@ -27,6 +27,7 @@ struct ServiceRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     retired_at: Option<NaiveDateTime>,
+    translations: String,
 }
 
 impl ServiceRow {
@@ -52,6 +53,8 @@ impl ServiceRow {
             created_at: at,
             updated_at: at,
             retired_at: None,
+            translations: serde_json::to_string(&service.translations)
+                .expect("plain maps serialise"),
         }
     }
 
@@ -67,6 +70,8 @@ impl ServiceRow {
             Some(text) => Some(serde_json::from_str(text).map_err(|e| corrupt("area", &e))?),
             None => None,
         };
+        let translations =
+            serde_json::from_str(&self.translations).map_err(|e| corrupt("translations", &e))?;
         let service_type = self
             .service_type
             .parse()
@@ -90,6 +95,7 @@ impl ServiceRow {
             duplicate_radius_m: self.duplicate_radius_m,
             attributes,
             area,
+            translations,
         })
     }
 }

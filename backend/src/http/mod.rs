@@ -79,6 +79,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/model").route(web::get().to(pages::model)))
         .service(resource("/neighbourhoods").route(web::get().to(pages::neighbourhoods)))
         .service(resource("/agent").route(web::get().to(pages::agent)))
+        .service(resource("/i18n/messages.json").route(web::get().to(pages::messages)))
+        .service(resource("/i18n/{lang}.json").route(web::get().to(pages::language)))
         .service(resource("/assets/{name}").route(web::get().to(pages::asset)))
         .service(resource("/favicon.ico").route(web::get().to(pages::favicon)))
         .service(resource("/health").route(web::get().to(api::health)))

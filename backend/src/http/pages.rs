@@ -247,3 +247,45 @@ pub fn notice(status: actix_web::http::StatusCode, title: &str, body: &str) -> H
         .insert_header(("X-Robots-Tag", "noindex"))
         .body(html)
 }
+
+/// `GET /i18n/messages.json`: the pages' words in the language chosen with the switch
+/// (the `upkeep_lang` cookie), else the best of `Accept-Language`, else English.
+pub async fn messages(req: HttpRequest) -> HttpResponse {
+    // One cookie of plain words: read by hand rather than with actix-web's cookie feature.
+    let chosen = req
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("upkeep_lang="))
+        .map(str::to_owned);
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let lang = crate::i18n::negotiate(chosen.as_deref(), accept);
+    let body = format!(
+        "{{\"lang\":\"{lang}\",\"messages\":{}}}",
+        crate::i18n::messages(lang)
+    );
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CONTENT_LANGUAGE, lang))
+        .insert_header((header::VARY, "Accept-Language, Cookie"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+/// `GET /i18n/{lang}.json`: one language's messages as they are (en, fr).
+pub async fn language(req: HttpRequest, lang: web::Path<String>) -> HttpResponse {
+    match crate::i18n::LANGUAGES
+        .into_iter()
+        .find(|l| *l == lang.as_str())
+    {
+        Some(lang) => HttpResponse::Ok()
+            .content_type("application/json")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .body(crate::i18n::messages(lang)),
+        None => route_not_found(req).await,
+    }
+}

@@ -14,7 +14,16 @@ async fn catalogue(state: &State, format: Format) -> Result<Arc<Catalogue>, Open
         .map_err(|e| Open311Error::internal(format, &e))
 }
 
-/// Every active service; with `lat` and `long`, only those offered at that point.
+/// The language `locale` (`fr`, `fr-CA`, …) asks for; English for any other.
+fn language(params: &Params) -> &'static str {
+    params
+        .get("locale")
+        .and_then(crate::i18n::language_of)
+        .unwrap_or(crate::i18n::LANGUAGES[0])
+}
+
+/// Every active service; with `lat` and `long`, only those offered at that point;
+/// with `locale`, in that language where the catalogue has one.
 pub async fn list(
     state: State,
     req: HttpRequest,
@@ -32,11 +41,12 @@ pub async fn list(
         }
         None => true,
     };
+    let lang = language(&params);
     let entries = catalogue
         .services
         .iter()
         .filter(|s| point.is_none_or(|p| in_city(p) && s.is_offered_at(p)))
-        .map(service_node)
+        .map(|s| service_node(&s.in_language(lang)))
         .collect();
     Ok(Document {
         root: "services",
@@ -57,7 +67,7 @@ fn service_node(service: &Service) -> Node {
     ])
 }
 
-/// The attributes a service asks for.
+/// The attributes a service asks for, in the language of `locale`.
 pub async fn definition(
     state: State,
     req: HttpRequest,
@@ -68,12 +78,15 @@ pub async fn definition(
     let params = Params::parse_urlencoded(req.query_string().as_bytes());
     check_jurisdiction(&params, &state.settings.jurisdiction_id, format)?;
     let catalogue = catalogue(&state, format).await?;
-    let service = catalogue.get(&code).ok_or_else(|| {
-        Open311Error::not_found(
-            format,
-            format!("service_code '{code}' is not a service here"),
-        )
-    })?;
+    let service = catalogue
+        .get(&code)
+        .ok_or_else(|| {
+            Open311Error::not_found(
+                format,
+                format!("service_code '{code}' is not a service here"),
+            )
+        })?
+        .in_language(language(&params));
     let mut attributes: Vec<_> = service.attributes.iter().collect();
     attributes.sort_by_key(|a| a.order);
     let attributes = attributes
