@@ -17,6 +17,35 @@ pub fn messages(lang: &str) -> &'static str {
     }
 }
 
+/// Message `key` in `lang`, else in English (the test below keeps both complete).
+pub fn text(lang: &str, key: &str) -> String {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static PARSED: OnceLock<Vec<(&'static str, HashMap<String, String>)>> = OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        LANGUAGES
+            .into_iter()
+            .map(|l| {
+                (
+                    l,
+                    serde_json::from_str(messages(l))
+                        .expect("the message files are JSON objects of text"),
+                )
+            })
+            .collect()
+    });
+    let find = |l: &str| {
+        parsed
+            .iter()
+            .find(|(name, _)| *name == l)
+            .and_then(|(_, m)| m.get(key))
+    };
+    find(lang)
+        .or_else(|| find(LANGUAGES[0]))
+        .cloned()
+        .unwrap_or_else(|| key.to_owned())
+}
+
 /// The language a locale such as `fr-CA` or `en_GB` asks for, if Upkeep speaks it.
 pub fn language_of(locale: &str) -> Option<&'static str> {
     let primary = locale
@@ -100,18 +129,20 @@ mod tests {
         );
     }
 
-    /// Every key a page or script uses (`data-i18n="…"`, `data-i18n-label="…"`,
-    /// `t("…")`) is in the messages, so none shows as its bare key.
+    /// Every key a page, script or server page uses (`data-i18n="…"`,
+    /// `data-i18n-label="…"`, `t("…")`, `w.get("…")`) is in the messages, so none shows
+    /// as its bare key.
     #[test]
     fn every_key_the_pages_use_exists() {
         let en = keys(EN);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
         let mut used = BTreeSet::new();
-        for dir in ["pages", "assets"] {
-            for entry in std::fs::read_dir(root.join(dir)).expect("web folder") {
+        let server = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        for dir in [root.join("pages"), root.join("assets"), server] {
+            for entry in std::fs::read_dir(dir).expect("a folder of pages or handlers") {
                 let text =
                     std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
-                for marker in ["data-i18n=\"", "data-i18n-label=\"", "t(\""] {
+                for marker in ["data-i18n=\"", "data-i18n-label=\"", "t(\"", "w.get(\""] {
                     for (at, _) in text.match_indices(marker) {
                         // `t("` must be the function, not the end of another name.
                         if marker == "t(\""

@@ -92,3 +92,36 @@ async fn pages_get_their_messages_in_the_chosen_language_then_the_browsers() {
     assert_eq!(app.get("/i18n/fr.json").await.status(), 200);
     assert_eq!(app.get("/i18n/de.json").await.status(), 404);
 }
+
+#[tokio::test]
+async fn the_pages_e_mail_links_open_speak_the_residents_language() {
+    let app = spawn_app().await;
+    let page = |accept: &'static str| {
+        let request = app
+            .client
+            .get(app.url("/alerts/confirm?token=abc"))
+            .header("accept-language", accept);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.headers()["content-language"],
+                accept.get(..2).unwrap()
+            );
+            response.text().await.unwrap()
+        }
+    };
+    let french = page("fr").await;
+    assert!(french.contains("<html lang=\"fr\">"), "{french}");
+    assert!(french.contains("Confirmez vos alertes") && french.contains(">Confirmer</button>"));
+    let english = page("en").await;
+    assert!(english.contains("Confirm your alerts") && english.contains(">Confirm</button>"));
+    let gone = app
+        .client
+        .get(app.url("/feedback/unknown-token"))
+        .header("accept-language", "fr-CA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    assert!(gone.text().await.unwrap().contains("Lien introuvable"));
+}

@@ -495,6 +495,24 @@ async fn the_neighbourhood_page_shades_each_ward_tables_its_figures_and_fits_a_p
             .await,
         json!("/api/v1/neighbourhoods?format=csv")
     );
+    // Alerts for a ward by e-mail, or its feed without one.
+    assert_eq!(
+        browser.eval(&count("#alert-ward option")).await,
+        json!(wards)
+    );
+    let feed = browser
+        .eval("return document.querySelector('#ward-feed').getAttribute('href')")
+        .await;
+    assert!(
+        feed.as_str().unwrap().starts_with("/feeds/wards/"),
+        "{feed}"
+    );
+    browser.type_into("#alert-email", "ana@city.example").await;
+    browser.click("#ward-alert-form button").await;
+    browser
+        .wait_for_text("#alert-messages", "Check your inbox")
+        .await;
+    assert_eq!(app.count_rows("subscriptions"), 1);
     browser.screenshot("neighbourhoods").await;
     browser.assert_accessible("the neighbourhood page").await;
     browser.assert_no_errors("the neighbourhood page").await;

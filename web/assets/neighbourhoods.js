@@ -113,11 +113,39 @@ function table(dashboard) {
   );
 }
 
+/** E-mail alerts for a ward (double opt-in) and its Atom feed. */
+function wardAlerts(dashboard) {
+  const select = $("#alert-ward");
+  fill(select, ...dashboard.wards.map((w) => el("option", { value: String(w.ward_id) }, w.name)));
+  const feed = () => {
+    $("#ward-feed").href = `/feeds/wards/${select.value}.atom`;
+  };
+  select.addEventListener("change", feed);
+  feed();
+  const region = $("#alert-messages");
+  $("#ward-alert-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("/api/v1/subscriptions", {
+        method: "POST",
+        json: { email: $("#alert-email").value.trim(), ward_id: Number(select.value) },
+      });
+      say(region, t("follow.sent"), "ok");
+    } catch (error) {
+      say(region, error.message);
+    }
+    const answer = region.querySelector("p");
+    answer.tabIndex = -1;
+    answer.focus();
+  });
+}
+
 async function start() {
   await loadMessages();
   const [dashboard, shapes] = await Promise.all([api("/api/v1/neighbourhoods"), api("/api/v1/neighbourhoods?format=geojson")]);
   $("#as-of").textContent = t("hoods.as_of", { when: formatTime(dashboard.computed_at) });
   table(dashboard);
+  wardAlerts(dashboard);
   $("#shade-by").addEventListener("change", () => shade(shapes));
   await frameCity(map);
   shade(shapes);

@@ -3,7 +3,7 @@
 //! (`/feedback/{token}` as a page, `/api/v1/feedback/{token}` as JSON).
 
 use super::api::{ApiError, ErrorKind};
-use super::pages::{escape, notice};
+use super::pages::{Words, escape, notice};
 use super::query::invalid;
 use super::{State, blocking, current_catalogue};
 use crate::alerts::feedback::{self, Answer, AnswerError, Standing};
@@ -11,7 +11,7 @@ use crate::alerts::subscribe::{self, Confirmation, SubscribeError, Wanted};
 use crate::db::subscriptions::Area;
 use crate::domain::{FieldError, format_datetime, now};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -128,52 +128,63 @@ fn token_of(query: &HashMap<String, String>) -> Option<&str> {
 
 /// `GET /alerts/confirm?token=`: a button, not the confirmation itself, so a mail
 /// scanner that follows links confirms nothing.
-pub async fn confirm_page(query: web::Query<HashMap<String, String>>) -> HttpResponse {
+pub async fn confirm_page(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let w = Words::of(&req);
+    let title = w.get("confirm.title", &[]);
     let Some(token) = token_of(&query) else {
-        return notice(
-            StatusCode::BAD_REQUEST,
-            "Confirm your alerts",
-            "<p>This link is incomplete. Copy the whole link from the e-mail.</p>",
-        );
+        return incomplete(w, &title);
     };
     notice(
         StatusCode::OK,
-        "Confirm your alerts",
+        w,
+        &title,
         &format!(
-            "<p>Press the button to start receiving alerts at the address this link was sent to.</p>\n\
-             <form method=\"post\" action=\"/alerts/confirm\">\n\
+            "<p>{}</p>\n<form method=\"post\" action=\"/alerts/confirm\">\n\
              <input type=\"hidden\" name=\"token\" value=\"{}\">\n\
-             <button type=\"submit\">Confirm</button>\n</form>",
-            escape(token)
+             <button type=\"submit\">{}</button>\n</form>",
+            w.get("confirm.press", &[]),
+            escape(token),
+            w.get("confirm.button", &[]),
         ),
+    )
+}
+
+fn incomplete(w: Words, title: &str) -> HttpResponse {
+    notice(
+        StatusCode::BAD_REQUEST,
+        w,
+        title,
+        &format!("<p>{}</p>", w.get("notice.incomplete", &[])),
     )
 }
 
 /// `POST /alerts/confirm`: confirms.
 pub async fn confirm(
     state: State,
+    req: HttpRequest,
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
+    let w = Words::of(&req);
     let Some(token) = token_of(&form).map(str::to_owned) else {
-        return Ok(notice(
-            StatusCode::BAD_REQUEST,
-            "Confirm your alerts",
-            "<p>This link is incomplete. Copy the whole link from the e-mail.</p>",
-        ));
+        return Ok(incomplete(w, &w.get("confirm.title", &[])));
     };
     let worker = state.clone();
     let outcome = blocking(move || subscribe::confirm(&worker.db, &token, now())).await?;
     Ok(match outcome {
         Confirmation::Confirmed => notice(
             StatusCode::OK,
-            "Your alerts are on",
-            "<p role=\"status\">Confirmed. You will receive at most one message an hour; each has a link to stop them.</p>",
+            w,
+            &w.get("confirm.done_title", &[]),
+            &format!("<p role=\"status\">{}</p>", w.get("confirm.done", &[])),
         ),
         Confirmation::Unusable => notice(
             StatusCode::GONE,
-            "This link no longer works",
-            "<p>It has expired (links last 48 hours), or the alerts were stopped. \
-             Ask for them again from the report page.</p>",
+            w,
+            &w.get("confirm.gone_title", &[]),
+            &format!("<p>{}</p>", w.get("confirm.gone", &[])),
         ),
     })
 }
@@ -182,17 +193,16 @@ pub async fn confirm(
 /// once (one click, RFC 8058 for mail clients' POST).
 pub async fn unsubscribe(
     state: State,
+    req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
+    let w = Words::of(&req);
+    let title = w.get("unsubscribe.title", &[]);
     let id = query
         .get("subscription")
         .and_then(|s| s.parse::<i64>().ok());
     let (Some(id), Some(token)) = (id, token_of(&query).map(str::to_owned)) else {
-        return Ok(notice(
-            StatusCode::BAD_REQUEST,
-            "Stop alerts",
-            "<p>This link is incomplete. Copy the whole link from the e-mail.</p>",
-        ));
+        return Ok(incomplete(w, &title));
     };
     let worker = state.clone();
     let good = blocking(move || {
@@ -202,14 +212,16 @@ pub async fn unsubscribe(
     Ok(if good {
         notice(
             StatusCode::OK,
-            "Alerts stopped",
-            "<p role=\"status\">You will receive no more of these alerts.</p>",
+            w,
+            &w.get("unsubscribe.done_title", &[]),
+            &format!("<p role=\"status\">{}</p>", w.get("unsubscribe.done", &[])),
         )
     } else {
         notice(
             StatusCode::NOT_FOUND,
-            "Stop alerts",
-            "<p>This link is not one Upkeep sent. Copy the whole link from the e-mail.</p>",
+            w,
+            &title,
+            &format!("<p>{}</p>", w.get("notice.not_ours", &[])),
         )
     })
 }
@@ -217,8 +229,10 @@ pub async fn unsubscribe(
 /// `GET /feedback/{token}`: "Is it fixed?" and "How satisfied are you?".
 pub async fn feedback_page(
     state: State,
+    req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let w = Words::of(&req);
     let token = token.into_inner();
     let worker = state.clone();
     let path_token = token.clone();
@@ -226,14 +240,23 @@ pub async fn feedback_page(
     Ok(match standing {
         Standing::Open(row) => notice(
             StatusCode::OK,
-            "Is it fixed?",
-            &feedback_form(&token, row.request_id, None),
+            w,
+            &w.get("feedback.title", &[]),
+            &feedback_form(w, &token, row.request_id, None),
         ),
-        other => standing_page(&other),
+        other => standing_page(w, &other),
     })
 }
 
-fn feedback_form(token: &str, request_id: i64, error: Option<&FieldError>) -> String {
+/// A link to report `id`, in words.
+fn report_link(w: Words, id: i64) -> String {
+    format!(
+        "<a href=\"/report/{id}\">{}</a>",
+        w.get("feedback.report", &[("id", &id.to_string())])
+    )
+}
+
+fn feedback_form(w: Words, token: &str, request_id: i64, error: Option<&FieldError>) -> String {
     let error = error
         .map(|e| {
             format!(
@@ -244,51 +267,65 @@ fn feedback_form(token: &str, request_id: i64, error: Option<&FieldError>) -> St
         .unwrap_or_default();
     let scores = (1..=5)
         .map(|n| {
-            let words = ["very unsatisfied", "unsatisfied", "neither", "satisfied", "very satisfied"][n - 1];
             format!(
-                "<label><input type=\"radio\" name=\"satisfaction\" value=\"{n}\"> {n} ({words})</label>"
+                "<label><input type=\"radio\" name=\"satisfaction\" value=\"{n}\"> {n} ({})</label>",
+                w.get(&format!("feedback.score{n}"), &[])
             )
         })
         .collect::<Vec<_>>()
         .join("\n");
     format!(
-        "{error}<p>Your <a href=\"/report/{request_id}\">report {request_id}</a> was closed. Tell us whether the problem is really gone.</p>\n\
+        "{error}<p>{intro}</p>\n\
          <form method=\"post\" action=\"/feedback/{token}\">\n\
-         <fieldset><legend>Is it fixed?</legend>\n\
-         <label><input type=\"radio\" name=\"fixed\" value=\"yes\" required> Yes</label>\n\
-         <label><input type=\"radio\" name=\"fixed\" value=\"no\"> No, it is still there</label>\n\
+         <fieldset><legend>{legend_fixed}</legend>\n\
+         <label><input type=\"radio\" name=\"fixed\" value=\"yes\" required> {yes}</label>\n\
+         <label><input type=\"radio\" name=\"fixed\" value=\"no\"> {no}</label>\n\
          </fieldset>\n\
-         <label for=\"reason\">If it is not fixed, what is still wrong?</label>\n\
+         <label for=\"reason\">{reason}</label>\n\
          <textarea id=\"reason\" name=\"reason\" rows=\"3\" maxlength=\"2000\"></textarea>\n\
-         <fieldset><legend>How satisfied are you with how it was handled?</legend>\n{scores}\n</fieldset>\n\
-         <button type=\"submit\">Send</button>\n</form>",
+         <fieldset><legend>{legend_satisfied}</legend>\n{scores}\n</fieldset>\n\
+         <button type=\"submit\">{send}</button>\n</form>",
+        intro = w.get("feedback.intro", &[("report", &report_link(w, request_id))]),
         token = escape(token),
+        legend_fixed = w.get("feedback.legend_fixed", &[]),
+        yes = w.get("feedback.yes", &[]),
+        no = w.get("feedback.no", &[]),
+        reason = w.get("feedback.reason", &[]),
+        legend_satisfied = w.get("feedback.legend_satisfied", &[]),
+        send = w.get("feedback.send", &[]),
     )
 }
 
 /// The page for a link that cannot be answered.
-fn standing_page(standing: &Standing) -> HttpResponse {
+fn standing_page(w: Words, standing: &Standing) -> HttpResponse {
     match standing {
         Standing::Used(at) => notice(
             StatusCode::GONE,
-            "Already answered",
+            w,
+            &w.get("feedback.used_title", &[]),
             &format!(
-                "<p>This link was used on {} and works only once. Thank you for your answer.</p>",
-                escape(&format_datetime(*at))
+                "<p>{}</p>",
+                w.get("feedback.used", &[("when", &escape(&format_datetime(*at)))])
             ),
         ),
         Standing::Expired(at) => notice(
             StatusCode::GONE,
-            "This link has expired",
+            w,
+            &w.get("feedback.expired_title", &[]),
             &format!(
-                "<p>Links work for 30 days; this one ran out on {}. If the problem is still there, please report it again.</p>\n<p><a href=\"/\">Report a problem</a></p>",
-                escape(&format_datetime(*at))
+                "<p>{}</p>\n<p><a href=\"/\">{}</a></p>",
+                w.get(
+                    "feedback.expired",
+                    &[("when", &escape(&format_datetime(*at)))]
+                ),
+                w.get("notice.nav_report", &[]),
             ),
         ),
         Standing::Unknown | Standing::Open(_) => notice(
             StatusCode::NOT_FOUND,
-            "Link not found",
-            "<p>This link is not one Upkeep sent. Copy the whole link from the e-mail.</p>",
+            w,
+            &w.get("feedback.not_found_title", &[]),
+            &format!("<p>{}</p>", w.get("notice.not_ours", &[])),
         ),
     }
 }
@@ -308,9 +345,11 @@ async fn record(
 /// `POST /feedback/{token}` (the form).
 pub async fn feedback_answer(
     state: State,
+    req: HttpRequest,
     token: web::Path<String>,
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
+    let w = Words::of(&req);
     let token = token.into_inner();
     let parsed = Answer::parse(
         form.get("fixed").map(String::as_str),
@@ -319,31 +358,34 @@ pub async fn feedback_answer(
     );
     let answer = match parsed {
         Ok(answer) => answer,
-        Err(e) => return form_again(&state, &token, &e).await,
+        Err(e) => return form_again(&state, w, &token, &e).await,
     };
     match record(&state, token.clone(), answer).await? {
-        Ok(done) => Ok(notice(
-            StatusCode::OK,
-            "Thank you",
-            &if done.reopened {
-                format!(
-                    "<p role=\"status\">We have reopened <a href=\"/report/{0}\">report {0}</a> and sent it back to a crew.</p>",
-                    done.request_id
-                )
+        Ok(done) => {
+            let report = report_link(w, done.request_id);
+            let key = if done.reopened {
+                "feedback.reopened"
             } else {
-                format!(
-                    "<p role=\"status\">Thank you for telling us. <a href=\"/report/{0}\">Report {0}</a> stays closed.</p>",
-                    done.request_id
-                )
-            },
-        )),
-        Err(AnswerError::Invalid(e)) => form_again(&state, &token, &e).await,
-        Err(AnswerError::Used(at)) => Ok(standing_page(&Standing::Used(at))),
-        Err(AnswerError::Expired(at)) => Ok(standing_page(&Standing::Expired(at))),
-        Err(AnswerError::Unknown) => Ok(standing_page(&Standing::Unknown)),
+                "feedback.kept"
+            };
+            Ok(notice(
+                StatusCode::OK,
+                w,
+                &w.get("feedback.thanks_title", &[]),
+                &format!(
+                    "<p role=\"status\">{}</p>",
+                    w.get(key, &[("report", &report)])
+                ),
+            ))
+        }
+        Err(AnswerError::Invalid(e)) => form_again(&state, w, &token, &e).await,
+        Err(AnswerError::Used(at)) => Ok(standing_page(w, &Standing::Used(at))),
+        Err(AnswerError::Expired(at)) => Ok(standing_page(w, &Standing::Expired(at))),
+        Err(AnswerError::Unknown) => Ok(standing_page(w, &Standing::Unknown)),
         Err(AnswerError::Reopen(why)) => Ok(notice(
             StatusCode::CONFLICT,
-            "Not reopened",
+            w,
+            &w.get("feedback.not_reopened_title", &[]),
             &format!("<p>{}</p>", escape(&why)),
         )),
         Err(AnswerError::Db(e)) => Err(super::ServerError::Db(e).into()),
@@ -352,6 +394,7 @@ pub async fn feedback_answer(
 
 async fn form_again(
     state: &State,
+    w: Words,
     token: &str,
     error: &FieldError,
 ) -> Result<HttpResponse, ApiError> {
@@ -361,10 +404,11 @@ async fn form_again(
     Ok(match standing {
         Standing::Open(row) => notice(
             StatusCode::BAD_REQUEST,
-            "Is it fixed?",
-            &feedback_form(token, row.request_id, Some(error)),
+            w,
+            &w.get("feedback.title", &[]),
+            &feedback_form(w, token, row.request_id, Some(error)),
         ),
-        other => standing_page(&other),
+        other => standing_page(w, &other),
     })
 }
 

@@ -224,19 +224,63 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The server's own page words in the language of a request (the switch's cookie,
+/// then `Accept-Language`), for the pages e-mail links open.
+#[derive(Debug, Clone, Copy)]
+pub struct Words {
+    pub lang: &'static str,
+}
+
+impl Words {
+    pub fn of(req: &HttpRequest) -> Words {
+        // One cookie of plain words: read by hand rather than with actix-web's cookie
+        // feature.
+        let chosen = req
+            .headers()
+            .get_all(header::COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|pair| pair.trim().strip_prefix("upkeep_lang="));
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Words {
+            lang: crate::i18n::negotiate(chosen, accept),
+        }
+    }
+
+    /// Message `key` escaped for HTML, each `{name}` replaced by its value as given
+    /// (escape anyone's words before passing them).
+    pub fn get(&self, key: &str, values: &[(&str, &str)]) -> String {
+        let mut text = escape(&crate::i18n::text(self.lang, key));
+        for (name, value) in values {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+}
+
 /// A page written by the server around `body` (HTML already escaped where it holds
 /// anyone's words): the pages e-mail links open, which must work without scripts. They
 /// carry secrets in their address, so they are never cached nor sent as a referrer.
-pub fn notice(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+pub fn notice(
+    status: actix_web::http::StatusCode,
+    words: Words,
+    title: &str,
+    body: &str,
+) -> HttpResponse {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title} — Upkeep</title>\n<link rel=\"icon\" href=\"/assets/favicon.svg\">\n\
          <link rel=\"stylesheet\" href=\"/assets/upkeep.css\">\n</head>\n<body>\n\
-         <header class=\"top\">\n  <h1>{title}</h1>\n  <nav aria-label=\"Pages\"><a href=\"/\">Report a problem</a> \
-         <a href=\"/neighbourhoods\">Neighbourhoods</a></nav>\n</header>\n\
+         <header class=\"top\">\n  <h1>{title}</h1>\n  <nav aria-label=\"Pages\"><a href=\"/\">{report}</a> \
+         <a href=\"/neighbourhoods\">{hoods}</a></nav>\n</header>\n\
          <main class=\"page notice\">\n{body}\n</main>\n</body>\n</html>\n",
-        title = escape(title),
+        lang = words.lang,
+        report = words.get("notice.nav_report", &[]),
+        hoods = words.get("notice.nav_hoods", &[]),
     );
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -244,6 +288,7 @@ pub fn notice(status: actix_web::http::StatusCode, title: &str, body: &str) -> H
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_LANGUAGE, words.lang))
         .insert_header(("X-Robots-Tag", "noindex"))
         .body(html)
 }
@@ -251,19 +296,7 @@ pub fn notice(status: actix_web::http::StatusCode, title: &str, body: &str) -> H
 /// `GET /i18n/messages.json`: the pages' words in the language chosen with the switch
 /// (the `upkeep_lang` cookie), else the best of `Accept-Language`, else English.
 pub async fn messages(req: HttpRequest) -> HttpResponse {
-    // One cookie of plain words: read by hand rather than with actix-web's cookie feature.
-    let chosen = req
-        .headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("upkeep_lang="))
-        .map(str::to_owned);
-    let accept = req
-        .headers()
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    let lang = crate::i18n::negotiate(chosen.as_deref(), accept);
+    let lang = Words::of(&req).lang;
     let body = format!(
         "{{\"lang\":\"{lang}\",\"messages\":{}}}",
         crate::i18n::messages(lang)
