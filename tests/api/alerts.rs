@@ -362,9 +362,23 @@ async fn a_resident_who_says_it_is_not_fixed_reopens_it_once_and_the_crew_sees_a
         .await;
     assert_eq!(status, 201, "{crew}");
     let crew = crew["id"].as_i64().unwrap();
+    crate::work_orders::import_street(&app, &planner).await;
     let id = app
         .submit(&report_from(43.05, -76.16, "ana@city.example"))
         .await;
+    let segment = app.get_json(&format!("/api/v1/reports/{id}"), 200).await["segment_id"]
+        .as_i64()
+        .expect("the report is on the street");
+    let reports_on_its_segment = || {
+        let observed = backend::risk::observe(&app.db, &mut |_| {}).unwrap();
+        let s = observed
+            .segment_ids
+            .iter()
+            .position(|&x| x == segment)
+            .unwrap();
+        observed.history.reports[s].len()
+    };
+    assert_eq!(reports_on_its_segment(), 1);
     let order = complete_order_of(&app, &planner, &id, crew).await;
 
     // The reporter is asked, with a link that works without an account.
@@ -402,6 +416,8 @@ async fn a_resident_who_says_it_is_not_fixed_reopens_it_once_and_the_crew_sees_a
         .unwrap();
     assert_eq!(answered.status(), 200);
     assert!(answered.text().await.unwrap().contains("reopened"));
+    // The risk model reads the answer as the defect reported again.
+    assert_eq!(reports_on_its_segment(), 2);
     let reopened = app
         .get_json(&format!("/api/v1/work-orders/{order}"), 200)
         .await;

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// One arterial street, about 1.6 km east–west at latitude 43.05, in pieces of 250 m.
-async fn import_street(app: &TestApp, planner: &str) {
+pub(crate) async fn import_street(app: &TestApp, planner: &str) {
     let network = json!({"type": "FeatureCollection", "features": [
         {"type": "Feature",
          "properties": {"STREET_ID": "S1", "STREET": "LONG ST", "CART_CLASS": "MAJOR", "AADT": 15000},

@@ -414,6 +414,7 @@ diesel::table! {
 diesel::joinable!(request_updates -> requests (request_id));
 diesel::joinable!(requests -> services (service_code));
 diesel::joinable!(requests -> segments (segment_id));
+diesel::joinable!(feedback -> requests (request_id));
 
 diesel::table! {
     request_sources (request_id) {

@@ -173,6 +173,12 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
             last_day = last_day.max(Some(at.date()));
         }
     }
+    // A resident saying a repair did not hold reports the defect again.
+    for (segment, _, _, at) in crate::db::feedback::not_fixed(conn, &codes)? {
+        if let Some(&s) = segment.and_then(|id| index.get(&id)) {
+            history.reports[s].push(at.date());
+        }
+    }
     let n = rows.len();
     let mut evidence = Defects {
         kind: LabelKind::NewDefectEvidence,

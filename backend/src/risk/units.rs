@@ -225,6 +225,14 @@ fn cells_on(
             history.reports[c].push(r.2.date());
         }
     }
+    // A resident saying a repair did not hold reports the defect again.
+    for (_, lon, lat, at) in crate::db::feedback::not_fixed(conn, &codes)? {
+        if let (Some(lon), Some(lat)) = (lon, lat)
+            && let Some(&c) = index.get(&grid.cell(lon, lat))
+        {
+            history.reports[c].push(at.date());
+        }
+    }
     progress("issues");
     let mut evidence = Defects::found(LabelKind::NewDefectEvidence, vec![Vec::new(); n]);
     for (lon, lat, from, to) in issues::located_spans_of(conn, &codes)? {
