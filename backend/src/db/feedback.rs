@@ -183,18 +183,18 @@ pub fn answers_since(conn: &mut Conn<'_>, since: NaiveDateTime) -> DbResult<Vec<
 pub type NotFixed = (Option<i64>, Option<f64>, Option<f64>, NaiveDateTime);
 
 pub fn not_fixed(conn: &mut Conn<'_>, codes: &[String]) -> DbResult<Vec<NotFixed>> {
-    let rows: Vec<(Option<i64>, Option<f64>, Option<f64>, Option<NaiveDateTime>)> =
-        on!(conn, |conn| feedback::table
-            .inner_join(requests::table)
-            .filter(feedback::fixed.eq(false))
-            .filter(feedback::service_code.eq_any(codes))
-            .select((
-                requests::segment_id,
-                requests::lon,
-                requests::lat,
-                feedback::answered_at,
-            ))
-            .load(conn)?);
+    type Row = (Option<i64>, Option<f64>, Option<f64>, Option<NaiveDateTime>);
+    let rows: Vec<Row> = on!(conn, |conn| feedback::table
+        .inner_join(requests::table)
+        .filter(feedback::fixed.eq(false))
+        .filter(feedback::service_code.eq_any(codes))
+        .select((
+            requests::segment_id,
+            requests::lon,
+            requests::lat,
+            feedback::answered_at,
+        ))
+        .load(conn)?);
     Ok(rows
         .into_iter()
         .filter_map(|(segment, lon, lat, at)| Some((segment, lon, lat, at?)))
