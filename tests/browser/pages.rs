@@ -844,6 +844,23 @@ async fn a_resident_reads_the_pages_in_french_with_dates_and_numbers_for_the_loc
         "a French date ({this_month}) in {facts}"
     );
     browser.assert_accessible("the report page in French").await;
+    // The staff's pages as well.
+    for (path, heading) in [
+        ("/crew", "Le travail du jour"),
+        ("/planner", "Où seront les prochains nids-de-poule"),
+        (
+            "/model",
+            "Comment fonctionne le modèle de risque de la ville",
+        ),
+        ("/agent", "Prendre un signalement pour un résident"),
+    ] {
+        browser.goto(&app.url(path)).await;
+        browser.wait_rendered().await;
+        assert_eq!(browser.text("h1").await, heading, "{path}");
+        browser
+            .assert_accessible(&format!("{path} in French"))
+            .await;
+    }
     browser.goto(&app.url("/neighbourhoods")).await;
     browser.wait_rendered().await;
     assert!(browser.text("#as-of").await.starts_with("Chiffres au"));

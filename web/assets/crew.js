@@ -2,7 +2,7 @@
 // map, and one order at a time to start, annotate and complete.
 
 /* global L */
-import { $, api, fill, el, formatTime, keys, rendered, reportFailures, say } from "./upkeep.js";
+import { $, api, fill, el, formatNumber, formatTime, keys, loadMessages, rendered, reportFailures, say, t } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
@@ -13,13 +13,13 @@ const stops = L.layerGroup().addTo(map);
 let me = null;
 let day = null;
 
-const STATUS_WORDS = { new: "new", assigned: "assigned", in_progress: "in progress", completed: "completed", cancelled: "cancelled" };
+const statusWord = (status) => t(`crew.status.${status}`);
 
 async function signIn(key) {
   me = await api("/api/v1/me", { key });
   if (me.role !== "crew" || !me.crew_id) {
     keys.clear();
-    throw new Error(`This is a ${me.role} key; sign in with your crew's key.`);
+    throw new Error(t("crew.wrong_role", { role: me.role }));
   }
   keys.set(key);
   $("#sign-in").hidden = true;
@@ -31,8 +31,8 @@ async function loadDay() {
   const key = keys.get();
   day = await api(`/api/v1/crews/${me.crew_id}/day`, { key });
   $("#day").hidden = false;
-  $("#crew-name").textContent = `${day.crew.name}: ${day.orders.length} orders`;
-  $("#route").textContent = `Route from the depot: ${(day.route_length_m / 1000).toFixed(1)} km.`;
+  $("#crew-name").textContent = t("crew.count", { name: day.crew.name, count: formatNumber(day.orders.length) });
+  $("#route").textContent = t("crew.route", { km: formatNumber(day.route_length_m / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
   fill($("#orders"), 
     ...day.orders.map((order) =>
       el(
@@ -46,10 +46,10 @@ async function loadDay() {
         el(
           "div",
           { class: "muted" },
-          `${STATUS_WORDS[order.status] || order.status}, priority ${order.priority.toFixed(0)}`,
-          order.due_at ? `, due ${formatTime(order.due_at)}` : "",
-          order.assigned_to_crew ? "" : " (unassigned: take it if you do it)",
-          order.reopens > 0 ? `. Reopened: a resident said it was not fixed${order.reopens > 1 ? ` (${order.reopens} times)` : ""}` : "",
+          t("crew.summary", { status: statusWord(order.status), priority: formatNumber(order.priority, { maximumFractionDigits: 0 }) }),
+          order.due_at ? t("crew.due", { when: formatTime(order.due_at) }) : "",
+          order.assigned_to_crew ? "" : t("crew.unassigned"),
+          order.reopens > 0 ? t("crew.reopened") + (order.reopens > 1 ? t("crew.reopened_times", { count: order.reopens }) : "") : "",
         ),
       ),
     ),
@@ -63,7 +63,7 @@ function drawDay() {
   const start = [day.start.lat, day.start.lon];
   const line = [start, ...day.orders.map((o) => [o.lat, o.lon])];
   L.polyline(line, { color: "#1f5f8b", weight: 3, dashArray: "6 6" }).addTo(stops);
-  L.circleMarker(start, { radius: 7, color: "#1b2631", fillColor: "#fff", fillOpacity: 1 }).bindTooltip("Start").addTo(stops);
+  L.circleMarker(start, { radius: 7, color: "#1b2631", fillColor: "#fff", fillOpacity: 1 }).bindTooltip(t("crew.start_point")).addTo(stops);
   day.orders.forEach((order, i) => {
     L.marker([order.lat, order.lon], {
       icon: L.divIcon({ className: "", html: `<div class="stop-number">${i + 1}</div>`, iconSize: [26, 26] }),
@@ -91,7 +91,7 @@ async function openOrder(id) {
   const mine = order.crew_id === me.crew_id;
   const field = (label, input) => [el("label", { for: input.id }, label), input];
   const notes = el("textarea", { id: "notes", maxlength: "4000" }, order.notes || "");
-  const photos = el("textarea", { id: "photos", placeholder: "One photo link per line" }, (order.photo_urls || []).join("\n"));
+  const photos = el("textarea", { id: "photos", placeholder: t("crew.photo_placeholder") }, (order.photo_urls || []).join("\n"));
   const minutes = el("input", { id: "minutes", type: "number", min: "0", value: String(order.labour_minutes) });
   const camera = el("input", { id: "photo-file", type: "file", accept: "image/jpeg,image/png,image/webp" });
   camera.addEventListener("change", async () => {
@@ -100,23 +100,23 @@ async function openOrder(id) {
     try {
       const stored = await api("/api/v1/media", { method: "POST", form: file, key: keys.get() });
       photos.value = [photos.value.trim(), stored.url].filter(Boolean).join("\n");
-      say(messages, "Photo added; save or complete to keep it with the order.", "ok");
+      say(messages, t("crew.photo_added"), "ok");
     } catch (error) {
-      say(messages, `The photo was not added: ${error.message}`);
+      say(messages, t("crew.photo_failed", { why: error.message }));
     } finally {
       camera.value = "";
     }
   });
-  const material = el("input", { id: "material", type: "text", placeholder: "e.g. cold asphalt" });
+  const material = el("input", { id: "material", type: "text", placeholder: t("crew.material_placeholder") });
   const quantity = el("input", { id: "quantity", type: "number", min: "0", step: "any" });
-  const unit = el("input", { id: "unit", type: "text", placeholder: "e.g. bag" });
+  const unit = el("input", { id: "unit", type: "text", placeholder: t("crew.unit_placeholder") });
   const outcome = el(
     "select",
     { id: "outcome" },
-    el("option", { value: "repaired" }, "Repaired"),
-    el("option", { value: "nothing_found" }, "Nothing to repair"),
+    el("option", { value: "repaired" }, t("crew.repaired")),
+    el("option", { value: "nothing_found" }, t("crew.nothing")),
   );
-  const note = el("textarea", { id: "resident-note", placeholder: "Optional: what residents will read" });
+  const note = el("textarea", { id: "resident-note", placeholder: t("crew.note_placeholder") });
   function changes(extra) {
     const body = {
       notes: notes.value,
@@ -144,17 +144,17 @@ async function openOrder(id) {
   }
   const open = ["new", "assigned", "in_progress"].includes(order.status);
   fill(panel, 
-    el("h2", {}, `Order ${order.id}: ${order.service_name || order.service_code}`),
+    el("h2", {}, t("crew.order_title", { id: order.id, service: order.service_name || order.service_code })),
     el(
       "dl",
       { class: "facts" },
-      el("dt", {}, "Status"),
-      el("dd", { id: "order-status" }, STATUS_WORDS[order.status] || order.status),
-      el("dt", {}, "Priority"),
-      el("dd", {}, order.priority.toFixed(1)),
-      el("dt", {}, "Due"),
+      el("dt", {}, t("crew.status")),
+      el("dd", { id: "order-status" }, statusWord(order.status)),
+      el("dt", {}, t("crew.priority")),
+      el("dd", {}, formatNumber(order.priority, { minimumFractionDigits: 1, maximumFractionDigits: 1 })),
+      el("dt", {}, t("crew.due_head")),
       el("dd", {}, formatTime(order.due_at)),
-      el("dt", {}, "Why this priority"),
+      el("dt", {}, t("crew.why")),
       el(
         "dd",
         {},
@@ -165,25 +165,25 @@ async function openOrder(id) {
       ),
     ),
     open && !order.crew_id
-      ? el("button", { type: "button", id: "take", onclick: () => save({ crew_id: me.crew_id }, "The order is yours.") }, "Take this order")
+      ? el("button", { type: "button", id: "take", onclick: () => save({ crew_id: me.crew_id }, t("crew.yours")) }, t("crew.take"))
       : null,
     open && mine
       ? [
-          ...field("Notes", notes),
-          ...field("Take or choose a photo", camera),
-          ...field("Photo links", photos),
-          ...field("Minutes worked", minutes),
-          el("h2", {}, "Material used"),
-          ...field("Item", material),
-          ...field("Quantity", quantity),
-          ...field("Unit", unit),
+          ...field(t("crew.notes"), notes),
+          ...field(t("crew.photo"), camera),
+          ...field(t("crew.photo_links"), photos),
+          ...field(t("crew.minutes"), minutes),
+          el("h2", {}, t("crew.material")),
+          ...field(t("crew.item"), material),
+          ...field(t("crew.quantity"), quantity),
+          ...field(t("crew.unit"), unit),
           order.status !== "in_progress"
-            ? el("button", { type: "button", id: "start", onclick: () => save({ status: "in_progress" }, "Work started.") }, "Start work")
+            ? el("button", { type: "button", id: "start", onclick: () => save({ status: "in_progress" }, t("crew.started")) }, t("crew.start"))
             : null,
-          el("button", { type: "button", class: "secondary", id: "save", onclick: () => save({}, "Saved.") }, "Save"),
-          el("h2", {}, "Finish"),
-          ...field("What you found", outcome),
-          ...field("Note for residents", note),
+          el("button", { type: "button", class: "secondary", id: "save", onclick: () => save({}, t("crew.saved")) }, t("crew.save")),
+          el("h2", {}, t("crew.finish")),
+          ...field(t("crew.found"), outcome),
+          ...field(t("crew.resident_note"), note),
           el(
             "button",
             {
@@ -192,14 +192,14 @@ async function openOrder(id) {
               onclick: () =>
                 save(
                   { status: "completed", outcome: outcome.value, ...(note.value.trim() ? { resident_note: note.value.trim() } : {}) },
-                  "Completed: the residents who reported it are told.",
+                  t("crew.completed"),
                 ),
             },
-            "Complete",
+            t("crew.complete"),
           ),
         ]
       : null,
-    !open ? el("p", { class: "muted" }, `This order is ${order.status}.`) : null,
+    !open ? el("p", { class: "muted" }, t("crew.closed", { status: statusWord(order.status) })) : null,
   );
   panel.querySelector("button, textarea, input")?.focus();
 }
@@ -208,10 +208,10 @@ $("#sign-in").addEventListener("submit", (event) => {
   event.preventDefault();
   const key = $("#key").value.trim();
   if (!key) {
-    say(messages, "Enter your crew's key.");
+    say(messages, t("crew.enter_key"));
     return;
   }
-  signIn(key).catch((error) => say(messages, error.status === 401 ? "That key is unknown or revoked." : error.message));
+  signIn(key).catch((error) => say(messages, error.status === 401 ? t("key.unknown") : error.message));
 });
 $("#sign-out").addEventListener("click", () => {
   keys.clear();
@@ -219,11 +219,15 @@ $("#sign-out").addEventListener("click", () => {
 });
 
 map.setView([0, 0], 2);
-if (keys.get()) {
-  signIn(keys.get()).catch((error) => {
-    keys.clear();
-    say(messages, error.message);
-  });
-} else {
-  rendered();
-}
+loadMessages()
+  .then(() => {
+    if (keys.get()) {
+      signIn(keys.get()).catch((error) => {
+        keys.clear();
+        say(messages, error.message);
+      });
+    } else {
+      rendered();
+    }
+  })
+  .catch((error) => say(messages, error.message));

@@ -3,7 +3,7 @@
 // re-score for planner keys.
 
 /* global L, Chart */
-import { $, api, fill, bboxOf, colourOf, el, formatTime, frameCity, keys, rendered, reportFailures, say } from "./upkeep.js";
+import { $, api, fill, bboxOf, colourOf, el, formatNumber, formatTime, frameCity, keys, loadMessages, percent, rendered, reportFailures, say, t } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
@@ -40,7 +40,7 @@ function colourFor(p) {
 function drawLegend() {
   const bounds = [0, ...cuts, 1];
   fill($("#legend"), 
-    el("span", { class: "muted" }, `Chance of new road damage in ${horizonDays} days:`),
+    el("span", { class: "muted" }, t("planner.chance_legend", { days: horizonDays })),
     ...COLOURS.map((c, i) =>
       el("span", { style: `--swatch: ${c}` }, `${(bounds[i] * 100).toFixed(0)}–${(bounds[i + 1] * 100).toFixed(0)} %`),
     ),
@@ -80,7 +80,7 @@ function drawRiskiest() {
     .sort((a, b) => b.properties[by] - a.properties[by])
     .slice(0, 10);
   const label = (p) =>
-    by === "probability" ? `${(p.probability * 100).toFixed(0)} %` : `${(p.probability_per_km * 100).toFixed(0)} % per km`;
+    by === "probability" ? percent(p.probability, 0) : t("planner.per_km_value", { percent: percent(p.probability_per_km, 0) });
   fill(
     $("#riskiest"),
     top.map((f) => {
@@ -91,7 +91,7 @@ function drawRiskiest() {
         el(
           "button",
           { type: "button", class: "secondary", onclick: () => showFeature(f).catch((e) => say(messages, e.message)) },
-          `${isCell(f) ? `Square ${f.properties.cell}` : f.properties.name || `Segment ${id}`}: ${label(f.properties)}`,
+          `${isCell(f) ? t("planner.square_short", { cell: f.properties.cell }) : f.properties.name || t("planner.segment", { id })}: ${label(f.properties)}`,
         ),
       );
     }),
@@ -103,10 +103,10 @@ async function showFeature(feature) {
   if (!isCell(feature)) return showSegment(feature.id ?? feature.properties.id);
   const p = feature.properties;
   fill($("#segment"),
-    el("h2", {}, `Square ${p.cell} (${p.cell_m} m a side)`),
-    el("p", {}, el("strong", { id: "segment-probability" }, `${(p.probability * 100).toFixed(1)} %`), ` chance of new road damage in the next ${p.horizon_days} days.`),
+    el("h2", {}, t("planner.square", { cell: p.cell, metres: formatNumber(p.cell_m) })),
+    el("p", {}, el("strong", { id: "segment-probability" }, percent(p.probability, 1)), t("planner.chance", { days: p.horizon_days })),
     p.reason ? el("p", { id: "segment-reason" }, p.reason) : null,
-    el("h2", {}, "Why"),
+    el("h2", {}, t("planner.why")),
     explanationList(p.explanation || []),
   );
 }
@@ -126,17 +126,17 @@ async function showSegment(id) {
   ]);
   const explanation = score.explanation || [];
   fill($("#segment"), 
-    el("h2", {}, `Segment ${id}${score.name ? `: ${score.name}` : ""}`),
-    el("p", {}, el("strong", { id: "segment-probability" }, `${(score.probability * 100).toFixed(1)} %`), ` chance of new road damage in the next ${horizonDays} days.`),
+    el("h2", {}, `${t("planner.segment", { id })}${score.name ? `: ${score.name}` : ""}`),
+    el("p", {}, el("strong", { id: "segment-probability" }, percent(score.probability, 1)), t("planner.chance", { days: horizonDays })),
     score.reason ? el("p", { id: "segment-reason" }, score.reason) : null,
-    el("h2", {}, "Why"),
+    el("h2", {}, t("planner.why")),
     explanationList(explanation),
-    el("h2", {}, "History"),
+    el("h2", {}, t("planner.history")),
     el(
       "ul",
       { class: "plain" },
-      (score.history || []).slice(0, 8).map((h) => el("li", {}, `${formatTime(h.scored_at)}: ${(h.probability * 100).toFixed(1)} %`)),
-      orders.items.map((o) => el("li", {}, `Order ${o.id} (${o.kind}, ${o.service_code}): ${o.status}, ${formatTime(o.created_at)}`)),
+      (score.history || []).slice(0, 8).map((h) => el("li", {}, `${formatTime(h.scored_at)}: ${percent(h.probability, 1)}`)),
+      orders.items.map((o) => el("li", {}, t("planner.order_line", { id: o.id, kind: o.kind, service: o.service_code, status: o.status, when: formatTime(o.created_at) }))),
     ),
   );
 }
@@ -149,8 +149,8 @@ async function drawWards() {
     el(
       "thead",
       {},
-      el("tr", {}, ["Ward", "Population", "Vulnerability", "Open", "Closed", "Median days to close", "90th percentile", "Overdue orders"].map((h, i) =>
-        el("th", { scope: "col", class: i ? "num" : null }, h),
+      el("tr", {}, ["ward", "population", "vulnerability", "open", "closed", "median", "p90", "overdue"].map((h, i) =>
+        el("th", { scope: "col", class: i ? "num" : null }, t(`planner.th.${h}`)),
       )),
     ),
     el(
@@ -179,7 +179,7 @@ async function drawCharts() {
       labels: weekly.weeks,
       datasets: Object.entries(weekly.series).map(([code, counts]) => ({ label: code, data: counts, backgroundColor: colourOf(code) })),
     },
-    options: { animation: false, responsive: true, scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "reports" } } } },
+    options: { animation: false, responsive: true, scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: t("planner.axis_reports") } } } },
   });
   const closed = byCategory.items.filter((t) => t.median_days_to_close !== null);
   new Chart($("#close"), {
@@ -187,11 +187,11 @@ async function drawCharts() {
     data: {
       labels: closed.map((t) => t.service_code),
       datasets: [
-        { label: "median", data: closed.map((t) => t.median_days_to_close), backgroundColor: "#2471a3" },
-        { label: "90th percentile", data: closed.map((t) => t.p90_days_to_close), backgroundColor: "#d68910" },
+        { label: t("planner.median"), data: closed.map((t) => t.median_days_to_close), backgroundColor: "#2471a3" },
+        { label: t("planner.p90"), data: closed.map((t) => t.p90_days_to_close), backgroundColor: "#d68910" },
       ],
     },
-    options: { animation: false, indexAxis: "y", scales: { x: { title: { display: true, text: "days" } } } },
+    options: { animation: false, indexAxis: "y", scales: { x: { title: { display: true, text: t("planner.axis_days") } } } },
   });
 }
 
@@ -200,7 +200,7 @@ async function drawModel() {
   const active = models.items.find((m) => m.active);
   if (!active) {
     fill($("#model"), 
-      el("p", { class: "muted" }, models.training ? "The first model is being trained; the map fills in when it is done." : "No model yet."),
+      el("p", { class: "muted" }, t(models.training ? "planner.training" : "planner.no_model")),
     );
     return false;
   }
@@ -210,17 +210,17 @@ async function drawModel() {
     el(
       "dl",
       { class: "facts", id: "metrics" },
-      el("dt", {}, "Model"),
-      el("dd", {}, `${active.kind}, trained ${formatTime(active.created_at)}`),
+      el("dt", {}, t("planner.model")),
+      el("dd", {}, t("planner.trained", { kind: active.kind, when: formatTime(active.created_at) })),
       el("dt", {}, "ROC-AUC"),
       el("dd", {}, figure(m.roc_auc)),
-      el("dt", {}, "Precision, top 10 %"),
+      el("dt", {}, t("planner.precision")),
       el("dd", {}, figure(m.precision_at_10pct)),
-      el("dt", {}, "Lift, top 1 %"),
+      el("dt", {}, t("planner.lift")),
       el("dd", {}, figure(m.lift_at_1pct, 2)),
-      el("dt", {}, "Calibration error"),
+      el("dt", {}, t("planner.ece")),
       el("dd", {}, figure(m.ece)),
-      models.training ? [el("dt", {}, "Now"), el("dd", {}, "retraining…")] : null,
+      models.training ? [el("dt", {}, t("planner.now")), el("dd", {}, t("planner.retraining"))] : null,
     ),
   );
   const curve = Array.isArray(m.calibration) ? m.calibration.filter((b) => b.count > 0) : [];
@@ -228,11 +228,11 @@ async function drawModel() {
     type: "scatter",
     data: {
       datasets: [
-        { label: "model", data: curve.map((b) => ({ x: b.predicted, y: b.observed })), backgroundColor: "#c0392b", showLine: true, borderColor: "#c0392b" },
-        { label: "perfect", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, borderColor: "#aab7b8", pointRadius: 0 },
+        { label: t("planner.series_model"), data: curve.map((b) => ({ x: b.predicted, y: b.observed })), backgroundColor: "#c0392b", showLine: true, borderColor: "#c0392b" },
+        { label: t("planner.series_perfect"), data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, borderColor: "#aab7b8", pointRadius: 0 },
       ],
     },
-    options: { animation: false, scales: { x: { min: 0, max: 1, title: { display: true, text: "predicted" } }, y: { min: 0, max: 1, title: { display: true, text: "observed" } } } },
+    options: { animation: false, scales: { x: { min: 0, max: 1, title: { display: true, text: t("planner.axis_predicted") } }, y: { min: 0, max: 1, title: { display: true, text: t("planner.axis_observed") } } } },
   });
   return true;
 }
@@ -241,18 +241,18 @@ async function drawModel() {
 async function drawQuality() {
   const { items } = await api("/api/v1/imports/quality", { key: keys.get() });
   if (items.length === 0) {
-    fill($("#quality"), el("p", { class: "muted" }, "Nothing has been imported yet (see `upkeep import`)."));
+    fill($("#quality"), el("p", { class: "muted" }, t("planner.nothing_imported")));
     return;
   }
-  const percent = (v) => (typeof v === "number" ? `${(100 * v).toFixed(0)} %` : "–");
-  const count = (v) => (typeof v === "number" ? v.toLocaleString() : "–");
+  const share = (v) => (typeof v === "number" ? percent(v, 0) : "–");
+  const count = (v) => (typeof v === "number" ? formatNumber(v) : "–");
   fill(
     $("#quality"),
     el(
       "table",
       { id: "quality-table" },
-      el("caption", { class: "visually-hidden" }, "Quality of each imported source"),
-      el("thead", {}, el("tr", {}, ...["Source", "Kind", "Rows read", "Refused", "Stored", "No position", "Outside city", "Snapped", "Problems"].map((h) => el("th", { scope: "col" }, h)))),
+      el("caption", { class: "visually-hidden" }, t("planner.quality_label")),
+      el("thead", {}, el("tr", {}, ...["source", "kind", "read", "refused", "stored", "no_position", "outside", "snapped", "problems"].map((h) => el("th", { scope: "col" }, t(`planner.q.${h}`))))),
       el(
         "tbody",
         {},
@@ -267,8 +267,8 @@ async function drawQuality() {
             el("td", {}, count(q.records)),
             el("td", {}, count(q.without_position)),
             el("td", {}, count(q.outside_city)),
-            el("td", {}, percent(q.snapped_share)),
-            el("td", {}, q.problems.length ? el("ul", {}, ...q.problems.map((p) => el("li", {}, p))) : "none found"),
+            el("td", {}, share(q.snapped_share)),
+            el("td", {}, q.problems.length ? el("ul", {}, ...q.problems.map((p) => el("li", {}, p))) : t("planner.none_found")),
           ),
         ),
       ),
@@ -285,7 +285,7 @@ async function useKey(key) {
     keys.set(key);
     await drawQuality().catch((error) => say(messages, error.message));
   }
-  say(messages, allowed ? `Signed in as ${who.name} (${who.role}).` : `A ${who.role} key cannot retrain or re-score; planner and admin keys can.`, allowed ? "ok" : "error");
+  say(messages, allowed ? t("planner.signed_in", { name: who.name, role: who.role }) : t("planner.cannot", { role: who.role }), allowed ? "ok" : "error");
 }
 
 async function run(path, started) {
@@ -298,12 +298,13 @@ async function run(path, started) {
 }
 
 async function start() {
+  await loadMessages();
   $("#staff").addEventListener("submit", (event) => {
     event.preventDefault();
-    useKey($("#key").value.trim()).catch((error) => say(messages, error.status === 401 ? "That key is unknown or revoked." : error.message));
+    useKey($("#key").value.trim()).catch((error) => say(messages, error.status === 401 ? t("key.unknown") : error.message));
   });
-  $("#retrain").addEventListener("click", () => run("/api/v1/models/train", "Retraining started; the map updates when it is done."));
-  $("#rescore").addEventListener("click", () => run("/api/v1/models/score", "Re-scoring started."));
+  $("#retrain").addEventListener("click", () => run("/api/v1/models/train", t("planner.retrain_started")));
+  $("#rescore").addEventListener("click", () => run("/api/v1/models/score", t("planner.rescore_started")));
   $("#rank-by").addEventListener("change", drawRiskiest);
   if (keys.get()) await useKey(keys.get()).catch(() => keys.clear());
   await frameCity(map);

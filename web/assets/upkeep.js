@@ -144,6 +144,11 @@ export function formatNumber(value, options = {}) {
   return Number(value).toLocaleString(language, options);
 }
 
+/** A share (0–1) as a percentage in the page's language: "12.5%", « 12,5 % ». */
+export function percent(share, digits = 0) {
+  return formatNumber(share, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
 export function formatTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
