@@ -235,6 +235,7 @@ async fn bad_addresses_and_areas_are_refused_naming_the_field_and_limits_hold() 
     let app = spawn_app_with(move |s| {
         s.outbox_dir = dir2;
         s.alerts_per_address = 2;
+        s.alerts_daily_limit = 3;
     })
     .await;
     let ask = |body: Value| app.send_json(Method::POST, "/api/v1/subscriptions", None, Some(body));
@@ -289,6 +290,25 @@ async fn bad_addresses_and_areas_are_refused_naming_the_field_and_limits_hold() 
             .as_str()
             .unwrap()
             .contains("already has 2 subscriptions")
+    );
+    // Each subscription costs a message: with a limit of 3 a day, a fourth is refused
+    // however many were stopped meanwhile.
+    let other = json!({"email": "y@city.example", "lat": 43.05, "lon": -76.16});
+    app.execute("UPDATE subscriptions SET unsubscribed_at = '2026-01-01 00:00:00'");
+    assert_eq!(ask(other.clone()).await.0, 202);
+    app.execute("UPDATE subscriptions SET unsubscribed_at = '2026-01-01 00:00:00'");
+    assert_eq!(ask(other.clone()).await.0, 202);
+    app.execute("UPDATE subscriptions SET unsubscribed_at = '2026-01-01 00:00:00'");
+    assert_eq!(ask(other.clone()).await.0, 202);
+    app.execute("UPDATE subscriptions SET unsubscribed_at = '2026-01-01 00:00:00'");
+    let (status, answer) = ask(other).await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 messages in the last 24 hours"),
+        "{answer}"
     );
     // An unconfirmed subscription expires, and its link then says so.
     let confirmation = wait_for_messages(&dir, 1).await.remove(0).1;
