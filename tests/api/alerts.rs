@@ -845,3 +845,29 @@ async fn with_an_smtp_url_messages_go_to_the_mail_server_instead_of_files() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_subscriber_who_reads_french_gets_the_confirmation_in_french() {
+    let (_keep, dir) = outbox_dir();
+    let app = app_writing_mail_to(&dir).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/subscriptions"))
+        .header("accept-language", "fr-CA,fr;q=0.9")
+        .json(&json!({"email": "ana@city.example", "lat": 43.05, "lon": -76.16, "radius_m": 300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let message = wait_for_messages(&dir, 1).await.remove(0).1;
+    assert!(
+        message.contains("Subject: Testville : confirmez vos alertes"),
+        "{message}"
+    );
+    assert!(
+        message.contains("à moins de 300 m de 43.05000, -76.16000"),
+        "{message}"
+    );
+    assert!(message.contains("Confirmer"), "{message}");
+    assert!(message.contains("/alerts/confirm?token="), "{message}");
+}

@@ -107,8 +107,9 @@ fn digest(
         let payload = Payload::Digest {
             subscription_id: subscription.id,
             unsubscribe_token: Some(super::unsubscribe_token(salt, subscription.id)),
-            area: super::subscribe::area_words(conn, &area)?,
+            area: super::subscribe::area_words(conn, &area, &subscription.lang)?,
             events: told,
+            lang: subscription.lang.clone(),
         };
         super::enqueue_email(
             conn,

@@ -27,6 +27,9 @@ pub enum Payload {
         token: Option<String>,
         unsubscribe_token: Option<String>,
         area: String,
+        /// The language it is written in (en, fr).
+        #[serde(default = "english")]
+        lang: String,
     },
     /// What happened in a subscription's area since its last digest.
     Digest {
@@ -34,6 +37,8 @@ pub enum Payload {
         unsubscribe_token: Option<String>,
         area: String,
         events: Vec<Told>,
+        #[serde(default = "english")]
+        lang: String,
     },
     /// "Is it fixed?", to the reporter of a report just closed.
     Feedback {
@@ -43,6 +48,19 @@ pub enum Payload {
         note: Option<String>,
         address: Option<String>,
     },
+}
+
+fn english() -> String {
+    crate::i18n::LANGUAGES[0].to_owned()
+}
+
+/// Message `key` of the e-mails in `lang`, with `{name}` filled from `values`.
+pub fn mail(lang: &str, key: &str, values: &[(&str, &str)]) -> String {
+    let mut text = crate::i18n::text(lang, key);
+    for (name, value) in values {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
 }
 
 impl Payload {
@@ -98,21 +116,27 @@ pub fn render(payload: &Payload, base: &str, city: &str) -> Result<Rendered, Str
             token,
             unsubscribe_token,
             area,
+            lang,
         } => {
             let token = token.as_deref().ok_or_else(missing)?;
             let unsubscribe = unsubscribe_token
                 .as_deref()
                 .map(|t| unsubscribe_url(base, *subscription_id, t));
-            let mut text = format!(
-                "Someone, probably you, asked {city} to e-mail this address about problems reported {area}.\n\n\
-                 To start receiving these alerts, open this link and press \"Confirm\":\n{base}/alerts/confirm?token={token}\n\n\
-                 If you did not ask for this, ignore this message: nothing more will be sent, and the request expires in 48 hours.\n"
+            let confirm = format!("{base}/alerts/confirm?token={token}");
+            let mut text = mail(
+                lang,
+                "mail.confirm.body",
+                &[("city", city), ("area", area), ("link", &confirm)],
             );
             if let Some(link) = &unsubscribe {
-                text.push_str(&format!("\nStop these messages: {link}\n"));
+                text.push_str(&mail(lang, "mail.stop", &[("link", link)]));
             }
             Ok(Rendered {
-                subject: format!("{city}: confirm your alerts for problems {area}"),
+                subject: mail(
+                    lang,
+                    "mail.confirm.subject",
+                    &[("city", city), ("area", area)],
+                ),
                 text,
                 unsubscribe_url: unsubscribe,
             })
@@ -122,50 +146,59 @@ pub fn render(payload: &Payload, base: &str, city: &str) -> Result<Rendered, Str
             unsubscribe_token,
             area,
             events,
+            lang,
         } => {
             let token = unsubscribe_token.as_deref().ok_or_else(missing)?;
             let link = unsubscribe_url(base, *subscription_id, token);
-            let new = events.iter().filter(|e| e.kind == "new").count();
-            let closed = events.iter().filter(|e| e.kind == "closed").count();
-            let changed = events.len() - new - closed;
-            let mut counts = Vec::new();
-            if new > 0 {
-                counts.push(plural(new, "new report", "new reports"));
-            }
-            if closed > 0 {
-                counts.push(plural(closed, "report closed", "reports closed"));
-            }
-            if changed > 0 {
-                counts.push(plural(changed, "update", "updates"));
-            }
-            let mut text = format!("What happened {area}:\n\n");
+            let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
+            let counts: Vec<String> = ["new", "closed", "changed"]
+                .into_iter()
+                .map(|kind| (kind, count(kind)))
+                .filter(|(_, n)| *n > 0)
+                .map(|(kind, n)| {
+                    let form = if n == 1 { "one" } else { "other" };
+                    mail(
+                        lang,
+                        &format!("mail.count.{kind}.{form}"),
+                        &[("count", &n.to_string())],
+                    )
+                })
+                .collect();
+            let mut text = mail(lang, "mail.digest.heading", &[("area", area)]);
             for event in events {
-                let verb = match event.kind.as_str() {
-                    "new" => "Reported",
-                    "closed" => "Closed",
-                    _ => "Updated",
-                };
-                text.push_str(&format!(
-                    "- {verb}: {} (report {}), {}{}\n  {base}/report/{}\n",
-                    event.service,
-                    event.request_id,
-                    event.at.replace('T', " ").trim_end_matches('Z'),
-                    event
-                        .address
-                        .as_deref()
-                        .map(|a| format!(", {a}"))
-                        .unwrap_or_default(),
-                    event.request_id,
+                let verb = mail(lang, &format!("mail.verb.{}", event.kind), &[]);
+                let place = event
+                    .address
+                    .as_deref()
+                    .map(|a| format!(", {a}"))
+                    .unwrap_or_default();
+                text.push_str(&mail(
+                    lang,
+                    "mail.digest.line",
+                    &[
+                        ("verb", &verb),
+                        ("service", &event.service),
+                        ("id", &event.request_id.to_string()),
+                        ("when", event.at.replace('T', " ").trim_end_matches('Z')),
+                        ("place", &place),
+                        ("link", &format!("{base}/report/{}", event.request_id)),
+                    ],
                 ));
                 if let Some(note) = event.note.as_deref().filter(|n| !n.is_empty()) {
                     text.push_str(&format!("  {note}\n"));
                 }
             }
-            text.push_str(&format!(
-                "\nYou receive at most one of these messages an hour.\nStop these messages with one click: {link}\n"
-            ));
+            text.push_str(&mail(lang, "mail.digest.footer", &[("link", &link)]));
             Ok(Rendered {
-                subject: format!("{city}: {} {area}", counts.join(", ")),
+                subject: mail(
+                    lang,
+                    "mail.digest.subject",
+                    &[
+                        ("city", city),
+                        ("counts", &counts.join(", ")),
+                        ("area", area),
+                    ],
+                ),
                 text,
                 unsubscribe_url: Some(link),
             })
@@ -201,14 +234,6 @@ pub fn render(payload: &Payload, base: &str, city: &str) -> Result<Rendered, Str
     }
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +264,7 @@ mod tests {
                     at: "2026-12-01T09:00:00Z".into(),
                 },
             ],
+            lang: "en".into(),
         };
         let rendered = render(&payload, "https://city.example", "Testville").unwrap();
         assert_eq!(
@@ -256,6 +282,64 @@ mod tests {
                 .text
                 .contains(rendered.unsubscribe_url.as_deref().unwrap())
         );
+    }
+
+    fn digest_in(lang: &str, kinds: &[&str]) -> Payload {
+        Payload::Digest {
+            subscription_id: 1,
+            unsubscribe_token: Some("t".into()),
+            area: "x".into(),
+            events: kinds
+                .iter()
+                .map(|kind| Told {
+                    kind: (*kind).into(),
+                    request_id: 5,
+                    service: "Nid-de-poule".into(),
+                    status: "open".into(),
+                    note: None,
+                    address: None,
+                    at: "2026-12-01T10:00:00Z".into(),
+                })
+                .collect(),
+            lang: lang.into(),
+        }
+    }
+
+    #[test]
+    fn every_message_reads_in_each_language_with_no_key_left_unwritten() {
+        for lang in crate::i18n::LANGUAGES {
+            let confirm = Payload::Confirm {
+                subscription_id: 1,
+                token: Some("t".into()),
+                unsubscribe_token: Some("u".into()),
+                area: "x".into(),
+                lang: lang.into(),
+            };
+            for payload in [
+                confirm,
+                digest_in(lang, &["new"]),
+                digest_in(
+                    lang,
+                    &["new", "new", "closed", "closed", "changed", "changed"],
+                ),
+                digest_in(lang, &["closed", "changed"]),
+            ] {
+                let rendered = render(&payload, "https://city.example", "Ville").unwrap();
+                for text in [&rendered.subject, &rendered.text] {
+                    assert!(
+                        !text.contains("mail."),
+                        "{lang}: a key is missing in {text}"
+                    );
+                    assert!(
+                        !text.contains('{'),
+                        "{lang}: a value is not filled in {text}"
+                    );
+                }
+            }
+        }
+        let french = render(&digest_in("fr", &["new", "new"]), "https://x", "Ville").unwrap();
+        assert_eq!(french.subject, "Ville : 2 nouveaux signalements x");
+        assert!(french.text.contains("Arrêter ces messages en un clic"));
     }
 
     #[test]

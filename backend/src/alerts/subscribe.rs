@@ -24,6 +24,8 @@ const DISPOSABLE: &str = include_str!("../../../data/disposable_domains.txt");
 #[derive(Debug, Clone, PartialEq)]
 pub struct Wanted {
     pub email: String,
+    /// The language its messages are written in.
+    pub lang: &'static str,
     pub area: Area,
     /// Only these services; all when empty.
     pub service_codes: Vec<String>,
@@ -150,17 +152,20 @@ pub fn subscribe(
                 settings.alerts_daily_limit
             )));
         }
-        let area = area_words(conn, &wanted.area)?;
+        let area = area_words(conn, &wanted.area, wanted.lang)?;
         let id = store::insert(
             conn,
-            &NewSubscription::new(
-                email.clone(),
-                &wanted.area,
-                wanted.service_codes.clone(),
-                token_hash.clone(),
-                now,
-                now + Duration::hours(CONFIRM_HOURS),
-            ),
+            &NewSubscription {
+                lang: wanted.lang.to_owned(),
+                ..NewSubscription::new(
+                    email.clone(),
+                    &wanted.area,
+                    wanted.service_codes.clone(),
+                    token_hash.clone(),
+                    now,
+                    now + Duration::hours(CONFIRM_HOURS),
+                )
+            },
         )?;
         super::enqueue_email(
             conn,
@@ -171,6 +176,7 @@ pub fn subscribe(
                 token: Some(token.clone()),
                 unsubscribe_token: Some(super::unsubscribe_token(salt, id)),
                 area,
+                lang: wanted.lang.to_owned(),
             },
             now,
         )?;
@@ -179,21 +185,27 @@ pub fn subscribe(
     outcome.map_err(SubscribeError::TooMany)
 }
 
-/// An area in words, for messages: "within 300 m of 43.04812, -76.14742".
-pub fn area_words(conn: &mut Conn<'_>, area: &Area) -> DbResult<String> {
+/// An area in words in `lang`, for messages: "within 300 m of 43.04812, -76.14742".
+pub fn area_words(conn: &mut Conn<'_>, area: &Area, lang: &str) -> DbResult<String> {
+    use super::messages::mail;
     Ok(match area {
-        Area::Radius { centre, radius_m } => format!(
-            "within {radius_m:.0} m of {:.5}, {:.5}",
-            centre.lat, centre.lon
+        Area::Radius { centre, radius_m } => mail(
+            lang,
+            "mail.area.radius",
+            &[
+                ("metres", &format!("{radius_m:.0}")),
+                ("lat", &format!("{:.5}", centre.lat)),
+                ("lon", &format!("{:.5}", centre.lon)),
+            ],
         ),
         Area::Ward(id) => {
             let name = wards::all(conn)?
                 .into_iter()
                 .find(|w| w.id == *id)
-                .map_or_else(|| format!("ward {id}"), |w| w.name);
-            format!("in {name}")
+                .map_or_else(|| format!("{id}"), |w| w.name);
+            mail(lang, "mail.area.ward", &[("ward", &name)])
         }
-        Area::Report(id) => format!("about report {id}"),
+        Area::Report(id) => mail(lang, "mail.area.report", &[("id", &id.to_string())]),
     })
 }
 

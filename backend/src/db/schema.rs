@@ -471,6 +471,7 @@ diesel::table! {
         unsubscribed_at -> Nullable<Timestamp>,
         told_until -> Nullable<Timestamp>,
         last_sent_at -> Nullable<Timestamp>,
+        lang -> Text,
     }
 }
 

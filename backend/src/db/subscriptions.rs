@@ -35,6 +35,8 @@ pub struct NewSubscription {
     pub token_hash: String,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    /// The language its messages are written in.
+    pub lang: String,
 }
 
 impl NewSubscription {
@@ -58,6 +60,7 @@ impl NewSubscription {
             token_hash,
             created_at: at,
             expires_at: Some(expires_at),
+            lang: crate::i18n::LANGUAGES[0].to_owned(),
         };
         match area {
             Area::Radius { centre, radius_m } => {
@@ -99,6 +102,7 @@ pub struct SubscriptionRow {
     pub unsubscribed_at: Option<NaiveDateTime>,
     pub told_until: Option<NaiveDateTime>,
     pub last_sent_at: Option<NaiveDateTime>,
+    pub lang: String,
 }
 
 impl SubscriptionRow {

@@ -74,8 +74,11 @@ impl SubscriptionBody {
 /// never repeats the address.
 pub async fn create(
     state: State,
+    req: HttpRequest,
     body: web::Json<SubscriptionBody>,
 ) -> Result<HttpResponse, ApiError> {
+    // Its messages are written in the language of the page it came from.
+    let lang = Words::of(&req).lang;
     let body = body.into_inner();
     let mut errors = Vec::new();
     let email = subscribe::parse_email(&body.email)
@@ -97,6 +100,7 @@ pub async fn create(
     let catalogue = current_catalogue(&state).await?;
     let wanted = Wanted {
         email,
+        lang,
         area,
         service_codes: body.service_codes,
     };

@@ -147,7 +147,10 @@ async fn feed(
                 at,
                 ENTRIES,
             )?;
-            Ok::<_, crate::db::DbError>((events, subscribe::area_words(conn, &wanted)?))
+            Ok::<_, crate::db::DbError>((
+                events,
+                subscribe::area_words(conn, &wanted, crate::i18n::LANGUAGES[0])?,
+            ))
         })
     })
     .await?;
