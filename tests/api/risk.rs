@@ -735,3 +735,34 @@ async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_
     .unwrap();
     assert!(refused.contains("182 days"), "{refused}");
 }
+
+/// Priorities are recomputed every minute; the latest run's percentiles are ranked once
+/// per run and reused until another run replaces them.
+#[tokio::test]
+async fn the_latest_runs_percentiles_are_ranked_once_per_run() {
+    use backend::risk::{PercentileCache, Percentiles};
+    use std::sync::Arc;
+    let app = spawn_tiny_city().await;
+    let cache = PercentileCache::default();
+    assert!(matches!(
+        *cache.current(&app.db).unwrap(),
+        Percentiles::None
+    ));
+    app.train_and_score().await;
+    let first = cache.current(&app.db).unwrap();
+    let again = cache.current(&app.db).unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "the same run is ranked once");
+    let Percentiles::Segments(by_segment) = &*first else {
+        panic!("a model of segments ranks segments");
+    };
+    assert_eq!(
+        by_segment.len() as i64,
+        app.count_rows("segments"),
+        "every segment has its place"
+    );
+    // A new run is ranked afresh.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    app.train_and_score().await;
+    let newer = cache.current(&app.db).unwrap();
+    assert!(!Arc::ptr_eq(&first, &newer));
+}

@@ -223,21 +223,31 @@ pub enum LatestScores {
 
 /// The active model's latest run.
 pub fn latest_scores(conn: &mut Conn<'_>) -> DbResult<LatestScores> {
+    match latest_run_of_active(conn)? {
+        Some((model_id, at)) => run_scores(conn, model_id, at),
+        None => Ok(LatestScores::None),
+    }
+}
+
+/// The active model and its latest run's time, if it has scored anything.
+pub fn latest_run_of_active(conn: &mut Conn<'_>) -> DbResult<Option<(i64, NaiveDateTime)>> {
     let Some(model) = active_model(conn)? else {
-        return Ok(LatestScores::None);
+        return Ok(None);
     };
-    let Some(at) = latest_run(conn, model.id)? else {
-        return Ok(LatestScores::None);
-    };
+    Ok(latest_run(conn, model.id)?.map(|at| (model.id, at)))
+}
+
+/// The scores of model `model_id`'s run at `at`: its segments', else its cells'.
+pub fn run_scores(conn: &mut Conn<'_>, model_id: i64, at: NaiveDateTime) -> DbResult<LatestScores> {
     let segments: Vec<(i64, f64)> = on!(conn, |conn| risk_scores::table
-        .filter(risk_scores::model_version_id.eq(model.id))
+        .filter(risk_scores::model_version_id.eq(model_id))
         .filter(risk_scores::scored_at.eq(at))
         .select((risk_scores::segment_id, risk_scores::probability))
         .load(conn)?);
     if !segments.is_empty() {
         return Ok(LatestScores::Segments(segments));
     }
-    let (_, cells) = cells_of_run(conn, model.id, at, None, i64::MAX, 0)?;
+    let (_, cells) = cells_of_run(conn, model_id, at, None, i64::MAX, 0)?;
     Ok(if cells.is_empty() {
         LatestScores::None
     } else {

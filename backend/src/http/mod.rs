@@ -48,6 +48,8 @@ pub struct AppState {
     /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
     /// minute.
     pub work_orders_due: tokio::sync::Notify,
+    /// The latest scoring run's percentiles, ranked once per run for the priorities.
+    pub percentiles: crate::risk::PercentileCache,
     /// Write rate limits, turns for expensive reads and cached aggregates.
     pub limits: limits::Limits,
     /// The database as last checked in the background; `/health` reads only this.

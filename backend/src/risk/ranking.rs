@@ -3,7 +3,39 @@
 //! when the model scores cells.
 
 use crate::db::risk::{CellScore, LatestScores};
+use crate::db::{Database, DbError};
+use chrono::NaiveDateTime;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The percentiles of the active model's latest run, ranked once per run: a run's
+/// scores never change, so priorities recomputed every minute reuse them until a new
+/// run (or another model) replaces it.
+#[derive(Debug, Default)]
+pub struct PercentileCache {
+    last: Mutex<Option<(Run, Arc<Percentiles>)>>,
+}
+
+/// A scoring run: the model and the time it scored.
+type Run = (i64, NaiveDateTime);
+
+impl PercentileCache {
+    /// The latest run's percentiles, ranked now only if the run is new.
+    pub fn current(&self, db: &Database) -> Result<Arc<Percentiles>, DbError> {
+        let Some(run) = db.read(crate::db::risk::latest_run_of_active)? else {
+            return Ok(Arc::new(Percentiles::None));
+        };
+        if let Some((cached, percentiles)) = &*self.last.lock().unwrap_or_else(|e| e.into_inner())
+            && *cached == run
+        {
+            return Ok(percentiles.clone());
+        }
+        let scores = db.read(|conn| crate::db::risk::run_scores(conn, run.0, run.1))?;
+        let percentiles = Arc::new(Percentiles::of(scores));
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((run, percentiles.clone()));
+        Ok(percentiles)
+    }
+}
 
 /// Places' percentiles in the latest ranking, 0 (lowest risk) to 1 (highest).
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@ use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
 use crate::domain::{SegmentClass, WorkOrderKind};
 use crate::priority::{self, Inputs, Weights};
-use crate::risk::Percentiles;
+use crate::risk::{PercentileCache, Percentiles};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
@@ -20,11 +20,6 @@ pub fn current_weights(
         Some((stored, by, at)) => (stored.0, by, Some(at)),
         None => (configured.clone(), "configuration".into(), None),
     })
-}
-
-/// Each place's standing in the latest risk ranking (by segment or by cell).
-fn risk_percentiles(db: &Database) -> Result<Percentiles, DbError> {
-    Ok(Percentiles::of(db.read(crate::db::risk::latest_scores)?))
 }
 
 /// The inputs of one order's priority.
@@ -60,15 +55,17 @@ fn inputs_of(
     }
 }
 
-/// Recomputes the priority of every open order; returns how many changed.
+/// Recomputes the priority of every open order; returns how many changed. Each place's
+/// standing in the latest risk ranking comes from `percentiles`, ranked once per run.
 pub fn reprioritise(
     db: &Database,
     catalogue: &Catalogue,
     weights: &Weights,
+    percentiles: &PercentileCache,
     now: NaiveDateTime,
 ) -> Result<usize, DbError> {
     let open = db.read(store::open_with_facts)?;
-    let percentiles = risk_percentiles(db)?;
+    let percentiles = percentiles.current(db)?;
     let issue_ids: Vec<i64> = open.iter().filter_map(|f| f.order.issue_id).collect();
     let mut answers: HashMap<i64, Vec<(String, String)>> = HashMap::new();
     let stored_answers = db.read(|conn| requests::answers_of_issues(conn, &issue_ids))?;
