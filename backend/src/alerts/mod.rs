@@ -18,7 +18,7 @@ use crate::db::{Conn, DbResult};
 use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// A new secret for a link: (what goes in the link, what is stored).
 pub fn new_token() -> (String, String) {
@@ -29,10 +29,10 @@ pub fn new_token() -> (String, String) {
     (raw, stored)
 }
 
-/// What is stored of a link's secret: its SHA-256, so a copy of the database opens
-/// nothing.
+/// What is stored of a link's secret: its SHA-256, as API keys are stored, so a copy
+/// of the database opens nothing.
 pub fn hash_token(raw: &str) -> String {
-    hex(&Sha256::digest(raw.as_bytes()))
+    crate::auth::hash_key(raw)
 }
 
 /// A keyed signature of `message` under `key` (HMAC-SHA256), in hex.

@@ -122,7 +122,7 @@ pub fn subscribe(
             }
         }
         Area::Ward(id) => {
-            if !db.read(wards::all)?.iter().any(|w| w.id == *id) {
+            if db.read(|conn| wards::name(conn, *id))?.is_none() {
                 return Err(invalid("ward_id", format!("there is no ward {id}")));
             }
         }
@@ -199,10 +199,7 @@ pub fn area_words(conn: &mut Conn<'_>, area: &Area, lang: &str) -> DbResult<Stri
             ],
         ),
         Area::Ward(id) => {
-            let name = wards::all(conn)?
-                .into_iter()
-                .find(|w| w.id == *id)
-                .map_or_else(|| format!("{id}"), |w| w.name);
+            let name = wards::name(conn, *id)?.unwrap_or_else(|| id.to_string());
             mail(lang, "mail.area.ward", &[("ward", &name)])
         }
         Area::Report(id) => mail(lang, "mail.area.report", &[("id", &id.to_string())]),

@@ -34,6 +34,24 @@ pub fn all(conn: &mut Conn<'_>) -> DbResult<Vec<Ward>> {
         .load(conn)?))
 }
 
+/// Every ward's name by id, without reading the boundaries.
+pub fn names(conn: &mut Conn<'_>) -> DbResult<HashMap<i64, String>> {
+    on!(conn, |conn| Ok(wards::table
+        .select((wards::id, wards::name))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect()))
+}
+
+/// One ward's name; None when there is no such ward.
+pub fn name(conn: &mut Conn<'_>, id: i64) -> DbResult<Option<String>> {
+    on!(conn, |conn| Ok(wards::table
+        .find(id)
+        .select(wards::name)
+        .first(conn)
+        .optional()?))
+}
+
 /// Ward ids by lower-case name and by id (as text), for matching a file's values.
 pub fn lookup(conn: &mut Conn<'_>) -> DbResult<HashMap<String, i64>> {
     Ok(all(conn)?

@@ -36,13 +36,7 @@ fn services_of(query: &HashMap<String, String>) -> Vec<String> {
 fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<f64>, FieldError> {
     query
         .get(name)
-        .map(|raw| {
-            raw.trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| FieldError::new(name, format!("'{raw}' is not a number")))
-        })
+        .map(|raw| crate::domain::parse_number(raw, name))
         .transpose()
 }
 
@@ -87,11 +81,8 @@ pub async fn ward(
     let raw = id.into_inner();
     let id: i64 = raw.parse().map_err(|_| not_found("ward", &raw))?;
     let worker = state.clone();
-    let known = blocking(move || worker.db.read(wards::all))
-        .await?
-        .iter()
-        .any(|w| w.id == id);
-    if !known {
+    let known = blocking(move || worker.db.read(|conn| wards::name(conn, id))).await?;
+    if known.is_none() {
         return Err(not_found("ward", &raw));
     }
     feed(state, req, Area::Ward(id), services_of(&query)).await

@@ -199,7 +199,7 @@ pub async fn feedback(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
         worker.db.read(|conn| {
             Ok::<_, crate::db::DbError>((
                 crate::db::feedback::answers_since(conn, since)?,
-                crate::db::wards::all(conn)?,
+                crate::db::wards::names(conn)?,
             ))
         })
     })
@@ -228,9 +228,7 @@ pub async fn feedback(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
         }
         base
     };
-    let ward_name = |id: Option<i64>| {
-        id.and_then(|id| wards.iter().find(|w| w.id == id).map(|w| w.name.clone()))
-    };
+    let ward_name = |id: Option<i64>| id.and_then(|id| wards.get(&id).cloned());
     Ok(HttpResponse::Ok().json(json!({
         "since": format_datetime(since),
         "by_ward": by_ward.iter().map(|(id, a)| with(json!({"ward_id": id, "ward": ward_name(*id)}), a)).collect::<Vec<_>>(),
@@ -257,7 +255,7 @@ pub async fn channels(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
         worker.db.read(|conn| {
             Ok::<_, crate::db::DbError>((
                 crate::db::requests::channel_counts(conn, since)?,
-                crate::db::wards::all(conn)?,
+                crate::db::wards::names(conn)?,
             ))
         })
     })
@@ -273,9 +271,7 @@ pub async fn channels(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
             .entry(word(channel))
             .or_default() += n;
     }
-    let ward_name = |id: Option<i64>| {
-        id.and_then(|id| wards.iter().find(|w| w.id == id).map(|w| w.name.clone()))
-    };
+    let ward_name = |id: Option<i64>| id.and_then(|id| wards.get(&id).cloned());
     Ok(HttpResponse::Ok().json(json!({
         "since": format_datetime(since),
         "city": city,
