@@ -85,7 +85,8 @@ impl Application {
             db,
             risk: crate::risk::Runner::default(),
             work_orders_due: tokio::sync::Notify::new(),
-            percentiles: crate::risk::PercentileCache::default(),
+            latest_run: crate::risk::RunCache::default(),
+            tiles: crate::tiles::TileCache::default(),
             // Half the connections at most go to expensive reads; the rest stay free for
             // single reports and writes.
             limits: http::limits::Limits::new(
@@ -488,13 +489,8 @@ async fn maintain_work_orders(state: Arc<AppState>) {
             .len();
             let (weights, _, _) =
                 crate::work_orders::current_weights(db, &settings.priority_weights)?;
-            let changed = crate::work_orders::reprioritise(
-                db,
-                &catalogue,
-                &weights,
-                &worker.percentiles,
-                at,
-            )?;
+            let changed =
+                crate::work_orders::reprioritise(db, &catalogue, &weights, &worker.latest_run, at)?;
             Ok((made, planned, changed))
         })
         .await;

@@ -28,6 +28,7 @@ pub mod route;
 pub mod search;
 pub mod spatial;
 pub mod stats;
+pub mod tiles;
 pub mod work_orders;
 
 pub use app::Application;

@@ -179,14 +179,32 @@ pub type Fingerprint = (i64, Option<chrono::NaiveDateTime>);
 /// It knows nothing of where segments are stored: callers hand it their fingerprint
 /// and, when that changed, their shapes.
 pub struct SegmentCache {
-    current: std::sync::RwLock<(Fingerprint, Arc<SegmentIndex>)>,
+    current: std::sync::RwLock<Current>,
+}
+
+/// The segments as of a fingerprint: for snapping, and for the map tiles.
+struct Current {
+    fingerprint: Fingerprint,
+    index: Arc<SegmentIndex>,
+    streets: Arc<crate::tiles::Streets>,
+}
+
+impl Current {
+    fn of(fingerprint: Fingerprint, shapes: Vec<SegmentShape>) -> Current {
+        let streets = Arc::new(crate::tiles::Streets::new(&shapes));
+        Current {
+            fingerprint,
+            index: Arc::new(SegmentIndex::new(shapes)),
+            streets,
+        }
+    }
 }
 
 impl SegmentCache {
     /// Builds the index of `shapes`, which have this `fingerprint`.
     pub fn new(fingerprint: Fingerprint, shapes: Vec<SegmentShape>) -> SegmentCache {
         SegmentCache {
-            current: std::sync::RwLock::new((fingerprint, Arc::new(SegmentIndex::new(shapes)))),
+            current: std::sync::RwLock::new(Current::of(fingerprint, shapes)),
         }
     }
 
@@ -194,8 +212,14 @@ impl SegmentCache {
         self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .1
+            .index
             .clone()
+    }
+
+    /// The streets as the tiles draw them, with the fingerprint they are as of.
+    pub fn streets(&self) -> (Fingerprint, Arc<crate::tiles::Streets>) {
+        let current = self.current.read().unwrap_or_else(|p| p.into_inner());
+        (current.fingerprint, current.streets.clone())
     }
 
     /// Rebuilds the index from `shapes` if the segments' `fingerprint` changed (on this
@@ -205,11 +229,17 @@ impl SegmentCache {
         fingerprint: Fingerprint,
         shapes: impl FnOnce() -> Result<Vec<SegmentShape>, E>,
     ) -> Result<bool, E> {
-        if self.current.read().unwrap_or_else(|p| p.into_inner()).0 == fingerprint {
+        if self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .fingerprint
+            == fingerprint
+        {
             return Ok(false);
         }
-        let index = Arc::new(SegmentIndex::new(shapes()?));
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = (fingerprint, index);
+        let current = Current::of(fingerprint, shapes()?);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = current;
         Ok(true)
     }
 }

@@ -27,4 +27,5 @@ mod services;
 mod snapping;
 mod spatial;
 mod submit;
+mod tiles;
 mod work_orders;

@@ -740,17 +740,17 @@ async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_
 /// per run and reused until another run replaces them.
 #[tokio::test]
 async fn the_latest_runs_percentiles_are_ranked_once_per_run() {
-    use backend::risk::{PercentileCache, Percentiles};
+    use backend::risk::{Percentiles, RunCache};
     use std::sync::Arc;
     let app = spawn_tiny_city().await;
-    let cache = PercentileCache::default();
+    let cache = RunCache::default();
     assert!(matches!(
-        *cache.current(&app.db).unwrap(),
+        *cache.percentiles(&app.db).unwrap(),
         Percentiles::None
     ));
     app.train_and_score().await;
-    let first = cache.current(&app.db).unwrap();
-    let again = cache.current(&app.db).unwrap();
+    let first = cache.percentiles(&app.db).unwrap();
+    let again = cache.percentiles(&app.db).unwrap();
     assert!(Arc::ptr_eq(&first, &again), "the same run is ranked once");
     let Percentiles::Segments(by_segment) = &*first else {
         panic!("a model of segments ranks segments");
@@ -763,6 +763,6 @@ async fn the_latest_runs_percentiles_are_ranked_once_per_run() {
     // A new run is ranked afresh.
     tokio::time::sleep(Duration::from_millis(5)).await;
     app.train_and_score().await;
-    let newer = cache.current(&app.db).unwrap();
+    let newer = cache.percentiles(&app.db).unwrap();
     assert!(!Arc::ptr_eq(&first, &newer));
 }

@@ -127,6 +127,32 @@ pub fn located(
         .collect())
 }
 
+/// Open issues in `bbox`: id, category, longitude, latitude; at most `limit`, the
+/// most recently reported first. Read through the grid cells covering the box, so a
+/// small box reads few rows however many issues the city has.
+pub fn open_points(
+    conn: &mut Conn<'_>,
+    bbox: crate::domain::BoundingBox,
+    limit: usize,
+) -> DbResult<Vec<(i64, String, f64, f64)>> {
+    let window = Window::for_points(bbox);
+    on!(conn, |conn| {
+        let mut query = issues::table
+            .filter(issues::status.eq(IssueStatus::Open))
+            .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
+            .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
+            .into_boxed();
+        if let Some(cells) = &window.cells {
+            query = query.filter(issues::cell.eq_any(cells.clone()));
+        }
+        Ok(query
+            .select((issues::id, issues::service_code, issues::lon, issues::lat))
+            .order((issues::first_reported_at.desc(), issues::id.desc()))
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load(conn)?)
+    })
+}
+
 /// Issues by id, in the order of `ids`.
 pub fn by_ids(conn: &mut Conn<'_>, ids: &[i64]) -> DbResult<Vec<IssueRow>> {
     let rows: Vec<IssueRow> = on!(conn, |conn| issues::table

@@ -231,10 +231,16 @@ pub fn latest_scores(conn: &mut Conn<'_>) -> DbResult<LatestScores> {
 
 /// The active model and its latest run's time, if it has scored anything.
 pub fn latest_run_of_active(conn: &mut Conn<'_>) -> DbResult<Option<(i64, NaiveDateTime)>> {
-    let Some(model) = active_model(conn)? else {
+    // The id alone: the model's artifact is megabytes.
+    let active: Option<i64> = on!(conn, |conn| model_versions::table
+        .filter(model_versions::active.eq(true))
+        .select(model_versions::id)
+        .first(conn)
+        .optional()?);
+    let Some(id) = active else {
         return Ok(None);
     };
-    Ok(latest_run(conn, model.id)?.map(|at| (model.id, at)))
+    Ok(latest_run(conn, id)?.map(|at| (id, at)))
 }
 
 /// The scores of model `model_id`'s run at `at`: its segments', else its cells'.

@@ -20,6 +20,7 @@ pub mod reports;
 pub mod risk;
 pub mod segments;
 pub mod stats;
+pub mod tiles;
 pub mod wards;
 pub mod webhooks;
 pub mod work_orders;
@@ -48,8 +49,10 @@ pub struct AppState {
     /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
     /// minute.
     pub work_orders_due: tokio::sync::Notify,
-    /// The latest scoring run's percentiles, ranked once per run for the priorities.
-    pub percentiles: crate::risk::PercentileCache,
+    /// The latest scoring run, read and ranked once per run for the priorities and tiles.
+    pub latest_run: crate::risk::RunCache,
+    /// Map tiles as built, by what they were built from.
+    pub tiles: crate::tiles::TileCache,
     /// Write rate limits, turns for expensive reads and cached aggregates.
     pub limits: limits::Limits,
     /// The database as last checked in the background; `/health` reads only this.
@@ -150,6 +153,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/wards/{id}").route(web::patch().to(wards::update)))
                 .service(expensive("/risk").route(web::get().to(risk::list)))
                 .service(resource("/segments/{id}/risk").route(web::get().to(risk::segment)))
+                .service(resource("/tiles/{layer}/{z}/{x}/{y}").route(web::get().to(tiles::show)))
                 .service(resource("/models").route(web::get().to(risk::models)))
                 .service(resource("/model-card").route(web::get().to(risk::model_card)))
                 .service(resource("/models/train").route(web::post().to(risk::train)))

@@ -7,7 +7,7 @@ mod ranking;
 mod task;
 mod units;
 
-pub use ranking::{PercentileCache, Percentiles, cell_id, cell_polygon};
+pub use ranking::{LatestRun, Percentiles, RunCache, cell_id, cell_polygon};
 
 pub use task::Task;
 pub use units::{CellGrid, KnownCells, observe_cells};

@@ -8,32 +8,76 @@ use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The percentiles of the active model's latest run, ranked once per run: a run's
-/// scores never change, so priorities recomputed every minute reuse them until a new
-/// run (or another model) replaces it.
+/// The active model's latest run, read and ranked once per run: a run's scores never
+/// change, so priorities recomputed every minute and every map tile reuse them until a
+/// new run (or another model) replaces it.
 #[derive(Debug, Default)]
-pub struct PercentileCache {
-    last: Mutex<Option<(Run, Arc<Percentiles>)>>,
+pub struct RunCache {
+    last: Mutex<Option<Arc<LatestRun>>>,
 }
 
 /// A scoring run: the model and the time it scored.
-type Run = (i64, NaiveDateTime);
+pub type Run = (i64, NaiveDateTime);
 
-impl PercentileCache {
-    /// The latest run's percentiles, ranked now only if the run is new.
-    pub fn current(&self, db: &Database) -> Result<Arc<Percentiles>, DbError> {
-        let Some(run) = db.read(crate::db::risk::latest_run_of_active)? else {
-            return Ok(Arc::new(Percentiles::None));
-        };
-        if let Some((cached, percentiles)) = &*self.last.lock().unwrap_or_else(|e| e.into_inner())
-            && *cached == run
+/// What the latest run said.
+#[derive(Debug, Default)]
+pub struct LatestRun {
+    /// None before the first run.
+    pub run: Option<Run>,
+    pub percentiles: Arc<Percentiles>,
+    /// Probability by segment (a model of segments).
+    pub by_segment: HashMap<i64, f64>,
+    /// Cell id, (west, south, east, north) in degrees, probability (a model of cells).
+    pub cells: Vec<crate::tiles::CellScore>,
+}
+
+impl RunCache {
+    /// The latest run, read and ranked now only if it is new.
+    pub fn latest(&self, db: &Database) -> Result<Arc<LatestRun>, DbError> {
+        let run = db.read(crate::db::risk::latest_run_of_active)?;
+        if let Some(cached) = &*self.last.lock().unwrap_or_else(|e| e.into_inner())
+            && cached.run == run
         {
-            return Ok(percentiles.clone());
+            return Ok(cached.clone());
         }
-        let scores = db.read(|conn| crate::db::risk::run_scores(conn, run.0, run.1))?;
-        let percentiles = Arc::new(Percentiles::of(scores));
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((run, percentiles.clone()));
-        Ok(percentiles)
+        let latest = Arc::new(match run {
+            None => LatestRun::default(),
+            Some(run) => {
+                let scores = db.read(|conn| crate::db::risk::run_scores(conn, run.0, run.1))?;
+                let (by_segment, cells) = match &scores {
+                    LatestScores::None => Default::default(),
+                    LatestScores::Segments(scores) => {
+                        (scores.iter().copied().collect(), Vec::new())
+                    }
+                    LatestScores::Cells(cells) => (
+                        HashMap::new(),
+                        cells
+                            .iter()
+                            .map(|c| {
+                                (
+                                    cell_id(c.cell_x, c.cell_y),
+                                    [c.west, c.south, c.east, c.north],
+                                    c.probability,
+                                )
+                            })
+                            .collect(),
+                    ),
+                };
+                LatestRun {
+                    run: Some(run),
+                    percentiles: Arc::new(Percentiles::of(scores)),
+                    by_segment,
+                    cells,
+                }
+            }
+        });
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(latest.clone());
+        Ok(latest)
+    }
+
+    /// The latest run's percentiles.
+    pub fn percentiles(&self, db: &Database) -> Result<Arc<Percentiles>, DbError> {
+        Ok(self.latest(db)?.percentiles.clone())
     }
 }
 

@@ -6,7 +6,7 @@ use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
 use crate::domain::{SegmentClass, WorkOrderKind};
 use crate::priority::{self, Inputs, Weights};
-use crate::risk::{PercentileCache, Percentiles};
+use crate::risk::{Percentiles, RunCache};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 
@@ -56,16 +56,16 @@ fn inputs_of(
 }
 
 /// Recomputes the priority of every open order; returns how many changed. Each place's
-/// standing in the latest risk ranking comes from `percentiles`, ranked once per run.
+/// standing in the latest risk ranking comes from `runs`, ranked once per run.
 pub fn reprioritise(
     db: &Database,
     catalogue: &Catalogue,
     weights: &Weights,
-    percentiles: &PercentileCache,
+    runs: &RunCache,
     now: NaiveDateTime,
 ) -> Result<usize, DbError> {
     let open = db.read(store::open_with_facts)?;
-    let percentiles = percentiles.current(db)?;
+    let percentiles = runs.percentiles(db)?;
     let issue_ids: Vec<i64> = open.iter().filter_map(|f| f.order.issue_id).collect();
     let mut answers: HashMap<i64, Vec<(String, String)>> = HashMap::new();
     let stored_answers = db.read(|conn| requests::answers_of_issues(conn, &issue_ids))?;

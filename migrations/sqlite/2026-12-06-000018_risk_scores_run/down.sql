@@ -1,0 +1,1 @@
+DROP INDEX risk_scores_run;
