@@ -337,8 +337,8 @@ async fn maintain_risk(state: Arc<AppState>) {
 /// How often the summaries pages read are computed again.
 const SUMMARY_EVERY: Duration = Duration::from_secs(60);
 
-/// Computes the summaries (the neighbourhood dashboard) at start and then every minute,
-/// once per cluster: the server holding the lease does it.
+/// Computes the summaries (the neighbourhood dashboard, the planner's statistics) at
+/// start and then every minute, once per cluster: the server holding the lease does it.
 async fn maintain_summaries(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(SUMMARY_EVERY);
     loop {
@@ -351,7 +351,9 @@ async fn maintain_summaries(state: Arc<AppState>) {
                 return Ok(());
             };
             let catalogue = worker.catalogue.get()?;
-            crate::neighbourhoods::refresh(&worker.db, &catalogue, now())?;
+            let at = now();
+            crate::neighbourhoods::refresh(&worker.db, &catalogue, at)?;
+            crate::stats::summaries::refresh(&worker.db, at)?;
             Ok(())
         })
         .await;

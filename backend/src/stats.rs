@@ -1,12 +1,14 @@
 //! Planner statistics: by ward and category, how many problems are open and closed,
 //! how long closing takes (median and 90th percentile), and how many orders are overdue.
 
+pub mod summaries;
+
 use chrono::NaiveDateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What one ward, category, or ward and category, adds up to.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
     pub open: u64,
     pub closed: u64,

@@ -122,8 +122,16 @@ async fn statistics_are_computed_once_and_served_from_the_cache_for_a_while() {
         .await;
     assert_eq!(first, second, "the second read is the cached first");
     // Another question is computed afresh and sees both reports.
-    let other = app.get_json("/api/v1/stats?group_by=ward", 200).await;
+    // (A window of its own: the default year is read from the background summary.)
+    let other = app
+        .get_json(
+            "/api/v1/stats?group_by=service_code&reported_after=2020-01-01T00:00:00Z",
+            200,
+        )
+        .await;
     assert_ne!(other, first);
+    let potholes = other["items"][0]["open"].as_i64().unwrap();
+    assert_eq!(potholes, 2, "{other}");
     // The same question asked for GeoJSON is another question.
     let geojson = app
         .client

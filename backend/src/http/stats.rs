@@ -8,7 +8,7 @@ use super::query::{feature, feature_collection, invalid, wants_geojson};
 use super::wards::right_hand;
 use super::{State, blocking};
 use crate::domain::{FieldError, Role, format_datetime, now, parse_datetime};
-use crate::stats::{GroupBy, tally};
+use crate::stats::{GroupBy, summaries, tally};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::Duration;
 use serde_json::{Map, Value, json};
@@ -58,33 +58,42 @@ pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
             .map_err(|e| invalid(vec![e]))
     };
     let at = now();
-    let to = time("reported_before")?.unwrap_or(at);
-    let from = time("reported_after")?.unwrap_or(to - Duration::days(DEFAULT_DAYS));
+    let (after, before) = (time("reported_after")?, time("reported_before")?);
+    let to = before.unwrap_or(at);
+    let from = after.unwrap_or(to - Duration::days(DEFAULT_DAYS));
     if from > to {
         return Err(invalid(vec![FieldError::new(
             "reported_after",
             "is after reported_before",
         )]));
     }
+    // The default window is read from the summary computed in the background.
+    let default_window = after.is_none() && before.is_none();
     let worker = state.clone();
-    let (lives, overdue, wards) = blocking(move || {
-        worker.db.read(|conn| {
+    let (tallies, wards, (from, to, computed_at)) = blocking(move || {
+        let wards = worker.db.read(crate::db::wards::all)?;
+        if default_window
+            && let Some((stored, computed_at)) = summaries::stored_tallies(&worker.db, at)?
+        {
+            let window = (stored.from, stored.to, computed_at);
+            return Ok::<_, crate::db::DbError>((stored.grouped(group), wards, window));
+        }
+        let (lives, overdue) = worker.db.read(|conn| {
             Ok::<_, crate::db::DbError>((
                 crate::db::issues::lives(conn, from, to)?,
                 crate::db::work_orders::overdue(conn, at)?,
-                crate::db::wards::all(conn)?,
             ))
-        })
+        })?;
+        Ok((tally(&lives, &overdue, group), wards, (from, to, at)))
     })
     .await?;
-    let tallies = tally(&lives, &overdue, group);
     let ward_name = |id: Option<i64>| {
         id.and_then(|id| wards.iter().find(|w| w.id == id))
             .map(|w| w.name.clone())
     };
     let window = json!({
-        "reported_after": crate::domain::format_datetime(from),
-        "reported_before": crate::domain::format_datetime(to),
+        "reported_after": format_datetime(from),
+        "reported_before": format_datetime(to),
     });
     if !geojson {
         let items: Vec<Value> = tallies
@@ -101,7 +110,11 @@ pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
                 item
             })
             .collect();
-        return Ok(HttpResponse::Ok().json(json!({"window": window, "items": items})));
+        return Ok(HttpResponse::Ok().json(json!({
+            "window": window,
+            "computed_at": format_datetime(computed_at),
+            "items": items,
+        })));
     }
     // One feature per ward, its figures (and per category, when asked) inside.
     let features: Vec<Value> = wards
@@ -163,21 +176,31 @@ pub async fn weekly(state: State, req: HttpRequest) -> Result<HttpResponse, ApiE
                 )])
             })?,
     };
-    let this_monday = crate::work_orders::week_start(now().date());
+    let at = now();
+    let this_monday = crate::work_orders::week_start(at.date());
     let first = this_monday - Duration::weeks(weeks as i64 - 1);
     let from = first.and_hms_opt(0, 0, 0).unwrap_or_default();
     let worker = state.clone();
-    let reports = blocking(move || {
-        worker
+    let (series, computed_at) = blocking(move || {
+        if let Some((stored, computed_at)) = summaries::stored_weekly(&worker.db, at)?
+            && let Some(series) = stored.last(weeks, this_monday)
+        {
+            return Ok::<_, crate::db::DbError>((series, computed_at));
+        }
+        let reports = worker
             .db
-            .read(|conn| crate::db::requests::made_since(conn, from))
+            .read(|conn| crate::db::requests::made_since(conn, from))?;
+        Ok((crate::stats::weekly(&reports, first, weeks), at))
     })
     .await?;
-    let series = crate::stats::weekly(&reports, first, weeks);
     let week_starts: Vec<String> = (0..weeks)
         .map(|w| (first + Duration::weeks(w as i64)).to_string())
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"weeks": week_starts, "series": series})))
+    Ok(HttpResponse::Ok().json(json!({
+        "weeks": week_starts,
+        "series": series,
+        "computed_at": format_datetime(computed_at),
+    })))
 }
 
 /// `GET /api/v1/stats/feedback?days=365`: residents' answers to "is it fixed?" by
