@@ -7,6 +7,9 @@ const files = [
   ["leaflet/dist/leaflet.js", "leaflet.js"],
   ["leaflet/dist/leaflet.css", "leaflet.css"],
   ["leaflet/LICENSE", "LICENSE.leaflet"],
+  // Draws Upkeep's vector tiles (/api/v1/tiles) on Leaflet's canvas: no WebGL, no worker.
+  ["protomaps-leaflet/dist/protomaps-leaflet.js", "protomaps-leaflet.js"],
+  ["protomaps-leaflet/LICENSE", "LICENSE.protomaps-leaflet"],
   ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
   ["chart.js/LICENSE.md", "LICENSE.chart.js"],
   // For the browser tests' accessibility checks only: never served by Upkeep.
@@ -24,7 +27,7 @@ for (const [, to] of files.filter(([, to]) => to.endsWith(".js"))) {
 }
 const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
 const versions = Object.fromEntries(
-  ["leaflet", "chart.js", "axe-core"].map((name) => [name, lock.packages[`node_modules/${name}`].version]),
+  ["leaflet", "protomaps-leaflet", "chart.js", "axe-core"].map((name) => [name, lock.packages[`node_modules/${name}`].version]),
 );
 writeFileSync("vendor/VERSIONS.json", JSON.stringify(versions, null, 2) + "\n");
 console.log("vendor/ holds", versions);

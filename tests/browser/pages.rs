@@ -178,6 +178,16 @@ async fn a_crew_completes_its_order_on_a_phone_and_the_resident_sees_it_closed()
     browser.wait_rendered().await;
     browser.type_into("#key", &key).await;
     browser.click("#sign-in button[type='submit']").await;
+    // The streets come from the tiles and follow the view to the day's stops.
+    let mut streets = 0;
+    for _ in 0..50 {
+        streets = browser.eval(STREET_PIXELS).await.as_u64().unwrap();
+        if streets > 100 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(streets > 100, "street pixels on the crew's map: {streets}");
     browser
         .click(&format!("#orders li[data-order='{order}'] button"))
         .await;
@@ -266,6 +276,22 @@ async fn the_planner_map_colours_segments_and_explains_one() {
             .await,
         json!(5)
     );
+    // Beneath, the risk tiles colour the whole city in the legend's colours.
+    let tiles_run: Value = browser
+        .eval("return document.body.dataset.riskTiles || null")
+        .await;
+    assert!(
+        tiles_run.as_str().is_some_and(|r| !r.is_empty()),
+        "{tiles_run}"
+    );
+    let shades: Value = browser.eval(PALETTE_PIXELS).await;
+    let shades_used = shades
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n.as_u64().unwrap() > 50)
+        .count();
+    assert!(shades_used >= 3, "tile pixels per legend colour: {shades}");
     let first: Value = browser
         .eval("return document.querySelector('path.segment').getAttribute('class')")
         .await;
@@ -879,3 +905,31 @@ async fn a_resident_reads_the_pages_in_french_with_dates_and_numbers_for_the_loc
     browser.assert_no_errors("the pages in two languages").await;
     browser.close().await;
 }
+
+/// Pixels of the map's tile canvases in each of the planner legend's five colours.
+const PALETTE_PIXELS: &str = r##"
+const palette = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"]
+  .map((h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)));
+const counts = palette.map(() => 0);
+for (const canvas of document.querySelectorAll("#map canvas.leaflet-tile")) {
+  const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] < 128) continue;
+    const k = palette.findIndex((c) => Math.abs(c[0] - d[i]) + Math.abs(c[1] - d[i + 1]) + Math.abs(c[2] - d[i + 2]) < 12);
+    if (k >= 0) counts[k] += 1;
+  }
+}
+return counts;
+"##;
+
+/// Pixels of the map's tile canvases in the streets' grey.
+const STREET_PIXELS: &str = r##"
+let n = 0;
+for (const canvas of document.querySelectorAll("#map canvas.leaflet-tile")) {
+  const d = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i + 3] >= 128 && Math.abs(d[i] - 141) + Math.abs(d[i + 1] - 153) + Math.abs(d[i + 2] - 166) < 12) n += 1;
+  }
+}
+return n;
+"##;

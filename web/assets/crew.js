@@ -2,13 +2,14 @@
 // map, and one order at a time to start, annotate and complete.
 
 /* global L */
-import { $, api, fill, el, formatNumber, formatTime, keys, loadMessages, rendered, reportFailures, say, t } from "./upkeep.js";
+import { $, api, fill, el, formatNumber, formatTime, keys, loadMessages, rendered, reportFailures, say, streetTiles, t } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
 
 const map = L.map("map", { preferCanvas: true, attributionControl: false });
-const streets = L.geoJSON(null, { interactive: false, style: { color: "#8d99a6", weight: 2 } }).addTo(map);
+// The streets follow the view, so a distant stop never floats on an empty map.
+streetTiles(map);
 const stops = L.layerGroup().addTo(map);
 let me = null;
 let day = null;
@@ -72,16 +73,9 @@ function drawDay() {
       .on("click", () => openOrder(order.id))
       .addTo(stops);
   });
-  const bounds = L.latLngBounds(line);
-  map.fitBounds(bounds.pad(0.15));
-  api(
-    `/api/v1/segments?format=geojson&page_size=1000&bbox=${[bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map((v) => v.toFixed(5)).join(",")}`,
-  )
-    .then((data) => {
-      streets.clearLayers();
-      streets.addData(data);
-    })
-    .catch((e) => say(messages, e.message));
+  // A day with no stops left is its starting point alone: a box of no size has no zoom.
+  if (line.length > 1) map.fitBounds(L.latLngBounds(line).pad(0.15), { maxZoom: 17 });
+  else map.setView(start, 16);
 }
 
 async function openOrder(id) {

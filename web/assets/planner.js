@@ -2,14 +2,20 @@
 // risk with a legend, one segment's or cell's score, explanation and history, the ward table, charts, and the model with retrain and
 // re-score for planner keys.
 
-/* global L, Chart */
-import { $, api, fill, bboxOf, colourOf, el, formatNumber, formatTime, frameCity, keys, loadMessages, percent, rendered, reportFailures, say, t } from "./upkeep.js";
+/* global L, Chart, protomapsL */
+import { $, api, fill, bboxOf, colourOf, el, formatNumber, formatTime, frameCity, keys, loadMessages, percent, rendered, reportFailures, say, streetTiles, t, tileUrl, tilesDrawn, vectorTiles } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
 
 const map = L.map("map", { preferCanvas: true, attributionControl: false, zoomSnap: 0.5 });
-// SVG, not canvas: each segment is an element a keyboard, a screen reader or a test can reach.
+// The streets in grey beneath, so the map shows the city before any model exists.
+streetTiles(map);
+// Every segment (or square) of the city coloured from the risk tiles, at any zoom; the
+// riskiest are drawn last, on top.
+let riskTiles = null;
+// Over them, when the view holds few enough to list, the same segments in SVG: each an
+// element a keyboard, a screen reader or a test can reach.
 const isCell = (feature) => feature.properties.unit === "cell";
 const risk = L.geoJSON(null, {
   renderer: L.svg(),
@@ -26,7 +32,7 @@ const risk = L.geoJSON(null, {
 // Days ahead the active model looks, from its scores (28 until they say otherwise).
 let horizonDays = 28;
 let cuts = [];
-// Most segments drawn at once; zoomed out over a large city, the first ones only.
+// Most segments drawn in SVG; zoomed out over a large city the tiles alone draw them.
 const PAGE = 1000;
 const COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"];
 
@@ -60,12 +66,59 @@ async function drawRisk() {
     cuts = [0.2, 0.4, 0.6, 0.8].map((q) => p[Math.floor(q * (p.length - 1))]);
     drawLegend();
   }
+  const complete = data.features.length < PAGE;
   risk.clearLayers();
-  risk.addData(data);
+  if (complete) risk.addData(data);
   document.body.dataset.segments = String(data.features.length);
-  $("#more").hidden = data.features.length < PAGE;
+  $("#more").hidden = complete;
   lastRisk = data;
   drawRiskiest();
+  // A new scoring run is a new edition of the tiles.
+  const run = data.features.find((f) => f.properties.scored_at)?.properties.scored_at ?? "";
+  if (!riskTiles || riskTiles.edition !== run) {
+    if (riskTiles) map.removeLayer(riskTiles);
+    riskTiles = drawRiskTiles(run);
+  }
+}
+
+const LINE = 2;
+const POLYGON = 3;
+
+function drawRiskTiles(run) {
+  const layer = vectorTiles(map, tileUrl("risk", run), [
+    {
+      dataLayer: "risk",
+      filter: (z, f) => f.geomType === POLYGON,
+      symbolizer: new protomapsL.PolygonSymbolizer({
+        fill: (z, f) => colourFor(f?.props.probability),
+        opacity: 0.55,
+        stroke: "#566573",
+        width: 0.5,
+      }),
+    },
+    {
+      dataLayer: "risk",
+      filter: (z, f) => f.geomType === LINE,
+      symbolizer: new protomapsL.LineSymbolizer({
+        color: (z, f) => colourFor(f?.props.probability),
+        width: (z) => (z < 13 ? 1.5 : z < 15 ? 3 : 5),
+        opacity: 0.9,
+      }),
+    },
+  ]);
+  layer.edition = run;
+  layer.on("load", () => {
+    document.body.dataset.riskTiles = run;
+  });
+  return layer;
+}
+
+/** Explains the segment (or square) at a point of the map, when the tiles alone draw it. */
+async function showAt(latlng) {
+  const at = `lat=${latlng.lat.toFixed(6)}&lon=${latlng.lng.toFixed(6)}`;
+  const query = lastRisk?.features.some(isCell) ? `${at}&radius_m=1` : `${at}&nearest=1`;
+  const found = await api(`/api/v1/risk?format=geojson&${query}`);
+  if (found.features.length) await showFeature(found.features[0]);
 }
 
 // The last risk layer drawn, so the list can be ranked again without a request.
@@ -311,9 +364,12 @@ async function start() {
   const scored = await drawModel();
   if (scored) {
     map.on("moveend", () => drawRisk().catch((e) => say(messages, e.message)));
+    map.on("click", (event) => {
+      if (risk.getLayers().length === 0) showAt(event.latlng).catch((e) => say(messages, e.message));
+    });
     await drawRisk();
   }
-  await Promise.all([drawWards(), drawCharts()]);
+  await Promise.all([drawWards(), drawCharts(), riskTiles ? tilesDrawn(riskTiles) : null]);
   rendered();
 }
 

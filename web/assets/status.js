@@ -1,7 +1,7 @@
 // One report's status page: where it stands, what the city said, and when.
 
 /* global L */
-import { $, api, fill, el, formatTime, loadMessages, rendered, reportFailures, say, t } from "./upkeep.js";
+import { $, api, fill, el, formatTime, loadMessages, rendered, reportFailures, say, streetTiles, t, tilesDrawn } from "./upkeep.js";
 
 const messages = $("#messages");
 reportFailures(messages);
@@ -50,11 +50,9 @@ async function start() {
   follow(id);
   if (report.lat !== null && report.long !== null) {
     const map = L.map("map", { attributionControl: false, preferCanvas: true }).setView([report.lat, report.long], 17);
-    const streets = await api(
-      `/api/v1/segments?format=geojson&lat=${report.lat}&lon=${report.long}&radius_m=300&page_size=200`,
-    );
-    L.geoJSON(streets, { interactive: false, style: { color: "#8d99a6", weight: 3 } }).addTo(map);
+    const streets = streetTiles(map);
     L.circleMarker([report.lat, report.long], { radius: 8, color: "#1b2631", fillColor: "#f5b041", fillOpacity: 1 }).addTo(map);
+    await tilesDrawn(streets);
   } else {
     $("#map").hidden = true;
   }

@@ -1,8 +1,9 @@
 // What every Upkeep page shares: calling the API with clear errors, building DOM without
-// ever parsing user text as HTML, the offline base map (the city's own streets), and
+// ever parsing user text as HTML, the offline base map (the city's own streets, from
+// Upkeep's vector tiles), and
 // the "rendered" mark the browser tests and the first-render benchmark wait for.
 
-/* global L */
+/* global L, protomapsL */
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -192,36 +193,53 @@ export function bboxOf(map) {
     .join(",");
 }
 
-/** Below this zoom only arterials are drawn, so a large city stays fast. */
-const ALL_STREETS_ZOOM = 15;
+/** The URL template of one of Upkeep's vector-tile layers (GET /api/v1/tiles); a new
+ * `edition` (a scoring run, say) makes the browser fetch afresh. */
+export function tileUrl(layer, edition = "") {
+  const query = edition ? `?v=${encodeURIComponent(edition)}` : "";
+  return `/api/v1/tiles/${layer}/{z}/{x}/{y}.mvt${query}`;
+}
 
-/** A map whose base layer is the city's own street network, loaded for the view only. */
+/** A canvas layer of Upkeep's vector tiles drawn by `paintRules` (protomaps-leaflet):
+ * the whole city at any zoom, fetched for the view only, without WebGL. */
+export function vectorTiles(map, url, paintRules) {
+  // Tiles are built to 512 px and drawn over four 256 px tiles, one zoom up; past
+  // zoom 16 the data of 16 is scaled.
+  return protomapsL
+    .leafletLayer({ url, paintRules, labelRules: [], attribution: "", maxDataZoom: 16 })
+    .addTo(map);
+}
+
+const STREET_WIDTH = { arterial: 3, collector: 2, local: 1 };
+
+/** The city's streets in grey from the streets tiles (local streets from zoom 13). */
+export function streetTiles(map) {
+  return vectorTiles(map, tileUrl("streets"), [
+    {
+      dataLayer: "streets",
+      symbolizer: new protomapsL.LineSymbolizer({
+        color: "#8d99a6",
+        width: (z, f) => (STREET_WIDTH[f?.props.road_class] ?? 1) * (z >= 16 ? 1.5 : 1),
+        opacity: 0.8,
+      }),
+    },
+  ]);
+}
+
+/** Resolves once every tile of `layer` in the view is drawn. */
+export function tilesDrawn(layer) {
+  return new Promise((resolve) => {
+    if (!layer.isLoading()) resolve();
+    else layer.once("load", () => resolve());
+  });
+}
+
+/** A map whose base layer is the city's own street network, from the street tiles.
+ * `drawStreets()` resolves when the streets in view are drawn. */
 export function cityMap(id) {
   const map = L.map(id, { preferCanvas: true, attributionControl: false, zoomSnap: 0.5 });
-  const streets = L.geoJSON(null, {
-    interactive: false,
-    style: (feature) => {
-      const cls = feature.properties.road_class;
-      return {
-        color: "#8d99a6",
-        weight: cls === "arterial" ? 4 : cls === "collector" ? 3 : 1.5,
-        opacity: 0.8,
-      };
-    },
-  }).addTo(map);
-  let asked = 0;
-  async function drawStreets() {
-    const ticket = ++asked;
-    const classes = map.getZoom() < ALL_STREETS_ZOOM ? "&road_class=arterial,collector" : "";
-    const data = await api(`/api/v1/segments?format=geojson&page_size=1000&bbox=${bboxOf(map)}${classes}`);
-    if (ticket !== asked) return;
-    streets.clearLayers();
-    streets.addData(data);
-  }
-  map.on("moveend", () => {
-    drawStreets().catch(() => {});
-  });
-  return { map, drawStreets };
+  const streets = streetTiles(map);
+  return { map, streets, drawStreets: () => tilesDrawn(streets) };
 }
 
 /** Streets stay readable from this zoom; a larger city opens on its centre. */

@@ -19,7 +19,7 @@ macro_rules! web_file {
 }
 
 /// (name under /assets/, bytes, content type, may be cached for a week).
-const ASSETS: [(&str, &[u8], &str, bool); 12] = [
+const ASSETS: [(&str, &[u8], &str, bool); 13] = [
     (
         "upkeep.css",
         web_file!("assets/upkeep.css"),
@@ -71,6 +71,12 @@ const ASSETS: [(&str, &[u8], &str, bool); 12] = [
     (
         "leaflet.js",
         web_file!("vendor/leaflet.js"),
+        "text/javascript",
+        true,
+    ),
+    (
+        "protomaps-leaflet.js",
+        web_file!("vendor/protomaps-leaflet.js"),
         "text/javascript",
         true,
     ),
