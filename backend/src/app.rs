@@ -87,6 +87,7 @@ impl Application {
             work_orders_due: tokio::sync::Notify::new(),
             latest_run: crate::risk::RunCache::default(),
             tiles: crate::tiles::TileCache::default(),
+            report_index: crate::report_index::ReportIndex::default(),
             // Half the connections at most go to expensive reads; the rest stay free for
             // single reports and writes.
             limits: http::limits::Limits::new(
@@ -104,6 +105,7 @@ impl Application {
         let server = serve(listener, state.clone())?;
         tokio::spawn(accept_batch_requests(state.clone()));
         tokio::spawn(refresh_segments(state.clone()));
+        tokio::spawn(maintain_report_index(state.clone()));
         tokio::spawn(maintain_risk(state.clone()));
         tokio::spawn(maintain_work_orders(state.clone()));
         tokio::spawn(maintain_summaries(state.clone()));
@@ -265,6 +267,38 @@ async fn watch_database(state: Arc<AppState>) {
                 writes,
                 checked_at: Some(now()),
             };
+        }
+    }
+}
+
+/// How often the index of report positions reads what was accepted since.
+const REPORT_INDEX_EVERY: Duration = Duration::from_secs(1);
+/// Every this many reads, it also compares its size with the database's count.
+const REPORT_INDEX_RECOUNT: u64 = 60;
+
+/// Keeps the in-memory index of report positions in step with the database.
+async fn maintain_report_index(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(REPORT_INDEX_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reads: u64 = 0;
+    loop {
+        tick.tick().await;
+        reads += 1;
+        let worker = state.clone();
+        let first = !state.report_index.is_ready();
+        let recount = reads.is_multiple_of(REPORT_INDEX_RECOUNT);
+        let started = std::time::Instant::now();
+        match tokio::task::spawn_blocking(move || worker.report_index.sync(&worker.db, recount))
+            .await
+        {
+            Ok(Ok(added)) if first => tracing::info!(
+                reports = added,
+                seconds = started.elapsed().as_secs_f64(),
+                "report positions indexed"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not read new report positions"),
+            Err(_) => return,
         }
     }
 }

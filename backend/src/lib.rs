@@ -21,6 +21,7 @@ pub mod intake;
 pub mod leases;
 pub mod neighbourhoods;
 pub mod priority;
+pub mod report_index;
 pub mod report_status;
 pub mod risk;
 pub mod roads;

@@ -12,8 +12,18 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+/// The tiny city, once the server's index of report positions holds every located
+/// report: searches by place are then answered from it.
 async fn demo_app() -> TestApp {
-    spawn_tiny_city().await
+    let app = spawn_tiny_city().await;
+    let located = app.query_number(
+        "SELECT COUNT(*) AS n FROM requests WHERE accepted_at IS NOT NULL AND lat IS NOT NULL",
+    );
+    app.wait_for("/health", |h| {
+        h["indexed_reports"].as_i64() == Some(located)
+    })
+    .await;
+    app
 }
 
 /// Every item of a listing, page after page.
@@ -596,4 +606,41 @@ async fn one_item_reads_as_json_or_as_a_feature() {
     assert_eq!(feature["type"], "Feature");
     assert_eq!(feature["id"], id);
     assert_eq!(feature["geometry"]["coordinates"][0], one["lon"]);
+}
+
+#[tokio::test]
+async fn a_report_stored_through_another_server_is_found_by_place_here_within_seconds() {
+    let app = demo_app().await;
+    let other = app.spawn_second_server().await;
+    let (lat, lon, _) = crate::helpers::arterial_spot();
+    let response = app
+        .client
+        .post(format!("{other}/open311/v2/requests.json"))
+        .form(&crate::helpers::pothole_at(lat, lon))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let id: i64 = body[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let path = format!("/api/v1/reports?lat={lat}&lon={lon}&radius_m=50&page_size=1000");
+    let found = app
+        .wait_for(&path, |page| {
+            ids(page["items"].as_array().unwrap()).contains(&id)
+        })
+        .await;
+    assert_eq!(found["items"][0]["id"], id, "the nearest: {found}");
+    // And one stored here is found here at once.
+    let mine = app
+        .submit(&crate::helpers::pothole_at(lat, lon + 0.000_1))
+        .await;
+    let page = app.get_json(&path, 200).await;
+    assert!(
+        ids(page["items"].as_array().unwrap()).contains(&mine.parse().unwrap()),
+        "{page}"
+    );
 }

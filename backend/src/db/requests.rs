@@ -202,6 +202,32 @@ pub struct RequestFilter {
     pub circle: Option<Circle>,
 }
 
+impl RequestFilter {
+    /// Whether every accepted report passes: nothing but a place narrows the list.
+    pub fn is_everything(&self) -> bool {
+        let RequestFilter {
+            ids,
+            service_codes,
+            statuses,
+            requested_from,
+            requested_to,
+            updated_from,
+            updated_to,
+            bbox,
+            circle,
+        } = self;
+        ids.is_none()
+            && service_codes.is_none()
+            && statuses.is_none()
+            && requested_from.is_none()
+            && requested_to.is_none()
+            && updated_from.is_none()
+            && updated_to.is_none()
+            && bbox.is_none()
+            && circle.is_none()
+    }
+}
+
 /// The accepted reports passing `filter` (its circle aside, which needs the exact
 /// distance), as a boxed query for either backend.
 fn filtered<'a, DB>(filter: &RequestFilter) -> requests::BoxedQuery<'a, DB>
@@ -329,6 +355,75 @@ pub fn located(
             ))
         })
         .collect())
+}
+
+/// Which accepted reports with a position to read.
+#[derive(Debug, Clone, Copy)]
+pub enum LocatedSince {
+    All,
+    /// Accepted at or after this time.
+    AcceptedFrom(NaiveDateTime),
+    /// With a greater id.
+    IdAbove(i64),
+}
+
+/// id, longitude, latitude, requested_at, accepted_at.
+type PositionRow = (
+    i64,
+    Option<f64>,
+    Option<f64>,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+);
+
+/// Accepted reports with a position, with when each was accepted.
+pub fn located_since(
+    conn: &mut Conn<'_>,
+    since: LocatedSince,
+) -> DbResult<Vec<(crate::report_index::Entry, NaiveDateTime)>> {
+    let rows: Vec<PositionRow> = on!(conn, |conn| {
+        let mut query = requests::table
+            .filter(requests::accepted_at.is_not_null())
+            .filter(requests::lat.is_not_null())
+            .filter(requests::lon.is_not_null())
+            .into_boxed();
+        match since {
+            LocatedSince::All => {}
+            LocatedSince::AcceptedFrom(at) => query = query.filter(requests::accepted_at.ge(at)),
+            LocatedSince::IdAbove(id) => query = query.filter(requests::id.gt(id)),
+        }
+        query
+            .select((
+                requests::id,
+                requests::lon,
+                requests::lat,
+                requests::requested_at,
+                requests::accepted_at,
+            ))
+            .load(conn)?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, lon, lat, requested_at, accepted_at)| {
+            let entry = crate::report_index::Entry {
+                id,
+                lon: lon?,
+                lat: lat?,
+                requested_at,
+            };
+            Some((entry, accepted_at?))
+        })
+        .collect())
+}
+
+/// How many accepted reports have a position.
+pub fn located_count(conn: &mut Conn<'_>) -> DbResult<i64> {
+    on!(conn, |conn| Ok(requests::table
+        .filter(requests::accepted_at.is_not_null())
+        .filter(requests::lat.is_not_null())
+        .filter(requests::lon.is_not_null())
+        .count()
+        .get_result(conn)?))
 }
 
 /// Accepted reports by id, in the order of `ids`.

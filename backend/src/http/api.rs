@@ -110,9 +110,15 @@ pub async fn health(state: State) -> HttpResponse {
     let health = state.health.read().map(|h| h.clone()).unwrap_or_default();
     let backend = state.db.backend_name();
     let checked_at = health.checked_at.map(|at| at.and_utc().to_rfc3339());
+    // Reports in the index of positions; null while it is first loaded.
+    let indexed = state
+        .report_index
+        .is_ready()
+        .then(|| state.report_index.len());
     match (health.reads, health.writes) {
         (None, None) => HttpResponse::Ok().json(json!({
             "status": "ok", "database": backend, "checked_at": checked_at,
+            "indexed_reports": indexed,
         })),
         // Reads still work: the server stays in rotation, and says why writes fail.
         (None, Some(reason)) => HttpResponse::Ok().json(json!({

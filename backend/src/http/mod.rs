@@ -41,6 +41,8 @@ pub struct AppState {
     pub catalogue: CatalogueCache,
     /// Stores new reports in group commits.
     pub writer: ReportWriter,
+    /// Every accepted report's position, for searches by place.
+    pub report_index: crate::report_index::ReportIndex,
     /// Road segments for snapping.
     pub segments: crate::spatial::SegmentCache,
     /// The one training or scoring run at a time, on this server and (by a lease in

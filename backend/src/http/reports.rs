@@ -60,8 +60,19 @@ pub async fn list(
             offset,
             Source {
                 window_for: Window::for_points,
-                // A search may lag a moment: from the replica, if any.
-                located: &|window| db.read_replica(|conn| requests::located(conn, &filter, window)),
+                // From the server's index of positions (caught up first) when nothing
+                // but the place narrows the search; else from the replica, if any,
+                // which may lag a moment.
+                located: &|window| {
+                    let index = &worker.report_index;
+                    if filter.is_everything() && index.is_ready() {
+                        index.catch_up(db)?;
+                        if let Some(found) = index.located(window) {
+                            return Ok(found);
+                        }
+                    }
+                    db.read_replica(|conn| requests::located(conn, &filter, window))
+                },
                 by_ids: &|ids| db.read_replica(|conn| requests::by_ids(conn, ids)),
                 page: &|limit, offset| {
                     db.read_replica(|conn| requests::list(conn, &filter, limit, offset))

@@ -55,6 +55,8 @@ pub struct Receipt {
     pub token: Option<String>,
     pub service_notice: String,
     pub account_id: Option<String>,
+    /// Where the report is, once accepted with a position: for the server's index.
+    pub located: Option<crate::report_index::Entry>,
 }
 
 /// Everything intake needs besides the submission.
@@ -204,7 +206,17 @@ pub async fn submit(
         })
         .await?;
     let row = stored.row;
+    let located = match (row.accepted_at, row.lon, row.lat) {
+        (Some(_), Some(lon), Some(lat)) => Some(crate::report_index::Entry {
+            id: row.id,
+            lon,
+            lat,
+            requested_at: row.requested_at,
+        }),
+        _ => None,
+    };
     Ok(Receipt {
+        located,
         service_request_id: (!batch).then_some(row.id),
         token: row.token,
         service_notice: row.service_notice.unwrap_or(notice),

@@ -461,6 +461,10 @@ pub async fn create(
             return Err(Open311Error::internal(format, &ServerError::Blocking));
         }
     };
+    // The resident's next search finds it, here at once, elsewhere within a second.
+    if let Some(entry) = receipt.located {
+        state.report_index.add(entry);
+    }
     // A new issue needs its work order, a joined one a new priority.
     state.work_orders_due.notify_one();
     let mut entry = Vec::new();
