@@ -338,10 +338,12 @@ pub fn risk(streets: &Streets, scores: &RiskScores<'_>, tile: TileId) -> Vec<u8>
                 .into_iter()
                 .filter_map(|(p, s)| {
                     let geometry = lines(tile, &s.lines)?;
+                    // Rounded as the API shows them: values repeat, and a tile keeps each
+                    // distinct value once.
                     let tags = vec![
                         ("segment_id", Tag::Int(s.id)),
-                        ("probability", Tag::Float(p)),
-                        ("length_m", Tag::Float(s.length_m.round())),
+                        ("probability", Tag::Float(crate::risk::rounded(p))),
+                        ("length_m", Tag::Int(s.length_m.round() as i64)),
                     ];
                     Some((p, Feature { geometry, tags }))
                 })
@@ -377,7 +379,10 @@ pub fn risk(streets: &Streets, scores: &RiskScores<'_>, tile: TileId) -> Vec<u8>
                         },
                     );
                     let geometry = polygons(tile, &MultiPolygon::new(vec![square.to_polygon()]))?;
-                    let tags = vec![("cell_id", Tag::Int(*id)), ("probability", Tag::Float(p))];
+                    let tags = vec![
+                        ("cell_id", Tag::Int(*id)),
+                        ("probability", Tag::Float(crate::risk::rounded(p))),
+                    ];
                     Some((p, Feature { geometry, tags }))
                 })
                 .take(MAX_FEATURES)

@@ -32,6 +32,12 @@ const risk = L.geoJSON(null, {
 // Days ahead the active model looks, from its scores (28 until they say otherwise).
 let horizonDays = 28;
 let cuts = [];
+// The risk tiles are fetched as the page starts and painted once the legend's cuts
+// are known.
+let cutsKnown;
+const cutsReady = new Promise((resolve) => {
+  cutsKnown = resolve;
+});
 // Most segments drawn in SVG; zoomed out over a large city the tiles alone draw them.
 const PAGE = 1000;
 const COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"];
@@ -54,7 +60,13 @@ function drawLegend() {
 }
 
 async function drawRisk() {
-  const data = await api(`/api/v1/risk?format=geojson&page_size=${PAGE}&bbox=${bboxOf(map)}`);
+  let data;
+  try {
+    data = await api(`/api/v1/risk?format=geojson&page_size=${PAGE}&bbox=${bboxOf(map)}`);
+  } catch (error) {
+    cutsKnown();
+    throw error;
+  }
   const cells = data.features.length > 0 && isCell(data.features[0]);
   if (data.features.length) horizonDays = data.features[0].properties.horizon_days ?? horizonDays;
   // A square has no length: cells rank by probability only.
@@ -66,6 +78,7 @@ async function drawRisk() {
     cuts = [0.2, 0.4, 0.6, 0.8].map((q) => p[Math.floor(q * (p.length - 1))]);
     drawLegend();
   }
+  cutsKnown();
   const complete = data.features.length < PAGE;
   risk.clearLayers();
   if (complete) risk.addData(data);
@@ -75,8 +88,9 @@ async function drawRisk() {
   drawRiskiest();
   // A new scoring run is a new edition of the tiles.
   const run = data.features.find((f) => f.properties.scored_at)?.properties.scored_at ?? "";
-  if (!riskTiles || riskTiles.edition !== run) {
-    if (riskTiles) map.removeLayer(riskTiles);
+  if (riskTiles && riskTiles.edition === undefined) riskTiles.edition = run;
+  if (riskTiles && riskTiles.edition !== run) {
+    map.removeLayer(riskTiles);
     riskTiles = drawRiskTiles(run);
   }
 }
@@ -85,7 +99,7 @@ const LINE = 2;
 const POLYGON = 3;
 
 function drawRiskTiles(run) {
-  const layer = vectorTiles(map, tileUrl("risk", run), [
+  const layer = vectorTiles(map, tileUrl("risk", run ?? ""), [
     {
       dataLayer: "risk",
       filter: (z, f) => f.geomType === POLYGON,
@@ -105,10 +119,10 @@ function drawRiskTiles(run) {
         opacity: 0.9,
       }),
     },
-  ]);
+  ], { waitFor: [cutsReady] });
   layer.edition = run;
   layer.on("load", () => {
-    document.body.dataset.riskTiles = run;
+    document.body.dataset.riskTiles = layer.edition ?? "";
   });
   return layer;
 }
@@ -367,6 +381,8 @@ async function start() {
     map.on("click", (event) => {
       if (risk.getLayers().length === 0) showAt(event.latlng).catch((e) => say(messages, e.message));
     });
+    // Fetched alongside the listing below, which says which run they are of.
+    riskTiles = drawRiskTiles(undefined);
     await drawRisk();
   }
   await Promise.all([drawWards(), drawCharts(), riskTiles ? tilesDrawn(riskTiles) : null]);

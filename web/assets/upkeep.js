@@ -202,11 +202,12 @@ export function tileUrl(layer, edition = "") {
 
 /** A canvas layer of Upkeep's vector tiles drawn by `paintRules` (protomaps-leaflet):
  * the whole city at any zoom, fetched for the view only, without WebGL. */
-export function vectorTiles(map, url, paintRules) {
+export function vectorTiles(map, url, paintRules, { waitFor = [] } = {}) {
   // Tiles are built to 512 px and drawn over four 256 px tiles, one zoom up; past
-  // zoom 16 the data of 16 is scaled.
+  // zoom 16 the data of 16 is scaled. Tiles are fetched at once and painted once the
+  // promises in `waitFor` are settled (a legend's colours, say).
   return protomapsL
-    .leafletLayer({ url, paintRules, labelRules: [], attribution: "", maxDataZoom: 16 })
+    .leafletLayer({ url, paintRules, labelRules: [], attribution: "", maxDataZoom: 16, tasks: waitFor })
     .addTo(map);
 }
 

@@ -101,9 +101,10 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
                 name: row.name.as_deref(),
                 road_class: row.road_class.as_str(),
                 length_m: row.length_m,
-                probability: score.map(|s| rounded(s.probability)),
-                probability_per_km: score
-                    .map(|s| rounded(s.probability / (row.length_m.max(1.0) / 1000.0))),
+                probability: score.map(|s| crate::risk::rounded(s.probability)),
+                probability_per_km: score.map(|s| {
+                    crate::risk::rounded(s.probability / (row.length_m.max(1.0) / 1000.0))
+                }),
                 horizon_days,
                 reason: score.and_then(|s| first_sentence(&s.explanation.0)),
                 scored_at: score.map(|s| format_datetime(s.scored_at)),
@@ -114,10 +115,6 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         }
         .write(format, out)
     }))
-}
-
-fn rounded(p: f64) -> f64 {
-    (p * 10_000.0).round() / 10_000.0
 }
 
 #[derive(Serialize)]
@@ -232,7 +229,7 @@ async fn list_cells(
                 unit: Unit::Cell.as_str(),
                 cell: format!("{}:{}", cell.cell_x, cell.cell_y),
                 cell_m: task.cell_m,
-                probability: rounded(cell.probability),
+                probability: crate::risk::rounded(cell.probability),
                 horizon_days,
                 reason: first_sentence(&cell.explanation.0),
                 explanation: &cell.explanation.0,

@@ -57,6 +57,12 @@ pub enum RiskError {
     },
 }
 
+/// A probability as Upkeep shows it: to 0.01 % (four decimals), everywhere (the API,
+/// the map tiles), so a segment reads the same on every view.
+pub fn rounded(p: f64) -> f64 {
+    (p * 10_000.0).round() / 10_000.0
+}
+
 /// Whether a stored model reads the features this version of Upkeep computes.
 pub fn is_current(model: &store::ModelVersion) -> bool {
     model.features.0.len() == FEATURES.len()

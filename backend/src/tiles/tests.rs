@@ -187,7 +187,7 @@ fn risk_tiles_carry_the_probability_and_draw_the_riskiest_last_on_top() {
         .collect();
     assert_eq!(drawn, vec![(3, 0.05), (1, 0.2), (2, 0.7)]);
     let arterial = features.iter().find(|f| int(f, "segment_id") == 1).unwrap();
-    let length = double(arterial, "length_m");
+    let length = int(arterial, "length_m") as f64;
     assert!((1_400.0..1_450.0).contains(&length), "{length}");
     // Without a run, the layer is empty.
     let (_, none) = read(super::risk(
