@@ -35,6 +35,8 @@ for size in $SIZES; do
   SERVER=$!
   trap 'kill $SERVER 2>/dev/null || true' EXIT
   until curl -sf "$BASE/health" >/dev/null; do sleep 1; done
+  # The index of report positions is loaded (a few seconds on the large city).
+  until curl -sf "$BASE/health" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("indexed_reports") is not None else 1)'; do sleep 1; done
   # Orders exist and have priorities within a minute of start.
   until curl -sf "$BASE/api/v1/work-orders?status=new&page_size=1" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["total"] and d["items"][0]["priority"] > 0 else 1)'; do sleep 2; done
   CREW=$(curl -sf "$BASE/api/v1/crews" | python3 -c 'import json,sys; print(next(c["id"] for c in json.load(sys.stdin) if "pothole" in c["service_codes"]))')

@@ -30,6 +30,8 @@ fi
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 until curl -sf "$BASE/health" >/dev/null; do sleep 1; done
+# The index of report positions is loaded (a few seconds on the large city).
+until curl -sf "$BASE/health" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("indexed_reports") is not None else 1)'; do sleep 1; done
 target/release/examples/tile_bench "$BASE" "$UPKEEP_DATABASE_URL" "$N"
 echo
 echo "server resident memory: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' /proc/$SERVER/status)"
