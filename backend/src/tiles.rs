@@ -281,6 +281,35 @@ impl Streets {
         self.streets.is_empty()
     }
 
+    /// The ids of the streets whose box meets `bbox` (all of them without one), of the
+    /// classes named (any without a list).
+    pub fn ids_in(&self, bbox: Option<BoundingBox>, classes: Option<&[String]>) -> Vec<i64> {
+        let of_class = |s: &Street| {
+            classes.is_none_or(|names| {
+                s.class
+                    .is_some_and(|c| names.iter().any(|n| n.as_str() == c.as_str()))
+            })
+        };
+        match bbox {
+            None => self
+                .streets
+                .iter()
+                .filter(|s| of_class(s))
+                .map(|s| s.id)
+                .collect(),
+            Some(b) => {
+                let [x0, y0] = world(b.south_west.lon, b.north_east.lat);
+                let [x1, y1] = world(b.north_east.lon, b.south_west.lat);
+                self.tree
+                    .locate_in_envelope_intersecting(&AABB::from_corners([x0, y0], [x1, y1]))
+                    .map(|found| &self.streets[found.data])
+                    .filter(|s| of_class(s))
+                    .map(|s| s.id)
+                    .collect()
+            }
+        }
+    }
+
     /// The streets whose box meets the tile with its buffer.
     fn in_tile(&self, tile: TileId) -> impl Iterator<Item = &Street> {
         self.tree

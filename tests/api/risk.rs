@@ -766,3 +766,80 @@ async fn the_latest_runs_percentiles_are_ranked_once_per_run() {
     let newer = cache.percentiles(&app.db).unwrap();
     assert!(!Arc::ptr_eq(&first, &newer));
 }
+
+#[tokio::test]
+async fn the_riskiest_segments_come_first_when_asked_over_the_city_or_a_box() {
+    let app = spawn_tiny_city().await;
+    app.train_and_score().await;
+    let segments = app.count_rows("segments");
+    let all: Value = app
+        .client
+        .get(app.url("/api/v1/risk?format=geojson&page_size=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let features = all["features"].as_array().unwrap();
+    let mut probabilities: Vec<f64> = features
+        .iter()
+        .map(|f| f["properties"]["probability"].as_f64().unwrap())
+        .collect();
+    probabilities.sort_by(|a, b| b.total_cmp(a));
+    let top = app
+        .get_json("/api/v1/risk?order=riskiest&page_size=5", 200)
+        .await;
+    assert_eq!(top["total"].as_i64().unwrap(), segments);
+    let shown: Vec<f64> = top["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["probability"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        shown,
+        probabilities[..5].to_vec(),
+        "the five riskiest, riskiest first"
+    );
+    // Within a box, only what lies there, still riskiest first.
+    let id = features[0]["properties"]["id"].as_i64().unwrap();
+    let point = &features[0]["geometry"]["coordinates"][0];
+    let (lon, lat) = (point[0].as_f64().unwrap(), point[1].as_f64().unwrap());
+    let bbox = format!(
+        "{},{},{},{}",
+        lon - 0.002,
+        lat - 0.002,
+        lon + 0.002,
+        lat + 0.002
+    );
+    let boxed = app
+        .get_json(
+            &format!("/api/v1/risk?order=riskiest&page_size=1000&bbox={bbox}"),
+            200,
+        )
+        .await;
+    let items = boxed["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["id"] == id));
+    assert!((items.len() as i64) < segments);
+    assert!(
+        items
+            .windows(2)
+            .all(|w| w[0]["probability"].as_f64() >= w[1]["probability"].as_f64())
+    );
+    let wrong = app.get_json("/api/v1/risk?order=safest", 400).await;
+    assert!(
+        wrong["message"].as_str().unwrap().contains("riskiest"),
+        "{wrong}"
+    );
+    let circle = app
+        .get_json(
+            "/api/v1/risk?order=riskiest&lat=43.05&lon=-76.15&radius_m=500",
+            400,
+        )
+        .await;
+    assert!(
+        circle["message"].as_str().unwrap().contains("bbox"),
+        "{circle}"
+    );
+}

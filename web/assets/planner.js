@@ -38,7 +38,8 @@ let cutsKnown;
 const cutsReady = new Promise((resolve) => {
   cutsKnown = resolve;
 });
-// Most segments drawn in SVG; zoomed out over a large city the tiles alone draw them.
+// Most segments listed (the riskiest in view) and drawn in SVG; zoomed out over a large
+// city the tiles alone draw them.
 const PAGE = 1000;
 const COLOURS = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027"];
 
@@ -62,7 +63,7 @@ function drawLegend() {
 async function drawRisk() {
   let data;
   try {
-    data = await api(`/api/v1/risk?format=geojson&page_size=${PAGE}&bbox=${bboxOf(map)}`);
+    data = await api(`/api/v1/risk?format=geojson&order=riskiest&page_size=${PAGE}&bbox=${bboxOf(map)}`);
   } catch (error) {
     cutsKnown();
     throw error;

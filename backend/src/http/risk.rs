@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const FILTERS: [&str; 1] = ["road_class"];
+const FILTERS: [&str; 2] = ["road_class", "order"];
 
 fn no_model() -> ApiError {
     ApiError::new(
@@ -69,13 +69,18 @@ pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiErr
         road_classes: listing.list("road_class"),
         ward_ids: None,
     };
+    let riskiest = riskiest_first(&listing)?;
     let (limit, offset) = listing.window();
     let area = listing.area.clone();
     let worker = state.clone();
     let model_id = model.id;
     let (page, scores) = blocking(move || {
         let db = &worker.db;
-        let page = super::segments::page(db, area.as_ref(), &filter, limit, offset)?;
+        let page = if riskiest {
+            riskiest_page(&worker, area.as_ref(), &filter, limit, offset)?
+        } else {
+            super::segments::page(db, area.as_ref(), &filter, limit, offset)?
+        };
         let ids: Vec<i64> = page.items.iter().map(|(row, _)| row.id).collect();
         let scores: HashMap<i64, RiskScore> =
             match db.read(|conn| store::latest_run(conn, model_id))? {
@@ -137,6 +142,66 @@ struct CellView<'a> {
 
 /// The risk layer of a model that scores grid cells: the cells of its latest run that
 /// meet a bounding box or a circle (or all), riskiest first, as squares.
+/// Whether the listing asks for the riskiest first (`order=riskiest`), by box or over
+/// the whole city; otherwise nearest first, or as stored.
+fn riskiest_first(listing: &Listing) -> Result<bool, ApiError> {
+    let refuse = |message: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidParameter,
+            format!("order: {message}"),
+        )
+    };
+    match listing.params.get("order") {
+        None => Ok(false),
+        Some("riskiest") => match listing.area {
+            None | Some(Area::Bbox(_)) => Ok(true),
+            Some(_) => Err(refuse(
+                "riskiest ranks a bbox or the whole city, not a circle, polygon or nearest".into(),
+            )),
+        },
+        Some(other) => Err(refuse(format!(
+            "'{}' is not riskiest",
+            other.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+/// A page of the segments in the box (or city), the riskiest in the latest run first
+/// (ties by id): ranked in memory from the streets the tiles draw and the run's scores,
+/// then only the page read from the database.
+fn riskiest_page(
+    state: &AppState,
+    area: Option<&Area>,
+    filter: &SegmentFilter,
+    limit: usize,
+    offset: usize,
+) -> Result<Page<segments::SegmentRow>, crate::db::DbError> {
+    let bbox = match area {
+        Some(Area::Bbox(b)) => Some(*b),
+        _ => None,
+    };
+    let (_, streets) = state.segments.streets();
+    let latest = state.latest_run.latest(&state.db)?;
+    let mut ranked: Vec<(f64, i64)> = streets
+        .ids_in(bbox, filter.road_classes.as_deref())
+        .into_iter()
+        .filter_map(|id| Some((*latest.by_segment.get(&id)?, id)))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let ids: Vec<i64> = ranked
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|r| r.1)
+        .collect();
+    let rows = state.db.read(|conn| segments::by_ids(conn, &ids))?;
+    Ok(Page {
+        items: rows.into_iter().map(|row| (row, None)).collect(),
+        total: ranked.len(),
+    })
+}
+
 async fn list_cells(
     state: &State,
     req: &HttpRequest,
