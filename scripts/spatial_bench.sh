@@ -72,6 +72,8 @@ for _ in $(seq 1 300); do
   curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
+# Searches by place are answered from the server's index of positions once it is loaded.
+until curl -sf "http://127.0.0.1:$PORT/health" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("indexed_reports") is not None else 1)'; do sleep 1; done
 grep -E 'VmRSS|VmHWM' "/proc/$server/status" | sed 's/^/server after start: /'
 "$BENCH" http "http://127.0.0.1:$PORT" "$DB" "$N"
 grep -E 'VmRSS|VmHWM' "/proc/$server/status" | sed 's/^/server after the queries: /'
