@@ -340,6 +340,21 @@ async fn the_planner_map_colours_segments_and_explains_one() {
             .await,
         json!(false)
     );
+    // A re-score redraws the map from the new run's tiles once it is stored.
+    let run_before = browser.eval("return document.body.dataset.riskTiles").await;
+    browser.click("#rescore").await;
+    browser
+        .wait_for_text("#messages", "The map shows the new scores")
+        .await;
+    let mut run_after = run_before.clone();
+    for _ in 0..50 {
+        run_after = browser.eval("return document.body.dataset.riskTiles").await;
+        if run_after != run_before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_ne!(run_after, run_before, "the tiles of the new run are drawn");
     // Ranked per km of road instead, for a length budget.
     browser
         .click("#rank-by option[value='probability_per_km']")

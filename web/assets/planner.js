@@ -360,8 +360,29 @@ async function run(path, started) {
   try {
     await api(path, { method: "POST", key: keys.get() });
     say(messages, started, "info");
+    followRun().catch((error) => say(messages, error.message));
   } catch (error) {
     say(messages, error.message);
+  }
+}
+
+/** The time of the latest scoring run, from the one riskiest segment ("" before any). */
+async function latestRun() {
+  const top = await api("/api/v1/risk?format=geojson&order=riskiest&page_size=1");
+  return top.features[0]?.properties.scored_at ?? "";
+}
+
+/** After a retrain or re-score, redraws the map once a new run is stored (checking every
+ * two seconds, for up to ten minutes). */
+async function followRun() {
+  const before = riskTiles?.edition ?? "";
+  for (let i = 0; i < 300; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    if ((await latestRun()) !== before) {
+      await drawRisk();
+      say(messages, t("planner.rescored"), "ok");
+      return;
+    }
   }
 }
 
