@@ -271,10 +271,11 @@ async fn watch_database(state: Arc<AppState>) {
     }
 }
 
-/// How often the index of report positions reads what was accepted since.
-const REPORT_INDEX_EVERY: Duration = Duration::from_secs(1);
-/// Every this many reads, it also compares its size with the database's count.
-const REPORT_INDEX_RECOUNT: u64 = 60;
+/// How often the index of report positions reads what was accepted since (searches
+/// catch up by id themselves; this finds late commits and queued reports accepted).
+const REPORT_INDEX_EVERY: Duration = Duration::from_secs(5);
+/// Every this many reads (a minute), it also compares its size with the database's count.
+const REPORT_INDEX_RECOUNT: u64 = 12;
 
 /// Keeps the in-memory index of report positions in step with the database.
 async fn maintain_report_index(state: Arc<AppState>) {

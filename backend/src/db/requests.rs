@@ -416,9 +416,10 @@ pub fn located_since(
         .collect())
 }
 
-/// How many accepted reports have a position.
-pub fn located_count(conn: &mut Conn<'_>) -> DbResult<i64> {
+/// How many accepted reports with ids up to `max_id` have a position.
+pub fn located_count(conn: &mut Conn<'_>, max_id: i64) -> DbResult<i64> {
     on!(conn, |conn| Ok(requests::table
+        .filter(requests::id.le(max_id))
         .filter(requests::accepted_at.is_not_null())
         .filter(requests::lat.is_not_null())
         .filter(requests::lon.is_not_null())

@@ -461,7 +461,7 @@ pub async fn create(
             return Err(Open311Error::internal(format, &ServerError::Blocking));
         }
     };
-    // The resident's next search finds it, here at once, elsewhere within a second.
+    // The resident's next search here finds it at once (other servers catch up by id).
     if let Some(entry) = receipt.located {
         state.report_index.add(entry);
     }
