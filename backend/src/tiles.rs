@@ -273,14 +273,6 @@ impl Streets {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.streets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.streets.is_empty()
-    }
-
     /// The ids of the streets whose box meets `bbox` (all of them without one), of the
     /// classes named (any without a list).
     pub fn ids_in(&self, bbox: Option<BoundingBox>, classes: Option<&[String]>) -> Vec<i64> {

@@ -772,15 +772,9 @@ async fn the_riskiest_segments_come_first_when_asked_over_the_city_or_a_box() {
     let app = spawn_tiny_city().await;
     app.train_and_score().await;
     let segments = app.count_rows("segments");
-    let all: Value = app
-        .client
-        .get(app.url("/api/v1/risk?format=geojson&page_size=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = app
+        .get_json("/api/v1/risk?format=geojson&page_size=1000", 200)
+        .await;
     let features = all["features"].as_array().unwrap();
     let mut probabilities: Vec<f64> = features
         .iter()

@@ -4,8 +4,7 @@
 //! the background (`crate::neighbourhoods`), never from a scan per request.
 
 use super::api::ApiError;
-use super::open311::Params;
-use super::query::{feature, feature_collection, invalid};
+use super::query::{feature, feature_collection, invalid, only_parameters};
 use super::wards::right_hand;
 use super::{State, blocking};
 use crate::domain::{FieldError, now};
@@ -16,13 +15,7 @@ use serde_json::{Map, Value, json};
 
 /// `GET /api/v1/neighbourhoods[?format=json|csv|geojson]`
 pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let params = Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "format") {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            "is not a parameter here; known: format",
-        )]));
-    }
+    let params = only_parameters(&req, &["format"])?;
     let format = params.get("format").unwrap_or("json").to_owned();
     if !["json", "csv", "geojson"].contains(&format.as_str()) {
         return Err(invalid(vec![FieldError::new(

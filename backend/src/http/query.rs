@@ -341,6 +341,23 @@ pub fn not_found(what: &str, id: &str) -> ApiError {
     )
 }
 
+/// A request's query, refusing any parameter not in `known` (a mistyped one would
+/// otherwise be silently ignored).
+pub fn only_parameters(req: &HttpRequest, known: &[&str]) -> Result<Params, ApiError> {
+    let params = Params::parse_urlencoded(req.query_string().as_bytes());
+    if let Some((name, _)) = params
+        .pairs()
+        .iter()
+        .find(|(n, _)| !known.contains(&n.as_str()))
+    {
+        return Err(invalid(vec![FieldError::new(
+            name,
+            format!("is not a parameter here; known: {}", known.join(", ")),
+        )]));
+    }
+    Ok(params)
+}
+
 /// 400 with every problem found, each saying which parameter and why.
 pub fn invalid(errors: Vec<FieldError>) -> ApiError {
     let message = errors

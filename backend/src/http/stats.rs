@@ -3,8 +3,7 @@
 //! ward features with the figures in their properties.
 
 use super::api::{ApiError, require_role};
-use super::open311::Params;
-use super::query::{feature, feature_collection, invalid, wants_geojson};
+use super::query::{feature, feature_collection, invalid, only_parameters, wants_geojson};
 use super::wards::right_hand;
 use super::{State, blocking};
 use crate::domain::{FieldError, Role, format_datetime, now, parse_datetime};
@@ -21,17 +20,7 @@ const DEFAULT_DAYS: i64 = 365;
 /// [&reported_before=][&format=geojson]`: issues first reported in the window (the last
 /// year by default); overdue orders as of now.
 pub async fn show(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let params = Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params
-        .pairs()
-        .iter()
-        .find(|(n, _)| !PARAMETERS.contains(&n.as_str()))
-    {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            format!("is not a parameter here; known: {}", PARAMETERS.join(", ")),
-        )]));
-    }
+    let params = only_parameters(&req, &PARAMETERS)?;
     let geojson = wants_geojson(&req)?;
     let group = match params.get("group_by").unwrap_or("ward,service_code") {
         "ward" => GroupBy::Ward,
@@ -155,13 +144,7 @@ const MAX_WEEKS: usize = 156;
 /// `GET /api/v1/stats/weekly[?weeks=26]`: reports per week and service for the last
 /// `weeks` weeks, this one included; weeks start on Monday.
 pub async fn weekly(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let params = Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "weeks") {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            "is not a parameter here; known: weeks",
-        )]));
-    }
+    let params = only_parameters(&req, &["weeks"])?;
     let weeks: usize = match params.get("weeks") {
         None => 26,
         Some(raw) => raw
@@ -307,13 +290,7 @@ pub async fn channels(state: State, req: HttpRequest) -> Result<HttpResponse, Ap
 
 /// The `days` parameter (1–3650, 365 unless given), the only one these views take.
 fn days_parameter(req: &HttpRequest) -> Result<i64, ApiError> {
-    let params = Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params.pairs().iter().find(|(n, _)| n != "days") {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            "is not a parameter here; known: days",
-        )]));
-    }
+    let params = only_parameters(req, &["days"])?;
     match params.get("days") {
         None => Ok(DEFAULT_DAYS),
         Some(raw) => raw

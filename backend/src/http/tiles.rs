@@ -3,7 +3,7 @@
 //! by ETag.
 
 use super::api::{ApiError, ErrorKind};
-use super::query::invalid;
+use super::query::{invalid, only_parameters};
 use super::{State, blocking};
 use crate::db::DbError;
 use crate::domain::{FieldError, now};
@@ -26,17 +26,7 @@ pub async fn show(
     req: HttpRequest,
     path: web::Path<(String, String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = super::open311::Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params
-        .pairs()
-        .iter()
-        .find(|(n, _)| !PARAMETERS.contains(&n.as_str()))
-    {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            "is not a parameter here; known: v",
-        )]));
-    }
+    only_parameters(&req, &PARAMETERS)?;
     let (layer, z, x, y) = path.into_inner();
     let refused = |e: TileError| invalid(vec![FieldError::new(e.field(), e.to_string())]);
     let layer = Layer::parse(&layer).map_err(refused)?;

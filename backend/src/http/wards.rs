@@ -2,8 +2,7 @@
 //! its open issues; as JSON or as a GeoJSON FeatureCollection of the ward boundaries.
 
 use super::api::ApiError;
-use super::open311::Params;
-use super::query::{feature, feature_collection, invalid, wants_geojson};
+use super::query::{feature, feature_collection, invalid, only_parameters, wants_geojson};
 use super::{State, blocking};
 use crate::domain::{FieldError, parse_datetime};
 use actix_web::{HttpRequest, HttpResponse};
@@ -18,17 +17,7 @@ const PARAMETERS: [&str; 4] = ["requested_after", "requested_before", "format", 
 
 /// `GET /api/v1/wards[?requested_after=&requested_before=][&format=geojson]`
 pub async fn list(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let params = Params::parse_urlencoded(req.query_string().as_bytes());
-    if let Some((name, _)) = params
-        .pairs()
-        .iter()
-        .find(|(n, _)| !PARAMETERS.contains(&n.as_str()))
-    {
-        return Err(invalid(vec![FieldError::new(
-            name,
-            format!("is not a parameter here; known: {}", PARAMETERS.join(", ")),
-        )]));
-    }
+    let params = only_parameters(&req, &PARAMETERS)?;
     let time = |name: &str| {
         params
             .get(name)
