@@ -526,7 +526,7 @@ fn demo(
         let progress = bar(1, "load");
         let rows = backend::demo::load(
             &db,
-            &city,
+            city,
             &catalogue,
             settings.snap_limit_m,
             &mut |done, total| {
@@ -722,9 +722,10 @@ fn observe(
     db: &Database,
     bar: &indicatif::ProgressBar,
     task: backend::risk::Task,
+    reading: backend::risk::Reading,
 ) -> anyhow::Result<backend::risk::Observed> {
     let started = std::time::Instant::now();
-    let observed = backend::risk::observe_for(db, task, &mut |what| {
+    let observed = backend::risk::observe_for(db, task, reading, &mut |what| {
         bar.set_message(format!("reading {what}"))
     })?;
     bar.println(format!(
@@ -742,11 +743,16 @@ fn train(settings: &Settings, model: &str, task: backend::risk::Task) -> anyhow:
     let db = open_database(settings)?;
     let bar = spinner();
     let started = std::time::Instant::now();
-    let observed = observe(&db, &bar, task)?;
     let choice = match model {
         "auto" => backend::risk::Choice::Auto,
         other => backend::risk::Choice::Only(other.parse().map_err(anyhow::Error::msg)?),
     };
+    // Only an evaluation compares with the demo city's oracle.
+    let reading = match choice {
+        backend::risk::Choice::Auto => backend::risk::Reading::Evaluation,
+        backend::risk::Choice::Only(_) => backend::risk::Reading::Training,
+    };
+    let observed = observe(&db, &bar, task, reading)?;
     let trained = backend::risk::retrain(&db, &observed, choice, &mut |what| {
         bar.set_message(what.to_owned())
     })?;
@@ -795,8 +801,19 @@ fn observe_by(
 ) -> anyhow::Result<backend::risk::Observed> {
     use models::risk::Unit;
     Ok(match unit {
-        Unit::Segment => observe(db, bar, backend::risk::Task::default())?,
-        Unit::Street => observe(db, bar, backend::risk::Task::default())?.by_street(),
+        Unit::Segment => observe(
+            db,
+            bar,
+            backend::risk::Task::default(),
+            backend::risk::Reading::Evaluation,
+        )?,
+        Unit::Street => observe(
+            db,
+            bar,
+            backend::risk::Task::default(),
+            backend::risk::Reading::Evaluation,
+        )?
+        .by_street(),
         Unit::Cell => {
             anyhow::ensure!(
                 (50.0..=20_000.0).contains(&cell_m),

@@ -563,7 +563,7 @@ fn load_demo_city(
         services: db.read(crate::db::services::active)?.0,
         changed_at: now(),
     };
-    let rows = crate::demo::load(db, &city, &catalogue, snap_limit_m, &mut |_, _| {})?;
+    let rows = crate::demo::load(db, city, &catalogue, snap_limit_m, &mut |_, _| {})?;
     tracing::info!(
         rows,
         seconds = started.elapsed().as_secs_f64(),

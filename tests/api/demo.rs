@@ -57,7 +57,7 @@ async fn the_demo_city_is_not_loaded_twice() {
         changed_at: backend::domain::now(),
     };
     let before = app.count_rows("requests");
-    let err = backend::demo::load(&app.db, &city, &catalogue, 50.0, &mut |_, _| {}).unwrap_err();
+    let err = backend::demo::load(&app.db, city, &catalogue, 50.0, &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
     assert_eq!(app.count_rows("requests"), before);
 }

@@ -305,7 +305,13 @@ impl TestApp {
     pub async fn train_and_score_for(&self, task: backend::risk::Task) {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || {
-            let observed = backend::risk::observe_for(&db, task, &mut |_| {}).unwrap();
+            let observed = backend::risk::observe_for(
+                &db,
+                task,
+                backend::risk::Reading::Training,
+                &mut |_| {},
+            )
+            .unwrap();
             backend::risk::train(
                 &db,
                 &observed,
@@ -314,7 +320,8 @@ impl TestApp {
                 &mut |_| {},
             )
             .unwrap();
-            backend::risk::score(&db, &observed).unwrap();
+            // As `upkeep score` and the weekly job do: reading only the features' windows.
+            backend::risk::score_active(&db, &mut |_| {}).unwrap();
         })
         .await
         .unwrap();

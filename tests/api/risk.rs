@@ -175,6 +175,47 @@ async fn training_refuses_a_window_whose_reports_miss_a_month_and_names_it() {
     .unwrap();
 }
 
+/// Whether scoring's reading (the features' windows only) gives every segment the row
+/// the whole history gives, as of the same last record.
+fn scoring_reads_what_scoring_needs(db: backend::db::Database) -> chrono::NaiveDate {
+    use backend::risk::{Reading, Task, observe_for};
+    let whole = observe_for(&db, Task::default(), Reading::Training, &mut |_| {}).unwrap();
+    let window = observe_for(&db, Task::default(), Reading::Scoring, &mut |_| {}).unwrap();
+    assert_eq!(window.last_event, whole.last_event);
+    assert_eq!(window.segment_ids, whole.segment_ids);
+    let read = |o: &backend::risk::Observed| o.history.reports.iter().map(Vec::len).sum::<usize>();
+    assert!(read(&window) < read(&whole), "scoring reads fewer reports");
+    let as_of = whole.last_event;
+    for s in 0..whole.segment_ids.len() {
+        let (a, b) = (
+            models::risk::features::row(&whole.history, s, as_of),
+            models::risk::features::row(&window.history, s, as_of),
+        );
+        assert!(
+            a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "segment {s}: {a:?} against {b:?}"
+        );
+    }
+    as_of
+}
+
+#[tokio::test]
+async fn scoring_reads_only_the_weeks_features_look_back_over_and_scores_as_the_whole_history_would()
+ {
+    let app = spawn_tiny_city().await;
+    let db = app.db.clone();
+    let demo_end = tokio::task::spawn_blocking(move || scoring_reads_what_scoring_needs(db))
+        .await
+        .unwrap();
+    // A city that is not the demo ends with its last road-surface report or repair.
+    app.execute("DELETE FROM demo_cities");
+    let db = app.db.clone();
+    let last_record = tokio::task::spawn_blocking(move || scoring_reads_what_scoring_needs(db))
+        .await
+        .unwrap();
+    assert!(last_record <= demo_end);
+}
+
 #[tokio::test]
 async fn only_road_surface_repairs_count_as_repairs_and_a_water_main_break_is_a_fact_of_its_own() {
     let app = spawn_tiny_city().await;
@@ -705,7 +746,13 @@ async fn a_model_for_the_season_learns_from_the_same_day_each_year_and_says_how_
     // is the one kept, with the figures of its evaluation.
     let db = app.db.clone();
     let (kind, metrics) = tokio::task::spawn_blocking(move || {
-        let observed = backend::risk::observe_for(&db, season, &mut |_| {}).unwrap();
+        let observed = backend::risk::observe_for(
+            &db,
+            season,
+            backend::risk::Reading::Evaluation,
+            &mut |_| {},
+        )
+        .unwrap();
         let trained =
             backend::risk::retrain(&db, &observed, backend::risk::Choice::Auto, &mut |_| {})
                 .unwrap();

@@ -163,7 +163,8 @@ pub struct TruthSegmentWeekRow {
     pub hazard_28d: f64,
 }
 
-/// Everything a city adds to the database.
+/// What a city adds to the database, or a part of it: every table's rows, any of them
+/// empty.
 #[derive(Default)]
 pub struct CityRows {
     pub wards: Vec<WardRow>,
@@ -183,27 +184,6 @@ pub struct CityRows {
     pub truth_potholes: Vec<TruthPotholeRow>,
     pub truth_report_potholes: Vec<TruthReportPotholeRow>,
     pub truth_segment_weeks: Vec<TruthSegmentWeekRow>,
-}
-
-impl CityRows {
-    pub fn row_count(&self) -> usize {
-        self.wards.len()
-            + self.crews.len()
-            + self.neighbourhoods.len()
-            + self.segments.len()
-            + self.issues.len()
-            + self.work_orders.len()
-            + self.requests.len()
-            + self.updates.len()
-            + self.maintenance.len()
-            + self.sensor_readings.len()
-            + self.weather.len()
-            + self.truth_neighbourhoods.len()
-            + self.truth_segments.len()
-            + self.truth_potholes.len()
-            + self.truth_report_potholes.len()
-            + self.truth_segment_weeks.len()
-    }
 }
 
 /// True when the database holds neither road segments nor reports.
@@ -239,17 +219,25 @@ macro_rules! each_table {
     };
 }
 
-/// Loads `rows` (inside the caller's transaction), calling `progress` with the rows
-/// stored so far. SQLite takes multi-row INSERTs; PostgreSQL takes COPY, several times
-/// faster there.
-pub fn load(conn: &mut Conn<'_>, rows: &CityRows, progress: &mut dyn FnMut(usize)) -> DbResult<()> {
+/// Where a city's parts go as they are made.
+pub type Sink<'a> = dyn FnMut(CityRows) -> DbResult<()> + 'a;
+
+/// Loads a city into the caller's transaction, a part at a time: `parts` hands each
+/// part of rows (see [`CityRows`], parents before children) to the function it is given,
+/// and `progress` hears the rows stored so far. SQLite takes multi-row INSERTs;
+/// PostgreSQL takes COPY, several times faster there.
+pub fn load(
+    conn: &mut Conn<'_>,
+    parts: &mut dyn FnMut(&mut Sink<'_>) -> DbResult<()>,
+    progress: &mut dyn FnMut(usize),
+) -> DbResult<usize> {
     use diesel::connection::SimpleConnection;
     let mut done = 0usize;
     match conn {
         Conn::Sqlite(conn) => {
             // A bigger page cache for the bulk load (256 MiB), then back to the default.
             conn.batch_execute("PRAGMA cache_size = -262144")?;
-            let mut insert_all = || -> DbResult<()> {
+            let loaded = parts(&mut |rows| {
                 macro_rules! insert {
                     ($table:expr, $rows:expr, $columns:expr) => {
                         for chunk in $rows.chunks((PARAMETERS_PER_INSERT / $columns).max(1)) {
@@ -261,25 +249,27 @@ pub fn load(conn: &mut Conn<'_>, rows: &CityRows, progress: &mut dyn FnMut(usize
                 }
                 each_table!(rows, insert);
                 Ok(())
-            };
-            let loaded = insert_all();
+            });
             conn.batch_execute(&format!("PRAGMA cache_size = -{}", super::SQLITE_CACHE_KIB))?;
-            loaded
+            loaded?;
         }
         Conn::Postgres(conn) => {
-            macro_rules! copy {
-                ($table:expr, $rows:expr, $columns:expr) => {
-                    // COPY streams the rows; chunks only pace the progress bar.
-                    for chunk in $rows.chunks(100_000) {
-                        diesel::copy_from($table)
-                            .from_insertable(chunk)
-                            .execute(*conn)?;
-                        done += chunk.len();
-                        progress(done);
-                    }
-                };
-            }
-            each_table!(rows, copy);
+            parts(&mut |rows| {
+                macro_rules! copy {
+                    ($table:expr, $rows:expr, $columns:expr) => {
+                        // COPY streams the rows; chunks only pace the progress bar.
+                        for chunk in $rows.chunks(100_000) {
+                            diesel::copy_from($table)
+                                .from_insertable(chunk)
+                                .execute(*conn)?;
+                            done += chunk.len();
+                            progress(done);
+                        }
+                    };
+                }
+                each_table!(rows, copy);
+                Ok(())
+            })?;
             // Explicit ids leave PostgreSQL's sequences behind; move them past the loaded
             // rows so the next report gets a fresh id.
             for table in [
@@ -296,7 +286,7 @@ pub fn load(conn: &mut Conn<'_>, rows: &CityRows, progress: &mut dyn FnMut(usize
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                 ))?;
             }
-            Ok(())
         }
     }
+    Ok(done)
 }

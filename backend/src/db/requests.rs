@@ -604,18 +604,39 @@ pub fn made_since(
 }
 
 /// (segment, time) of every accepted report of the services `codes` that snapped to a
-/// segment.
-pub fn reports_of(conn: &mut Conn<'_>, codes: &[String]) -> DbResult<Vec<(i64, NaiveDateTime)>> {
-    let rows: Vec<(Option<i64>, NaiveDateTime)> = on!(conn, |conn| requests::table
-        .filter(requests::service_code.eq_any(codes))
-        .filter(requests::accepted_at.is_not_null())
-        .filter(requests::segment_id.is_not_null())
-        .select((requests::segment_id, requests::requested_at))
-        .load(conn)?);
+/// segment, made at or after `since` (all of them without it).
+pub fn reports_of(
+    conn: &mut Conn<'_>,
+    codes: &[String],
+    since: Option<NaiveDateTime>,
+) -> DbResult<Vec<(i64, NaiveDateTime)>> {
+    let rows: Vec<(Option<i64>, NaiveDateTime)> = on!(conn, |conn| {
+        let mut query = requests::table
+            .filter(requests::service_code.eq_any(codes))
+            .filter(requests::accepted_at.is_not_null())
+            .filter(requests::segment_id.is_not_null())
+            .select((requests::segment_id, requests::requested_at))
+            .into_boxed();
+        if let Some(since) = since {
+            query = query.filter(requests::requested_at.ge(since));
+        }
+        query.load(conn)?
+    });
     Ok(rows
         .into_iter()
         .filter_map(|(s, t)| Some((s?, t)))
         .collect())
+}
+
+/// When the last accepted report of the services `codes` that snapped to a segment was
+/// made, if any.
+pub fn last_report_of(conn: &mut Conn<'_>, codes: &[String]) -> DbResult<Option<NaiveDateTime>> {
+    on!(conn, |conn| Ok(requests::table
+        .filter(requests::service_code.eq_any(codes))
+        .filter(requests::accepted_at.is_not_null())
+        .filter(requests::segment_id.is_not_null())
+        .select(diesel::dsl::max(requests::requested_at))
+        .first(conn)?))
 }
 
 /// (longitude, latitude, time, whether of the services `codes`) of every accepted

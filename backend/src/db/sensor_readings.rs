@@ -6,16 +6,50 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-/// (segment, when, IRI) of every roughness reading.
-pub fn roughness(conn: &mut Conn<'_>) -> DbResult<Vec<(i64, NaiveDateTime, f64)>> {
-    on!(conn, |conn| Ok(sensor_readings::table
-        .filter(sensor_readings::kind.eq("roughness_iri_m_per_km"))
-        .select((
-            sensor_readings::segment_id,
-            sensor_readings::observed_at,
-            sensor_readings::value,
-        ))
-        .load(conn)?))
+/// Hands `each` the (segment, when, IRI) of every roughness reading observed at or after
+/// `since` (all of them without it), one row at a time: a large city's readings are
+/// tens of millions, too many to hold twice.
+pub fn each_roughness(
+    conn: &mut Conn<'_>,
+    since: Option<NaiveDateTime>,
+    each: &mut dyn FnMut(i64, NaiveDateTime, f64),
+) -> DbResult<()> {
+    use super::schema::segments;
+    use diesel::connection::DefaultLoadingMode;
+    let columns = (
+        sensor_readings::segment_id,
+        sensor_readings::observed_at,
+        sensor_readings::value,
+    );
+    on!(conn, |conn| {
+        let mut query = sensor_readings::table
+            .filter(sensor_readings::kind.eq("roughness_iri_m_per_km"))
+            .select(columns)
+            .into_boxed();
+        if let Some(since) = since {
+            // "Of a segment" lets SQLite read the window segment by segment through
+            // the (segment, time) index rather than scan every reading.
+            query = query
+                .filter(sensor_readings::observed_at.ge(since))
+                .filter(sensor_readings::segment_id.eq_any(segments::table.select(segments::id)));
+        }
+        drain(
+            query.load_iter::<(i64, NaiveDateTime, f64), DefaultLoadingMode>(conn)?,
+            each,
+        )?;
+    });
+    Ok(())
+}
+
+fn drain(
+    rows: impl Iterator<Item = diesel::QueryResult<(i64, NaiveDateTime, f64)>>,
+    each: &mut dyn FnMut(i64, NaiveDateTime, f64),
+) -> DbResult<()> {
+    for row in rows {
+        let (segment, at, value) = row?;
+        each(segment, at, value);
+    }
+    Ok(())
 }
 
 /// A reading to store.

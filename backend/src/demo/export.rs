@@ -158,7 +158,7 @@ pub fn export(city: &City, dir: &Path) -> anyhow::Result<Vec<String>> {
                 r.segment.to_string(),
                 r.source.as_str().into(),
                 r.observed_on.to_string(),
-                format!("{:.2}", r.roughness_m_per_km),
+                format!("{:.2}", r.roughness_m_per_km()),
             ]
         }),
     )?;

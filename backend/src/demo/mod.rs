@@ -6,17 +6,18 @@ mod export;
 mod rows;
 
 pub use export::export;
-pub use rows::rows;
 
 use crate::catalogue::Catalogue;
 use crate::db::{Database, DbResult};
 use crate::domain::now;
 use models::city::City;
 
-/// Loads `city` into an empty database; refuses a database that already holds data.
+/// Loads `city` into an empty database, a part at a time (see [`rows::each_part`]);
+/// refuses a database that already holds data. `progress` hears the rows stored so far
+/// and about how many there will be.
 pub fn load(
     db: &Database,
-    city: &City,
+    city: City,
     catalogue: &Catalogue,
     snap_limit_m: f64,
     progress: &mut dyn FnMut(usize, usize),
@@ -26,10 +27,36 @@ pub fn load(
             "the database already holds road segments or reports; load the demo city into an empty one"
         );
     }
-    let rows = rows(city, catalogue, now(), snap_limit_m);
-    let total = rows.row_count();
-    db.write(|conn| crate::db::demo::load(conn, &rows, &mut |done| progress(done, total)))?;
-    Ok(total)
+    let about = about_rows(&city);
+    let now = now();
+    let mut city = Some(city);
+    let stored = db.write(|conn| {
+        crate::db::demo::load(
+            conn,
+            // `load` asks for the parts once; the city goes with them.
+            &mut |sink| match city.take() {
+                Some(city) => rows::each_part(city, catalogue, now, snap_limit_m, sink),
+                None => Ok(()),
+            },
+            &mut |done| progress(done, about.max(done)),
+        )
+    })?;
+    Ok(stored)
+}
+
+/// About how many rows `city` makes: one per generated thing, and two updates per report
+/// (received, and most often closed).
+fn about_rows(city: &City) -> usize {
+    city.wards.len()
+        + 2 * city.neighbourhoods.len()
+        + 2 * city.segments.len()
+        + 2 * city.work_orders.len()
+        + 4 * city.reports.len()
+        + city.maintenance.len()
+        + city.probe_readings.len()
+        + city.weather.len()
+        + city.truth.potholes.len()
+        + city.truth.segment_weeks.len()
 }
 
 /// True when the database is empty, so `serve` should load the demo city.

@@ -101,9 +101,31 @@ fn crews(city: &City, created: NaiveDateTime) -> Vec<CrewRow> {
         .collect()
 }
 
-/// Turns a generated city into database rows. Events after `now` (the generator works
-/// in whole days) are left out, so the database never holds the future.
-pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m: f64) -> CityRows {
+/// Rows handed to the sink at once, at most, for the tables of many rows (reports and
+/// their updates, probe readings, true segment-weeks): the large city's 66 million rows
+/// are never all in memory.
+const ROWS_PER_PART: usize = 100_000;
+
+/// Turns a generated city into database rows, handing them to `sink` a part at a time,
+/// parents before children: the city's wards and streets, their probe readings and the
+/// truth of their weeks, then its work orders, reports, maintenance and weather. Events
+/// after `now` (the generator works in whole days) are left out, so the database never
+/// holds the future. Each part is dropped once the sink has it, and the city's long
+/// lists once they are stored.
+pub fn each_part<E>(
+    mut city: City,
+    catalogue: &Catalogue,
+    now: NaiveDateTime,
+    snap_limit_m: f64,
+    sink: &mut dyn FnMut(CityRows) -> Result<(), E>,
+) -> Result<(), E> {
+    // The two longest lists go first after the streets they belong to, and are freed
+    // before the reports are turned into rows. The truth behind each reading is not
+    // stored at all.
+    let mut readings = std::mem::take(&mut city.probe_readings);
+    let weeks = std::mem::take(&mut city.truth.segment_weeks);
+    city.truth.reading_roughness = Vec::new();
+    let city = &city;
     let created = now;
     let mut rows = CityRows::default();
     let vulnerability = city.ward_vulnerability();
@@ -183,6 +205,45 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         });
     }
 
+    sink(std::mem::take(&mut rows))?;
+
+    // In segment order the (segment_id, observed_at) index grows at its end instead of
+    // everywhere at once, which keeps a large city's load from thrashing the page cache.
+    // A segment has at most one reading a day, so the order is the generator's for a
+    // seed, and the row ids with it.
+    readings.sort_unstable_by_key(|reading| (reading.segment, reading.observed_on));
+    let ten = NaiveTime::from_hms_opt(10, 0, 0).expect("valid");
+    for chunk in readings.chunks(ROWS_PER_PART) {
+        for reading in chunk {
+            let at = reading.observed_on.and_time(ten);
+            if at <= now {
+                rows.sensor_readings.push(SensorReadingRow {
+                    segment_id: i64::from(reading.segment),
+                    kind: "roughness_iri_m_per_km",
+                    source: reading.source.as_str(),
+                    value: reading.roughness_m_per_km(),
+                    observed_at: at,
+                });
+            }
+        }
+        sink(std::mem::take(&mut rows))?;
+    }
+    drop(readings);
+
+    for chunk in weeks.chunks(ROWS_PER_PART) {
+        rows.truth_segment_weeks = chunk
+            .iter()
+            .map(|week| TruthSegmentWeekRow {
+                segment_id: i64::from(week.segment),
+                week_start: week.week_start,
+                pci: week.pci,
+                hazard_28d: week.hazard_28d,
+            })
+            .collect();
+        sink(std::mem::take(&mut rows))?;
+    }
+    drop(weeks);
+
     // Work orders as of now; an order completed later today is still open.
     let completion = |order: &models::city::WorkOrder| {
         order
@@ -204,7 +265,15 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         let first = first_report[index].get_or_insert((report.reported_at, report.id));
         *first = (*first).min((report.reported_at, report.id));
     }
-    for order in city.work_orders.iter().filter(|o| o.created_at <= now) {
+    for (done_orders, order) in city
+        .work_orders
+        .iter()
+        .filter(|o| o.created_at <= now)
+        .enumerate()
+    {
+        if done_orders % ROWS_PER_PART == 0 && done_orders > 0 {
+            sink(std::mem::take(&mut rows))?;
+        }
         let index = order.id as usize - 1;
         let done = completion(order);
         let id = i64::from(order.id);
@@ -270,6 +339,22 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         });
     }
 
+    for (done_potholes, pothole) in city.truth.potholes.iter().enumerate() {
+        if done_potholes % ROWS_PER_PART == 0 {
+            sink(std::mem::take(&mut rows))?;
+        }
+        rows.truth_potholes.push(TruthPotholeRow {
+            id: i64::from(pothole.id),
+            segment_id: i64::from(pothole.segment),
+            lat: pothole.lat,
+            lon: pothole.lon,
+            formed_on: pothole.formed_on,
+            repaired_on: pothole.repaired_on,
+            reports: i32::try_from(pothole.reports).unwrap_or(i32::MAX),
+        });
+    }
+    sink(std::mem::take(&mut rows))?;
+
     // Historic reports snap to their nearest segment as new ones do.
     let index = crate::spatial::SegmentIndex::new(
         city.segments
@@ -287,7 +372,10 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             .and_then(|s| city.segments.get(s as usize - 1))
             .map(|s| s.class)
     };
-    for (report, pothole) in &reports {
+    for (done_reports, (report, pothole)) in reports.iter().enumerate() {
+        if done_reports % ROWS_PER_PART == 0 && done_reports > 0 {
+            sink(std::mem::take(&mut rows))?;
+        }
         let order = &city.work_orders[report.work_order as usize - 1];
         let done = completion(order);
         let service = catalogue.get(report.service_code);
@@ -374,6 +462,8 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         }
     }
 
+    sink(std::mem::take(&mut rows))?;
+
     for entry in &city.maintenance {
         // A repair happens when its work order is completed; a resurfacing at noon.
         let performed_at = match entry.work_order {
@@ -389,24 +479,6 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
             });
         }
     }
-    for reading in &city.probe_readings {
-        let at = reading
-            .observed_on
-            .and_time(NaiveTime::from_hms_opt(10, 0, 0).expect("valid"));
-        if at <= now {
-            rows.sensor_readings.push(SensorReadingRow {
-                segment_id: i64::from(reading.segment),
-                kind: "roughness_iri_m_per_km",
-                source: reading.source.as_str(),
-                value: reading.roughness_m_per_km,
-                observed_at: at,
-            });
-        }
-    }
-    // In segment order the (segment_id, observed_at) index grows at its end instead of
-    // everywhere at once, which keeps a large city's load from thrashing the page cache.
-    rows.sensor_readings
-        .sort_by_key(|r| (r.segment_id, r.observed_at));
     for day in &city.weather {
         rows.weather.push(WeatherRow {
             station: STATION,
@@ -423,24 +495,7 @@ pub fn rows(city: &City, catalogue: &Catalogue, now: NaiveDateTime, snap_limit_m
         end_date: city.params.end,
         loaded_at: created,
     });
-    for pothole in &city.truth.potholes {
-        rows.truth_potholes.push(TruthPotholeRow {
-            id: i64::from(pothole.id),
-            segment_id: i64::from(pothole.segment),
-            lat: pothole.lat,
-            lon: pothole.lon,
-            formed_on: pothole.formed_on,
-            repaired_on: pothole.repaired_on,
-            reports: i32::try_from(pothole.reports).unwrap_or(i32::MAX),
-        });
-    }
-    for week in &city.truth.segment_weeks {
-        rows.truth_segment_weeks.push(TruthSegmentWeekRow {
-            segment_id: i64::from(week.segment),
-            week_start: week.week_start,
-            pci: week.pci,
-            hazard_28d: week.hazard_28d,
-        });
-    }
-    rows
+    sink(std::mem::take(&mut rows))?;
+
+    Ok(())
 }

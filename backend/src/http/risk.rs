@@ -536,8 +536,12 @@ pub fn spawn_training(state: Arc<AppState>, by: String) -> Result<Start, crate::
     runner.spawn(&db, move || {
         let result = (|| -> Result<String, crate::risk::RiskError> {
             // A new model predicts what the settings now ask for.
-            let observed =
-                crate::risk::observe_for(&state.db, state.settings.risk_task, &mut |_| {})?;
+            let observed = crate::risk::observe_for(
+                &state.db,
+                state.settings.risk_task,
+                crate::risk::Reading::Evaluation,
+                &mut |_| {},
+            )?;
             let trained = crate::risk::retrain(&state.db, &observed, Choice::Auto, &mut |_| {})?;
             crate::risk::score(&state.db, &observed)?;
             Ok(trained.version)

@@ -17,8 +17,9 @@ use crate::db::words::Json;
 use crate::db::{Conn, Database, DbError};
 use chrono::{Duration, NaiveDate};
 use models::risk::annual;
-use models::risk::evaluate::{self, Rows};
+use models::risk::evaluate::{self, WeeklyRows};
 use models::risk::features::{Pavement, Rating};
+use models::risk::model::RowSource;
 use models::risk::model::TrainError;
 use models::risk::{
     Defects, Evaluation, FEATURES, ForestParams, History, Horizon, LabelKind, LogisticParams,
@@ -105,22 +106,43 @@ pub struct Observed {
     pub last_event: NaiveDate,
 }
 
+/// How much of the history a reading takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Everything, with the demo city's weekly true hazard: the oracle an evaluation
+    /// compares the models with.
+    Evaluation,
+    /// Everything a model learns from (on the demo city, its true potholes as labels),
+    /// without the oracle: fifteen million segment-weeks on the large demo city.
+    Training,
+    /// What scoring as of the last record reads: the reports and probe readings of the
+    /// features' look-back windows only (a year and a quarter), and no labels. The
+    /// history's `start` is then the first day read.
+    Scoring,
+}
+
 /// Reads everything the model uses, on one connection. `progress` hears what is being
 /// read.
 pub fn observe(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
-    db.read(|conn| observe_on(conn, progress))
+    db.read(|conn| observe_on(conn, Reading::Evaluation, progress))
 }
 
 /// Reads what `task` predicts for: every segment, or the grid cells of `task.cell_m`
-/// that ever had a report; with the task's horizon.
+/// that ever had a report; with the task's horizon. Scoring reads windows for weekly
+/// segment tasks only (cells and annual horizons are read whole).
 pub fn observe_for(
     db: &Database,
     task: Task,
+    reading: Reading,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Observed, RiskError> {
+    let reading = match (reading, task.horizon) {
+        (Reading::Scoring, Horizon::Annual { .. }) => Reading::Training,
+        (reading, _) => reading,
+    };
     let mut observed = match task.unit {
         Unit::Cell => observe_cells(db, task.cell_m, KnownCells::All, progress)?,
-        _ => observe(db, progress)?,
+        _ => db.read(|conn| observe_on(conn, reading, progress))?,
     };
     observed.horizon = task.horizon;
     Ok(observed)
@@ -140,7 +162,11 @@ impl Observed {
     }
 }
 
-fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Observed, RiskError> {
+fn observe_on(
+    conn: &mut Conn<'_>,
+    reading: Reading,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Observed, RiskError> {
     use crate::db::{
         issues, maintenance, requests, segment_ratings, segments, sensor_readings, services, truth,
     };
@@ -169,10 +195,41 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
     let mut history = History::new(facts);
     // What counts as a road-surface defect is the catalogue's to say, never a word.
     let codes = services::road_surface_codes(conn)?;
-    progress("reports");
+    let window = truth::demo_window(conn)?;
+    let today = crate::domain::now().date();
+    let n = rows.len();
+    let mut evidence = Defects {
+        kind: LabelKind::NewDefectEvidence,
+        found: vec![Vec::new(); n],
+        repairs: vec![Vec::new(); n],
+        open: vec![Vec::new(); n],
+    };
     let mut first_day: Option<NaiveDate> = None;
     let mut last_day: Option<NaiveDate> = None;
-    for (segment, at) in requests::reports_of(conn, &codes)? {
+    progress("maintenance");
+    for (segment, kind, at) in maintenance::all(conn)? {
+        let Some(&s) = index.get(&segment) else {
+            continue;
+        };
+        if file_maintenance(&kind, at.date(), s, &codes, &mut history, &mut evidence) {
+            last_day = last_day.max(Some(at.date()));
+        }
+    }
+    // Scoring looks back from the last record: the demo city's last day, or the last
+    // road-surface report or repair.
+    let last_record = match (reading, window) {
+        (Reading::Scoring, Some((_, end))) => Some(end.min(today)),
+        (Reading::Scoring, None) => {
+            let report = requests::last_report_of(conn, &codes)?.map(|at| at.date());
+            Some(last_day.max(report).unwrap_or(today).min(today))
+        }
+        _ => None,
+    };
+    let since =
+        |days: i64| last_record.and_then(|last| (last - Duration::days(days)).and_hms_opt(0, 0, 0));
+    progress("reports");
+    for (segment, at) in requests::reports_of(conn, &codes, since(features::REPORT_LOOKBACK_DAYS))?
+    {
         if let Some(&s) = index.get(&segment) {
             history.reports[s].push(at.date());
             first_day = Some(first_day.map_or(at.date(), |d: NaiveDate| d.min(at.date())));
@@ -185,26 +242,15 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
             history.reports[s].push(at.date());
         }
     }
-    let n = rows.len();
-    let mut evidence = Defects {
-        kind: LabelKind::NewDefectEvidence,
-        found: vec![Vec::new(); n],
-        repairs: vec![Vec::new(); n],
-        open: vec![Vec::new(); n],
+    let spans = if reading == Reading::Scoring {
+        Vec::new()
+    } else {
+        issues::spans_of(conn, &codes)?
     };
-    for (segment, from, to) in issues::spans_of(conn, &codes)? {
+    for (segment, from, to) in spans {
         if let Some(&s) = index.get(&segment) {
             evidence.found[s].push(from.date());
             evidence.open[s].push((from.date(), to.map_or(NaiveDate::MAX, |t| t.date())));
-        }
-    }
-    progress("maintenance");
-    for (segment, kind, at) in maintenance::all(conn)? {
-        let Some(&s) = index.get(&segment) else {
-            continue;
-        };
-        if file_maintenance(&kind, at.date(), s, &codes, &mut history, &mut evidence) {
-            last_day = last_day.max(Some(at.date()));
         }
     }
     for list in evidence.found.iter_mut().chain(&mut evidence.repairs) {
@@ -226,16 +272,18 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         }
     }
     progress("probe readings");
-    for (segment, at, value) in sensor_readings::roughness(conn)? {
-        if let Some(&s) = index.get(&segment) {
-            history.roughness[s].push((at.date(), value));
-        }
-    }
+    sensor_readings::each_roughness(
+        conn,
+        since(features::ROUGHNESS_LOOKBACK_DAYS),
+        &mut |segment, at, value| {
+            if let Some(&s) = index.get(&segment) {
+                history.roughness[s].push((at.date(), value as f32));
+            }
+        },
+    )?;
     progress("weather");
     history.freeze_thaw_days = freeze_thaw_days(conn)?;
     history.sort();
-    let window = truth::demo_window(conn)?;
-    let today = crate::domain::now().date();
     // A city that logs only repairs (no reports) has them as its first evidence.
     let first_repair = history.repairs.iter().flatten().min().copied();
     let (start, end) = match window {
@@ -243,7 +291,12 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         None => (first_day.or(first_repair).unwrap_or(today), today),
     };
     progress("truth");
-    let potholes = truth::true_potholes(conn)?;
+    // Scoring needs no labels.
+    let potholes = if reading == Reading::Scoring {
+        Vec::new()
+    } else {
+        truth::true_potholes(conn)?
+    };
     let (defects, truth) = if potholes.is_empty() {
         (evidence.clone(), None)
     } else {
@@ -256,10 +309,14 @@ fn observe_on(conn: &mut Conn<'_>, progress: &mut dyn FnMut(&str)) -> Result<Obs
         for list in &mut days {
             list.sort_unstable();
         }
-        let hazard = truth::true_hazard(conn)?
-            .into_iter()
-            .filter_map(|(segment, week, h)| Some(((*index.get(&segment)?, week), h)))
-            .collect();
+        let hazard = if reading == Reading::Evaluation {
+            truth::true_hazard(conn)?
+                .into_iter()
+                .filter_map(|(segment, week, h)| Some(((*index.get(&segment)?, week), h)))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         let propensity: HashMap<String, f64> = truth::true_propensity(conn)?.into_iter().collect();
         let tercile = models::risk::terciles(
             &rows
@@ -568,37 +625,40 @@ fn fit_weekly(
             train_dates.len()
         )));
     }
-    progress("building rows");
-    let train_rows = Rows::build(&observed.history, &observed.defects, &train_dates);
-    let calibration_rows = Rows::build(&observed.history, &observed.defects, &calibration_dates);
+    // Rows are built when the learner reads them, never all at once: on the large demo
+    // city the training weeks hold ten million segment-weeks.
+    progress("labelling");
+    let train_rows = WeeklyRows::new(&observed.history, &train_dates);
+    let train_labels = train_rows.labels(&observed.defects, evaluate::HORIZON_DAYS);
+    let calibration_rows = WeeklyRows::new(&observed.history, &calibration_dates);
+    let calibration_labels = calibration_rows.labels(&observed.defects, evaluate::HORIZON_DAYS);
     progress("fitting");
     let (standardiser, learner, hyperparameters) = match kind {
         Kind::Logistic => {
             let params = LogisticParams::default();
-            let (s, l) =
-                models::risk::model::fit_logistic(&train_rows.rows, &train_rows.labels, params)?;
+            let (s, l) = models::risk::model::fit_logistic(&train_rows, &train_labels, params)?;
             (s, l, serde_json::to_value(params).unwrap_or_default())
         }
         Kind::Forest => {
             let params = ForestParams::default();
-            let (s, l) =
-                models::risk::model::fit_forest(&train_rows.rows, &train_rows.labels, params)?;
+            let (s, l) = models::risk::model::fit_forest(&train_rows, &train_labels, params)?;
             (s, l, serde_json::to_value(params).unwrap_or_default())
         }
     };
+    progress("calibrating");
     let model = Model::calibrated(
         kind.as_str(),
         standardiser,
         learner,
-        &calibration_rows.rows,
-        &calibration_rows.labels,
+        &calibration_rows,
+        &calibration_labels,
     );
     Ok(Fit {
         model,
         hyperparameters,
         from: train_dates[0],
         to: train_end,
-        rows: train_rows.rows.len(),
+        rows: train_rows.len(),
     })
 }
 
@@ -741,7 +801,7 @@ pub fn score(db: &Database, observed: &Observed) -> Result<ScoredRun, RiskError>
 /// Reads what the active model predicts for and scores it: what a re-scoring does.
 pub fn score_active(db: &Database, progress: &mut dyn FnMut(&str)) -> Result<ScoredRun, RiskError> {
     let active = db.read(store::active_model)?.ok_or(RiskError::NoModel)?;
-    let observed = observe_for(db, Task::of_model(&active), progress)?;
+    let observed = observe_for(db, Task::of_model(&active), Reading::Scoring, progress)?;
     score(db, &observed)
 }
 

@@ -112,13 +112,21 @@ impl ProbeSource {
     }
 }
 
+/// A probe reading, in 12 bytes: the large demo city has 44 million of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeReading {
     pub segment: u32,
     pub source: ProbeSource,
     pub observed_on: NaiveDate,
+    /// International Roughness Index, hundredths of a m/km: a reading is read to 0.01.
+    pub centi_iri: u16,
+}
+
+impl ProbeReading {
     /// International Roughness Index, m/km.
-    pub roughness_m_per_km: f64,
+    pub fn roughness_m_per_km(&self) -> f64 {
+        f64::from(self.centi_iri) / 100.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -150,8 +158,8 @@ pub struct GroundTruth {
     /// For each report (same index as `City::reports`), the pothole it was about, or
     /// None for other services and for reports of potholes that did not exist.
     pub report_pothole: Vec<Option<u32>>,
-    /// The true roughness behind each probe reading (same index).
-    pub reading_roughness: Vec<f64>,
+    /// The true roughness behind each probe reading (same index), m/km.
+    pub reading_roughness: Vec<f32>,
     pub segment_weeks: Vec<TrueSegmentWeek>,
 }
 
@@ -491,6 +499,33 @@ pub(crate) fn run(
     let mut week_pci = vec![0f32; segments.len() * weeks];
     let total_days = weather.len();
     let mut open_count = vec![0u8; segments.len()];
+    // The long lists are sized before they fill: grown by doubling, the large city's
+    // readings would briefly need three times their room.
+    if !variant.surveys_not_probes {
+        let readings: usize = segments
+            .iter()
+            .map(|s| {
+                if s.bus_route {
+                    total_days
+                } else if s.class == RoadClass::Local {
+                    total_days.div_ceil(7)
+                } else {
+                    0
+                }
+            })
+            .sum();
+        state.history.probe_readings.reserve_exact(readings);
+        state
+            .history
+            .truth
+            .reading_roughness
+            .reserve_exact(readings);
+    }
+    state
+        .history
+        .truth
+        .segment_weeks
+        .reserve_exact(segments.len() * weeks.saturating_sub(4));
 
     for (day_index, today) in weather.iter().enumerate() {
         let day = today.date;
@@ -770,9 +805,9 @@ pub(crate) fn run(
                     segment: segment.id,
                     source,
                     observed_on: day,
-                    roughness_m_per_km: (reading * 100.0).round() / 100.0,
+                    centi_iri: (reading * 100.0).round().min(f64::from(u16::MAX)) as u16,
                 });
-                state.history.truth.reading_roughness.push(truth);
+                state.history.truth.reading_roughness.push(truth as f32);
             }
         }
         // Surveys: each segment every other summer, spread over July and August.

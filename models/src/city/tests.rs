@@ -108,9 +108,14 @@ fn probe_roughness_tracks_the_truth_with_correlation_085_to_090() {
     let observed: Vec<f64> = city
         .probe_readings
         .iter()
-        .map(|r| r.roughness_m_per_km)
+        .map(|r| r.roughness_m_per_km())
         .collect();
-    let truth = &city.truth.reading_roughness;
+    let truth: Vec<f64> = city
+        .truth
+        .reading_roughness
+        .iter()
+        .map(|t| f64::from(*t))
+        .collect();
     let n = observed.len() as f64;
     let (mo, mt) = (
         observed.iter().sum::<f64>() / n,
@@ -118,7 +123,7 @@ fn probe_roughness_tracks_the_truth_with_correlation_085_to_090() {
     );
     let cov: f64 = observed
         .iter()
-        .zip(truth)
+        .zip(&truth)
         .map(|(o, t)| (o - mo) * (t - mt))
         .sum();
     let so: f64 = observed

@@ -6,7 +6,7 @@
 use super::features::{FEATURES, History, row};
 use super::metrics::{brier, calibration_curve, ece, pr_auc, roc_auc, top};
 use super::model::{
-    ForestParams, LogisticParams, Model, Row, TrainError, fit_forest, fit_logistic,
+    ForestParams, LogisticParams, Model, Row, RowSource, TrainError, fit_forest, fit_logistic,
 };
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
@@ -131,6 +131,40 @@ impl Rows {
             }
         }
         out
+    }
+}
+
+/// Every segment's row at each of some as-of dates, built when read, in the order
+/// [`Rows::build`] holds them (by date, then segment): what training reads on a large
+/// city instead of holding every segment-week.
+pub struct WeeklyRows<'a> {
+    history: &'a History,
+    dates: &'a [NaiveDate],
+}
+
+impl<'a> WeeklyRows<'a> {
+    pub fn new(history: &'a History, dates: &'a [NaiveDate]) -> WeeklyRows<'a> {
+        WeeklyRows { history, dates }
+    }
+
+    /// Each row's label, `horizon_days` ahead: one byte a row.
+    pub fn labels(&self, defects: &Defects, horizon_days: i64) -> Vec<bool> {
+        let n = self.history.segments.len();
+        self.dates
+            .iter()
+            .flat_map(|&date| (0..n).map(move |s| defects.label(s, date, horizon_days)))
+            .collect()
+    }
+}
+
+impl RowSource for WeeklyRows<'_> {
+    fn len(&self) -> usize {
+        self.dates.len() * self.history.segments.len()
+    }
+
+    fn row(&self, i: usize) -> Row {
+        let n = self.history.segments.len();
+        row(self.history, i % n, self.dates[i / n])
     }
 }
 

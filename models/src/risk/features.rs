@@ -126,6 +126,11 @@ pub struct Rating {
     pub pavement: Option<Pavement>,
 }
 
+/// A probe reading: its day and the International Roughness Index, m/km. Single
+/// precision holds an IRI to far better than its 0.01 m/km, in half the memory of a
+/// large city's forty million readings.
+pub type Roughness = (NaiveDate, f32);
+
 /// Everything Upkeep observed, per segment (index into `segments`), each list sorted by
 /// day.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -143,8 +148,8 @@ pub struct History {
     pub ratings: Vec<Vec<Rating>>,
     /// Days of water-main breaks placed on the segment (utility cuts damage the road).
     pub water_main_breaks: Vec<Vec<NaiveDate>>,
-    /// Probe roughness readings (IRI, m/km).
-    pub roughness: Vec<Vec<(NaiveDate, f64)>>,
+    /// Probe roughness readings.
+    pub roughness: Vec<Vec<Roughness>>,
     /// Days with a freeze–thaw cycle: the minimum below 0 °C and the maximum above it.
     pub freeze_thaw_days: Vec<NaiveDate>,
 }
@@ -165,7 +170,8 @@ impl History {
         }
     }
 
-    /// Sorts every list, so events may be pushed in any order.
+    /// Sorts every list, so events may be pushed in any order, and gives back the lists'
+    /// spare room (a large city's readings grew a quarter more than they hold).
     pub fn sort(&mut self) {
         for list in self
             .reports
@@ -181,6 +187,7 @@ impl History {
         }
         for list in &mut self.roughness {
             list.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            list.shrink_to_fit();
         }
         self.freeze_thaw_days.sort_unstable();
     }
@@ -290,6 +297,13 @@ pub const FEATURES: [Feature; 36] = [
 
 pub const FEATURE_COUNT: usize = FEATURES.len();
 
+/// How far back [`row`] looks at reports (its own and its neighbours'), days: a
+/// history holding only the reports dated after `as_of - REPORT_LOOKBACK_DAYS` gives the
+/// same row, so scoring reads a year of reports, not all of them.
+pub const REPORT_LOOKBACK_DAYS: i64 = 365;
+/// How far back [`row`] looks at probe readings, days (as [`REPORT_LOOKBACK_DAYS`]).
+pub const ROUGHNESS_LOOKBACK_DAYS: i64 = 90;
+
 /// How many events in `days` fall in `(as_of - window_days, as_of]`.
 fn count_in(days: &[NaiveDate], as_of: NaiveDate, window_days: i64) -> usize {
     let end = days.partition_point(|d| *d <= as_of);
@@ -299,14 +313,18 @@ fn count_in(days: &[NaiveDate], as_of: NaiveDate, window_days: i64) -> usize {
 
 /// Readings in `(as_of - from_days, as_of - to_days]`.
 fn readings_in(
-    readings: &[(NaiveDate, f64)],
+    readings: &[Roughness],
     as_of: NaiveDate,
     from_days: i64,
     to_days: i64,
-) -> &[(NaiveDate, f64)] {
+) -> &[Roughness] {
     let end = readings.partition_point(|r| r.0 <= as_of - chrono::Duration::days(to_days));
     let start = readings.partition_point(|r| r.0 <= as_of - chrono::Duration::days(from_days));
     &readings[start..end]
+}
+
+fn iri(reading: &Roughness) -> f64 {
+    f64::from(reading.1)
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -358,17 +376,13 @@ pub fn row(history: &History, s: usize, as_of: NaiveDate) -> [f64; FEATURE_COUNT
     let earlier = readings_in(&history.roughness[s], as_of, 90, 56);
     let last_quarter = readings_in(&history.roughness[s], as_of, 90, 0);
     // A local street may go a few weeks without a refuse truck: fall back to the quarter.
-    let rough_mean =
-        mean(recent.iter().map(|r| r.1)).or_else(|| mean(last_quarter.iter().map(|r| r.1)));
+    let rough_mean = mean(recent.iter().map(iri)).or_else(|| mean(last_quarter.iter().map(iri)));
     let rough_max = recent
         .iter()
         .chain(if recent.is_empty() { last_quarter } else { &[] })
-        .map(|r| r.1)
+        .map(iri)
         .fold(f64::NAN, f64::max);
-    let trend = match (
-        mean(recent.iter().map(|r| r.1)),
-        mean(earlier.iter().map(|r| r.1)),
-    ) {
+    let trend = match (mean(recent.iter().map(iri)), mean(earlier.iter().map(iri))) {
         (Some(now), Some(before)) => now - before,
         _ => f64::NAN,
     };

@@ -123,7 +123,7 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
     }
     for r in &city.probe_readings {
         if let Some(&s) = index.get(&r.segment) {
-            history.roughness[s].push((r.observed_on, r.roughness_m_per_km));
+            history.roughness[s].push((r.observed_on, r.roughness_m_per_km() as f32));
         }
     }
     history.freeze_thaw_days = city

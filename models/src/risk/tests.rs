@@ -1,5 +1,6 @@
 use super::*;
 use crate::city::{CityParams, CitySize, generate};
+use chrono::NaiveDate;
 
 fn tiny() -> City {
     let end = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date");
@@ -263,4 +264,129 @@ fn linfa_trees_refuses_a_value_that_is_not_a_bin_number_when_binned() {
         .expect_err("refused")
         .to_string();
     assert!(message.contains("row 1, feature 0 is 2.5"), "{message}");
+}
+
+/// `history` with only the reports and probe readings scoring as of `as_of` reads.
+fn window(history: &History, as_of: NaiveDate, reports_days: i64, roughness_days: i64) -> History {
+    let mut out = history.clone();
+    let after = |days: i64| as_of - chrono::Duration::days(days);
+    for list in &mut out.reports {
+        list.retain(|d| *d > after(reports_days));
+    }
+    for list in &mut out.roughness {
+        list.retain(|r| r.0 > after(roughness_days));
+    }
+    out
+}
+
+fn same_rows(a: &History, b: &History, as_of: NaiveDate) -> bool {
+    (0..a.segments.len()).all(|s| {
+        let (x, y) = (features::row(a, s, as_of), features::row(b, s, as_of));
+        x.iter().zip(&y).all(|(u, v)| u.to_bits() == v.to_bits())
+    })
+}
+
+#[test]
+fn a_history_of_the_lookback_windows_alone_gives_every_row_scoring_reads() {
+    use features::{REPORT_LOOKBACK_DAYS, ROUGHNESS_LOOKBACK_DAYS};
+    let (history, _, _) = from_city(&tiny());
+    let last = *history.reports.iter().flatten().max().expect("reports");
+    for weeks_back in [0, 9, 30] {
+        let as_of = last - chrono::Duration::weeks(weeks_back);
+        let windowed = window(
+            &history,
+            as_of,
+            REPORT_LOOKBACK_DAYS,
+            ROUGHNESS_LOOKBACK_DAYS,
+        );
+        assert!(same_rows(&history, &windowed, as_of), "as of {as_of}");
+    }
+    // A day shorter, and some row changes within a week of as-of days: the windows are
+    // no longer than they must be.
+    let shorter_changes = |reports_days: i64, roughness_days: i64| {
+        (0..7).any(|d| {
+            let as_of = last - chrono::Duration::days(d);
+            !same_rows(
+                &history,
+                &window(&history, as_of, reports_days, roughness_days),
+                as_of,
+            )
+        })
+    };
+    assert!(shorter_changes(
+        REPORT_LOOKBACK_DAYS - 1,
+        ROUGHNESS_LOOKBACK_DAYS
+    ));
+    assert!(shorter_changes(
+        REPORT_LOOKBACK_DAYS,
+        ROUGHNESS_LOOKBACK_DAYS - 1
+    ));
+}
+
+#[test]
+fn rows_built_when_read_fit_the_same_models_as_rows_held_at_once() {
+    let city = tiny();
+    let (history, defects, _) = from_city(&city);
+    let dates = evaluate::as_of_dates(city.params.start(), city.params.end);
+    let dates = &dates[..20];
+    let held = evaluate::Rows::build(&history, &defects, dates);
+    let built = evaluate::WeeklyRows::new(&history, dates);
+    let labels = built.labels(&defects, evaluate::HORIZON_DAYS);
+    assert_eq!(labels, held.labels);
+    assert_eq!(model::RowSource::len(&built), held.rows.len());
+    let logistic = LogisticParams::default();
+    assert_eq!(
+        model::fit_logistic(&built, &labels, logistic).expect("fits"),
+        model::fit_logistic(&held.rows, &held.labels, logistic).expect("fits")
+    );
+    let forest = ForestParams {
+        trees: 4,
+        rows_per_tree: 2_000,
+        ..ForestParams::default()
+    };
+    let (standardiser, learner) = model::fit_forest(&built, &labels, forest).expect("fits");
+    assert_eq!(
+        (standardiser.clone(), learner.clone()),
+        model::fit_forest(&held.rows, &held.labels, forest).expect("fits")
+    );
+    assert_eq!(
+        Model::calibrated(
+            "forest",
+            standardiser.clone(),
+            learner.clone(),
+            &built,
+            &labels
+        ),
+        Model::calibrated("forest", standardiser, learner, &held.rows, &held.labels)
+    );
+}
+
+#[test]
+fn a_feature_that_never_varies_in_training_gets_no_weight_whatever_its_value() {
+    let city = tiny();
+    let (history, defects, _) = from_city(&city);
+    let dates = evaluate::as_of_dates(city.params.start(), city.params.end);
+    let held = evaluate::Rows::build(&history, &defects, &dates[..20]);
+    let no_rating = FEATURES
+        .iter()
+        .position(|f| f.name == "rating_missing")
+        .expect("a feature");
+    assert!(
+        held.rows.iter().all(|r| r[no_rating] == 1.0),
+        "the demo city rates no street"
+    );
+    let fit = |rows: &[model::Row]| {
+        model::fit_logistic(rows, &held.labels, LogisticParams::default()).expect("fits")
+    };
+    let (_, learner) = fit(&held.rows);
+    let model::Learner::Logistic { weights, .. } = &learner else {
+        panic!("a regression");
+    };
+    assert_eq!(weights[no_rating], 0.0);
+    assert!(weights.iter().filter(|w| **w != 0.0).count() > 10);
+    let mut shifted = held.rows.clone();
+    for row in &mut shifted {
+        row[no_rating] = 7.0;
+    }
+    assert_eq!(fit(&shifted).1, learner);
 }
