@@ -112,7 +112,7 @@ impl ProbeSource {
     }
 }
 
-/// A probe reading, in 12 bytes: the large demo city has 44 million of them.
+/// A probe reading, in 12 bytes: the large demo city has 39 million of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeReading {
     pub segment: u32,

@@ -128,7 +128,7 @@ pub struct Rating {
 
 /// A probe reading: its day and the International Roughness Index, m/km. Single
 /// precision holds an IRI to far better than its 0.01 m/km, in half the memory of a
-/// large city's forty million readings.
+/// large city's 39 million readings.
 pub type Roughness = (NaiveDate, f32);
 
 /// Everything Upkeep observed, per segment (index into `segments`), each list sorted by
