@@ -228,7 +228,7 @@ pub type Sink<'a> = dyn FnMut(CityRows) -> DbResult<()> + 'a;
 /// PostgreSQL takes COPY, several times faster there.
 pub fn load(
     conn: &mut Conn<'_>,
-    parts: &mut dyn FnMut(&mut Sink<'_>) -> DbResult<()>,
+    parts: impl FnOnce(&mut Sink<'_>) -> DbResult<()>,
     progress: &mut dyn FnMut(usize),
 ) -> DbResult<usize> {
     use diesel::connection::SimpleConnection;

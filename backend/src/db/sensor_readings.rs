@@ -33,22 +33,11 @@ pub fn each_roughness(
                 .filter(sensor_readings::observed_at.ge(since))
                 .filter(sensor_readings::segment_id.eq_any(segments::table.select(segments::id)));
         }
-        drain(
-            query.load_iter::<(i64, NaiveDateTime, f64), DefaultLoadingMode>(conn)?,
-            each,
-        )?;
+        for row in query.load_iter::<(i64, NaiveDateTime, f64), DefaultLoadingMode>(conn)? {
+            let (segment, at, value) = row?;
+            each(segment, at, value);
+        }
     });
-    Ok(())
-}
-
-fn drain(
-    rows: impl Iterator<Item = diesel::QueryResult<(i64, NaiveDateTime, f64)>>,
-    each: &mut dyn FnMut(i64, NaiveDateTime, f64),
-) -> DbResult<()> {
-    for row in rows {
-        let (segment, at, value) = row?;
-        each(segment, at, value);
-    }
     Ok(())
 }
 

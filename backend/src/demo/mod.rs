@@ -29,15 +29,10 @@ pub fn load(
     }
     let about = about_rows(&city);
     let now = now();
-    let mut city = Some(city);
     let stored = db.write(|conn| {
         crate::db::demo::load(
             conn,
-            // `load` asks for the parts once; the city goes with them.
-            &mut |sink| match city.take() {
-                Some(city) => rows::each_part(city, catalogue, now, snap_limit_m, sink),
-                None => Ok(()),
-            },
+            |sink| rows::each_part(city, catalogue, now, snap_limit_m, sink),
             &mut |done| progress(done, about.max(done)),
         )
     })?;
