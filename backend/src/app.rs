@@ -85,6 +85,7 @@ impl Application {
             db,
             risk: crate::risk::Runner::default(),
             work_orders_due: tokio::sync::Notify::new(),
+            reported_issues: Default::default(),
             latest_run: crate::risk::RunCache::default(),
             tiles: crate::tiles::TileCache::default(),
             report_index: crate::report_index::ReportIndex::default(),
@@ -492,23 +493,46 @@ const WORK_ORDER_CHECK: Duration = Duration::from_secs(60);
 const WORK_ORDER_GAP: Duration = Duration::from_secs(2);
 
 /// Gives new issues their work orders, plans the week's inspections once scores exist,
-/// and recomputes priorities (they age). Runs every minute, and at once when a report,
-/// a weight, a score or an order changes ([`AppState::work_orders_due`]). Every server
-/// runs it; each step is idempotent.
+/// and recomputes priorities (they age). Runs every minute, and at once when a weight, a
+/// score or an order changes ([`AppState::work_orders_due`]). Reports between those
+/// passes wake a smaller one ([`AppState::reported_issues`]) that looks only at the
+/// issues they reported: on a large city a whole pass reads every open order, too much
+/// to repeat under a stream of reports. Every server runs it; each step is idempotent.
 async fn maintain_work_orders(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(WORK_ORDER_CHECK);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = state.work_orders_due.notified() => {}
-        }
+        let whole = tokio::select! {
+            _ = tick.tick() => true,
+            _ = state.work_orders_due.notified() => true,
+            _ = state.reported_issues.added() => false,
+        };
         let pass = tokio::time::Instant::now();
         let worker = state.clone();
         let done = tokio::task::spawn_blocking(move || -> Result<_, crate::db::DbError> {
+            // Taken first: a report stored during the pass wakes the next one.
+            let reported = worker.reported_issues.take();
+            if !whole && reported.is_empty() {
+                return Ok((0, 0, 0));
+            }
             let db = &worker.db;
             let settings = &worker.settings;
             let catalogue = worker.catalogue.get()?;
             let at = now();
+            let (weights, _, _) =
+                crate::work_orders::current_weights(db, &settings.priority_weights)?;
+            let runs = &worker.latest_run;
+            if !whole {
+                let made = crate::work_orders::open_for_reported(db, &catalogue, &reported, at)?;
+                let changed = crate::work_orders::reprioritise(
+                    db,
+                    &catalogue,
+                    &weights,
+                    runs,
+                    at,
+                    Some(&reported),
+                )?;
+                return Ok((made, 0, changed));
+            }
             let made = crate::work_orders::open_for_issues(db, &catalogue, at)?;
             let budget = crate::work_orders::weekly_budget(
                 db,
@@ -524,10 +548,8 @@ async fn maintain_work_orders(state: Arc<AppState>) {
                 "system:weekly inspection plan",
             )?
             .len();
-            let (weights, _, _) =
-                crate::work_orders::current_weights(db, &settings.priority_weights)?;
             let changed =
-                crate::work_orders::reprioritise(db, &catalogue, &weights, &worker.latest_run, at)?;
+                crate::work_orders::reprioritise(db, &catalogue, &weights, runs, at, None)?;
             Ok((made, planned, changed))
         })
         .await;

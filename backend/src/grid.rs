@@ -10,6 +10,7 @@
 //! before it; change both together.
 
 use crate::domain::{BoundingBox, Coordinates};
+use std::ops::RangeInclusive;
 
 /// Side of a cell, degrees of latitude and of longitude.
 pub const CELL_DEG: f64 = 0.0025;
@@ -54,22 +55,42 @@ pub fn segment_cell(bbox: &BoundingBox) -> i64 {
     cell_of(bbox.centre())
 }
 
+/// The rows and columns of the cells that touch `bbox`.
+fn span(bbox: &BoundingBox) -> (RangeInclusive<i64>, RangeInclusive<i64>) {
+    (
+        row_of(bbox.south_west.lat)..=row_of(bbox.north_east.lat),
+        column_of(bbox.south_west.lon)..=column_of(bbox.north_east.lon),
+    )
+}
+
 /// Every cell that touches `bbox`, or None if there are more than [`MAX_CELLS`].
 pub fn cells_covering(bbox: &BoundingBox) -> Option<Vec<i64>> {
-    let (row_from, row_to) = (row_of(bbox.south_west.lat), row_of(bbox.north_east.lat));
-    let (column_from, column_to) = (
-        column_of(bbox.south_west.lon),
-        column_of(bbox.north_east.lon),
-    );
-    let count = (row_to - row_from + 1) * (column_to - column_from + 1);
+    let (rows, columns) = span(bbox);
+    let count = (rows.end() - rows.start() + 1) * (columns.end() - columns.start() + 1);
     if count <= 0 || count as usize > MAX_CELLS {
         return None;
     }
     Some(
-        (row_from..=row_to)
-            .flat_map(|row| (column_from..=column_to).map(move |column| row * COLUMNS + column))
+        rows.flat_map(|row| columns.clone().map(move |column| row * COLUMNS + column))
             .collect(),
     )
+}
+
+/// The cells that touch `bbox` as runs of consecutive cell numbers, one per row (a
+/// row's cells are numbered west to east). Past [`MAX_CELLS`], one run from the south-west
+/// cell to the north-east one: every cell of the box lies in it, with the rest of the
+/// rows between. A query reads each run as one range of an index, the same statement
+/// whatever the box (a list of cells is a new statement for each length).
+pub fn cell_runs(bbox: &BoundingBox) -> Vec<RangeInclusive<i64>> {
+    let (rows, columns) = span(bbox);
+    let count = (rows.end() - rows.start() + 1) * (columns.end() - columns.start() + 1);
+    if count <= 0 || count as usize > MAX_CELLS {
+        let first = rows.start() * COLUMNS + columns.start();
+        let last = rows.end() * COLUMNS + columns.end();
+        return vec![first.min(last)..=first.max(last)];
+    }
+    rows.map(|row| row * COLUMNS + columns.start()..=row * COLUMNS + columns.end())
+        .collect()
 }
 
 /// `bbox` grown by `margin_deg` on every side, kept on the globe.
@@ -94,17 +115,42 @@ mod tests {
         Coordinates { lon, lat }
     }
 
+    /// The box reaching `margin` degrees from `centre` every way.
+    fn around(centre: Coordinates, margin: f64) -> BoundingBox {
+        widen(
+            &BoundingBox {
+                south_west: centre,
+                north_east: centre,
+            },
+            margin,
+        )
+    }
+
+    #[test]
+    fn the_runs_of_cells_hold_exactly_the_cells_covering_a_box() {
+        let centre = point(-76.1474, 43.0481);
+        for margin in [0.0001, 0.001, 0.01, 0.02] {
+            let bbox = around(centre, margin);
+            let listed = cells_covering(&bbox).expect("a small box has few cells");
+            let runs = cell_runs(&bbox);
+            let from_runs: Vec<i64> = runs.iter().flat_map(|run| run.clone()).collect();
+            assert_eq!(from_runs, listed, "margin {margin}");
+        }
+        // Too many cells to list: one run still holds every cell of the box.
+        let wide = around(centre, 0.2);
+        assert!(cells_covering(&wide).is_none());
+        let runs = cell_runs(&wide);
+        assert_eq!(runs.len(), 1);
+        for corner in [wide.south_west, wide.north_east, centre] {
+            assert!(runs[0].contains(&cell_of(corner)));
+        }
+    }
+
     #[test]
     fn a_point_lies_in_one_of_the_cells_covering_any_box_around_it() {
         let centre = point(-76.1474, 43.0481);
         for margin in [0.0001, 0.001, 0.01] {
-            let bbox = widen(
-                &BoundingBox {
-                    south_west: centre,
-                    north_east: centre,
-                },
-                margin,
-            );
+            let bbox = around(centre, margin);
             let cells = cells_covering(&bbox).expect("a small box has few cells");
             assert!(cells.contains(&cell_of(centre)));
             assert!(cells.contains(&cell_of(bbox.south_west)));

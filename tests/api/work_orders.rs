@@ -317,6 +317,35 @@ async fn a_report_becomes_an_order_that_its_crew_completes_and_residents_see_clo
 }
 
 #[tokio::test]
+async fn a_second_resident_raises_the_priority_of_the_order_within_seconds() {
+    let app = spawn_app().await;
+    let planner = app.issue_key(Role::Planner);
+    import_street(&app, &planner).await;
+    let first = app
+        .submit(&pothole_from(43.0501, -76.15, "a@example.org"))
+        .await;
+    let before = order_of_report(&app, &first).await;
+    let reporters_before = before["priority_breakdown"]["reporters"].as_f64().unwrap();
+
+    // Another resident reports the same pothole. Only the reported issue is looked at
+    // again, at once: not a minute later with every open order in the city.
+    app.submit(&pothole_from(43.0501, -76.15005, "b@example.org"))
+        .await;
+    let issue = before["issue_id"].as_i64().unwrap();
+    let after = app
+        .wait_for(&format!("/api/v1/work-orders?issue_id={issue}"), |b| {
+            b["items"][0]["priority_breakdown"]["reporters"]
+                .as_f64()
+                .is_some_and(|r| r > reporters_before)
+        })
+        .await;
+    let order = &after["items"][0];
+    assert_eq!(order["id"], before["id"], "still one order for the issue");
+    assert!(order["priority"].as_f64().unwrap() > before["priority"].as_f64().unwrap());
+    assert_breakdown_sums_to_priority(order);
+}
+
+#[tokio::test]
 async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
     let app = spawn_app().await;
     let planner = app.issue_key(Role::Planner);

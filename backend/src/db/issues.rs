@@ -246,27 +246,34 @@ fn nearest(
     circle: Circle,
     open: OpenAt,
 ) -> DbResult<Option<i64>> {
-    let window = Window::for_points(circle.bounding_box());
-    let bbox = window.bbox;
-    let candidates: Vec<(i64, f64, f64)> = on!(conn, |conn| {
-        let mut query = issues::table
-            .filter(issues::service_code.eq(service_code))
-            .filter(issues::lat.between(bbox.south_west.lat, bbox.north_east.lat))
-            .filter(issues::lon.between(bbox.south_west.lon, bbox.north_east.lon))
-            .into_boxed();
-        query = match open {
-            OpenAt::Now => query.filter(issues::status.eq(IssueStatus::Open)),
-            OpenAt::Time(at) => query
+    let bbox = circle.bounding_box();
+    let (south, north) = (bbox.south_west.lat, bbox.north_east.lat);
+    let (west, east) = (bbox.south_west.lon, bbox.north_east.lon);
+    let mut candidates: Vec<(i64, f64, f64)> = Vec::new();
+    // One range of cells per row: the same few statements for every report, kept
+    // prepared, each read from the (service_code, status, cell, lat, lon) index alone.
+    for cells in crate::grid::cell_runs(&bbox) {
+        let (first, last) = (*cells.start(), *cells.end());
+        let near = issues::service_code
+            .eq(service_code)
+            .and(issues::cell.between(first, last))
+            .and(issues::lat.between(south, north))
+            .and(issues::lon.between(west, east));
+        let found: Vec<(i64, f64, f64)> = on!(conn, |conn| match open {
+            OpenAt::Now => issues::table
+                .filter(near)
+                .filter(issues::status.eq(IssueStatus::Open))
+                .select((issues::id, issues::lat, issues::lon))
+                .load(conn)?,
+            OpenAt::Time(at) => issues::table
+                .filter(near)
                 .filter(issues::first_reported_at.le(at))
-                .filter(issues::closed_at.is_null().or(issues::closed_at.ge(at))),
-        };
-        if let Some(cells) = &window.cells {
-            query = query.filter(issues::cell.eq_any(cells.clone()));
-        }
-        query
-            .select((issues::id, issues::lat, issues::lon))
-            .load(conn)?
-    });
+                .filter(issues::closed_at.is_null().or(issues::closed_at.ge(at)))
+                .select((issues::id, issues::lat, issues::lon))
+                .load(conn)?,
+        });
+        candidates.extend(found);
+    }
     Ok(candidates
         .into_iter()
         .map(|(id, lat, lon)| (id, circle.centre.distance_m(Coordinates { lon, lat })))
@@ -419,23 +426,31 @@ pub fn first_reports(
         .collect())
 }
 
-/// Open issues that have no work order yet, with their segment's road class.
+/// Open issues that have no work order yet, with their segment's road class, lowest id
+/// first; only those `among` these ids if given (at most a few thousand: one IN list).
 pub fn without_orders(
     conn: &mut Conn<'_>,
     limit: i64,
+    among: Option<&[i64]>,
 ) -> DbResult<Vec<(IssueRow, Option<SegmentClass>)>> {
     use super::schema::{segments, work_orders};
     use diesel::dsl::{exists, not};
-    on!(conn, |conn| Ok(issues::table
-        .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
-        .filter(issues::status.eq(IssueStatus::Open))
-        .filter(not(exists(
-            work_orders::table.filter(work_orders::issue_id.eq(issues::id.nullable()))
-        )))
-        .select((IssueRow::as_select(), segments::road_class.nullable(),))
-        .order(issues::id)
-        .limit(limit)
-        .load(conn)?))
+    on!(conn, |conn| {
+        let mut query = issues::table
+            .left_join(segments::table.on(issues::segment_id.eq(segments::id.nullable())))
+            .filter(issues::status.eq(IssueStatus::Open))
+            .filter(not(exists(
+                work_orders::table.filter(work_orders::issue_id.eq(issues::id.nullable())),
+            )))
+            .select((IssueRow::as_select(), segments::road_class.nullable()))
+            .order(issues::id)
+            .limit(limit)
+            .into_boxed();
+        if let Some(ids) = among {
+            query = query.filter(issues::id.eq_any(ids));
+        }
+        Ok(query.load(conn)?)
+    })
 }
 
 /// (ward, category, open?, first reported, closed) of every issue first reported in

@@ -31,6 +31,7 @@ macro_rules! on {
 }
 
 pub mod api_keys;
+mod checkpoint;
 pub mod crews;
 pub mod demo;
 pub mod feedback;
@@ -72,7 +73,7 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/s
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
 /// SQLite page cache of the writer connection, KiB (the PRAGMA takes it negated).
-pub(crate) const SQLITE_CACHE_KIB: i64 = 32_000;
+pub(crate) const SQLITE_CACHE_KIB: i64 = 262_144;
 /// SQLite page cache of each reader connection, KiB. Every reader keeps its own copy of
 /// the pages it read, so the readers' caches are what a server's memory grows to under
 /// load (the pool's readers × this); a page not cached is one read from the operating
@@ -308,6 +309,8 @@ pub enum Database {
         writer: Pool<SqliteWriter>,
         readers: SqlitePool,
         health: std::sync::Arc<WriteHealth>,
+        /// Copies the write-ahead log back while the database is open.
+        _checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
     },
     Postgres {
         pool: PgPool,
@@ -375,6 +378,12 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         );
         if self.read_only {
             pragmas.push_str(" PRAGMA query_only = ON;");
+        } else {
+            // The checkpoint thread copies the log back (see `checkpoint`).
+            pragmas.push_str(&format!(
+                " PRAGMA wal_autocheckpoint = {};",
+                checkpoint::WRITER_AUTOCHECKPOINT_PAGES
+            ));
         }
         conn.batch_execute(&pragmas)
             .map_err(diesel::r2d2::Error::QueryError)
@@ -412,11 +421,12 @@ impl Database {
                     .max_size(pool_size)
                     .min_idle(Some(1))
                     .connection_customizer(Box::new(SqlitePragmas { read_only: true }))
-                    .build(ConnectionManager::new(path))?;
+                    .build(ConnectionManager::new(path.clone()))?;
                 Database::Sqlite {
                     writer,
                     readers,
                     health,
+                    _checkpointer: std::sync::Arc::new(checkpoint::Checkpointer::start(path)),
                 }
             }
             DatabaseUrl::Postgres(url) => {

@@ -387,26 +387,49 @@ pub struct PriorityFacts {
     pub first_reported_at: Option<NaiveDateTime>,
 }
 
-/// Every open order with its segment, ward and issue facts.
-pub fn open_with_facts(conn: &mut Conn<'_>) -> DbResult<Vec<PriorityFacts>> {
+/// Every open order with its segment, ward and issue facts; only the orders of the
+/// issues `of_issues` if given.
+pub fn open_with_facts(
+    conn: &mut Conn<'_>,
+    of_issues: Option<&[i64]>,
+) -> DbResult<Vec<PriorityFacts>> {
     type Facts = (
         WorkOrderRow,
         Option<(SegmentClass, Option<i32>)>,
         Option<f64>,
         Option<(i32, NaiveDateTime)>,
     );
-    let rows: Vec<Facts> = on!(conn, |conn| work_orders::table
-        .left_join(segments::table.on(work_orders::segment_id.eq(segments::id.nullable())))
-        .left_join(wards::table.on(segments::ward_id.eq(wards::id.nullable())))
-        .left_join(issues::table.on(work_orders::issue_id.eq(issues::id.nullable())))
-        .filter(work_orders::status.eq_any(OPEN_STATUSES))
-        .select((
-            WorkOrderRow::as_select(),
-            (segments::road_class, segments::aadt).nullable(),
-            wards::vulnerability.nullable(),
-            (issues::reporter_count, issues::first_reported_at).nullable(),
-        ))
-        .load(conn)?);
+    let read = |conn: &mut Conn<'_>, issue_ids: Option<&[i64]>| -> DbResult<Vec<Facts>> {
+        Ok(on!(conn, |conn| {
+            let mut query = work_orders::table
+                .left_join(segments::table.on(work_orders::segment_id.eq(segments::id.nullable())))
+                .left_join(wards::table.on(segments::ward_id.eq(wards::id.nullable())))
+                .left_join(issues::table.on(work_orders::issue_id.eq(issues::id.nullable())))
+                .filter(work_orders::status.eq_any(OPEN_STATUSES))
+                .select((
+                    WorkOrderRow::as_select(),
+                    (segments::road_class, segments::aadt).nullable(),
+                    wards::vulnerability.nullable(),
+                    (issues::reporter_count, issues::first_reported_at).nullable(),
+                ))
+                .into_boxed();
+            if let Some(ids) = issue_ids {
+                query = query.filter(work_orders::issue_id.eq_any(ids));
+            }
+            query.load(conn)?
+        }))
+    };
+    let rows = match of_issues {
+        None => read(conn, None)?,
+        // Bounded IN lists keep both backends well inside their parameter limits.
+        Some(ids) => {
+            let mut rows = Vec::new();
+            for chunk in ids.chunks(10_000) {
+                rows.extend(read(conn, Some(chunk))?);
+            }
+            rows
+        }
+    };
     Ok(rows
         .into_iter()
         .map(|(order, segment, vulnerability, issue)| PriorityFacts {

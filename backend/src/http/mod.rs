@@ -51,6 +51,8 @@ pub struct AppState {
     /// Wakes the work-order upkeep (new issues, priorities) now rather than within a
     /// minute.
     pub work_orders_due: tokio::sync::Notify,
+    /// Issues that took reports here since the work-order upkeep last looked.
+    pub reported_issues: crate::work_orders::ReportedIssues,
     /// The latest scoring run, read and ranked once per run for the priorities and tiles.
     pub latest_run: crate::risk::RunCache,
     /// Map tiles as built, by what they were built from.

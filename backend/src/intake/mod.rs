@@ -57,6 +57,8 @@ pub struct Receipt {
     pub account_id: Option<String>,
     /// Where the report is, once accepted with a position: for the server's index.
     pub located: Option<crate::report_index::Entry>,
+    /// The issue the report started or joined.
+    pub issue_id: Option<i64>,
 }
 
 /// Everything intake needs besides the submission.
@@ -217,6 +219,7 @@ pub async fn submit(
     };
     Ok(Receipt {
         located,
+        issue_id: row.issue_id,
         service_request_id: (!batch).then_some(row.id),
         token: row.token,
         service_notice: row.service_notice.unwrap_or(notice),

@@ -2,6 +2,7 @@
 
 use super::{INSPECTION_DAYS, MAX_TEXT_CHARS, WorkOrderError, invalid};
 use crate::catalogue::Catalogue;
+use crate::db::issues::IssueRow;
 use crate::db::words::Json;
 use crate::db::work_orders::{self as store, NewWorkOrder, WorkOrderRow};
 use crate::db::{Database, DbError, issues, segments};
@@ -160,21 +161,51 @@ pub fn open_for_issues(
 ) -> Result<usize, DbError> {
     let mut made = 0;
     loop {
-        let waiting = db.read(|conn| issues::without_orders(conn, 1000))?;
-        if waiting.is_empty() {
-            return Ok(made);
-        }
-        let orders: Vec<NewWorkOrder> = waiting
-            .iter()
-            .map(|(issue, class)| {
-                let class = class.as_ref().and_then(SegmentClass::road_class);
-                order_for_issue(catalogue, issue, class, now)
-            })
-            .collect();
-        let stored = db.write(|conn| store::insert_all(conn, &orders, "system:intake"))?;
-        made += stored.len();
-        if waiting.len() < 1000 || stored.is_empty() {
+        let waiting = db.read(|conn| issues::without_orders(conn, 1000, None))?;
+        let stored = store_orders(db, catalogue, &waiting, now)?;
+        made += stored;
+        if waiting.len() < 1000 || stored == 0 {
             return Ok(made);
         }
     }
+}
+
+/// Gives those of `issue_ids` that are open and have no work order one: what reports
+/// just stored need, without looking through every open issue. Returns how many were
+/// made.
+pub fn open_for_reported(
+    db: &Database,
+    catalogue: &Catalogue,
+    issue_ids: &[i64],
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let mut made = 0;
+    for chunk in issue_ids.chunks(1000) {
+        let waiting = db.read(|conn| issues::without_orders(conn, 1000, Some(chunk)))?;
+        made += store_orders(db, catalogue, &waiting, now)?;
+    }
+    Ok(made)
+}
+
+/// Stores a work order for each issue; returns how many were stored (an issue that got
+/// one meanwhile is left as it is).
+fn store_orders(
+    db: &Database,
+    catalogue: &Catalogue,
+    issues: &[(IssueRow, Option<SegmentClass>)],
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    if issues.is_empty() {
+        return Ok(0);
+    }
+    let orders: Vec<NewWorkOrder> = issues
+        .iter()
+        .map(|(issue, class)| {
+            let class = class.as_ref().and_then(SegmentClass::road_class);
+            order_for_issue(catalogue, issue, class, now)
+        })
+        .collect();
+    Ok(db
+        .write(|conn| store::insert_all(conn, &orders, "system:intake"))?
+        .len())
 }

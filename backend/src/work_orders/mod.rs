@@ -12,7 +12,7 @@ mod inspections;
 mod lifecycle;
 mod prioritisation;
 
-pub use creation::{open_for_issue, open_for_issues, open_inspection};
+pub use creation::{open_for_issue, open_for_issues, open_for_reported, open_inspection};
 pub use crew_day::{DAY_RADIUS_M, Day, JOB_MINUTES, SPEED_KMH, day};
 pub use inspections::{INSPECTION_DAYS, plan_inspections, week_start, weekly_budget};
 pub use lifecycle::{apply, transition};
@@ -43,6 +43,42 @@ pub enum WorkOrderError {
 
 fn invalid(field: &str, message: impl Into<String>) -> WorkOrderError {
     WorkOrderError::Invalid(FieldError::new(field, message))
+}
+
+/// Issues that took reports since the work-order upkeep last looked: a new issue needs
+/// its order, a joined one a new priority. Intake adds to it; the upkeep takes them all
+/// at once, so under a stream of reports it looks at the few issues reported, not at
+/// every open order in the city.
+#[derive(Default)]
+pub struct ReportedIssues {
+    issues: std::sync::Mutex<std::collections::HashSet<i64>>,
+    added: tokio::sync::Notify,
+}
+
+impl ReportedIssues {
+    /// Notes that `issue_id` took a report, and wakes the upkeep.
+    pub fn add(&self, issue_id: i64) {
+        if let Ok(mut issues) = self.issues.lock() {
+            issues.insert(issue_id);
+        }
+        self.added.notify_one();
+    }
+
+    /// Every issue noted since the last call, lowest id first.
+    pub fn take(&self) -> Vec<i64> {
+        let taken = match self.issues.lock() {
+            Ok(mut issues) => std::mem::take(&mut *issues),
+            Err(_) => Default::default(),
+        };
+        let mut ids: Vec<i64> = taken.into_iter().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Waits until an issue is added (at once if one was added since the last wait).
+    pub async fn added(&self) {
+        self.added.notified().await
+    }
 }
 
 /// The longest free text accepted in notes and reasons, characters.

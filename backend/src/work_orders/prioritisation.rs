@@ -55,7 +55,8 @@ fn inputs_of(
     }
 }
 
-/// Recomputes the priority of every open order; returns how many changed. Each place's
+/// Recomputes the priority of every open order, or only of the orders of the issues
+/// `of_issues` (those that just took reports); returns how many changed. Each place's
 /// standing in the latest risk ranking comes from `runs`, ranked once per run.
 pub fn reprioritise(
     db: &Database,
@@ -63,8 +64,9 @@ pub fn reprioritise(
     weights: &Weights,
     runs: &RunCache,
     now: NaiveDateTime,
+    of_issues: Option<&[i64]>,
 ) -> Result<usize, DbError> {
-    let open = db.read(store::open_with_facts)?;
+    let open = db.read(|conn| store::open_with_facts(conn, of_issues))?;
     let percentiles = runs.percentiles(db)?;
     let issue_ids: Vec<i64> = open.iter().filter_map(|f| f.order.issue_id).collect();
     let mut answers: HashMap<i64, Vec<(String, String)>> = HashMap::new();

@@ -466,7 +466,9 @@ pub async fn create(
         state.report_index.add(entry);
     }
     // A new issue needs its work order, a joined one a new priority.
-    state.work_orders_due.notify_one();
+    if let Some(issue_id) = receipt.issue_id {
+        state.reported_issues.add(issue_id);
+    }
     let mut entry = Vec::new();
     match (receipt.service_request_id, &receipt.token) {
         (Some(id), _) => entry.push(("service_request_id", Node::text(id.to_string()))),
