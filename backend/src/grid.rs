@@ -55,19 +55,20 @@ pub fn segment_cell(bbox: &BoundingBox) -> i64 {
     cell_of(bbox.centre())
 }
 
-/// The rows and columns of the cells that touch `bbox`.
-fn span(bbox: &BoundingBox) -> (RangeInclusive<i64>, RangeInclusive<i64>) {
-    (
-        row_of(bbox.south_west.lat)..=row_of(bbox.north_east.lat),
-        column_of(bbox.south_west.lon)..=column_of(bbox.north_east.lon),
-    )
+/// The rows and columns of the cells that touch `bbox`, and whether they are few enough
+/// to list ([`MAX_CELLS`]).
+fn span(bbox: &BoundingBox) -> (RangeInclusive<i64>, RangeInclusive<i64>, bool) {
+    let rows = row_of(bbox.south_west.lat)..=row_of(bbox.north_east.lat);
+    let columns = column_of(bbox.south_west.lon)..=column_of(bbox.north_east.lon);
+    let count = (rows.end() - rows.start() + 1) * (columns.end() - columns.start() + 1);
+    let listable = count > 0 && count as usize <= MAX_CELLS;
+    (rows, columns, listable)
 }
 
 /// Every cell that touches `bbox`, or None if there are more than [`MAX_CELLS`].
 pub fn cells_covering(bbox: &BoundingBox) -> Option<Vec<i64>> {
-    let (rows, columns) = span(bbox);
-    let count = (rows.end() - rows.start() + 1) * (columns.end() - columns.start() + 1);
-    if count <= 0 || count as usize > MAX_CELLS {
+    let (rows, columns, listable) = span(bbox);
+    if !listable {
         return None;
     }
     Some(
@@ -82,9 +83,8 @@ pub fn cells_covering(bbox: &BoundingBox) -> Option<Vec<i64>> {
 /// rows between. A query reads each run as one range of an index, the same statement
 /// whatever the box (a list of cells is a new statement for each length).
 pub fn cell_runs(bbox: &BoundingBox) -> Vec<RangeInclusive<i64>> {
-    let (rows, columns) = span(bbox);
-    let count = (rows.end() - rows.start() + 1) * (columns.end() - columns.start() + 1);
-    if count <= 0 || count as usize > MAX_CELLS {
+    let (rows, columns, listable) = span(bbox);
+    if !listable {
         let first = rows.start() * COLUMNS + columns.start();
         let last = rows.end() * COLUMNS + columns.end();
         return vec![first.min(last)..=first.max(last)];
