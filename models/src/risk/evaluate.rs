@@ -6,7 +6,8 @@
 use super::features::{FEATURES, History, row};
 use super::metrics::{brier, calibration_curve, ece, pr_auc, roc_auc, top};
 use super::model::{
-    ForestParams, LogisticParams, Model, Row, RowSource, TrainError, fit_forest, fit_logistic,
+    ForestParams, LogisticParams, Model, Row, RowSource, Spread, TrainError, fit_forest_from,
+    fit_logistic_from, map_rows,
 };
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
@@ -86,57 +87,26 @@ impl Defects {
     }
 }
 
-/// Rows for every segment at each as-of date.
+/// Rows for every segment at each as-of date, held at once: for a small city's tests.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     pub rows: Vec<Row>,
     pub labels: Vec<bool>,
-    pub segment: Vec<usize>,
-    pub as_of: Vec<NaiveDate>,
 }
 
 impl Rows {
     pub fn build(history: &History, defects: &Defects, dates: &[NaiveDate]) -> Rows {
-        Rows::build_ahead(history, defects, dates, HORIZON_DAYS)
-    }
-
-    /// Rows whose labels look `horizon_days` ahead of each as-of date.
-    pub fn build_ahead(
-        history: &History,
-        defects: &Defects,
-        dates: &[NaiveDate],
-        horizon_days: i64,
-    ) -> Rows {
-        let n = history.segments.len();
-        let mut out = Rows::default();
-        for &date in dates {
-            for s in 0..n {
-                out.rows.push(row(history, s, date));
-                out.labels.push(defects.label(s, date, horizon_days));
-                out.segment.push(s);
-                out.as_of.push(date);
-            }
+        let weekly = WeeklyRows::new(history, dates);
+        Rows {
+            rows: (0..weekly.len()).map(|i| weekly.row(i)).collect(),
+            labels: weekly.labels(defects, HORIZON_DAYS),
         }
-        out
-    }
-
-    fn select(&self, from: NaiveDate, to: NaiveDate) -> Rows {
-        let mut out = Rows::default();
-        for i in 0..self.rows.len() {
-            if self.as_of[i] >= from && self.as_of[i] <= to {
-                out.rows.push(self.rows[i]);
-                out.labels.push(self.labels[i]);
-                out.segment.push(self.segment[i]);
-                out.as_of.push(self.as_of[i]);
-            }
-        }
-        out
     }
 }
 
-/// Every segment's row at each of some as-of dates, built when read, in the order
-/// [`Rows::build`] holds them (by date, then segment): what training reads on a large
-/// city instead of holding every segment-week.
+/// Every segment's row at each of some as-of dates, built when read, by date and then
+/// segment: what training and evaluation read on a large city instead of holding every
+/// segment-week.
 pub struct WeeklyRows<'a> {
     history: &'a History,
     dates: &'a [NaiveDate],
@@ -149,22 +119,73 @@ impl<'a> WeeklyRows<'a> {
 
     /// Each row's label, `horizon_days` ahead: one byte a row.
     pub fn labels(&self, defects: &Defects, horizon_days: i64) -> Vec<bool> {
-        let n = self.history.segments.len();
+        let n = self.segments();
         self.dates
             .iter()
             .flat_map(|&date| (0..n).map(move |s| defects.label(s, date, horizon_days)))
             .collect()
     }
+
+    /// How many segments each date has rows for.
+    pub fn segments(&self) -> usize {
+        self.history.segments.len()
+    }
+
+    /// Row `i`'s segment.
+    pub fn segment(&self, i: usize) -> usize {
+        i % self.segments()
+    }
+
+    /// Row `i`'s as-of date.
+    pub fn as_of(&self, i: usize) -> NaiveDate {
+        self.dates[i / self.segments()]
+    }
 }
 
 impl RowSource for WeeklyRows<'_> {
     fn len(&self) -> usize {
-        self.dates.len() * self.history.segments.len()
+        self.dates.len() * self.segments()
     }
 
     fn row(&self, i: usize) -> Row {
-        let n = self.history.segments.len();
-        row(self.history, i % n, self.dates[i / n])
+        row(self.history, self.segment(i), self.as_of(i))
+    }
+}
+
+/// A block of weeks: its rows, built when read, and their labels.
+struct Weeks<'a> {
+    rows: WeeklyRows<'a>,
+    labels: Vec<bool>,
+}
+
+impl<'a> Weeks<'a> {
+    /// The weeks of `dates` (sorted) from `from` to `to`, both included.
+    fn between(
+        history: &'a History,
+        defects: &Defects,
+        dates: &'a [NaiveDate],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Weeks<'a> {
+        let start = dates.partition_point(|d| *d < from);
+        let end = dates.partition_point(|d| *d <= to);
+        let rows = WeeklyRows::new(history, &dates[start..end.max(start)]);
+        let labels = rows.labels(defects, HORIZON_DAYS);
+        Weeks { rows, labels }
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Each week's rows, as a range of row indexes.
+    fn each_week(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        let n = self.rows.segments();
+        (0..self.rows.dates.len()).map(move |w| w * n..(w + 1) * n)
+    }
+
+    fn base_rate(&self) -> f64 {
+        self.labels.iter().filter(|&&l| l).count() as f64 / self.len().max(1) as f64
     }
 }
 
@@ -278,36 +299,31 @@ pub struct Evaluation {
 }
 
 /// Scores a block by ranking each week's segments.
-fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>) -> Ranking {
-    // In date order, so sums over weeks come out the same on every run.
-    let mut weeks: std::collections::BTreeMap<NaiveDate, Vec<usize>> =
-        std::collections::BTreeMap::new();
-    for (i, d) in block.as_of.iter().enumerate() {
-        weeks.entry(*d).or_default().push(i);
-    }
-    let base_rate =
-        block.labels.iter().filter(|&&l| l).count() as f64 / block.labels.len().max(1) as f64;
+fn ranking(block: &Weeks<'_>, scores: &[f64], lengths: &[f64], truth: Option<&Truth>) -> Ranking {
+    let labels = &block.labels;
+    let base_rate = block.base_rate();
     let mut precision = [0.0; 3];
     let mut hits = [0usize; 3];
     let (mut length_precision, mut length_hits) = ([0.0; 3], [0usize; 3]);
     let mut tercile = [(0usize, 0usize); 3];
-    let positives = block.labels.iter().filter(|&&l| l).count();
+    let positives = labels.iter().filter(|&&l| l).count();
     let shares = [0.01, 0.05, 0.10];
-    for rows in weeks.values() {
-        let week_scores: Vec<f64> = rows.iter().map(|&i| scores[i]).collect();
+    // Weeks in date order, so sums over them come out the same on every run.
+    for rows in block.each_week() {
+        let week_scores = &scores[rows.clone()];
         for (k, share) in shares.iter().enumerate() {
-            let chosen = top(&week_scores, *share, None);
-            let found = chosen.iter().filter(|&&c| block.labels[rows[c]]).count();
+            let chosen = top(week_scores, *share, None);
+            let found = chosen.iter().filter(|&&c| labels[rows.start + c]).count();
             precision[k] += found as f64 / chosen.len().max(1) as f64;
             hits[k] += found;
             if k == 2
                 && let Some(truth) = truth
             {
                 let in_top: std::collections::HashSet<usize> =
-                    chosen.iter().map(|&c| rows[c]).collect();
-                for &i in rows {
+                    chosen.iter().map(|&c| rows.start + c).collect();
+                for i in rows.clone() {
                     if let (true, Some(Some(t))) =
-                        (block.labels[i], truth.tercile.get(block.segment[i]))
+                        (labels[i], truth.tercile.get(block.rows.segment(i)))
                     {
                         tercile[*t].1 += 1;
                         tercile[*t].0 += usize::from(in_top.contains(&i));
@@ -315,31 +331,30 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
                 }
             }
         }
-        let week_lengths: Vec<f64> = rows.iter().map(|&i| lengths[block.segment[i]]).collect();
+        let week_lengths: Vec<f64> = rows
+            .clone()
+            .map(|i| lengths[block.rows.segment(i)])
+            .collect();
         for (k, share) in shares.iter().enumerate() {
-            let chosen = top(&week_scores, *share, Some(&week_lengths));
-            let found = chosen.iter().filter(|&&c| block.labels[rows[c]]).count();
+            let chosen = top(week_scores, *share, Some(&week_lengths));
+            let found = chosen.iter().filter(|&&c| labels[rows.start + c]).count();
             length_precision[k] += found as f64 / chosen.len().max(1) as f64;
             length_hits[k] += found;
         }
     }
-    let weeks_n = weeks.len().max(1) as f64;
+    let weeks_n = block.rows.dates.len().max(1) as f64;
     let recall = |h: usize| h as f64 / positives.max(1) as f64;
     let lift = |p: f64| if base_rate > 0.0 { p / base_rate } else { 0.0 };
     Ranking {
-        roc_auc: roc_auc(scores, &block.labels).unwrap_or(f64::NAN),
+        roc_auc: roc_auc(scores, labels).unwrap_or(f64::NAN),
         mean_weekly_roc_auc: {
-            let weekly: Vec<f64> = weeks
-                .values()
-                .filter_map(|rows| {
-                    let s: Vec<f64> = rows.iter().map(|&i| scores[i]).collect();
-                    let l: Vec<bool> = rows.iter().map(|&i| block.labels[i]).collect();
-                    roc_auc(&s, &l)
-                })
+            let weekly: Vec<f64> = block
+                .each_week()
+                .filter_map(|rows| roc_auc(&scores[rows.clone()], &labels[rows]))
                 .collect();
             weekly.iter().sum::<f64>() / weekly.len().max(1) as f64
         },
-        pr_auc: pr_auc(scores, &block.labels).unwrap_or(f64::NAN),
+        pr_auc: pr_auc(scores, labels).unwrap_or(f64::NAN),
         precision_at_1pct: precision[0] / weeks_n,
         precision_at_5pct: precision[1] / weeks_n,
         precision_at_10pct: precision[2] / weeks_n,
@@ -368,17 +383,23 @@ fn ranking(block: &Rows, scores: &[f64], lengths: &[f64], truth: Option<&Truth>)
     }
 }
 
-fn scored(block: &Rows, model: &Model, lengths: &[f64], truth: Option<&Truth>) -> Scored {
-    let probabilities: Vec<f64> = block.rows.iter().map(|r| model.probability(r)).collect();
+/// A calibrated model's metrics on a block, from its probability for each row.
+fn scored(
+    block: &Weeks<'_>,
+    probabilities: &[f64],
+    lengths: &[f64],
+    truth: Option<&Truth>,
+) -> Scored {
+    let labels = &block.labels;
     // Month by month: a pooled ECE can hide a winter read too low and a summer too high.
     let mut months: std::collections::BTreeMap<String, (Vec<f64>, Vec<bool>)> =
         std::collections::BTreeMap::new();
-    for (i, p) in probabilities.iter().enumerate() {
+    for rows in block.each_week() {
         let month = months
-            .entry(block.as_of[i].format("%Y-%m").to_string())
+            .entry(block.rows.as_of(rows.start).format("%Y-%m").to_string())
             .or_default();
-        month.0.push(*p);
-        month.1.push(block.labels[i]);
+        month.0.extend_from_slice(&probabilities[rows.clone()]);
+        month.1.extend_from_slice(&labels[rows]);
     }
     let monthly = months
         .into_iter()
@@ -392,37 +413,45 @@ fn scored(block: &Rows, model: &Model, lengths: &[f64], truth: Option<&Truth>) -
         })
         .collect();
     Scored {
-        ranking: ranking(block, &probabilities, lengths, truth),
-        brier: brier(&probabilities, &block.labels),
-        ece: ece(&probabilities, &block.labels, 10),
-        calibration: calibration_curve(&probabilities, &block.labels, 10),
+        ranking: ranking(block, probabilities, lengths, truth),
+        brier: brier(probabilities, labels),
+        ece: ece(probabilities, labels, 10),
+        calibration: calibration_curve(probabilities, labels, 10),
         monthly,
     }
 }
 
-/// Trains both learners on `train`, calibrates them on `calibrate`.
-pub fn train_both(
-    train: &Rows,
-    calibrate: &Rows,
+/// Trains both learners on `train` from one fit of its spread, and calibrates them on
+/// `calibrate`.
+fn train_both(
+    train: &Weeks<'_>,
+    calibrate: &Weeks<'_>,
     logistic: LogisticParams,
     forest: ForestParams,
 ) -> Result<(Model, Model), TrainError> {
-    let (standardiser, learner) = fit_logistic(&train.rows, &train.labels, logistic)?;
-    let logistic_model = Model::calibrated(
-        "logistic",
-        standardiser,
-        learner,
-        &calibrate.rows,
-        &calibrate.labels,
-    );
-    let (standardiser, learner) = fit_forest(&train.rows, &train.labels, forest)?;
-    let forest_model = Model::calibrated(
-        "forest",
-        standardiser,
-        learner,
-        &calibrate.rows,
-        &calibrate.labels,
-    );
+    forest.check(train.len())?;
+    let spread = Spread::fit(&train.rows);
+    let standardiser = spread.standardiser.clone();
+    let (_, logistic_learner) =
+        fit_logistic_from(spread.clone(), &train.rows, &train.labels, logistic)?;
+    let (_, forest_learner) = fit_forest_from(spread, &train.rows, &train.labels, forest)?;
+    // Both learners score each calibration row from one reading of it.
+    let scores = map_rows(&calibrate.rows, |r| {
+        let z = standardiser.apply(r);
+        [logistic_learner.score(&z), forest_learner.score(&z)]
+    });
+    let calibrated = |kind: &str, learner, k: usize| {
+        let scores: Vec<f64> = scores.iter().map(|s| s[k]).collect();
+        Model::calibrated_on_scores(
+            kind,
+            standardiser.clone(),
+            learner,
+            &scores,
+            &calibrate.labels,
+        )
+    };
+    let logistic_model = calibrated("logistic", logistic_learner, 0);
+    let forest_model = calibrated("forest", forest_learner, 1);
     Ok((logistic_model, forest_model))
 }
 
@@ -438,12 +467,22 @@ pub fn windows_before(origin: NaiveDate) -> (NaiveDate, NaiveDate, NaiveDate) {
 
 /// What every block of an evaluation shares.
 struct Setting<'a> {
-    all: &'a Rows,
+    history: &'a History,
+    defects: &'a Defects,
+    dates: &'a [NaiveDate],
     lengths: &'a [f64],
     truth: Option<&'a Truth>,
     logistic: LogisticParams,
     forest: ForestParams,
 }
+
+/// The scores read off each test row: the baselines', then both models'.
+const BASELINES: [&str; 4] = [
+    "prior_reports",
+    "surface_age",
+    "report_density_90d",
+    "same_weeks_last_year",
+];
 
 fn block(
     setting: &Setting<'_>,
@@ -452,70 +491,61 @@ fn block(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Block, TrainError> {
     let Setting {
-        all,
+        history,
+        defects,
+        dates,
         lengths,
         truth,
         logistic,
         forest,
     } = *setting;
-    let first = all.as_of.iter().min().copied().unwrap_or(from);
+    let first = dates.first().copied().unwrap_or(from);
     let (train_end, calibration_start, calibration_end) = windows_before(from);
-    let train = all.select(first, train_end);
-    let calibrate = all.select(calibration_start, calibration_end);
-    let test = all.select(from, to);
+    let weeks = |from, to| Weeks::between(history, defects, dates, from, to);
+    let train = weeks(first, train_end);
+    let calibrate = weeks(calibration_start, calibration_end);
+    let test = weeks(from, to);
     progress(&format!(
         "training on {first} – {train_end} ({} rows), calibrating on {calibration_start} – {calibration_end}, testing {from} – {to}",
-        train.rows.len()
+        train.len()
     ));
     let (logistic_model, forest_model) = train_both(&train, &calibrate, logistic, forest)?;
+    drop(train);
     let column = |name: &str| FEATURES.iter().position(|f| f.name == name).unwrap_or(0);
-    let (reports_365, reports_90, age, length) = (
+    let (reports_365, reports_90, age, length, last_year) = (
         column("reports_365d"),
         column("reports_90d"),
         column("surface_age_years"),
         column("log_length"),
+        column("reports_same_weeks_last_year"),
     );
+    // One reading of each test row gives every score.
+    let read: Vec<[f64; BASELINES.len() + 2]> = map_rows(&test.rows, |r| {
+        [
+            r[reports_365],
+            if r[age].is_finite() { r[age] } else { 0.0 },
+            r[reports_90] / (r[length].exp() / 1000.0),
+            r[last_year],
+            logistic_model.probability(r),
+            forest_model.probability(r),
+        ]
+    });
+    let score = |k: usize| -> Vec<f64> { read.iter().map(|r| r[k]).collect() };
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let mut baselines = HashMap::new();
-    let random: Vec<f64> = test.rows.iter().map(|_| rng.r#gen::<f64>()).collect();
+    let random: Vec<f64> = (0..test.len()).map(|_| rng.r#gen::<f64>()).collect();
     baselines.insert("random".to_owned(), ranking(&test, &random, lengths, truth));
-    let prior: Vec<f64> = test.rows.iter().map(|r| r[reports_365]).collect();
-    baselines.insert(
-        "prior_reports".to_owned(),
-        ranking(&test, &prior, lengths, truth),
-    );
-    let age_scores: Vec<f64> = test
-        .rows
-        .iter()
-        .map(|r| if r[age].is_finite() { r[age] } else { 0.0 })
-        .collect();
-    baselines.insert(
-        "surface_age".to_owned(),
-        ranking(&test, &age_scores, lengths, truth),
-    );
-    let density: Vec<f64> = test
-        .rows
-        .iter()
-        .map(|r| r[reports_90] / (r[length].exp() / 1000.0))
-        .collect();
-    baselines.insert(
-        "report_density_90d".to_owned(),
-        ranking(&test, &density, lengths, truth),
-    );
-    let last_year: Vec<f64> = test
-        .rows
-        .iter()
-        .map(|r| r[column("reports_same_weeks_last_year")])
-        .collect();
-    baselines.insert(
-        "same_weeks_last_year".to_owned(),
-        ranking(&test, &last_year, lengths, truth),
-    );
+    for (k, name) in BASELINES.iter().enumerate() {
+        baselines.insert(
+            (*name).to_owned(),
+            ranking(&test, &score(k), lengths, truth),
+        );
+    }
     let oracle = truth.filter(|t| !t.hazard.is_empty()).map(|t| {
-        let scores: Vec<f64> = (0..test.rows.len())
+        let scores: Vec<f64> = (0..test.len())
             .map(|i| {
                 t.hazard
-                    .get(&(test.segment[i], test.as_of[i]))
+                    .get(&(test.rows.segment(i), test.rows.as_of(i)))
                     .copied()
                     .unwrap_or(0.0)
             })
@@ -525,17 +555,17 @@ fn block(
     Ok(Block {
         from,
         to,
-        rows: test.rows.len(),
-        base_rate: test.labels.iter().filter(|&&l| l).count() as f64
-            / test.labels.len().max(1) as f64,
-        logistic: scored(&test, &logistic_model, lengths, truth),
-        forest: scored(&test, &forest_model, lengths, truth),
+        rows: test.len(),
+        base_rate: test.base_rate(),
+        logistic: scored(&test, &score(BASELINES.len()), lengths, truth),
+        forest: scored(&test, &score(BASELINES.len() + 1), lengths, truth),
         baselines,
         oracle,
     })
 }
 
-/// The whole evaluation over weekly as-of dates `dates` (see [`as_of_dates`]).
+/// The whole evaluation over weekly as-of dates `dates` (see [`as_of_dates`]). Each
+/// block's rows are built as they are read, never every segment-week at once.
 pub fn evaluate(
     history: &History,
     defects: &Defects,
@@ -545,12 +575,13 @@ pub fn evaluate(
     forest: ForestParams,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Evaluation, TrainError> {
-    let all = Rows::build(history, defects, dates);
     let lengths: Vec<f64> = history.segments.iter().map(|s| s.length_m).collect();
     let last = *dates.last().ok_or(TrainError::NoRows("as-of"))?;
     let holdout_from = holdout_from(last);
     let setting = Setting {
-        all: &all,
+        history,
+        defects,
+        dates,
         lengths: &lengths,
         truth,
         logistic,

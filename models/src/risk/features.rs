@@ -306,21 +306,24 @@ pub const ROUGHNESS_LOOKBACK_DAYS: i64 = 90;
 
 /// How many events in `days` fall in `(as_of - window_days, as_of]`.
 fn count_in(days: &[NaiveDate], as_of: NaiveDate, window_days: i64) -> usize {
+    // The window's start is worked out once, not at every step of the search: date
+    // arithmetic was a third of the time spent building a row.
+    let after = as_of - chrono::Duration::days(window_days);
     let end = days.partition_point(|d| *d <= as_of);
-    let start = days.partition_point(|d| *d <= as_of - chrono::Duration::days(window_days));
-    end - start
+    end - days[..end].partition_point(|d| *d <= after)
 }
 
-/// Readings in `(as_of - from_days, as_of - to_days]`.
-fn readings_in(
-    readings: &[Roughness],
-    as_of: NaiveDate,
-    from_days: i64,
-    to_days: i64,
-) -> &[Roughness] {
-    let end = readings.partition_point(|r| r.0 <= as_of - chrono::Duration::days(to_days));
-    let start = readings.partition_point(|r| r.0 <= as_of - chrono::Duration::days(from_days));
-    &readings[start..end]
+/// The last quarter's readings before `as_of` (included), split at 28 and 56 days back:
+/// (the last 28 days, the 90 to 56 days before, the whole 90 days). The quarter is found
+/// once in the whole list and the splits inside it, since a street's list holds years.
+fn last_quarter(readings: &[Roughness], as_of: NaiveDate) -> [&[Roughness]; 3] {
+    let days = |n| as_of - chrono::Duration::days(n);
+    let end = readings.partition_point(|r| r.0 <= as_of);
+    let (d28, d56, d90) = (days(28), days(56), days(ROUGHNESS_LOOKBACK_DAYS));
+    let quarter = &readings[readings[..end].partition_point(|r| r.0 <= d90)..end];
+    let recent = &quarter[quarter.partition_point(|r| r.0 <= d28)..];
+    let earlier = &quarter[..quarter.partition_point(|r| r.0 <= d56)];
+    [recent, earlier, quarter]
 }
 
 fn iri(reading: &Roughness) -> f64 {
@@ -372,9 +375,7 @@ pub fn row(history: &History, s: usize, as_of: NaiveDate) -> [f64; FEATURE_COUNT
         .iter()
         .map(|&n| count_in(&history.reports[n], as_of, 90))
         .sum();
-    let recent = readings_in(&history.roughness[s], as_of, 28, 0);
-    let earlier = readings_in(&history.roughness[s], as_of, 90, 56);
-    let last_quarter = readings_in(&history.roughness[s], as_of, 90, 0);
+    let [recent, earlier, last_quarter] = last_quarter(&history.roughness[s], as_of);
     // A local street may go a few weeks without a refuse truck: fall back to the quarter.
     let rough_mean = mean(recent.iter().map(iri)).or_else(|| mean(last_quarter.iter().map(iri)));
     let rough_max = recent

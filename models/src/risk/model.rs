@@ -13,11 +13,13 @@
 
 use super::features::{FEATURE_COUNT, FEATURES};
 use linfa::prelude::*;
-use ndarray::{Array1, Array2};
+use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 pub type Row = [f64; FEATURE_COUNT];
 
@@ -68,48 +70,108 @@ impl RowSource for Vec<Row> {
     }
 }
 
-impl Standardiser {
-    /// Each feature's mean and spread over its finite values, in two passes over the
-    /// rows (the mean, then the squares about it), as a batch over all of them would.
-    pub fn fit<R: RowSource + ?Sized>(rows: &R) -> Standardiser {
-        Standardiser::fit_spread(rows).0
+/// Rows are read in chunks of this many, each on whichever core is free, and what the
+/// chunks give is combined in chunk order: the same answer on any number of cores.
+const CHUNK_ROWS: usize = 1 << 15;
+
+/// `f` of every row, in row order, read on every core.
+pub fn map_rows<R, T, F>(rows: &R, f: F) -> Vec<T>
+where
+    R: RowSource + ?Sized,
+    T: Send,
+    F: Fn(&Row) -> T + Sync + Send,
+{
+    (0..rows.len())
+        .into_par_iter()
+        .with_min_len(CHUNK_ROWS)
+        .map(|i| f(&rows.row(i)))
+        .collect()
+}
+
+/// One feature's count, mean and sum of squared deviations over some rows' finite
+/// values: what Welford's update keeps, merged across chunks as Chan et al. do, so one
+/// pass gives the variance as accurately as two.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    count: f64,
+    mean: f64,
+    squares: f64,
+}
+
+impl Moments {
+    fn add(&mut self, v: f64) {
+        self.count += 1.0;
+        let delta = v - self.mean;
+        self.mean += delta / self.count;
+        self.squares += delta * (v - self.mean);
     }
 
-    /// [`Standardiser::fit`], and whether each feature varies in `rows`.
-    fn fit_spread<R: RowSource + ?Sized>(rows: &R) -> (Standardiser, [bool; FEATURE_COUNT]) {
-        let mut sum = [0.0; FEATURE_COUNT];
-        let mut count = [0usize; FEATURE_COUNT];
-        for i in 0..rows.len() {
-            for (j, v) in rows.row(i).into_iter().enumerate() {
-                if v.is_finite() {
-                    sum[j] += v;
-                    count[j] += 1;
-                }
-            }
+    fn merge(&mut self, other: Moments) {
+        let count = self.count + other.count;
+        if other.count == 0.0 {
+            return;
         }
-        let mut mean = vec![0.0; FEATURE_COUNT];
-        for j in 0..FEATURE_COUNT {
-            if count[j] > 0 {
-                mean[j] = sum[j] / count[j] as f64;
-            }
-        }
-        let mut squares = [0.0; FEATURE_COUNT];
-        for i in 0..rows.len() {
-            for (j, v) in rows.row(i).into_iter().enumerate() {
-                if v.is_finite() {
-                    squares[j] += (v - mean[j]).powi(2);
+        let delta = other.mean - self.mean;
+        self.mean += delta * other.count / count;
+        self.squares += other.squares + delta * delta * self.count * other.count / count;
+        self.count = count;
+    }
+}
+
+/// A standardiser fitted on training rows and which features vary in them: where both
+/// learners start, so an evaluation fits it once for the two.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spread {
+    pub standardiser: Standardiser,
+    pub varies: [bool; FEATURE_COUNT],
+}
+
+impl Spread {
+    /// Each feature's mean and spread over its finite values, in one pass over the rows
+    /// (each built from the history as it is read) on every core.
+    pub fn fit<R: RowSource + ?Sized>(rows: &R) -> Spread {
+        let chunks: Vec<[Moments; FEATURE_COUNT]> = (0..rows.len().div_ceil(CHUNK_ROWS))
+            .into_par_iter()
+            .map(|c| {
+                let mut moments = [Moments::default(); FEATURE_COUNT];
+                for i in c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(rows.len()) {
+                    for (m, v) in moments.iter_mut().zip(rows.row(i)) {
+                        if v.is_finite() {
+                            m.add(v);
+                        }
+                    }
                 }
+                moments
+            })
+            .collect();
+        let mut total = [Moments::default(); FEATURE_COUNT];
+        for chunk in chunks {
+            for (t, m) in total.iter_mut().zip(chunk) {
+                t.merge(m);
             }
         }
         let mut varies = [false; FEATURE_COUNT];
         let scale = (0..FEATURE_COUNT)
             .map(|j| {
-                let var = squares[j] / count[j].max(1) as f64;
-                varies[j] = count[j] > 0 && var > 1e-12;
+                let var = total[j].squares / total[j].count.max(1.0);
+                varies[j] = total[j].count > 0.0 && var > 1e-12;
                 if varies[j] { var.sqrt() } else { 1.0 }
             })
             .collect();
-        (Standardiser { mean, scale }, varies)
+        Spread {
+            standardiser: Standardiser {
+                mean: total.iter().map(|m| m.mean).collect(),
+                scale,
+            },
+            varies,
+        }
+    }
+}
+
+impl Standardiser {
+    /// Each feature's mean and spread over its finite values (see [`Spread::fit`]).
+    pub fn fit<R: RowSource + ?Sized>(rows: &R) -> Standardiser {
+        Spread::fit(rows).standardiser
     }
 
     /// Standardised values; a missing value sits at the mean (0).
@@ -158,15 +220,28 @@ impl Tree {
         standardiser: &Standardiser,
         rng: &mut ChaCha8Rng,
     ) {
-        let mut bagged = vec![false; rows.len()];
-        for &i in in_bag {
-            bagged[i] = true;
-        }
-        let mut out: Vec<usize> = (0..rows.len()).filter(|&i| !bagged[i]).collect();
-        if out.len() > OUT_OF_BAG_ROWS {
-            out.shuffle(rng);
-            out.truncate(OUT_OF_BAG_ROWS);
-        }
+        let bagged: HashSet<usize> = in_bag.iter().copied().collect();
+        let unbagged = rows.len() - bagged.len();
+        let out: Vec<usize> = if unbagged > 2 * OUT_OF_BAG_ROWS {
+            // Rows by the million around a bag of thousands: draw until enough distinct
+            // rows out of the bag are found, rather than list and shuffle them all.
+            let mut drawn = HashSet::with_capacity(OUT_OF_BAG_ROWS);
+            let mut out = Vec::with_capacity(OUT_OF_BAG_ROWS);
+            while out.len() < OUT_OF_BAG_ROWS {
+                let i = rng.gen_range(0..rows.len());
+                if !bagged.contains(&i) && drawn.insert(i) {
+                    out.push(i);
+                }
+            }
+            out
+        } else {
+            let mut out: Vec<usize> = (0..rows.len()).filter(|i| !bagged.contains(i)).collect();
+            if out.len() > OUT_OF_BAG_ROWS {
+                out.shuffle(rng);
+                out.truncate(OUT_OF_BAG_ROWS);
+            }
+            out
+        };
         let mut counts = vec![(0usize, 0usize); self.nodes.len()];
         for &i in &out {
             let z = standardiser.apply(&rows.row(i));
@@ -355,12 +430,16 @@ fn matrix<R: RowSource + ?Sized>(
     kept: &[usize],
 ) -> Array2<f64> {
     let mut x = Array2::zeros((indexes.len(), kept.len()));
-    for (r, &i) in indexes.iter().enumerate() {
-        let z = standardiser.apply(&rows.row(i));
-        for (c, &j) in kept.iter().enumerate() {
-            x[[r, c]] = z[j];
-        }
-    }
+    x.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(indexes.par_iter())
+        .with_min_len(CHUNK_ROWS)
+        .for_each(|(mut out, &i)| {
+            let z = standardiser.apply(&rows.row(i));
+            for (o, &j) in out.iter_mut().zip(kept) {
+                *o = z[j];
+            }
+        });
     x
 }
 
@@ -375,13 +454,26 @@ pub fn fit_logistic<R: RowSource + ?Sized>(
     labels: &[bool],
     params: LogisticParams,
 ) -> Result<(Standardiser, Learner), TrainError> {
+    fit_logistic_from(Spread::fit(rows), rows, labels, params)
+}
+
+/// [`fit_logistic`] from the rows' spread, already fitted.
+pub fn fit_logistic_from<R: RowSource + ?Sized>(
+    spread: Spread,
+    rows: &R,
+    labels: &[bool],
+    params: LogisticParams,
+) -> Result<(Standardiser, Learner), TrainError> {
     if !labels.iter().any(|&l| l) {
         return Err(TrainError::NoRows("positive"));
     }
     if labels.iter().all(|&l| l) {
         return Err(TrainError::NoRows("negative"));
     }
-    let (standardiser, varies) = Standardiser::fit_spread(rows);
+    let Spread {
+        standardiser,
+        varies,
+    } = spread;
     let kept: Vec<usize> = (0..FEATURE_COUNT).filter(|&j| varies[j]).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
     let chosen = rebalanced(labels, params.negatives_per_positive, &mut rng);
@@ -415,10 +507,21 @@ pub fn fit_forest<R: RowSource + ?Sized>(
     params: ForestParams,
 ) -> Result<(Standardiser, Learner), TrainError> {
     params.check(rows.len())?;
+    fit_forest_from(Spread::fit(rows), rows, labels, params)
+}
+
+/// [`fit_forest`] from the rows' spread, already fitted.
+pub fn fit_forest_from<R: RowSource + ?Sized>(
+    spread: Spread,
+    rows: &R,
+    labels: &[bool],
+    params: ForestParams,
+) -> Result<(Standardiser, Learner), TrainError> {
+    params.check(rows.len())?;
     if !labels.iter().any(|&l| l) {
         return Err(TrainError::NoRows("positive"));
     }
-    let standardiser = Standardiser::fit(rows);
+    let standardiser = spread.standardiser;
     let positives: Vec<usize> = (0..labels.len()).filter(|&i| labels[i]).collect();
     let negatives: Vec<usize> = (0..labels.len()).filter(|&i| !labels[i]).collect();
     if negatives.is_empty() {
@@ -432,9 +535,8 @@ pub fn fit_forest<R: RowSource + ?Sized>(
         .map(|i| standardiser.apply(&rows.row(i)))
         .collect();
     let bins = Bins::fit(&sample);
-    let binned: Vec<[u8; FEATURE_COUNT]> = (0..rows.len())
-        .map(|i| bins.apply(&standardiser.apply(&rows.row(i))))
-        .collect();
+    let binned: Vec<[u8; FEATURE_COUNT]> =
+        map_rows(rows, |row| bins.apply(&standardiser.apply(row)));
     // A draw of about √F features at every split, as random forests do (per tree, as
     // before, let a tree ignore a strong feature entirely in all its nodes).
     let features_per_split = (FEATURE_COUNT as f64).sqrt().ceil() as usize;
@@ -719,12 +821,21 @@ impl Model {
         rows: &R,
         labels: &[bool],
     ) -> Model {
-        let scores: Vec<f64> = (0..rows.len())
-            .map(|i| learner.score(&standardiser.apply(&rows.row(i))))
-            .collect();
+        let scores = map_rows(rows, |row| learner.score(&standardiser.apply(row)));
+        Model::calibrated_on_scores(kind, standardiser, learner, &scores, labels)
+    }
+
+    /// Calibrates a fitted learner from its scores of a later window's rows.
+    pub fn calibrated_on_scores(
+        kind: &str,
+        standardiser: Standardiser,
+        learner: Learner,
+        scores: &[f64],
+        labels: &[bool],
+    ) -> Model {
         let calibration = match learner {
-            Learner::Logistic { .. } => Calibration::platt(&scores, labels),
-            Learner::Forest { .. } => Calibration::isotonic(&scores, labels),
+            Learner::Logistic { .. } => Calibration::platt(scores, labels),
+            Learner::Forest { .. } => Calibration::isotonic(scores, labels),
         };
         Model {
             kind: kind.to_owned(),
