@@ -22,8 +22,8 @@ use models::risk::features::{Pavement, Rating};
 use models::risk::model::RowSource;
 use models::risk::model::TrainError;
 use models::risk::{
-    Defects, Evaluation, FEATURES, ForestParams, History, Horizon, LabelKind, LogisticParams,
-    Model, SegmentFacts, Truth, Unit, features,
+    Defects, Evaluation, FEATURES, ForestParams, Hazard, History, Horizon, LabelKind,
+    LogisticParams, Model, SegmentFacts, Truth, Unit, features,
 };
 use std::collections::HashMap;
 
@@ -310,12 +310,14 @@ fn observe_on(
             list.sort_unstable();
         }
         let hazard = if reading == Reading::Evaluation {
-            truth::true_hazard(conn)?
-                .into_iter()
-                .filter_map(|(segment, week, h)| Some(((*index.get(&segment)?, week), h)))
-                .collect()
+            Hazard::from_weeks(
+                n,
+                truth::true_hazard(conn)?
+                    .into_iter()
+                    .filter_map(|(segment, week, h)| Some((*index.get(&segment)?, week, h))),
+            )
         } else {
-            HashMap::new()
+            Hazard::default()
         };
         let propensity: HashMap<String, f64> = truth::true_propensity(conn)?.into_iter().collect();
         let tercile = models::risk::terciles(
@@ -461,7 +463,7 @@ pub fn evaluate_on(
         (None, Some(&last)) => {
             let thirds = units::reporting_thirds(observed, evaluate::holdout_from(last));
             thirds.iter().any(Option::is_some).then(|| Truth {
-                hazard: HashMap::new(),
+                hazard: Hazard::default(),
                 tercile: thirds,
             })
         }

@@ -87,12 +87,28 @@ impl Defects {
     }
 }
 
-/// Rows for every segment at each as-of date, held at once: for a small city's tests.
+/// Rows and their labels.
 #[derive(Debug, Clone, Default)]
-pub struct Rows {
-    pub rows: Vec<Row>,
+pub struct Labelled<R> {
+    pub rows: R,
     pub labels: Vec<bool>,
 }
+
+impl<R> Labelled<R> {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn base_rate(&self) -> f64 {
+        self.labels.iter().filter(|&&l| l).count() as f64 / self.len().max(1) as f64
+    }
+}
+
+/// Rows for every segment at each as-of date, held at once: for small cities.
+pub type Rows = Labelled<Vec<Row>>;
+
+/// A block of weeks: its rows, built when read, and their labels.
+type Weeks<'a> = Labelled<WeeklyRows<'a>>;
 
 impl Rows {
     pub fn build(history: &History, defects: &Defects, dates: &[NaiveDate]) -> Rows {
@@ -152,12 +168,6 @@ impl RowSource for WeeklyRows<'_> {
     }
 }
 
-/// A block of weeks: its rows, built when read, and their labels.
-struct Weeks<'a> {
-    rows: WeeklyRows<'a>,
-    labels: Vec<bool>,
-}
-
 impl<'a> Weeks<'a> {
     /// The weeks of `dates` (sorted) from `from` to `to`, both included.
     fn between(
@@ -174,18 +184,10 @@ impl<'a> Weeks<'a> {
         Weeks { rows, labels }
     }
 
-    fn len(&self) -> usize {
-        self.labels.len()
-    }
-
     /// Each week's rows, as a range of row indexes.
     fn each_week(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
         let n = self.rows.segments();
         (0..self.rows.dates.len()).map(move |w| w * n..(w + 1) * n)
-    }
-
-    fn base_rate(&self) -> f64 {
-        self.labels.iter().filter(|&&l| l).count() as f64 / self.len().max(1) as f64
     }
 }
 
@@ -202,11 +204,50 @@ pub fn holdout_from(last: NaiveDate) -> NaiveDate {
     last - Duration::weeks(51)
 }
 
+/// The true 28-day hazard of each segment at each as-of date it is known for: the
+/// oracle's score. Kept per segment by date, 16 bytes a segment-week: a map keyed by
+/// (segment, date) took three times that for the large demo city's 15 million.
+#[derive(Debug, Clone, Default)]
+pub struct Hazard {
+    weeks: Vec<Vec<(NaiveDate, f64)>>,
+}
+
+impl Hazard {
+    /// From (segment index, as-of date, hazard) in any order.
+    pub fn from_weeks(
+        segments: usize,
+        weeks: impl IntoIterator<Item = (usize, NaiveDate, f64)>,
+    ) -> Hazard {
+        let mut by_segment = vec![Vec::new(); segments];
+        for (s, day, hazard) in weeks {
+            if let Some(list) = by_segment.get_mut(s) {
+                list.push((day, hazard));
+            }
+        }
+        for list in &mut by_segment {
+            list.sort_by_key(|(day, _)| *day);
+            list.shrink_to_fit();
+        }
+        Hazard { weeks: by_segment }
+    }
+
+    /// Segment `s`'s hazard as of `day`, when known.
+    pub fn get(&self, s: usize, day: NaiveDate) -> Option<f64> {
+        let list = self.weeks.get(s)?;
+        let at = list.binary_search_by_key(&day, |(d, _)| *d).ok()?;
+        Some(list[at].1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.weeks.iter().all(Vec::is_empty)
+    }
+}
+
 /// What the truth offers besides labels (synthetic city only).
 #[derive(Debug, Clone, Default)]
 pub struct Truth {
-    /// The true 28-day hazard per (segment, as-of date): the oracle's score.
-    pub hazard: HashMap<(usize, NaiveDate), f64>,
+    /// The true 28-day hazard per segment and as-of date: the oracle's score.
+    pub hazard: Hazard,
     /// Each segment's neighbourhood reporting-propensity third (0 least eager … 2).
     pub tercile: Vec<Option<usize>>,
 }
@@ -423,9 +464,9 @@ fn scored(
 
 /// Trains both learners on `train` from one fit of its spread, and calibrates them on
 /// `calibrate`.
-fn train_both(
-    train: &Weeks<'_>,
-    calibrate: &Weeks<'_>,
+pub fn train_both<R: RowSource>(
+    train: &Labelled<R>,
+    calibrate: &Labelled<R>,
     logistic: LogisticParams,
     forest: ForestParams,
 ) -> Result<(Model, Model), TrainError> {
@@ -545,8 +586,7 @@ fn block(
         let scores: Vec<f64> = (0..test.len())
             .map(|i| {
                 t.hazard
-                    .get(&(test.rows.segment(i), test.rows.as_of(i)))
-                    .copied()
+                    .get(test.rows.segment(i), test.rows.as_of(i))
                     .unwrap_or(0.0)
             })
             .collect();

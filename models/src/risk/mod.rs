@@ -14,7 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod seeds;
 
-pub use evaluate::{Defects, Evaluation, LabelKind, Truth};
+pub use evaluate::{Defects, Evaluation, Hazard, LabelKind, Truth};
 pub use features::{FEATURES, History, SegmentFacts};
 pub use horizon::Horizon;
 pub use model::{Contribution, ForestParams, LogisticParams, Model};
@@ -144,12 +144,13 @@ pub fn from_city(city: &City) -> (History, Defects, Truth) {
     }
     let defects = Defects::found(LabelKind::TruePotholes, found);
     let truth = Truth {
-        hazard: city
-            .truth
-            .segment_weeks
-            .iter()
-            .filter_map(|w| Some(((*index.get(&w.segment)?, w.week_start), w.hazard_28d)))
-            .collect(),
+        hazard: Hazard::from_weeks(
+            city.segments.len(),
+            city.truth
+                .segment_weeks
+                .iter()
+                .filter_map(|w| Some((*index.get(&w.segment)?, w.week_start, w.hazard_28d))),
+        ),
         tercile: terciles(
             &city
                 .segments

@@ -390,3 +390,60 @@ fn a_feature_that_never_varies_in_training_gets_no_weight_whatever_its_value() {
     }
     assert_eq!(fit(&shifted).1, learner);
 }
+
+#[test]
+fn the_spread_read_in_chunks_on_every_core_matches_two_passes_over_every_row() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    // Several chunks and a ragged last one; a large offset, where a one-pass sum of
+    // squares would lose the variance; and a feature that is missing in most rows.
+    let rows: Vec<model::Row> = (0..100_003)
+        .map(|i| {
+            let mut row = [0.0; features::FEATURE_COUNT];
+            row[0] = 1e6 + rng.gen_range(0.0..1.0);
+            row[1] = if i % 7 == 0 {
+                rng.gen_range(-5.0..5.0)
+            } else {
+                f64::NAN
+            };
+            row[2] = 4.0;
+            row
+        })
+        .collect();
+    let spread = model::Spread::fit(&rows);
+    let finite = |j: usize| rows.iter().map(move |r| r[j]).filter(|v| v.is_finite());
+    for j in [0, 1] {
+        let n = finite(j).count() as f64;
+        let mean = finite(j).sum::<f64>() / n;
+        let sd = (finite(j).map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!((spread.standardiser.mean[j] - mean).abs() < 1e-9 * mean.abs().max(1.0));
+        assert!(
+            (spread.standardiser.scale[j] - sd).abs() < 1e-9 * sd,
+            "{j}: {sd}"
+        );
+        assert!(spread.varies[j]);
+    }
+    assert_eq!(spread.standardiser.mean[2], 4.0);
+    assert!(!spread.varies[2], "a constant does not vary");
+}
+
+#[test]
+fn the_oracle_finds_each_segments_hazard_by_date_whatever_order_it_came_in() {
+    let day = |s: &str| s.parse::<NaiveDate>().expect("a date");
+    let hazard = evaluate::Hazard::from_weeks(
+        2,
+        [
+            (1, day("2025-01-13"), 0.3),
+            (0, day("2025-01-13"), 0.2),
+            (0, day("2025-01-06"), 0.1),
+            (5, day("2025-01-06"), 0.9),
+        ],
+    );
+    assert_eq!(hazard.get(0, day("2025-01-06")), Some(0.1));
+    assert_eq!(hazard.get(0, day("2025-01-13")), Some(0.2));
+    assert_eq!(hazard.get(1, day("2025-01-13")), Some(0.3));
+    assert_eq!(hazard.get(1, day("2025-01-06")), None);
+    assert_eq!(hazard.get(5, day("2025-01-06")), None, "no such segment");
+    assert!(!hazard.is_empty());
+    assert!(evaluate::Hazard::default().is_empty());
+}
