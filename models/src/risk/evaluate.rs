@@ -435,10 +435,8 @@ fn scored(
     // Month by month: a pooled ECE can hide a winter read too low and a summer too high.
     let mut months: std::collections::BTreeMap<String, (Vec<f64>, Vec<bool>)> =
         std::collections::BTreeMap::new();
-    for rows in block.each_week() {
-        let month = months
-            .entry(block.rows.as_of(rows.start).format("%Y-%m").to_string())
-            .or_default();
+    for (date, rows) in block.rows.dates.iter().zip(block.each_week()) {
+        let month = months.entry(date.format("%Y-%m").to_string()).or_default();
         month.0.extend_from_slice(&probabilities[rows.clone()]);
         month.1.extend_from_slice(&labels[rows]);
     }
