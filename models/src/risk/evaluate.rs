@@ -468,7 +468,6 @@ pub fn train_both<R: RowSource>(
     logistic: LogisticParams,
     forest: ForestParams,
 ) -> Result<(Model, Model), TrainError> {
-    forest.check(train.len())?;
     let spread = Spread::fit(&train.rows);
     let standardiser = spread.standardiser.clone();
     let (_, logistic_learner) =

@@ -169,11 +169,6 @@ impl Spread {
 }
 
 impl Standardiser {
-    /// Each feature's mean and spread over its finite values (see [`Spread::fit`]).
-    pub fn fit<R: RowSource + ?Sized>(rows: &R) -> Standardiser {
-        Spread::fit(rows).standardiser
-    }
-
     /// Standardised values; a missing value sits at the mean (0).
     pub fn apply(&self, row: &Row) -> Row {
         let mut z = [0.0; FEATURE_COUNT];
@@ -506,7 +501,6 @@ pub fn fit_forest<R: RowSource + ?Sized>(
     labels: &[bool],
     params: ForestParams,
 ) -> Result<(Standardiser, Learner), TrainError> {
-    params.check(rows.len())?;
     fit_forest_from(Spread::fit(rows), rows, labels, params)
 }
 
