@@ -28,7 +28,8 @@ wait_for() {
     curl -fs "$1" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  echo "no answer from $1 (see the logs in $dir)" >&2
+  echo "no answer from $1; the logs' last lines:" >&2
+  tail -n 5 "$dir"/*.log "$dir"/nginx/error.log >&2 2>/dev/null || true
   exit 1
 }
 
