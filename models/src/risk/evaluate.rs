@@ -4,7 +4,7 @@
 //! synthetic city) the oracle.
 
 use super::features::{FEATURES, History, row};
-use super::metrics::{brier, calibration_curve, ece, pr_auc, roc_auc, top};
+use super::metrics::{brier, calibration_curve, ece, pr_auc, ranked, roc_auc, top_of};
 use super::model::{
     ForestParams, LogisticParams, Model, Row, RowSource, Spread, TrainError, fit_forest_from,
     fit_logistic_from, map_rows,
@@ -12,6 +12,7 @@ use super::model::{
 use chrono::{Duration, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -351,9 +352,10 @@ fn ranking(block: &Weeks<'_>, scores: &[f64], lengths: &[f64], truth: Option<&Tr
     let shares = [0.01, 0.05, 0.10];
     // Weeks in date order, so sums over them come out the same on every run.
     for rows in block.each_week() {
-        let week_scores = &scores[rows.clone()];
+        // One sort a week; every share reads its top.
+        let order = ranked(&scores[rows.clone()]);
         for (k, share) in shares.iter().enumerate() {
-            let chosen = top(week_scores, *share, None);
+            let chosen = top_of(&order, *share, None);
             let found = chosen.iter().filter(|&&c| labels[rows.start + c]).count();
             precision[k] += found as f64 / chosen.len().max(1) as f64;
             hits[k] += found;
@@ -377,7 +379,7 @@ fn ranking(block: &Weeks<'_>, scores: &[f64], lengths: &[f64], truth: Option<&Tr
             .map(|i| lengths[block.rows.segment(i)])
             .collect();
         for (k, share) in shares.iter().enumerate() {
-            let chosen = top(week_scores, *share, Some(&week_lengths));
+            let chosen = top_of(&order, *share, Some(&week_lengths));
             let found = chosen.iter().filter(|&&c| labels[rows.start + c]).count();
             length_precision[k] += found as f64 / chosen.len().max(1) as f64;
             length_hits[k] += found;
@@ -470,9 +472,19 @@ pub fn train_both<R: RowSource>(
 ) -> Result<(Model, Model), TrainError> {
     let spread = Spread::fit(&train.rows);
     let standardiser = spread.standardiser.clone();
-    let (_, logistic_learner) =
-        fit_logistic_from(spread.clone(), &train.rows, &train.labels, logistic)?;
-    let (_, forest_learner) = fit_forest_from(spread, &train.rows, &train.labels, forest)?;
+    // Side by side: the regression's solver keeps one core busy, and the forest's trees
+    // take whatever the other core has left.
+    let (logistic_learner, forest_learner) = std::thread::scope(|scope| {
+        let logistic =
+            scope.spawn(|| fit_logistic_from(spread.clone(), &train.rows, &train.labels, logistic));
+        let forest = fit_forest_from(spread.clone(), &train.rows, &train.labels, forest);
+        let logistic = logistic
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (logistic, forest)
+    });
+    let (_, logistic_learner) = logistic_learner?;
+    let (_, forest_learner) = forest_learner?;
     // Both learners score each calibration row from one reading of it.
     let scores = map_rows(&calibrate.rows, |r| {
         let z = standardiser.apply(r);
@@ -570,32 +582,45 @@ fn block(
     });
     let score = |k: usize| -> Vec<f64> { read.iter().map(|r| r[k]).collect() };
     let mut rng = ChaCha8Rng::seed_from_u64(99);
-    let mut baselines = HashMap::new();
     let random: Vec<f64> = (0..test.len()).map(|_| rng.r#gen::<f64>()).collect();
-    baselines.insert("random".to_owned(), ranking(&test, &random, lengths, truth));
-    for (k, name) in BASELINES.iter().enumerate() {
-        baselines.insert(
-            (*name).to_owned(),
-            ranking(&test, &score(k), lengths, truth),
-        );
-    }
-    let oracle = truth.filter(|t| !t.hazard.is_empty()).map(|t| {
-        let scores: Vec<f64> = (0..test.len())
-            .map(|i| {
-                t.hazard
-                    .get(test.rows.segment(i), test.rows.as_of(i))
-                    .unwrap_or(0.0)
+    // Each ranking sorts every week's rows: they are independent, so each core takes
+    // whichever is next.
+    let baselines = || -> HashMap<String, Ranking> {
+        (0..=BASELINES.len())
+            .into_par_iter()
+            .map(|k| match BASELINES.get(k) {
+                Some(name) => (
+                    (*name).to_owned(),
+                    ranking(&test, &score(k), lengths, truth),
+                ),
+                None => ("random".to_owned(), ranking(&test, &random, lengths, truth)),
             })
-            .collect();
-        ranking(&test, &scores, lengths, truth)
-    });
+            .collect()
+    };
+    let oracle = || {
+        truth.filter(|t| !t.hazard.is_empty()).map(|t| {
+            let scores: Vec<f64> = (0..test.len())
+                .map(|i| {
+                    t.hazard
+                        .get(test.rows.segment(i), test.rows.as_of(i))
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            ranking(&test, &scores, lengths, truth)
+        })
+    };
+    let model = |k: usize| scored(&test, &score(k), lengths, truth);
+    let ((baselines, oracle), (logistic, forest)) = rayon::join(
+        || rayon::join(baselines, oracle),
+        || rayon::join(|| model(BASELINES.len()), || model(BASELINES.len() + 1)),
+    );
     Ok(Block {
         from,
         to,
         rows: test.len(),
         base_rate: test.base_rate(),
-        logistic: scored(&test, &score(BASELINES.len()), lengths, truth),
-        forest: scored(&test, &score(BASELINES.len() + 1), lengths, truth),
+        logistic,
+        forest,
         baselines,
         oracle,
     })

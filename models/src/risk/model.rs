@@ -88,6 +88,20 @@ where
         .collect()
 }
 
+/// `f` of the rows at `indexes`, in that order, read on every core.
+fn map_rows_at<R, T, F>(rows: &R, indexes: &[usize], f: F) -> Vec<T>
+where
+    R: RowSource + ?Sized,
+    T: Send,
+    F: Fn(&Row) -> T + Sync + Send,
+{
+    indexes
+        .par_iter()
+        .with_min_len(CHUNK_ROWS)
+        .map(|&i| f(&rows.row(i)))
+        .collect()
+}
+
 /// One feature's count, mean and sum of squared deviations over some rows' finite
 /// values: what Welford's update keeps, merged across chunks as Chan et al. do, so one
 /// pass gives the variance as accurately as two.
@@ -521,30 +535,43 @@ pub fn fit_forest_from<R: RowSource + ?Sized>(
     if negatives.is_empty() {
         return Err(TrainError::NoRows("negative"));
     }
-    // Cuts from evenly spaced rows; every row kept as bytes of bin numbers only (a
-    // standardised copy of every row would be eight times the memory).
+    // Cuts from evenly spaced rows.
     let step = (rows.len() / BIN_SAMPLE_ROWS).max(1);
-    let sample: Vec<Row> = (0..rows.len())
-        .step_by(step)
-        .map(|i| standardiser.apply(&rows.row(i)))
+    let evenly: Vec<usize> = (0..rows.len()).step_by(step).collect();
+    let bins = Bins::fit(&map_rows_at(rows, &evenly, |row| standardiser.apply(row)));
+    // Each tree's bag is drawn first, so that only rows in some bag are binned (about
+    // half a million of the large demo city's ten million), kept as bytes of bin numbers
+    // (a standardised copy would be eight times the memory). The tree's generator goes
+    // on to draw its out-of-bag rows.
+    let seed_of = |t: usize| params.seed.wrapping_mul(1_000_003).wrapping_add(t as u64);
+    let bags: Vec<(Vec<usize>, ChaCha8Rng)> = (0..params.trees)
+        .map(|t| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed_of(t));
+            // Bootstrap, rebalanced: half positives (with replacement), half negatives.
+            // No more draws than there are positives, so about a third of them stay out
+            // of the bag for the rates.
+            let half = (params.rows_per_tree / 2).min(positives.len());
+            let mut bag: Vec<usize> = (0..half)
+                .map(|_| positives[rng.gen_range(0..positives.len())])
+                .collect();
+            bag.extend((0..half).map(|_| negatives[rng.gen_range(0..negatives.len())]));
+            (bag, rng)
+        })
         .collect();
-    let bins = Bins::fit(&sample);
+    let mut bagged: Vec<usize> = bags
+        .iter()
+        .flat_map(|(bag, _)| bag.iter().copied())
+        .collect();
+    bagged.sort_unstable();
+    bagged.dedup();
     let binned: Vec<[u8; FEATURE_COUNT]> =
-        map_rows(rows, |row| bins.apply(&standardiser.apply(row)));
+        map_rows_at(rows, &bagged, |row| bins.apply(&standardiser.apply(row)));
     // A draw of about √F features at every split, as random forests do (per tree, as
     // before, let a tree ignore a strong feature entirely in all its nodes).
     let features_per_split = (FEATURE_COUNT as f64).sqrt().ceil() as usize;
     let grow = |t: usize| -> Result<Tree, TrainError> {
-        let seed = params.seed.wrapping_mul(1_000_003).wrapping_add(t as u64);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Bootstrap, rebalanced: half positives (with replacement), half negatives. No
-        // more draws than there are positives, so about a third of them stay out of the
-        // bag for the rates.
-        let half = (params.rows_per_tree / 2).min(positives.len());
-        let mut sample: Vec<usize> = (0..half)
-            .map(|_| positives[rng.gen_range(0..positives.len())])
-            .collect();
-        sample.extend((0..half).map(|_| negatives[rng.gen_range(0..negatives.len())]));
+        let (sample, rng) = &bags[t];
+        let mut rng = rng.clone();
         // A row drawn k times is one row of weight k: the same tree, fewer rows to sort.
         let mut drawn = sample.clone();
         drawn.sort_unstable();
@@ -558,8 +585,12 @@ pub fn fit_forest_from<R: RowSource + ?Sized>(
                 weights.push(1.0);
             }
         }
+        let bins_of: Vec<&[u8; FEATURE_COUNT]> = unique
+            .iter()
+            .map(|i| &binned[bagged.binary_search(i).expect("every bagged row is binned")])
+            .collect();
         let x = Array2::from_shape_fn((unique.len(), FEATURE_COUNT), |(r, j)| {
-            f64::from(binned[unique[r]][j])
+            f64::from(bins_of[r][j])
         });
         let y: Array1<usize> = unique.iter().map(|&i| usize::from(labels[i])).collect();
         let data = Dataset::new(x, y).with_weights(Array1::from(weights));
@@ -571,14 +602,14 @@ pub fn fit_forest_from<R: RowSource + ?Sized>(
             // (vendor/linfa-trees/UPKEEP.md).
             .prune_equal_leaves(false)
             .max_features(Some(features_per_split))
-            .seed(seed)
+            .seed(seed_of(t))
             // Bin numbers: a histogram split search (vendor/linfa-trees/UPKEEP.md).
             .binned(true)
             .fit(&data)
             .map_err(|e| TrainError::Linfa(e.to_string()))?;
         let mut tree = Tree { nodes: Vec::new() };
         flatten(fitted.root_node(), &bins, &mut tree.nodes);
-        tree.rate_out_of_bag(rows, labels, &sample, &standardiser, &mut rng);
+        tree.rate_out_of_bag(rows, labels, sample, &standardiser, &mut rng);
         Ok(tree)
     };
     let trees: Vec<Result<Tree, TrainError>> = std::thread::scope(|scope| {
