@@ -370,11 +370,14 @@ async fn maintain_risk(state: Arc<AppState>) {
     }
 }
 
-/// How often the summaries pages read are computed again.
-const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+/// How often the summaries pages read are computed again. They count a year or twelve
+/// weeks of issues; on a city of two million reports each computation reads for about
+/// three seconds of a core, which once a minute took a twentieth of a core from intake.
+const SUMMARY_EVERY: Duration = Duration::from_secs(300);
 
 /// Computes the summaries (the neighbourhood dashboard, the planner's statistics) at
-/// start and then every minute, once per cluster: the server holding the lease does it.
+/// start and then every five minutes, once per cluster: the server holding the lease
+/// does it.
 async fn maintain_summaries(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(SUMMARY_EVERY);
     loop {
@@ -488,31 +491,53 @@ fn risk_due(state: &AppState, at_start: bool) -> Result<RiskDue, crate::db::DbEr
 
 /// How often work orders are looked after when nothing asks sooner.
 const WORK_ORDER_CHECK: Duration = Duration::from_secs(60);
+/// How often every open order's priority is computed again when nothing asks sooner.
+/// Only the age part moves by itself, by days: ten minutes late is ten minutes of
+/// ageing, and on a large city a whole pass reads every open order and its reports'
+/// answers.
+const WHOLE_REPRIORITISATION: Duration = Duration::from_secs(600);
 /// The least time between two passes: under a stream of reports the task runs this
 /// often, not once per report.
 const WORK_ORDER_GAP: Duration = Duration::from_secs(2);
 
+/// What woke the work-order upkeep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Wake {
+    /// Reports were stored: their issues need orders or new priorities.
+    Reported,
+    /// The minute passed: issues stored by other means (imports, other servers) get
+    /// their orders, and the week its inspections.
+    Minute,
+    /// A weight, a score or an order changed: every priority may have.
+    Changed,
+}
+
 /// Gives new issues their work orders, plans the week's inspections once scores exist,
-/// and recomputes priorities (they age). Runs every minute, and at once when a weight, a
-/// score or an order changes ([`AppState::work_orders_due`]). Reports between those
-/// passes wake a smaller one ([`AppState::reported_issues`]) that looks only at the
-/// issues they reported: on a large city a whole pass reads every open order, too much
-/// to repeat under a stream of reports. Every server runs it; each step is idempotent.
+/// and keeps priorities current. Runs every minute, and at once when a weight, a score
+/// or an order changes ([`AppState::work_orders_due`]); every open order is prioritised
+/// again on a change and every `WHOLE_REPRIORITISATION` (they age), otherwise only the
+/// orders just made. Reports between those passes wake a smaller one
+/// ([`AppState::reported_issues`]) that looks only at the issues they reported: on a
+/// large city a whole pass reads every open order, too much to repeat under a stream of
+/// reports. Every server runs it; each step is idempotent.
 async fn maintain_work_orders(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(WORK_ORDER_CHECK);
+    let mut whole_at: Option<tokio::time::Instant> = None;
     loop {
-        let whole = tokio::select! {
-            _ = tick.tick() => true,
-            _ = state.work_orders_due.notified() => true,
-            _ = state.reported_issues.added() => false,
+        let wake = tokio::select! {
+            _ = tick.tick() => Wake::Minute,
+            _ = state.work_orders_due.notified() => Wake::Changed,
+            _ = state.reported_issues.added() => Wake::Reported,
         };
         let pass = tokio::time::Instant::now();
+        let whole = wake == Wake::Changed
+            || whole_at.is_none_or(|at| pass.duration_since(at) >= WHOLE_REPRIORITISATION);
         let worker = state.clone();
         let done = tokio::task::spawn_blocking(move || -> Result<_, crate::db::DbError> {
             // Taken first: a report stored during the pass wakes the next one.
             let reported = worker.reported_issues.take();
-            if !whole && reported.is_empty() {
-                return Ok((0, 0, 0));
+            if wake == Wake::Reported && reported.is_empty() {
+                return Ok((0, 0, 0, false));
             }
             let db = &worker.db;
             let settings = &worker.settings;
@@ -521,7 +546,7 @@ async fn maintain_work_orders(state: Arc<AppState>) {
             let (weights, _, _) =
                 crate::work_orders::current_weights(db, &settings.priority_weights)?;
             let runs = &worker.latest_run;
-            if !whole {
+            if wake == Wake::Reported {
                 let made = crate::work_orders::open_for_reported(db, &catalogue, &reported, at)?;
                 let changed = crate::work_orders::reprioritise(
                     db,
@@ -531,7 +556,7 @@ async fn maintain_work_orders(state: Arc<AppState>) {
                     at,
                     Some(&reported),
                 )?;
-                return Ok((made, 0, changed));
+                return Ok((made.len(), 0, changed, false));
             }
             let made = crate::work_orders::open_for_issues(db, &catalogue, at)?;
             let budget = crate::work_orders::weekly_budget(
@@ -548,15 +573,35 @@ async fn maintain_work_orders(state: Arc<AppState>) {
                 "system:weekly inspection plan",
             )?
             .len();
-            let changed =
-                crate::work_orders::reprioritise(db, &catalogue, &weights, runs, at, None)?;
-            Ok((made, planned, changed))
+            // Inspections are no issue's: a planned week is prioritised whole.
+            let whole = whole || planned > 0;
+            let mut issues = made.clone();
+            issues.extend(reported);
+            let changed = match (whole, issues.is_empty()) {
+                (true, _) => {
+                    crate::work_orders::reprioritise(db, &catalogue, &weights, runs, at, None)?
+                }
+                (false, true) => 0,
+                (false, false) => crate::work_orders::reprioritise(
+                    db,
+                    &catalogue,
+                    &weights,
+                    runs,
+                    at,
+                    Some(&issues),
+                )?,
+            };
+            Ok((made.len(), planned, changed, whole))
         })
         .await;
         match done {
-            Ok(Ok((0, 0, _))) => {}
-            Ok(Ok((made, planned, changed))) => {
-                tracing::info!(made, planned, changed, "work orders opened and prioritised")
+            Ok(Ok((made, planned, changed, whole))) => {
+                if whole {
+                    whole_at = Some(pass);
+                }
+                if made + planned > 0 {
+                    tracing::info!(made, planned, changed, "work orders opened and prioritised")
+                }
             }
             Ok(Err(e)) => tracing::warn!(error = %e, "could not look after work orders"),
             Err(_) => return,

@@ -2,7 +2,7 @@
 //! over the last twelve weeks the problems fixed, the median days to fix them, the share
 //! fixed within their service level, and a week-by-week trend.
 //!
-//! The figures are a summary computed in the background (once a minute, once per
+//! The figures are a summary computed in the background (every five minutes, once per
 //! cluster) and stored, so the page never scans every report.
 
 use crate::catalogue::Catalogue;

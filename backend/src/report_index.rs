@@ -147,8 +147,11 @@ impl ReportIndex {
             Some(w) => LocatedSince::AcceptedFrom(w - overlap()),
             None => LocatedSince::All,
         };
+        // Read from this server's clock too: at rest the latest acceptance stays where
+        // it was, and reading from it would take the same window again every time.
+        let read_at = crate::domain::now();
         let rows = db.read(|conn| located_since(conn, since))?;
-        Ok(self.take(rows))
+        Ok(self.take(rows, Some(read_at)))
     }
 
     /// Reads the reports with ids above the greatest held: those other servers stored
@@ -167,36 +170,60 @@ impl ReportIndex {
         if rows.is_empty() {
             return Ok(0);
         }
-        Ok(self.take(rows))
+        Ok(self.take(rows, None))
     }
 
-    /// Adds what was read; returns how many were new.
-    fn take(&self, rows: Vec<(Entry, NaiveDateTime)>) -> usize {
+    /// Adds what was read; returns how many were new. `read_at`: when a read of
+    /// everything accepted since the watermark began, which the next one may start from.
+    ///
+    /// Most of what a sync reads is held already (this server added its own reports as
+    /// it stored them), and at full intake a sync reads a hundred thousand rows. They
+    /// are looked up a chunk at a time under the read lock, and only the missing ones
+    /// inserted under the write lock, so requests adding their reports meanwhile wait
+    /// a millisecond at most, not for the whole batch.
+    fn take(&self, rows: Vec<(Entry, NaiveDateTime)>, read_at: Option<NaiveDateTime>) -> usize {
+        let watermark = rows.iter().map(|r| r.1).max().max(read_at);
+        let mut missing = Vec::new();
+        for chunk in rows.chunks(LOOKUPS_PER_LOCK) {
+            let guard = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+            let Some(loaded) = guard.as_ref() else {
+                return 0;
+            };
+            missing.extend(
+                chunk
+                    .iter()
+                    .filter(|(entry, _)| !holds(loaded, entry))
+                    .map(|(entry, _)| *entry),
+            );
+        }
         let mut guard = self.loaded.write().unwrap_or_else(|p| p.into_inner());
         let Some(loaded) = guard.as_mut() else {
             return 0;
         };
-        let mut added = 0;
-        for (entry, accepted_at) in rows {
-            if insert(loaded, entry) {
-                added += 1;
-            }
-            loaded.watermark = loaded.watermark.max(Some(accepted_at));
-        }
-        added
+        loaded.watermark = loaded.watermark.max(watermark);
+        // Checked again: a request may have added one since.
+        missing.into_iter().filter(|e| insert(loaded, *e)).count()
     }
 }
+
+/// Rows looked up per hold of the read lock.
+const LOOKUPS_PER_LOCK: usize = 1_000;
 
 fn point(e: Entry) -> Point {
     GeomWithData::new([e.lon, e.lat], (e.id, e.requested_at))
 }
 
-/// Inserts `entry` unless held already; returns whether it did.
-fn insert(loaded: &mut Loaded, entry: Entry) -> bool {
-    let held = loaded
+/// Whether `entry` is held.
+fn holds(loaded: &Loaded, entry: &Entry) -> bool {
+    loaded
         .tree
         .locate_all_at_point(&[entry.lon, entry.lat])
-        .any(|p| p.data.0 == entry.id);
+        .any(|p| p.data.0 == entry.id)
+}
+
+/// Inserts `entry` unless held already; returns whether it did.
+fn insert(loaded: &mut Loaded, entry: Entry) -> bool {
+    let held = holds(loaded, &entry);
     if !held {
         loaded.tree.insert(point(entry));
         loaded.max_id = loaded.max_id.max(entry.id);

@@ -80,6 +80,9 @@ pub(crate) const SQLITE_CACHE_KIB: i64 = 262_144;
 /// system's file cache. Measured in BENCHMARKS.md, "The soak".
 const SQLITE_READER_CACHE_KIB: i64 = 8_000;
 
+/// Longest wait for a turn at SQLite's write connection, first come first served.
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(30);
+
 /// Any arbitrary key shared by every Upkeep server: it serialises migrations when several
 /// servers start at once against one PostgreSQL database.
 const MIGRATION_LOCK_KEY: i64 = 0x5550_4b45_4550;
@@ -309,6 +312,11 @@ pub enum Database {
         writer: Pool<SqliteWriter>,
         readers: SqlitePool,
         health: std::sync::Arc<WriteHealth>,
+        /// Turns at the one write connection, first come first served: the pool hands
+        /// it to whichever thread asks first after a release, so a background job
+        /// writing in short transactions took it back again and again while a batch of
+        /// residents' reports waited (a third of a second at full intake).
+        turns: std::sync::Arc<parking_lot::FairMutex<()>>,
         /// Copies the write-ahead log back while the database is open.
         _checkpointer: std::sync::Arc<checkpoint::Checkpointer>,
     },
@@ -372,9 +380,14 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
         } else {
             SQLITE_CACHE_KIB
         };
+        // temp_store = MEMORY: a statement inside a transaction that may have to undo
+        // itself alone (an insert checking foreign keys, an upsert) keeps a journal of
+        // the pages it changes; in a file, each such statement created, wrote and
+        // deleted one, which took about a sixth of the report writer's time.
         let mut pragmas = format!(
             "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{cache_kib};",
+             PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{cache_kib}; \
+             PRAGMA temp_store = MEMORY;",
         );
         if self.read_only {
             pragmas.push_str(" PRAGMA query_only = ON;");
@@ -426,6 +439,7 @@ impl Database {
                     writer,
                     readers,
                     health,
+                    turns: Default::default(),
                     _checkpointer: std::sync::Arc::new(checkpoint::Checkpointer::start(path)),
                 }
             }
@@ -613,7 +627,14 @@ impl Database {
             error
         };
         let done = match self {
-            Database::Sqlite { writer, health, .. } => {
+            Database::Sqlite {
+                writer,
+                health,
+                turns,
+                ..
+            } => {
+                // Past the pool's own wait, the pool decides (and times out) as before.
+                let _turn = turns.try_lock_for(WRITE_TURN_WAIT);
                 let mut pooled = writer.get().map_err(unreachable)?;
                 let done = pooled
                     .immediate_transaction(|conn| run(&mut Conn::Sqlite(conn)))

@@ -1,5 +1,5 @@
-//! The planner's default statistics, computed in the background once a minute (once
-//! per cluster) and stored in `summaries`: the last year's issues by ward, category,
+//! The planner's default statistics, computed in the background every five minutes
+//! (once per cluster) and stored in `summaries`: the last year's issues by ward, category,
 //! and ward and category, and the last 26 weeks' reports per service. The planner page
 //! then reads one stored row per view instead of every issue of the year, which on a
 //! city of two million reports took seconds.
@@ -17,9 +17,10 @@ use std::collections::BTreeMap;
 pub const YEAR_DAYS: i64 = 365;
 /// Weeks of the stored weekly series; a request for fewer reads its last weeks.
 pub const WEEKS: usize = 26;
-/// A stored summary older than this is not served.
+/// A stored summary older than this is not served: three periods of the background job
+/// (`SUMMARY_EVERY` in `app`), so one missed run is no harm.
 pub fn fresh_for() -> Duration {
-    Duration::minutes(3)
+    Duration::minutes(15)
 }
 
 const TALLIES: &str = "stats_tallies";

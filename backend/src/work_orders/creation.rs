@@ -158,45 +158,49 @@ pub fn open_for_issues(
     db: &Database,
     catalogue: &Catalogue,
     now: NaiveDateTime,
-) -> Result<usize, DbError> {
-    let mut made = 0;
+) -> Result<Vec<i64>, DbError> {
+    let mut made = Vec::new();
     loop {
         let waiting = db.read(|conn| issues::without_orders(conn, 1000, None))?;
         let stored = store_orders(db, catalogue, &waiting, now)?;
-        made += stored;
-        if waiting.len() < 1000 || stored == 0 {
+        let none = stored.is_empty();
+        made.extend(stored);
+        if waiting.len() < 1000 || none {
             return Ok(made);
         }
     }
 }
 
 /// Gives those of `issue_ids` that are open and have no work order one: what reports
-/// just stored need, without looking through every open issue. Returns how many were
-/// made.
+/// just stored need, without looking through every open issue. Returns the issues whose
+/// orders were made.
 pub fn open_for_reported(
     db: &Database,
     catalogue: &Catalogue,
     issue_ids: &[i64],
     now: NaiveDateTime,
-) -> Result<usize, DbError> {
-    let mut made = 0;
+) -> Result<Vec<i64>, DbError> {
+    let mut made = Vec::new();
     for chunk in issue_ids.chunks(1000) {
         let waiting = db.read(|conn| issues::without_orders(conn, 1000, Some(chunk)))?;
-        made += store_orders(db, catalogue, &waiting, now)?;
+        made.extend(store_orders(db, catalogue, &waiting, now)?);
     }
     Ok(made)
 }
 
-/// Stores a work order for each issue; returns how many were stored (an issue that got
-/// one meanwhile is left as it is).
+/// Most orders stored in one transaction.
+const ORDERS_PER_WRITE: usize = 200;
+
+/// Stores a work order for each issue; returns the issues whose orders were stored (an
+/// issue that got one meanwhile is left as it is).
 fn store_orders(
     db: &Database,
     catalogue: &Catalogue,
     issues: &[(IssueRow, Option<SegmentClass>)],
     now: NaiveDateTime,
-) -> Result<usize, DbError> {
+) -> Result<Vec<i64>, DbError> {
     if issues.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let orders: Vec<NewWorkOrder> = issues
         .iter()
@@ -205,7 +209,11 @@ fn store_orders(
             order_for_issue(catalogue, issue, class, now)
         })
         .collect();
-    Ok(db
-        .write(|conn| store::insert_all(conn, &orders, "system:intake"))?
-        .len())
+    // Short transactions: on SQLite the reports wait for the one writer.
+    let mut stored = Vec::with_capacity(orders.len());
+    for part in orders.chunks(ORDERS_PER_WRITE) {
+        let rows = db.write(|conn| store::insert_all(conn, part, "system:intake"))?;
+        stored.extend(rows.into_iter().filter_map(|order| order.issue_id));
+    }
+    Ok(stored)
 }

@@ -5,7 +5,7 @@ use crate::catalogue::{AttributeAnswer, Catalogue};
 use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
 use crate::domain::{SegmentClass, WorkOrderKind};
-use crate::priority::{self, Inputs, Weights};
+use crate::priority::{self, Breakdown, Inputs, Weights};
 use crate::risk::{Percentiles, RunCache};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -55,6 +55,34 @@ fn inputs_of(
     }
 }
 
+/// Least change of a part, in points, that is written: the age part grows every second,
+/// and rewriting every open order each time it had grown by a hair would keep the
+/// city's one writer busy for nothing (an order ages 0.01 points in about seven
+/// minutes at the default weights).
+pub const PRIORITY_STEP: f64 = 0.01;
+
+/// Most priorities written in one transaction.
+const PRIORITIES_PER_WRITE: usize = 200;
+
+/// Whether any part of a priority moved by `PRIORITY_STEP` or more.
+fn moved(stored: &Breakdown, now: &Breakdown) -> bool {
+    let parts = |b: &Breakdown| {
+        [
+            b.severity,
+            b.risk,
+            b.road_class,
+            b.traffic,
+            b.reporters,
+            b.age,
+            b.vulnerability,
+        ]
+    };
+    parts(stored)
+        .iter()
+        .zip(parts(now))
+        .any(|(was, is)| (was - is).abs() >= PRIORITY_STEP)
+}
+
 /// Recomputes the priority of every open order, or only of the orders of the issues
 /// `of_issues` (those that just took reports); returns how many changed. Each place's
 /// standing in the latest risk ranking comes from `runs`, ranked once per run.
@@ -99,10 +127,40 @@ pub fn reprioritise(
             weights,
             &inputs_of(facts, severity, &percentiles, catalogue, now),
         );
-        let total = parts.total();
-        if (total - order.priority).abs() > 1e-6 || order.priority_breakdown.0 != parts {
-            changed.push((order.id, total, parts));
+        if moved(&order.priority_breakdown.0, &parts) {
+            changed.push((order.id, parts.total(), parts));
         }
     }
-    db.write(|conn| store::set_priorities(conn, &changed))
+    // Short transactions: on SQLite the reports wait for the one writer, and priorities
+    // are each order's own, so a pass cut short leaves nothing inconsistent.
+    let mut written = 0;
+    for chunk in changed.chunks(PRIORITIES_PER_WRITE) {
+        written += db.write(|conn| store::set_priorities(conn, chunk))?;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(age: f64, severity: f64) -> Breakdown {
+        Breakdown {
+            severity,
+            age,
+            ..Breakdown::default()
+        }
+    }
+
+    #[test]
+    fn a_priority_is_rewritten_only_when_a_part_moved_by_a_step() {
+        let stored = parts(6.0, 30.0);
+        assert!(!moved(&stored, &parts(6.0 + PRIORITY_STEP / 2.0, 30.0)));
+        assert!(moved(&stored, &parts(6.0 + PRIORITY_STEP, 30.0)));
+        assert!(moved(&stored, &parts(6.0, 24.0)));
+        // A new order stores no parts: any computed priority is written.
+        assert!(moved(&Breakdown::default(), &parts(0.0, 18.0)));
+        // Small moves of two parts in opposite directions are still no move.
+        assert!(!moved(&stored, &parts(6.004, 29.996)));
+    }
 }
