@@ -575,23 +575,16 @@ async fn maintain_work_orders(state: Arc<AppState>) {
             .len();
             // Inspections are no issue's: a planned week is prioritised whole.
             let whole = whole || planned > 0;
-            let mut issues = made.clone();
+            let made_count = made.len();
+            let mut issues = made;
             issues.extend(reported);
-            let changed = match (whole, issues.is_empty()) {
-                (true, _) => {
-                    crate::work_orders::reprioritise(db, &catalogue, &weights, runs, at, None)?
-                }
-                (false, true) => 0,
-                (false, false) => crate::work_orders::reprioritise(
-                    db,
-                    &catalogue,
-                    &weights,
-                    runs,
-                    at,
-                    Some(&issues),
-                )?,
+            let changed = if whole || !issues.is_empty() {
+                let only = (!whole).then_some(&issues[..]);
+                crate::work_orders::reprioritise(db, &catalogue, &weights, runs, at, only)?
+            } else {
+                0
             };
-            Ok((made.len(), planned, changed, whole))
+            Ok((made_count, planned, changed, whole))
         })
         .await;
         match done {

@@ -742,14 +742,21 @@ pub struct Breakdown {
 }
 
 impl Breakdown {
+    /// Every part, in a fixed order.
+    pub fn parts(&self) -> [f64; 7] {
+        [
+            self.severity,
+            self.risk,
+            self.road_class,
+            self.traffic,
+            self.reporters,
+            self.age,
+            self.vulnerability,
+        ]
+    }
+
     pub fn total(&self) -> f64 {
-        self.severity
-            + self.risk
-            + self.road_class
-            + self.traffic
-            + self.reporters
-            + self.age
-            + self.vulnerability
+        self.parts().iter().sum()
     }
 }
 

@@ -64,23 +64,14 @@ pub const PRIORITY_STEP: f64 = 0.01;
 /// Most priorities written in one transaction.
 const PRIORITIES_PER_WRITE: usize = 200;
 
-/// Whether any part of a priority moved by `PRIORITY_STEP` or more.
-fn moved(stored: &Breakdown, now: &Breakdown) -> bool {
-    let parts = |b: &Breakdown| {
-        [
-            b.severity,
-            b.risk,
-            b.road_class,
-            b.traffic,
-            b.reporters,
-            b.age,
-            b.vulnerability,
-        ]
-    };
-    parts(stored)
-        .iter()
-        .zip(parts(now))
-        .any(|(was, is)| (was - is).abs() >= PRIORITY_STEP)
+/// Whether a stored priority or any of its parts is `PRIORITY_STEP` or more from `now`.
+fn moved(stored_total: f64, stored: &Breakdown, now: &Breakdown) -> bool {
+    (stored_total - now.total()).abs() >= PRIORITY_STEP
+        || stored
+            .parts()
+            .iter()
+            .zip(now.parts())
+            .any(|(was, is)| (was - is).abs() >= PRIORITY_STEP)
 }
 
 /// Recomputes the priority of every open order, or only of the orders of the issues
@@ -127,7 +118,7 @@ pub fn reprioritise(
             weights,
             &inputs_of(facts, severity, &percentiles, catalogue, now),
         );
-        if moved(&order.priority_breakdown.0, &parts) {
+        if moved(order.priority, &order.priority_breakdown.0, &parts) {
             changed.push((order.id, parts.total(), parts));
         }
     }
@@ -153,15 +144,26 @@ mod tests {
     }
 
     #[test]
-    fn a_priority_is_rewritten_only_when_a_part_moved_by_a_step() {
+    fn a_priority_is_rewritten_only_when_it_or_a_part_moved_by_a_step() {
         let stored = parts(6.0, 30.0);
-        assert!(!moved(&stored, &parts(6.0 + PRIORITY_STEP / 2.0, 30.0)));
+        let total = stored.total();
+        assert!(!moved(
+            total,
+            &stored,
+            &parts(6.0 + PRIORITY_STEP / 2.0, 30.0)
+        ));
         // (6.0 + STEP itself sits on the boundary, where floating point decides.)
-        assert!(moved(&stored, &parts(6.0 + 1.5 * PRIORITY_STEP, 30.0)));
-        assert!(moved(&stored, &parts(6.0, 24.0)));
+        assert!(moved(
+            total,
+            &stored,
+            &parts(6.0 + 1.5 * PRIORITY_STEP, 30.0)
+        ));
+        assert!(moved(total, &stored, &parts(6.0, 24.0)));
         // A new order stores no parts: any computed priority is written.
-        assert!(moved(&Breakdown::default(), &parts(0.0, 18.0)));
+        assert!(moved(0.0, &Breakdown::default(), &parts(0.0, 18.0)));
         // Small moves of two parts in opposite directions are still no move.
-        assert!(!moved(&stored, &parts(6.004, 29.996)));
+        assert!(!moved(total, &stored, &parts(6.004, 29.996)));
+        // A stored priority that is not the sum of its parts is written again.
+        assert!(moved(total + 1.0, &stored, &stored));
     }
 }
