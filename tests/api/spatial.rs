@@ -580,6 +580,24 @@ async fn bad_places_and_parameters_get_a_400_saying_what_and_where() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
+    // A null is no filter the document allows: refused, naming the field.
+    let response = app
+        .client
+        .post(app.url("/api/v1/reports/search"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"polygon": null}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("'polygon' is null"),
+        "{body}"
+    );
     for path in [
         "/api/v1/reports/999999",
         "/api/v1/issues/abc",

@@ -405,7 +405,12 @@ fn params_of_json(bytes: &[u8]) -> Result<Params, ApiError> {
     let mut pairs = Vec::with_capacity(object.len());
     for (name, value) in object {
         let text = match value {
-            Value::Null => continue,
+            // The document gives no field a null; leaving one out is how to not filter.
+            Value::Null => {
+                return Err(bad(format!(
+                    "'{name}' is null: leave it out to search without it"
+                )));
+            }
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
