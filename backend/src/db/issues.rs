@@ -30,6 +30,9 @@ pub struct IssueRow {
 /// A new issue, started by its first report.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = issues)]
+// A `None` is stored as NULL (no column has another default), so the statement
+// has one text and diesel keeps it prepared: leaving the column out would change it.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewIssue<'a> {
     pub service_code: &'a str,
     pub status: IssueStatus,
@@ -314,23 +317,29 @@ pub fn insert(conn: &mut Conn<'_>, issue: &NewIssue<'_>) -> DbResult<i64> {
 
 /// Records that the issue's first report is `request_id`.
 pub fn set_first_request(conn: &mut Conn<'_>, issue_id: i64, request_id: i64) -> DbResult<()> {
-    on!(conn, |conn| diesel::update(issues::table.find(issue_id))
-        .set(issues::first_request_id.eq(request_id))
-        .execute(conn)?);
+    let first = super::kept::SetFirstRequest {
+        issue_id,
+        request_id,
+    };
+    on!(conn, |conn| first.execute(conn)?);
     Ok(())
 }
 
 /// True when any of `reporters` has reported this issue before.
 pub fn reported_by_any(conn: &mut Conn<'_>, issue_id: i64, reporters: &[String]) -> DbResult<bool> {
-    if reporters.is_empty() {
-        return Ok(false);
+    // One statement per key (there are at most three) rather than one `IN` list: on
+    // SQLite diesel prepares an `IN` list afresh every time, and this runs per report.
+    for reporter in reporters {
+        let seen: i64 = on!(conn, |conn| issue_reporters::table
+            .filter(issue_reporters::issue_id.eq(issue_id))
+            .filter(issue_reporters::reporter.eq(reporter))
+            .count()
+            .get_result(conn)?);
+        if seen > 0 {
+            return Ok(true);
+        }
     }
-    let seen: i64 = on!(conn, |conn| issue_reporters::table
-        .filter(issue_reporters::issue_id.eq(issue_id))
-        .filter(issue_reporters::reporter.eq_any(reporters))
-        .count()
-        .get_result(conn)?);
-    Ok(seen > 0)
+    Ok(false)
 }
 
 /// Remembers who reported the issue, so they are not counted twice.
@@ -355,18 +364,12 @@ pub fn join(
     same_reporter: bool,
     at: NaiveDateTime,
 ) -> DbResult<Option<i64>> {
-    Ok(on!(conn, |conn| {
-        diesel::update(issues::table.find(issue_id))
-            .set((
-                issues::reporter_count.eq(issues::reporter_count + i32::from(!same_reporter)),
-                issues::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-        issues::table
-            .find(issue_id)
-            .select(issues::first_request_id)
-            .first(conn)?
-    }))
+    let joined = super::kept::JoinIssue {
+        issue_id,
+        added_reporters: i32::from(!same_reporter),
+        at,
+    };
+    Ok(on!(conn, |conn| joined.get_result(conn)?))
 }
 
 /// Opens or closes an issue at `at`.

@@ -38,6 +38,7 @@ pub mod feedback;
 pub mod import_runs;
 pub mod installation;
 pub mod issues;
+mod kept;
 pub mod leases;
 pub mod maintenance;
 pub mod media;

@@ -454,12 +454,12 @@ pub fn set_priorities(
     on!(conn, |conn| {
         let mut changed = 0;
         for (id, priority, breakdown) in priorities {
-            changed += diesel::update(work_orders::table.find(id))
-                .set((
-                    work_orders::priority.eq(priority),
-                    work_orders::priority_breakdown.eq(Json(*breakdown)),
-                ))
-                .execute(conn)?;
+            changed += super::kept::SetPriority {
+                work_order_id: *id,
+                priority: *priority,
+                breakdown: Json(*breakdown),
+            }
+            .execute(conn)?;
         }
         Ok(changed)
     })

@@ -1,0 +1,108 @@
+//! Updates that run once per report or per work order, written so that diesel keeps them
+//! prepared.
+//!
+//! Diesel prepares every `diesel::update(..)` afresh, because a changeset may leave out
+//! its `None` fields and so change its SQL. On the report writer that parse and plan cost
+//! as much as the update itself. Each statement here has one fixed text and a static
+//! query id, so diesel's statement cache prepares it once per connection, on SQLite and
+//! PostgreSQL alike (bind markers are the backend's own). Table and column names are
+//! checked by the tests that run them on both backends.
+
+use super::words::Json;
+use crate::domain::Breakdown;
+use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Double, HasSqlType, Integer, Nullable, Text, Timestamp};
+use diesel::{QueryResult, RunQueryDsl};
+
+/// Marks a statement's text as fixed, so that diesel caches it by type.
+macro_rules! kept_statement {
+    ($name:ident) => {
+        impl QueryId for $name {
+            type QueryId = Self;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+        impl<Conn> RunQueryDsl<Conn> for $name {}
+    };
+}
+
+/// A report joined the issue at `at`: one more reporter unless it is the same one
+/// (`added_reporters` 0 or 1). Reads back the issue's first report.
+pub(crate) struct JoinIssue {
+    pub issue_id: i64,
+    pub added_reporters: i32,
+    pub at: NaiveDateTime,
+}
+kept_statement!(JoinIssue);
+
+impl Query for JoinIssue {
+    type SqlType = Nullable<BigInt>;
+}
+
+impl<DB> QueryFragment<DB> for JoinIssue
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Integer> + HasSqlType<Timestamp>,
+    i64: ToSql<BigInt, DB>,
+    i32: ToSql<Integer, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE issues SET reporter_count = reporter_count + ");
+        out.push_bind_param::<Integer, _>(&self.added_reporters)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.issue_id)?;
+        out.push_sql(" RETURNING first_request_id");
+        Ok(())
+    }
+}
+
+/// Records the first report of an issue just started.
+pub(crate) struct SetFirstRequest {
+    pub issue_id: i64,
+    pub request_id: i64,
+}
+kept_statement!(SetFirstRequest);
+
+impl<DB> QueryFragment<DB> for SetFirstRequest
+where
+    DB: Backend + HasSqlType<BigInt>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE issues SET first_request_id = ");
+        out.push_bind_param::<BigInt, _>(&self.request_id)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.issue_id)?;
+        Ok(())
+    }
+}
+
+/// A work order's priority and how it was made up.
+pub(crate) struct SetPriority {
+    pub work_order_id: i64,
+    pub priority: f64,
+    pub breakdown: Json<Breakdown>,
+}
+kept_statement!(SetPriority);
+
+impl<DB> QueryFragment<DB> for SetPriority
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Double> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    f64: ToSql<Double, DB>,
+    Json<Breakdown>: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE work_orders SET priority = ");
+        out.push_bind_param::<Double, _>(&self.priority)?;
+        out.push_sql(", priority_breakdown = ");
+        out.push_bind_param::<Text, _>(&self.breakdown)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.work_order_id)?;
+        Ok(())
+    }
+}
