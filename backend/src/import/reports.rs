@@ -284,7 +284,7 @@ fn insert<'b>(
         }
         (Some(_), None) => {}
     }
-    let row = requests::insert(
+    let id = requests::insert(
         conn,
         &NewRequest {
             description: report.description.clone(),
@@ -304,11 +304,11 @@ fn insert<'b>(
         },
     )?;
     if starts_issue && let Some(issue) = issue {
-        issues::set_first_request(conn, issue, row.id)?;
+        issues::set_first_request(conn, issue, id)?;
     }
     // The history a resident following it would have seen: received, then closed.
     history.push(NewUpdate {
-        request_id: row.id,
+        request_id: id,
         status: RequestStatus::Open,
         description: Some("Report received (imported from the city's records)."),
         media_url: None,
@@ -322,7 +322,7 @@ fn insert<'b>(
             "Closed (from the city's records)."
         };
         history.push(NewUpdate {
-            request_id: row.id,
+            request_id: id,
             status: report.status,
             description: Some(note),
             media_url: None,
@@ -333,7 +333,7 @@ fn insert<'b>(
     if let Some(issue) = issue.filter(|_| !starts_issue) {
         settle(conn, issue)?;
     }
-    Ok(row.id)
+    Ok(id)
 }
 
 /// An issue is closed when all its reports are, at the latest closure.

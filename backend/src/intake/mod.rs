@@ -207,10 +207,10 @@ pub async fn submit(
             source: ctx.source.clone(),
         })
         .await?;
-    let row = stored.row;
+    let (id, row) = (stored.id, stored.request);
     let located = match (row.accepted_at, row.lon, row.lat) {
         (Some(_), Some(lon), Some(lat)) => Some(crate::report_index::Entry {
-            id: row.id,
+            id,
             lon,
             lat,
             requested_at: row.requested_at,
@@ -220,7 +220,7 @@ pub async fn submit(
     Ok(Receipt {
         located,
         issue_id: row.issue_id,
-        service_request_id: (!batch).then_some(row.id),
+        service_request_id: (!batch).then_some(id),
         token: row.token,
         service_notice: row.service_notice.unwrap_or(notice),
         account_id: report.account_id,

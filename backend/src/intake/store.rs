@@ -6,7 +6,7 @@
 
 use crate::db::issues::{self, NewIssue};
 use crate::db::media::{self, MediaRow};
-use crate::db::requests::{self, NewRequest, NewUpdate, RequestRow};
+use crate::db::requests::{self, NewRequest, NewUpdate};
 use crate::db::{Conn, DbResult};
 use crate::domain::{Circle, Coordinates, IssueStatus};
 
@@ -25,10 +25,12 @@ pub struct Submission {
     pub source: Option<String>,
 }
 
-/// A stored report, and the first report of the issue it joined if it was a duplicate.
+/// A stored report: its id, what was stored (with the issue it joined or started), and
+/// the first report of that issue if it was a duplicate.
 #[derive(Debug, Clone)]
 pub struct Stored {
-    pub row: RequestRow,
+    pub id: i64,
+    pub request: NewRequest,
     pub duplicate_of: Option<i64>,
 }
 
@@ -99,22 +101,26 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
             owned.service_notice = Some((submission.duplicate_notice)(parent));
         }
     }
-    let row = requests::insert(conn, &request)?;
+    let id = requests::insert(conn, &request)?;
     if let Some(issue_id) = starts_issue {
-        issues::set_first_request(conn, issue_id, row.id)?;
+        issues::set_first_request(conn, issue_id, id)?;
     }
     requests::add_update(
         conn,
         &NewUpdate {
-            request_id: row.id,
-            status: row.status,
+            request_id: id,
+            status: request.status,
             description: Some(submission.first_note),
-            media_url: row.media_url.as_deref(),
+            media_url: request.media_url.as_deref(),
             author: "resident",
-            created_at: row.requested_at,
+            created_at: request.requested_at,
         },
     )?;
-    Ok(Stored { row, duplicate_of })
+    Ok(Stored {
+        id,
+        request: request.into_owned(),
+        duplicate_of,
+    })
 }
 
 /// How the reporter of `request` may be recognised again: by e-mail, device or

@@ -115,20 +115,27 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_reports_are_each_stored_once_with_their_own_id() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = ReportWriter::start(database(&dir));
+        let db = database(&dir);
+        let writer = ReportWriter::start(db.clone());
         let tasks: Vec<_> = (0..500)
             .map(|i| {
                 let writer = writer.clone();
                 tokio::spawn(async move { writer.store(report("pothole", format!("n{i}"))).await })
             })
             .collect();
-        let mut ids = std::collections::HashSet::new();
-        for (i, task) in tasks.into_iter().enumerate() {
-            let row = task.await.unwrap().unwrap().row;
-            assert_eq!(row.description.as_deref(), Some(format!("n{i}").as_str()));
-            assert!(ids.insert(row.id));
+        let mut ids = Vec::new();
+        for task in tasks {
+            ids.push(task.await.unwrap().unwrap().id);
         }
-        assert_eq!(ids.len(), 500);
+        // Each id holds the report that was given it.
+        let rows = db
+            .read(|conn| crate::db::requests::by_ids(conn, &ids))
+            .unwrap();
+        assert_eq!(rows.len(), 500);
+        for (i, id) in ids.iter().enumerate() {
+            let row = rows.iter().find(|row| row.id == *id).unwrap();
+            assert_eq!(row.description.as_deref(), Some(format!("n{i}").as_str()));
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

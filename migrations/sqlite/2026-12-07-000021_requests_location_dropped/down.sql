@@ -1,0 +1,1 @@
+CREATE INDEX requests_location ON requests (lat, lon);
