@@ -5,7 +5,7 @@
 #
 #   bash scripts/schemathesis.sh [MAX_EXAMPLES]
 #
-# Uses target/debug/upkeep (cargo test builds it) on the tiny demo city; the write
+# Uses target/debug/upkeep (cargo test builds it; under CARGO_TARGET_DIR if set) on the tiny demo city; the write
 # limit is off, since every generated write would otherwise soon be refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ MAX_EXAMPLES="${1:-${MAX_EXAMPLES:-10}}"
 VENV="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
 WORK="$(mktemp -d)"
 PORT="${PORT:-18396}"
-BIN="${BIN:-target/debug/upkeep}"
+BIN="${BIN:-${CARGO_TARGET_DIR:-target}/debug/upkeep}"
 VERSION=4.32.5
 
 if [ ! -x "$VENV/bin/schemathesis" ]; then
