@@ -5,8 +5,9 @@
 #
 #   bash scripts/schemathesis.sh [MAX_EXAMPLES]
 #
-# Uses target/debug/upkeep (cargo test builds it; under CARGO_TARGET_DIR if set) on the tiny demo city; the write
-# limit is off, since every generated write would otherwise soon be refused.
+# Uses target/debug/upkeep (cargo test builds it; under CARGO_TARGET_DIR if set) on the
+# tiny demo city; the write limit is off, since every generated write would otherwise
+# soon be refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
