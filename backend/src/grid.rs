@@ -85,12 +85,19 @@ pub fn cells_covering(bbox: &BoundingBox) -> Option<Vec<i64>> {
 pub fn cell_runs(bbox: &BoundingBox) -> Vec<RangeInclusive<i64>> {
     let (rows, columns, listable) = span(bbox);
     if !listable {
-        let first = rows.start() * COLUMNS + columns.start();
-        let last = rows.end() * COLUMNS + columns.end();
-        return vec![first.min(last)..=first.max(last)];
+        return vec![cell_span(bbox)];
     }
     rows.map(|row| row * COLUMNS + columns.start()..=row * COLUMNS + columns.end())
         .collect()
+}
+
+/// One run of cell numbers from the south-west cell of `bbox` to its north-east one:
+/// every cell of the box lies in it, with the rest of the rows between.
+pub fn cell_span(bbox: &BoundingBox) -> RangeInclusive<i64> {
+    let (rows, columns, _) = span(bbox);
+    let first = rows.start() * COLUMNS + columns.start();
+    let last = rows.end() * COLUMNS + columns.end();
+    first.min(last)..=first.max(last)
 }
 
 /// `bbox` grown by `margin_deg` on every side, kept on the globe.

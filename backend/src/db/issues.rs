@@ -30,8 +30,7 @@ pub struct IssueRow {
 /// A new issue, started by its first report.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = issues)]
-// A `None` is stored as NULL (no column has another default), so the statement
-// has one text and diesel keeps it prepared: leaving the column out would change it.
+// As `NewRequest`: a `None` is stored as NULL, so the statement is kept prepared.
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewIssue<'a> {
     pub service_code: &'a str,

@@ -152,8 +152,7 @@ pub struct UpdateRow {
 /// A new entry of a report's history.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = request_updates)]
-// A `None` is stored as NULL (no column has another default), so the statement
-// has one text and diesel keeps it prepared: leaving the column out would change it.
+// As `NewRequest`: a `None` is stored as NULL, so the statement is kept prepared.
 #[diesel(treat_none_as_default_value = false)]
 pub struct NewUpdate<'a> {
     pub request_id: i64,
@@ -288,10 +287,10 @@ where
         // (lat, lon) index would be one more place every report is written to.
         query = match crate::grid::cells_covering(&bbox) {
             Some(cells) => query.filter(requests::cell.eq_any(cells)),
-            None => match crate::grid::cell_runs(&bbox).first() {
-                Some(run) => query.filter(requests::cell.between(*run.start(), *run.end())),
-                None => query,
-            },
+            None => {
+                let span = crate::grid::cell_span(&bbox);
+                query.filter(requests::cell.between(*span.start(), *span.end()))
+            }
         };
     }
     query

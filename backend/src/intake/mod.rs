@@ -207,22 +207,22 @@ pub async fn submit(
             source: ctx.source.clone(),
         })
         .await?;
-    let (id, row) = (stored.id, stored.request);
-    let located = match (row.accepted_at, row.lon, row.lat) {
+    let (id, stored) = (stored.id, stored.request);
+    let located = match (stored.accepted_at, stored.lon, stored.lat) {
         (Some(_), Some(lon), Some(lat)) => Some(crate::report_index::Entry {
             id,
             lon,
             lat,
-            requested_at: row.requested_at,
+            requested_at: stored.requested_at,
         }),
         _ => None,
     };
     Ok(Receipt {
         located,
-        issue_id: row.issue_id,
+        issue_id: stored.issue_id,
         service_request_id: (!batch).then_some(id),
-        token: row.token,
-        service_notice: row.service_notice.unwrap_or(notice),
+        token: stored.token,
+        service_notice: stored.service_notice.unwrap_or(notice),
         account_id: report.account_id,
     })
 }
