@@ -54,8 +54,11 @@ fn renew_until_stopped(db: &Database, job: &str, holder: &str, stop: &(Mutex<boo
     let (stopped, wake) = stop;
     let mut guard = stopped.lock().unwrap_or_else(|e| e.into_inner());
     loop {
+        // The flag is looked at before waiting: a lease given up before this thread
+        // first took the lock has already been notified, and would otherwise be held
+        // (and its giver kept waiting in `drop`) for a whole renewal period.
         let (next, _) = wake
-            .wait_timeout(guard, RENEW_EVERY)
+            .wait_timeout_while(guard, RENEW_EVERY, |stopped| !*stopped)
             .unwrap_or_else(|e| e.into_inner());
         guard = next;
         if *guard {
