@@ -222,9 +222,9 @@ pub struct Source<'a, T, E> {
     /// The candidates in a window, in the listing's order.
     pub located: &'a dyn Fn(&Window) -> Candidates<E>,
     pub by_ids: &'a dyn Fn(&[i64]) -> Rows<T, E>,
-    /// A page of the listing with no area: (limit, offset) → rows.
-    pub page: &'a dyn Fn(i64, i64) -> Rows<T, E>,
-    pub count: &'a dyn Fn() -> Result<i64, E>,
+    /// A page of the listing with no area, (limit, offset) → (rows, how many in all),
+    /// read in one snapshot ([`crate::db::Conn::snapshot`]) so that the two agree.
+    pub page: &'a dyn Fn(i64, i64) -> Result<(Vec<T>, i64), E>,
     pub id_of: fn(&T) -> i64,
 }
 
@@ -238,8 +238,8 @@ pub fn page_of<T, E>(
 ) -> Result<Page<T>, E> {
     let Some(area) = area else {
         let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let rows = (source.page)(to_i64(limit), to_i64(offset))?;
-        let total = usize::try_from((source.count)()?).unwrap_or(0);
+        let (rows, total) = (source.page)(to_i64(limit), to_i64(offset))?;
+        let total = usize::try_from(total).unwrap_or(0);
         return Ok(Page {
             items: rows.into_iter().map(|row| (row, None)).collect(),
             total,

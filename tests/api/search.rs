@@ -267,3 +267,31 @@ async fn the_list_in_xml_has_service_requests_and_request_elements() {
     assert!(xml.contains("<notes><note><type>opened</type>"));
     assert!(xml.contains("<extended_attributes><duplicate>false</duplicate>"));
 }
+
+#[tokio::test]
+async fn a_listings_total_counts_the_rows_on_its_page_while_reports_arrive() {
+    let app = spawn_app().await;
+    let arriving = async {
+        for i in 0..40 {
+            app.submit(&pothole_at(43.05 + f64::from(i) * 0.0005, -76.15))
+                .await;
+        }
+    };
+    let listing = async {
+        let mut listed = 0;
+        loop {
+            let body = app.get_json("/api/v1/reports?page_size=100", 200).await;
+            let items = body["items"].as_array().expect("items").len();
+            assert_eq!(
+                body["total"], items,
+                "the page and its total come from one moment"
+            );
+            listed += 1;
+            if items == 40 {
+                return listed;
+            }
+        }
+    };
+    let ((), listed) = tokio::join!(arriving, listing);
+    assert!(listed > 1, "listed while reports arrived");
+}

@@ -140,8 +140,14 @@ pub async fn list(
                 window_for: Window::for_points,
                 located: &|window| db.read(|conn| issues::located(conn, &filter, window)),
                 by_ids: &|ids| db.read(|conn| issues::by_ids(conn, ids)),
-                page: &|limit, offset| db.read(|conn| issues::list(conn, &filter, limit, offset)),
-                count: &|| db.read(|conn| issues::count(conn, &filter)),
+                page: &|limit, offset| {
+                    db.read(|conn| {
+                        conn.snapshot(|conn| {
+                            let rows = issues::list(conn, &filter, limit, offset)?;
+                            Ok((rows, issues::count(conn, &filter)?))
+                        })
+                    })
+                },
                 id_of: |row: &IssueRow| row.id,
             },
         )

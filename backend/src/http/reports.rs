@@ -75,9 +75,13 @@ pub async fn list(
                 },
                 by_ids: &|ids| db.read_replica(|conn| requests::by_ids(conn, ids)),
                 page: &|limit, offset| {
-                    db.read_replica(|conn| requests::list(conn, &filter, limit, offset))
+                    db.read_replica(|conn| {
+                        conn.snapshot(|conn| {
+                            let rows = requests::list(conn, &filter, limit, offset)?;
+                            Ok((rows, requests::count(conn, &filter)?))
+                        })
+                    })
                 },
-                count: &|| db.read_replica(|conn| requests::count(conn, &filter)),
                 id_of: |row: &RequestRow| row.id,
             },
         )

@@ -192,8 +192,14 @@ pub(super) fn page(
                 let mut seen = seen.borrow_mut();
                 Ok(ids.iter().filter_map(|id| seen.remove(id)).collect())
             },
-            page: &|limit, offset| db.read(|conn| segments::list(conn, filter, limit, offset)),
-            count: &|| db.read(|conn| segments::count(conn, filter)),
+            page: &|limit, offset| {
+                db.read(|conn| {
+                    conn.snapshot(|conn| {
+                        let rows = segments::list(conn, filter, limit, offset)?;
+                        Ok((rows, segments::count(conn, filter)?))
+                    })
+                })
+            },
             id_of: |row: &SegmentRow| row.id,
         },
     )

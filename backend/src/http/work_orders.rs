@@ -106,8 +106,14 @@ pub async fn list(
                 window_for: crate::search::Window::for_points,
                 located: &|window| db.read(|conn| store::located(conn, &filter, window)),
                 by_ids: &|ids| db.read(|conn| store::by_ids(conn, ids)),
-                page: &|limit, offset| db.read(|conn| store::list(conn, &filter, limit, offset)),
-                count: &|| db.read(|conn| store::count(conn, &filter)),
+                page: &|limit, offset| {
+                    db.read(|conn| {
+                        conn.snapshot(|conn| {
+                            let rows = store::list(conn, &filter, limit, offset)?;
+                            Ok((rows, store::count(conn, &filter)?))
+                        })
+                    })
+                },
                 id_of: |row: &WorkOrderRow| row.id,
             },
         )
