@@ -36,6 +36,7 @@ pub fn load(
             &mut |done| progress(done, about.max(done)),
         )
     })?;
+    db.refresh_statistics()?;
     Ok(stored)
 }
 
@@ -87,6 +88,46 @@ mod tests {
             if let Err(errors) = service.check_answers(&answers) {
                 panic!("report {} ({}): {errors:?}", report.id, report.service_code);
             }
+        }
+    }
+
+    #[test]
+    fn a_loaded_city_leaves_the_query_planner_statistics_of_the_reports_indexes() {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Gathered {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            idx: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::db::DatabaseUrl::Sqlite(dir.path().join("demo.db"));
+        let db = Database::open(&url, 1).unwrap();
+        let services = crate::catalogue::load(None).unwrap();
+        db.write(|conn| crate::db::services::seed(conn, &services))
+            .unwrap();
+        let catalogue = Catalogue {
+            services: db.read(crate::db::services::active).unwrap().0,
+            changed_at: now(),
+        };
+        load(&db, tiny(7), &catalogue, 50.0, &mut |_, _| {}).unwrap();
+        let gathered: Vec<String> = db
+            .read(|conn| match conn {
+                crate::db::Conn::Sqlite(conn) => diesel::sql_query(
+                    "SELECT idx FROM sqlite_stat1 WHERE tbl = 'requests' ORDER BY idx",
+                )
+                .load::<Gathered>(*conn)
+                .map_err(crate::db::DbError::from),
+                crate::db::Conn::Postgres(_) => unreachable!("a SQLite file"),
+            })
+            .unwrap()
+            .into_iter()
+            .map(|g| g.idx)
+            .collect();
+        for index in ["requests_cell", "requests_service_code", "requests_issue"] {
+            assert!(
+                gathered.iter().any(|g| g == index),
+                "{index} in {gathered:?}"
+            );
         }
     }
 

@@ -221,6 +221,10 @@ pub fn import(
                 line: 0,
                 error,
             })?;
+        // The rows are in whatever happens here: the planner only guesses until later.
+        if let Err(e) = ctx.db.refresh_statistics() {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
     }
     Ok(summary)
 }
