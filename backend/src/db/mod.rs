@@ -466,14 +466,6 @@ impl Database {
                     let mut conn = SqliteConnection::establish(&path)
                         .map_err(|e| DbError::Migration(format!("cannot open {path}: {e}")))?;
                     conn.batch_execute("PRAGMA journal_mode = WAL;")?;
-                    // Before the pools open: a connection reads the statistics when it
-                    // first reads the schema, and keeps them while it lives. Best effort:
-                    // another server may hold the write lock past the wait, or the file
-                    // may take no writes (the start-up write check says so clearly).
-                    conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
-                    if let Err(e) = conn.batch_execute(SQLITE_STATISTICS) {
-                        tracing::warn!(error = %e, "could not gather the query planner's statistics");
-                    }
                 }
                 let health = std::sync::Arc::new(WriteHealth::default());
                 let writer = Pool::builder()
@@ -513,6 +505,16 @@ impl Database {
             }
         };
         database.migrate()?;
+        // After the migrations, so that a new index is counted too, and before any reader
+        // has read the schema: a connection reads the statistics with it and keeps them
+        // while it lives. Best effort: another server may hold the write lock past the
+        // wait, or the file may take no writes (the start-up write check says so
+        // clearly). PostgreSQL's autovacuum gathers its own as tables change.
+        if matches!(database, Database::Sqlite { .. })
+            && let Err(e) = database.refresh_statistics()
+        {
+            tracing::warn!(error = %e, "could not gather the query planner's statistics");
+        }
         Ok(database)
     }
 
