@@ -264,37 +264,17 @@ impl Conn<'_> {
     /// Runs `work` in one read transaction, so that all it reads is one snapshot: a
     /// page of a listing and the count that goes with it agree even while reports and
     /// work orders are written between the two statements.
-    pub fn snapshot<T, E>(
-        &mut self,
-        work: impl FnOnce(&mut Conn<'_>) -> Result<T, E>,
-    ) -> Result<T, E>
-    where
-        E: From<DbError>,
-    {
-        // As in [`Database::write`], the work's own error is kept aside rather than
-        // passed through diesel.
-        let mut failure = None;
-        let run = |conn: &mut Conn<'_>| {
-            work(conn).map_err(|error| {
-                failure = Some(error);
-                diesel::result::Error::RollbackTransaction
-            })
-        };
-        let done = match self {
+    pub fn snapshot<T>(&mut self, work: impl FnOnce(&mut Conn<'_>) -> DbResult<T>) -> DbResult<T> {
+        match self {
             // A deferred transaction: in WAL mode its first read fixes the snapshot.
             Conn::Sqlite(conn) => {
-                diesel::Connection::transaction(&mut **conn, |conn| run(&mut Conn::Sqlite(conn)))
+                diesel::Connection::transaction(&mut **conn, |conn| work(&mut Conn::Sqlite(conn)))
             }
             Conn::Postgres(conn) => conn
                 .build_transaction()
                 .read_only()
                 .repeatable_read()
-                .run(|conn| run(&mut Conn::Postgres(conn))),
-        };
-        match (done, failure) {
-            (Ok(value), _) => Ok(value),
-            (Err(_), Some(error)) => Err(error),
-            (Err(error), None) => Err(E::from(DbError::from(error))),
+                .run(|conn| work(&mut Conn::Postgres(conn))),
         }
     }
 }
