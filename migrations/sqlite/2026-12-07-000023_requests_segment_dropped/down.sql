@@ -1,0 +1,1 @@
+CREATE INDEX requests_segment ON requests (segment_id);
