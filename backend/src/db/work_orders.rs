@@ -405,7 +405,6 @@ pub fn open_with_facts(
                 .left_join(segments::table.on(work_orders::segment_id.eq(segments::id.nullable())))
                 .left_join(wards::table.on(segments::ward_id.eq(wards::id.nullable())))
                 .left_join(issues::table.on(work_orders::issue_id.eq(issues::id.nullable())))
-                .filter(work_orders::status.eq_any(OPEN_STATUSES))
                 .select((
                     WorkOrderRow::as_select(),
                     (segments::road_class, segments::aadt).nullable(),
@@ -413,8 +412,13 @@ pub fn open_with_facts(
                     (issues::reporter_count, issues::first_reported_at).nullable(),
                 ))
                 .into_boxed();
-            if let Some(ids) = issue_ids {
-                query = query.filter(work_orders::issue_id.eq_any(ids));
+            match issue_ids {
+                // By issue alone, each through the one order it may have, and the status
+                // checked here: given the status too, SQLite read every open order of the
+                // city through the status index once the list was long (thousands of
+                // issues reported between two passes), a pass that grew with the city.
+                Some(ids) => query = query.filter(work_orders::issue_id.eq_any(ids)),
+                None => query = query.filter(work_orders::status.eq_any(OPEN_STATUSES)),
             }
             query.load(conn)?
         }))
@@ -432,6 +436,7 @@ pub fn open_with_facts(
     };
     Ok(rows
         .into_iter()
+        .filter(|(order, ..)| OPEN_STATUSES.contains(&order.status))
         .map(|(order, segment, vulnerability, issue)| PriorityFacts {
             order,
             road_class: segment.as_ref().map(|(class, _)| class.clone()),
