@@ -413,8 +413,8 @@ pub fn open_with_facts(
                 ))
                 .into_boxed();
             match issue_ids {
-                // By issue alone, each through the one order it may have, and the status
-                // checked here: given the status too, SQLite read every open order of the
+                // By issue alone, each through the one order it may have; the status is
+                // checked below. Given the status too, SQLite read every open order of the
                 // city through the status index once the list was long (thousands of
                 // issues reported between two passes), a pass that grew with the city.
                 Some(ids) => query = query.filter(work_orders::issue_id.eq_any(ids)),
