@@ -192,7 +192,7 @@ impl ReportIndex {
             missing.extend(
                 chunk
                     .iter()
-                    .filter(|(entry, _)| !holds(loaded, entry))
+                    .filter(|(entry, _)| entry.id > loaded.max_id || !holds(loaded, entry))
                     .map(|(entry, _)| *entry),
             );
         }
@@ -223,7 +223,9 @@ fn holds(loaded: &Loaded, entry: &Entry) -> bool {
 
 /// Inserts `entry` unless held already; returns whether it did.
 fn insert(loaded: &mut Loaded, entry: Entry) -> bool {
-    let held = holds(loaded, &entry);
+    // An id above every one held is new, which is every report this server has just
+    // stored: the search for it is only needed for ids that may have been read before.
+    let held = entry.id <= loaded.max_id && holds(loaded, &entry);
     if !held {
         loaded.tree.insert(point(entry));
         loaded.max_id = loaded.max_id.max(entry.id);
@@ -283,6 +285,11 @@ mod tests {
         index.add(entry(4, 2.0, 2.0, 5));
         index.add(entry(2, 0.6, 0.6, 3));
         assert_eq!(index.len(), 4);
+        // A report that committed after a later one is still taken, once.
+        index.add(entry(6, 2.5, 2.5, 6));
+        index.add(entry(5, 2.1, 2.1, 6));
+        index.add(entry(5, 2.1, 2.1, 6));
+        assert_eq!(index.len(), 6);
         let ids: Vec<i64> = index
             .located(&window(0.0, 0.0, 1.0, 1.0))
             .unwrap()
