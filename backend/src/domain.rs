@@ -633,6 +633,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_issue_keeps_each_answer_once_whatever_its_reports_repeat() {
+        let one = |pairs: &[(&str, AttributeAnswer)]| -> Answers {
+            pairs
+                .iter()
+                .map(|(code, answer)| (code.to_string(), answer.clone()))
+                .collect()
+        };
+        let medium = AttributeAnswer::One("medium".into());
+        let mut kept = AnswerPairs::of(&one(&[("size", medium.clone())]));
+        assert!(!kept.add(&one(&[("size", medium)])));
+        assert!(kept.add(&one(&[
+            ("size", AttributeAnswer::One("large".into())),
+            (
+                "hazards",
+                AttributeAnswer::Many(vec!["glass".into(), "water".into()])
+            ),
+        ])));
+        let pairs: Vec<(&str, &str)> = kept
+            .as_slice()
+            .iter()
+            .map(|(a, v)| (a.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("hazards", "glass"),
+                ("hazards", "water"),
+                ("size", "large"),
+                ("size", "medium")
+            ]
+        );
+        assert!(!kept.add(&Answers::new()));
+    }
+
+    #[test]
     fn control_characters_other_than_tab_and_line_ends_are_refused() {
         assert_eq!(forbidden_control("Deep pothole\tnear the kerb\r\n"), None);
         assert_eq!(forbidden_control("a\u{0}b"), Some('\u{0}'));
@@ -779,6 +814,44 @@ pub struct Material {
 
 /// A report's checked answers to its service's attributes, by attribute code.
 pub type Answers = std::collections::BTreeMap<String, AttributeAnswer>;
+
+/// The distinct (attribute, answer) pairs given by the reports of one issue, sorted: what
+/// its order's severity reads, which asks which answers were given, not how often.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct AnswerPairs(Vec<(String, String)>);
+
+impl AnswerPairs {
+    /// The pairs of one report's answers.
+    pub fn of(answers: &Answers) -> AnswerPairs {
+        let mut pairs = AnswerPairs::default();
+        pairs.add(answers);
+        pairs
+    }
+
+    /// Adds the pairs of a further report's answers; returns whether any was new.
+    pub fn add(&mut self, answers: &Answers) -> bool {
+        let mut added = false;
+        for (attribute, answer) in answers {
+            let values = match answer {
+                AttributeAnswer::One(value) => std::slice::from_ref(value),
+                AttributeAnswer::Many(values) => values.as_slice(),
+            };
+            for value in values {
+                let pair = (attribute.clone(), value.clone());
+                if let Err(at) = self.0.binary_search(&pair) {
+                    self.0.insert(at, pair);
+                    added = true;
+                }
+            }
+        }
+        added
+    }
+
+    pub fn as_slice(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
 
 /// A segment's class as stored: one of Upkeep's road classes, or the source's own word
 /// (`unclassified` when it gave none) for a street its mapping does not classify. Service

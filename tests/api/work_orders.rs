@@ -346,6 +346,53 @@ async fn a_second_resident_raises_the_priority_of_the_order_within_seconds() {
 }
 
 #[tokio::test]
+async fn a_later_report_saying_the_pothole_is_large_raises_its_orders_severity_for_good() {
+    let app = spawn_app().await;
+    let planner = app.issue_key(Role::Planner);
+    import_street(&app, &planner).await;
+    let first = app
+        .submit(&pothole_from(43.0501, -76.15, "a@example.org"))
+        .await;
+    let before = order_of_report(&app, &first).await;
+    let severity_before = before["priority_breakdown"]["severity"].as_f64().unwrap();
+    let issue = before["issue_id"].as_i64().unwrap();
+
+    let mut large = pothole_from(43.0501, -76.15005, "b@example.org");
+    for (key, value) in &mut large {
+        if key == "attribute[size]" {
+            *value = "large".into();
+        }
+    }
+    app.submit(&large).await;
+    let after = app
+        .wait_for(&format!("/api/v1/work-orders?issue_id={issue}"), |b| {
+            b["items"][0]["priority_breakdown"]["severity"]
+                .as_f64()
+                .is_some_and(|s| s > severity_before)
+        })
+        .await;
+    let severity_large = after["items"][0]["priority_breakdown"]["severity"]
+        .as_f64()
+        .unwrap();
+
+    // A third resident calls it medium again: the largest answer given still counts.
+    app.submit(&pothole_from(43.05011, -76.15, "c@example.org"))
+        .await;
+    let settled = app
+        .wait_for(&format!("/api/v1/work-orders?issue_id={issue}"), |b| {
+            b["items"][0]["priority_breakdown"]["reporters"].as_f64()
+                > after["items"][0]["priority_breakdown"]["reporters"].as_f64()
+        })
+        .await;
+    let order = &settled["items"][0];
+    assert_eq!(
+        order["priority_breakdown"]["severity"].as_f64(),
+        Some(severity_large)
+    );
+    assert_breakdown_sums_to_priority(order);
+}
+
+#[tokio::test]
 async fn every_role_meets_every_write_endpoint_with_the_right_answer() {
     let app = spawn_app().await;
     let planner = app.issue_key(Role::Planner);

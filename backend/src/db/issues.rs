@@ -1,8 +1,9 @@
 //! The `issues` table: problems as the city tracks them, each gathering its reports.
 
 use super::schema::{issue_reporters, issues};
+use super::words::Json;
 use super::{Conn, DbResult, NarrowedBy};
-use crate::domain::{Circle, Coordinates, IssueStatus, SegmentClass};
+use crate::domain::{AnswerPairs, Answers, Circle, Coordinates, IssueStatus, SegmentClass};
 use crate::search::{Area, Located, Order, Window};
 use chrono::NaiveDateTime;
 use diesel::dsl::{EqAny, GtEq, LtEq};
@@ -44,6 +45,8 @@ pub struct NewIssue<'a> {
     /// Set for an issue whose only report is closed already (a past report imported).
     pub closed_at: Option<NaiveDateTime>,
     pub cell: i64,
+    /// The answers of its first report.
+    pub answers: Json<AnswerPairs>,
 }
 
 /// What a list of issues is narrowed to.
@@ -355,20 +358,35 @@ pub fn add_reporters(conn: &mut Conn<'_>, issue_id: i64, reporters: &[String]) -
     Ok(())
 }
 
-/// A further report joined the issue at `at`: it counts one more reporter unless
-/// `same_reporter`. Returns the issue's first report.
+/// A further report, with these answers, joined the issue at `at`: it counts one more
+/// reporter unless `same_reporter`, and its answers are added to those kept on the
+/// issue. Returns the issue's first report.
 pub fn join(
     conn: &mut Conn<'_>,
     issue_id: i64,
     same_reporter: bool,
     at: NaiveDateTime,
+    answers: &Answers,
 ) -> DbResult<Option<i64>> {
     let joined = super::kept::JoinIssue {
         issue_id,
         added_reporters: i32::from(!same_reporter),
         at,
     };
-    Ok(on!(conn, |conn| joined.get_result(conn)?))
+    let (first, kept): (Option<i64>, Option<Json<AnswerPairs>>) =
+        on!(conn, |conn| joined.get_result(conn)?);
+    // An issue that keeps none (stored before they were kept) has its answers read from
+    // its reports; one report's answers would make a wrong start.
+    if let Some(Json(mut kept)) = kept
+        && kept.add(answers)
+    {
+        let set = super::kept::SetIssueAnswers {
+            issue_id,
+            answers: Json(kept),
+        };
+        on!(conn, |conn| set.execute(conn)?);
+    }
+    Ok(first)
 }
 
 /// Opens or closes an issue at `at`.

@@ -9,7 +9,7 @@
 //! checked by the tests that run them on both backends.
 
 use super::words::Json;
-use crate::domain::Breakdown;
+use crate::domain::{AnswerPairs, Breakdown};
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -29,7 +29,8 @@ macro_rules! kept_statement {
 }
 
 /// A report joined the issue at `at`: one more reporter unless it is the same one
-/// (`added_reporters` 0 or 1). Reads back the issue's first report.
+/// (`added_reporters` 0 or 1). Reads back the issue's first report and the answers kept
+/// on it.
 pub(crate) struct JoinIssue {
     pub issue_id: i64,
     pub added_reporters: i32,
@@ -38,7 +39,7 @@ pub(crate) struct JoinIssue {
 kept_statement!(JoinIssue);
 
 impl Query for JoinIssue {
-    type SqlType = Nullable<BigInt>;
+    type SqlType = (Nullable<BigInt>, Nullable<Text>);
 }
 
 impl<DB> QueryFragment<DB> for JoinIssue
@@ -55,7 +56,29 @@ where
         out.push_bind_param::<Timestamp, _>(&self.at)?;
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<BigInt, _>(&self.issue_id)?;
-        out.push_sql(" RETURNING first_request_id");
+        out.push_sql(" RETURNING first_request_id, answers");
+        Ok(())
+    }
+}
+
+/// Keeps the distinct answers of an issue's reports on it.
+pub(crate) struct SetIssueAnswers {
+    pub issue_id: i64,
+    pub answers: Json<AnswerPairs>,
+}
+kept_statement!(SetIssueAnswers);
+
+impl<DB> QueryFragment<DB> for SetIssueAnswers
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    i64: ToSql<BigInt, DB>,
+    Json<AnswerPairs>: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE issues SET answers = ");
+        out.push_bind_param::<Text, _>(&self.answers)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.issue_id)?;
         Ok(())
     }
 }

@@ -118,6 +118,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         first_request_id -> Nullable<BigInt>,
         cell -> BigInt,
+        answers -> Nullable<Text>,
     }
 }
 

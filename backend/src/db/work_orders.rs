@@ -4,7 +4,7 @@ use super::schema::{issues, segments, wards, work_order_events, work_orders};
 use super::words::Json;
 use super::{Conn, DbResult, NarrowedBy};
 use crate::domain::{
-    Breakdown, Coordinates, Material, SegmentClass, WorkOrderKind, WorkOrderStatus,
+    AnswerPairs, Breakdown, Coordinates, Material, SegmentClass, WorkOrderKind, WorkOrderStatus,
 };
 use crate::search::{Located, Window};
 use chrono::NaiveDateTime;
@@ -385,6 +385,9 @@ pub struct PriorityFacts {
     pub ward_vulnerability: Option<f64>,
     pub reporter_count: Option<i32>,
     pub first_reported_at: Option<NaiveDateTime>,
+    /// The answers kept on its issue; None without an issue or when the issue keeps
+    /// none (stored before they were kept), whose answers are read from its reports.
+    pub answers: Option<AnswerPairs>,
 }
 
 /// Every open order with its segment, ward and issue facts; only the orders of the
@@ -398,6 +401,7 @@ pub fn open_with_facts(
         Option<(SegmentClass, Option<i32>)>,
         Option<f64>,
         Option<(i32, NaiveDateTime)>,
+        Option<Json<AnswerPairs>>,
     );
     let read = |conn: &mut Conn<'_>, issue_ids: Option<&[i64]>| -> DbResult<Vec<Facts>> {
         Ok(on!(conn, |conn| {
@@ -410,6 +414,7 @@ pub fn open_with_facts(
                     (segments::road_class, segments::aadt).nullable(),
                     wards::vulnerability.nullable(),
                     (issues::reporter_count, issues::first_reported_at).nullable(),
+                    issues::answers.nullable(),
                 ))
                 .into_boxed();
             match issue_ids {
@@ -437,14 +442,17 @@ pub fn open_with_facts(
     Ok(rows
         .into_iter()
         .filter(|(order, ..)| OPEN_STATUSES.contains(&order.status))
-        .map(|(order, segment, vulnerability, issue)| PriorityFacts {
-            order,
-            road_class: segment.as_ref().map(|(class, _)| class.clone()),
-            aadt: segment.and_then(|(_, aadt)| aadt),
-            ward_vulnerability: vulnerability,
-            reporter_count: issue.map(|(count, _)| count),
-            first_reported_at: issue.map(|(_, at)| at),
-        })
+        .map(
+            |(order, segment, vulnerability, issue, answers)| PriorityFacts {
+                order,
+                road_class: segment.as_ref().map(|(class, _)| class.clone()),
+                aadt: segment.and_then(|(_, aadt)| aadt),
+                ward_vulnerability: vulnerability,
+                reporter_count: issue.map(|(count, _)| count),
+                first_reported_at: issue.map(|(_, at)| at),
+                answers: answers.map(|Json(kept)| kept),
+            },
+        )
         .collect())
 }
 

@@ -9,8 +9,9 @@ use crate::catalogue::Catalogue;
 use crate::db::issues::{self, NewIssue};
 use crate::db::request_sources::{self, NewRequestSource};
 use crate::db::requests::{self, NewRequest, NewUpdate};
+use crate::db::words::Json;
 use crate::db::{Conn, DbResult};
-use crate::domain::{Circle, Coordinates, IssueStatus, RequestStatus};
+use crate::domain::{AnswerPairs, Answers, Circle, Coordinates, IssueStatus, RequestStatus};
 use crate::spatial::SegmentIndex;
 use chrono::{Duration, NaiveDateTime};
 use std::collections::HashMap;
@@ -249,7 +250,8 @@ fn insert<'b>(
             match issues::nearest_open_at(conn, &report.service_code, circle, report.requested_at)?
             {
                 Some(found) => {
-                    issues::join(conn, found, false, report.requested_at)?;
+                    // A past report brings no answers to add.
+                    issues::join(conn, found, false, report.requested_at, &Answers::new())?;
                     counted.joined_to_issue += 1;
                     issue = Some(found);
                 }
@@ -272,6 +274,7 @@ fn insert<'b>(
                             updated_at: report.updated_at,
                             closed_at: report.closed_at,
                             cell: crate::grid::cell_of(centre),
+                            answers: Json(AnswerPairs::default()),
                         },
                     )?);
                     starts_issue = true;

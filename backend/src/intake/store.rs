@@ -7,8 +7,9 @@
 use crate::db::issues::{self, NewIssue};
 use crate::db::media::{self, MediaRow};
 use crate::db::requests::{self, NewRequest, NewUpdate};
+use crate::db::words::Json;
 use crate::db::{Conn, DbResult};
-use crate::domain::{Circle, Coordinates, IssueStatus};
+use crate::domain::{AnswerPairs, Circle, Coordinates, IssueStatus};
 
 /// A report to store with its photo (if any) and the first line of its history.
 pub struct Submission {
@@ -71,7 +72,13 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
                 // The same resident reporting twice is not a second reporter, nor is one
                 // source sending anonymous reports again and again.
                 let same_reporter = issues::reported_by_any(conn, issue_id, &reporters)?;
-                duplicate_of = issues::join(conn, issue_id, same_reporter, request.requested_at)?;
+                duplicate_of = issues::join(
+                    conn,
+                    issue_id,
+                    same_reporter,
+                    request.requested_at,
+                    &request.attributes.0,
+                )?;
                 issue_id
             }
             None => {
@@ -88,6 +95,7 @@ fn store_one(conn: &mut Conn<'_>, submission: &Submission) -> DbResult<Stored> {
                         updated_at: request.requested_at,
                         closed_at: None,
                         cell: crate::grid::cell_of(centre),
+                        answers: Json(AnswerPairs::of(&request.attributes.0)),
                     },
                 )?;
                 starts_issue = Some(issue_id);

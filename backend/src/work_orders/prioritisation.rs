@@ -1,10 +1,10 @@
 //! Priorities of open orders, from severity, risk, road class, reporters and age.
 
 use super::INSPECTION_DAYS;
-use crate::catalogue::{AttributeAnswer, Catalogue};
+use crate::catalogue::Catalogue;
 use crate::db::work_orders::{self as store};
 use crate::db::{Database, DbError, requests};
-use crate::domain::{SegmentClass, WorkOrderKind};
+use crate::domain::{AnswerPairs, SegmentClass, WorkOrderKind};
 use crate::priority::{self, Breakdown, Inputs, Weights};
 use crate::risk::{Percentiles, RunCache};
 use chrono::NaiveDateTime;
@@ -87,18 +87,16 @@ pub fn reprioritise(
 ) -> Result<usize, DbError> {
     let open = db.read(|conn| store::open_with_facts(conn, of_issues))?;
     let percentiles = runs.percentiles(db)?;
-    let issue_ids: Vec<i64> = open.iter().filter_map(|f| f.order.issue_id).collect();
-    let mut answers: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    let stored_answers = db.read(|conn| requests::answers_of_issues(conn, &issue_ids))?;
-    for (issue, stored) in stored_answers {
-        let pairs = stored.into_iter().flat_map(|(code, answer)| {
-            let values = match answer {
-                AttributeAnswer::One(v) => vec![v],
-                AttributeAnswer::Many(vs) => vs,
-            };
-            values.into_iter().map(move |v| (code.clone(), v))
-        });
-        answers.entry(issue).or_default().extend(pairs);
+    // Issues that keep no answers (stored before they were kept) have them read from
+    // their reports.
+    let unkept: Vec<i64> = open
+        .iter()
+        .filter(|f| f.answers.is_none())
+        .filter_map(|f| f.order.issue_id)
+        .collect();
+    let mut read: HashMap<i64, AnswerPairs> = HashMap::new();
+    for (issue, answers) in db.read(|conn| requests::answers_of_issues(conn, &unkept))? {
+        read.entry(issue).or_default().add(&answers);
     }
     let mut changed = Vec::new();
     for facts in &open {
@@ -107,10 +105,11 @@ pub fn reprioritise(
             weights.inspection_severity
         } else {
             catalogue.get(&order.service_code).map_or(3.0, |service| {
-                let given = order
-                    .issue_id
-                    .and_then(|i| answers.get(&i))
-                    .map_or(&[][..], Vec::as_slice);
+                let given = facts
+                    .answers
+                    .as_ref()
+                    .or_else(|| order.issue_id.and_then(|i| read.get(&i)))
+                    .map_or(&[][..], AnswerPairs::as_slice);
                 weights.severity(&service.code, service.default_severity, given)
             })
         };
