@@ -311,10 +311,12 @@ pub fn settle(
 
 /// Starts an issue; returns its id.
 pub fn insert(conn: &mut Conn<'_>, issue: &NewIssue<'_>) -> DbResult<i64> {
-    Ok(on!(conn, |conn| diesel::insert_into(issues::table)
-        .values(issue)
-        .returning(issues::id)
-        .get_result(conn)?))
+    let insert = || diesel::insert_into(issues::table).values(issue);
+    Ok(super::kept::inserted_id(
+        conn,
+        |conn| insert().execute(conn),
+        |conn| insert().returning(issues::id).get_result(conn),
+    )?)
 }
 
 /// Records that the issue's first report is `request_id`.

@@ -167,10 +167,12 @@ pub struct NewUpdate<'a> {
 /// as given (none has a default or a trigger), and decoding the whole row again cost the
 /// report writer more than the insert's own B-tree work on the table.
 pub fn insert(conn: &mut Conn<'_>, request: &NewRequest) -> DbResult<i64> {
-    Ok(on!(conn, |conn| diesel::insert_into(requests::table)
-        .values(request)
-        .returning(requests::id)
-        .get_result(conn)?))
+    let insert = || diesel::insert_into(requests::table).values(request);
+    Ok(super::kept::inserted_id(
+        conn,
+        |conn| insert().execute(conn),
+        |conn| insert().returning(requests::id).get_result(conn),
+    )?)
 }
 
 /// Adds one entry to a report's history. (One row at a time keeps the statement in
