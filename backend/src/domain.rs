@@ -838,9 +838,13 @@ impl AnswerPairs {
                 AttributeAnswer::Many(values) => values.as_slice(),
             };
             for value in values {
-                let pair = (attribute.clone(), value.clone());
-                if let Err(at) = self.0.binary_search(&pair) {
-                    self.0.insert(at, pair);
+                // Looked up borrowed: on the report writer nearly every answer is kept
+                // already, and only a new one is copied.
+                let found = self
+                    .0
+                    .binary_search_by(|(a, v)| (a.as_str(), v.as_str()).cmp(&(attribute, value)));
+                if let Err(at) = found {
+                    self.0.insert(at, (attribute.clone(), value.clone()));
                     added = true;
                 }
             }

@@ -316,15 +316,22 @@ async fn a_report_becomes_an_order_that_its_crew_completes_and_residents_see_clo
     );
 }
 
-#[tokio::test]
-async fn a_second_resident_raises_the_priority_of_the_order_within_seconds() {
+/// A server with one street and one resident's pothole report on it, and that report's
+/// order once prioritised.
+async fn one_reported_order() -> (TestApp, Value) {
     let app = spawn_app().await;
     let planner = app.issue_key(Role::Planner);
     import_street(&app, &planner).await;
     let first = app
         .submit(&pothole_from(43.0501, -76.15, "a@example.org"))
         .await;
-    let before = order_of_report(&app, &first).await;
+    let order = order_of_report(&app, &first).await;
+    (app, order)
+}
+
+#[tokio::test]
+async fn a_second_resident_raises_the_priority_of_the_order_within_seconds() {
+    let (app, before) = one_reported_order().await;
     let reporters_before = before["priority_breakdown"]["reporters"].as_f64().unwrap();
 
     // Another resident reports the same pothole. Only the reported issue is looked at
@@ -347,13 +354,7 @@ async fn a_second_resident_raises_the_priority_of_the_order_within_seconds() {
 
 #[tokio::test]
 async fn a_later_report_saying_the_pothole_is_large_raises_its_orders_severity_for_good() {
-    let app = spawn_app().await;
-    let planner = app.issue_key(Role::Planner);
-    import_street(&app, &planner).await;
-    let first = app
-        .submit(&pothole_from(43.0501, -76.15, "a@example.org"))
-        .await;
-    let before = order_of_report(&app, &first).await;
+    let (app, before) = one_reported_order().await;
     let severity_before = before["priority_breakdown"]["severity"].as_f64().unwrap();
     let issue = before["issue_id"].as_i64().unwrap();
 
